@@ -1,0 +1,342 @@
+"""Configuration: one TOML file plus ``JHT_<SECTION>__<KEY>`` environment overrides.
+
+Where the file is found, in order: ``--config``, ``$JHT_CONFIG``, ``./etc/bridge.toml``,
+``./var/bridge.toml`` (the folder ``jht-bridge init`` makes by default).
+
+Everything is validated at start-up; a problem is reported as ``section.key: what is wrong``
+(``ConfigError``), never as a traceback. Relative paths in the file are relative to the folder
+the file is in, so a configured folder can be moved as a whole.
+
+Secrets (WeChat app secret, token signing key) are never read from the TOML file itself: they
+come from an environment variable or from a file named in the config (``*_file`` keys), and are
+held as ``SecretStr`` so they are not printed by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "JHT_"
+ENV_CONFIG = "JHT_CONFIG"
+DEFAULT_LOCATIONS = (Path("etc/bridge.toml"), Path("var/bridge.toml"))
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists ``key: reason`` lines."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"invalid configuration{where}:\n  " + "\n  ".join(problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    ctx = info.context or {}
+    return Path(ctx.get("base_dir") or ".")
+
+
+def _resolve(path: Path, info: ValidationInfo) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (_base_dir(info) / path).resolve()
+
+
+class BridgeSection(_Section):
+    name: str = Field("jht-bridge", min_length=1, max_length=64)
+    """Instance name, shown in logs and in ``check``."""
+    timezone: str = "Asia/Shanghai"
+    """Time zone of order numbers (the date part) and of times shown to people."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
+        return value
+
+
+class DatabaseSection(_Section):
+    url: str = "sqlite:///bridge.db"
+    """SQLAlchemy URL. A relative SQLite path is relative to the config file's folder.
+    PostgreSQL: ``postgresql+psycopg://user@host:5432/dbname`` (password via JHT_DATABASE__PASSWORD)."""
+    password: SecretStr | None = None
+    """Only from the environment (JHT_DATABASE__PASSWORD) or password_file; fills the URL's password."""
+    password_file: Path | None = None
+    busy_timeout_ms: int = Field(5000, ge=0, le=600_000)
+    """SQLite: how long a writer waits for the lock before giving up."""
+    pool_size: int = Field(5, ge=1, le=100)
+    """PostgreSQL: connections kept open per process."""
+    echo: bool = False
+    """Log every SQL statement (debugging only)."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL (sqlite:///path or postgresql+psycopg://…)")
+        backend = url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        if backend == "sqlite" and url.database and url.database != ":memory:":
+            path = Path(url.database)
+            if not path.is_absolute():
+                url = url.set(database=str(_resolve(path, info)))
+            return url.render_as_string(hide_password=False)
+        return value
+
+    @field_validator("password_file")
+    @classmethod
+    def _pw_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        value = _resolve(value, info)
+        if not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @property
+    def backend(self) -> str:
+        return self.url.split(":", 1)[0].split("+", 1)[0]
+
+    def secret_url(self) -> str:
+        """The URL with the password filled in from the environment or password file."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.url)
+        password = _secret(self.password, self.password_file)
+        if password is not None:
+            url = url.set(password=password)
+        return url.render_as_string(hide_password=False)
+
+    def display_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+class LogSection(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "console", "json"] = "auto"
+    """auto: readable when stderr is a terminal, JSON lines otherwise (services, containers)."""
+
+
+class OrdersSection(_Section):
+    number_prefix: str = Field("JHT", pattern=r"^[A-Z]{1,6}$")
+    """Order numbers look like JHT-20261125-0001: prefix, local date, a per-day sequence."""
+    max_lines: int = Field(50, ge=1, le=500)
+    """Most lines one order may have."""
+    max_quantity: int = Field(100_000, ge=1, le=10_000_000)
+    """Largest quantity of one line."""
+    remark_max_length: int = Field(500, ge=0, le=5000)
+    stock_check_deadline_s: float = Field(1.5, gt=0, le=30)
+    """How long order placement waits for the ERP's stock answer before using the snapshot."""
+    stock_snapshot_max_age_s: int = Field(900, ge=0)
+    """A stock snapshot older than this is not trusted: the order starts as 等待处理."""
+
+
+class CustomersSection(_Section):
+    default_type: Literal[1, 2] = 2
+    """Type of a customer created by a first mini-program login: 1 = the ERP makes the
+    production order at once, 2 = the salesperson confirms payment first."""
+    default_salesperson: str | None = None
+    """Username of the salesperson new customers are assigned to when no invite code names one."""
+
+
+class FiledropSection(_Section):
+    root: Path = Path("erp")
+    """Folder shared with the ERP; out/, in/, archive/ and error/ are made below it."""
+    format: Literal["json", "csv"] = "json"
+    encoding: Literal["utf-8", "gb18030"] = "utf-8"
+
+    @field_validator("root")
+    @classmethod
+    def _root(cls, value: Path, info: ValidationInfo) -> Path:
+        return _resolve(value, info)
+
+
+class ConnectorSection(_Section):
+    name: str = "filedrop"
+    """Which connector talks to the ERP (a built-in one or a plugin's)."""
+    filedrop: FiledropSection = Field(default_factory=dict)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _active_connector(self, info: ValidationInfo) -> ConnectorSection:
+        if self.name == "filedrop" and not (info.context or {}).get("skip_existence_checks"):
+            if not self.filedrop.root.is_dir():
+                raise ValueError(f"filedrop.root: folder {self.filedrop.root} does not exist")
+        return self
+
+
+class SecuritySection(_Section):
+    token_secret: SecretStr | None = None
+    """Only from the environment (JHT_SECURITY__TOKEN_SECRET) or token_secret_file."""
+    token_secret_file: Path | None = None
+    """File holding the key that signs API tokens; ``init`` makes one readable only by its owner."""
+
+    @field_validator("token_secret_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    def token_key(self) -> str | None:
+        return _secret(self.token_secret, self.token_secret_file)
+
+
+class Config(_Section):
+    bridge: BridgeSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    database: DatabaseSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    log: LogSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    orders: OrdersSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    customers: CustomersSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    connector: ConnectorSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    security: SecuritySection = Field(default_factory=dict)  # type: ignore[arg-type]
+
+    source: str | None = Field(None, exclude=True)
+    """Where the file was read from (not a key of the file)."""
+    base_dir: Path = Field(Path("."), exclude=True)
+
+
+# Keys that hold secrets: accepted from the environment only, never from the TOML file.
+SECRET_KEYS = {("database", "password"), ("security", "token_secret")}
+
+
+def _secret(value: SecretStr | None, path: Path | None) -> str | None:
+    if value is not None:
+        return value.get_secret_value()
+    if path is not None and path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return None
+
+
+def find_config_file(explicit: str | Path | None = None, environ: dict[str, str] | None = None) -> Path | None:
+    """The config file to use, or None when there is none (defaults then apply)."""
+    environ = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if environ.get(ENV_CONFIG):
+        return Path(environ[ENV_CONFIG])
+    for candidate in DEFAULT_LOCATIONS:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """``JHT_SECTION__KEY[__SUBKEY]=value`` → nested dict. Values stay strings; pydantic coerces."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG or name.startswith("JHT_TEST_"):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError([f"{name}: environment overrides are named JHT_<SECTION>__<KEY>"])
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError([f"{name}: conflicts with another override"])
+        node[parts[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _format_errors(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (see etc/bridge.example.toml for the keys there are)"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if key.startswith("connector") and msg.startswith("filedrop.root:"):
+            key, msg = "connector.filedrop.root", msg.split(": ", 1)[1]
+        got = err.get("input")
+        if err["type"] not in ("extra_forbidden", "value_error", "missing") and not isinstance(got, dict):
+            if ("database", "password") != tuple(err["loc"][:2]) and "secret" not in key:
+                msg = f"{msg} (got {got!r})"
+        problems.append(f"{key}: {msg}" if key else msg)
+    return problems
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    skip_existence_checks: bool = False,
+) -> Config:
+    """Read, merge and validate the configuration. Raises ConfigError with every problem found."""
+    environ = dict(os.environ if environ is None else environ)
+    file = find_config_file(path, environ)
+    data: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    source = None
+    if file is not None:
+        source = str(file)
+        if not file.is_file():
+            raise ConfigError([f"config file {file} does not exist (run `jht-bridge init` to make one)"])
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{file}: not valid TOML: {exc}"], source) from None
+        except UnicodeDecodeError:
+            raise ConfigError([f"{file}: must be UTF-8 text"], source) from None
+        base_dir = file.resolve().parent
+        secrets_in_file = [
+            f"{section}.{key}: a secret is not kept in the config file; set "
+            f"JHT_{section.upper()}__{key.upper()} or {key}_file"
+            for section, key in SECRET_KEYS
+            if isinstance(data.get(section), dict) and key in data[section]
+        ]
+        if secrets_in_file:
+            raise ConfigError(secrets_in_file, source)
+    data = _merge(data, env_overrides(environ))
+    for reserved in ("source", "base_dir"):
+        if reserved in data:
+            raise ConfigError([f"{reserved}: unknown key (see etc/bridge.example.toml)"], source)
+    try:
+        config = Config.model_validate(
+            data,
+            context={"base_dir": base_dir, "skip_existence_checks": skip_existence_checks},
+        )
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc), source) from None
+    config.source = source
+    config.base_dir = base_dir
+    return config

@@ -1,0 +1,117 @@
+"""Database engine, sessions and migrations.
+
+SQLite (the embedded default) is set up for a long-running service: WAL journal so readers
+never block the writer, foreign keys enforced, a busy timeout, and write transactions opened
+with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of failing half-way with
+"database is locked". PostgreSQL is used as it comes.
+
+Domain functions never commit: the caller owns the unit of work (``session_scope``), so a
+state change and the outbox row it causes are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from bridge.config import Config, DatabaseSection
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
+    """An engine for the configured database (or a URL), with the settings above."""
+    if isinstance(db, Config):
+        db = db.database
+    if isinstance(db, str):
+        db = DatabaseSection.model_construct(url=db, busy_timeout_ms=5000, pool_size=5, echo=False)
+        url = db.url
+    else:
+        url = db.secret_url()
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = sa.create_engine(url, echo=db.echo, **kwargs)
+        _setup_sqlite(engine, db.busy_timeout_ms)
+    else:
+        engine = sa.create_engine(
+            url, echo=db.echo, pool_size=db.pool_size, pool_pre_ping=True, **kwargs
+        )
+    return engine
+
+
+def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Take transaction control away from the sqlite3 module (it would BEGIN lazily,
+        # deferred) so the "begin" hook below decides how a transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def new_session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    session = new_session(engine)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def alembic_config(engine_or_url: Engine | str):
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if isinstance(engine_or_url, Engine):
+        cfg.attributes["engine"] = engine_or_url
+    else:
+        cfg.set_main_option("sqlalchemy.url", engine_or_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (Alembic), creating it on an empty database."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

@@ -1,0 +1,159 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL for every test that asks.
+
+Tests that take ``engine`` or ``session`` run twice, ``[sqlite]`` and ``[postgresql]``.
+PostgreSQL comes from ``JHT_TEST_PG_URL`` (set by ``scripts/test``, which starts a throwaway
+cluster). Without it the PostgreSQL half is skipped on a developer machine, and fails in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bridge import db as bridge_db
+from bridge.models import (
+    Customer,
+    CustomerType,
+    Product,
+    ProductKind,
+    StaffRole,
+    StaffUser,
+    metadata,
+)
+
+PG_URL = os.environ.get("JHT_TEST_PG_URL")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def require_postgresql() -> str:
+    """The test PostgreSQL URL; fail in CI, skip elsewhere, when there is none."""
+    if PG_URL:
+        return PG_URL
+    message = "JHT_TEST_PG_URL is not set: run the suite through scripts/test"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """An SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = bridge_db.make_engine(f"sqlite:///{path}")
+    bridge_db.upgrade(engine)
+    engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pg_engine_session():
+    """The test PostgreSQL database, migrated once for the session."""
+    url = require_postgresql()
+    engine = bridge_db.make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    bridge_db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _truncate_all(engine) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def engine(backend, request, tmp_path):
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "bridge.db"
+        shutil.copyfile(template, path)
+        eng = bridge_db.make_engine(f"sqlite:///{path}")
+        yield eng
+        eng.dispose()
+    else:
+        eng = request.getfixturevalue("pg_engine_session")
+        _truncate_all(eng)
+        yield eng
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+        s.rollback()
+
+
+class Make:
+    """Small factories for test data; each adds and flushes, the test decides when to commit."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._n = 0
+
+    def _next(self) -> int:
+        self._n += 1
+        return self._n
+
+    def staff(self, role: StaffRole = StaffRole.SALES, **kw) -> StaffUser:
+        n = self._next()
+        user = StaffUser(
+            username=kw.pop("username", f"{role.value}{n}"),
+            display_name=kw.pop("display_name", f"业务员{n}"),
+            role=role,
+            password_hash=kw.pop("password_hash", "x"),
+            **kw,
+        )
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+    def customer(self, type: int = CustomerType.TYPE_2, **kw) -> Customer:
+        n = self._next()
+        customer = Customer(name=kw.pop("name", f"客户{n}"), type=int(type), **kw)
+        self.session.add(customer)
+        self.session.flush()
+        return customer
+
+    def product(self, kind: ProductKind = ProductKind.STANDARD, **kw) -> Product:
+        n = self._next()
+        product = Product(
+            sku=kw.pop("sku", f"SKU-{n:04d}"),
+            name=kw.pop("name", f"平形砂轮 {n}"),
+            kind=kind,
+            price=kw.pop("price", Decimal("12.50")),
+            **kw,
+        )
+        self.session.add(product)
+        self.session.flush()
+        return product
+
+
+@pytest.fixture
+def make(session) -> Make:
+    return Make(session)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    return require_postgresql()
+
+
+def count(session: Session, model, *where) -> int:
+    stmt = sa.select(sa.func.count()).select_from(model)
+    for clause in where:
+        stmt = stmt.where(clause)
+    return session.execute(stmt).scalar_one()
