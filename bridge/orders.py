@@ -1,0 +1,358 @@
+"""Order placement (C5, C7, E1): validate, check visibility, snapshot prices, store the order
+and its outbox message in one transaction.
+
+The bridge never waits on the ERP to accept an order: the order and an ``order.create``
+outbox row are written together and the customer gets an answer at once; the dispatcher
+delivers later. The stock check happens *before* placement (the caller asks the ERP with a
+deadline, outside any transaction) and its answer is passed in as a ``StockAnswer``.
+
+The same idempotency key from the same customer returns the same order, so double taps and
+network retries never create two orders; the same key with a different order is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bridge.actors import Actor
+from bridge.config import OrdersSection
+from bridge.documents import order_document
+from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bridge.models import (
+    ActorKind,
+    Address,
+    Customer,
+    CustomerPrice,
+    CustomerType,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ProductQR,
+    Sequence,
+    StockCheck,
+)
+from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.statemachine import record
+from bridge.types import utcnow
+from bridge.visibility import get_visible_product
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+SHIP_TO_FIELDS = {"recipient": 64, "phone": 32, "province": 32, "city": 32, "district": 32, "detail": 255}
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    quantity: int
+    product_id: int | None = None
+    sku: str | None = None
+    qr_payload: str | None = None
+    """The scanned packaging code this line came from (C4), if any."""
+    marking: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    lines: list[LineRequest]
+    idempotency_key: str
+    address_id: int | None = None
+    ship_to: dict[str, str] | None = None
+    remark: str = ""
+
+
+@dataclass(frozen=True)
+class StockAnswer:
+    """Stock figures from the ERP for the order's items, and where they came from."""
+
+    quantities: dict[str, Decimal]
+    source: Literal["live", "snapshot"] = "live"
+
+
+@dataclass
+class Placement:
+    order: Order
+    created: bool
+    """False when the idempotency key matched an order placed before."""
+    lines: list[OrderLine] = field(default_factory=list)
+
+
+def stock_verdict(lines: list[tuple[str, int]], stock: StockAnswer | None) -> StockCheck:
+    """C7: sufficient only when every item's figure covers the order's total for it."""
+    if stock is None:
+        return StockCheck.UNKNOWN
+    wanted: dict[str, int] = defaultdict(int)
+    for sku, qty in lines:
+        wanted[sku] += qty
+    if any(sku not in stock.quantities for sku in wanted):
+        return StockCheck.UNKNOWN
+    return StockCheck.SUFFICIENT if all(stock.quantities[s] >= q for s, q in wanted.items()) else StockCheck.INSUFFICIENT
+
+
+def price_for(session: Session, customer: Customer, product: Product) -> Decimal:
+    """The customer's price (A9): their own agreed price, else their type's, else the list price."""
+    rows = session.exec(
+        select(CustomerPrice).where(
+            CustomerPrice.product_id == product.id,
+            sa.or_(CustomerPrice.customer_id == customer.id, CustomerPrice.customer_type == customer.type),
+        )
+    ).all()
+    own = [r.price for r in rows if r.customer_id == customer.id]
+    by_type = [r.price for r in rows if r.customer_id is None]
+    return (own or by_type or [product.price])[0]
+
+
+def request_hash(request: OrderRequest) -> str:
+    canonical = json.dumps(asdict(request) | {"idempotency_key": None}, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_request(request: OrderRequest, limits: OrdersSection) -> None:
+    """Shape checks that need no database; every message names the problem."""
+    if not IDEMPOTENCY_KEY.match(request.idempotency_key or ""):
+        raise InvalidInput("请求缺少有效的幂等键", "idempotency key must be 8-128 characters of A-Z a-z 0-9 . _ : -")
+    if not request.lines:
+        raise InvalidInput("订单至少需要一个商品", "an order needs at least one line")
+    if len(request.lines) > limits.max_lines:
+        raise InvalidInput(f"一个订单最多 {limits.max_lines} 个商品", f"at most {limits.max_lines} lines per order")
+    for n, line in enumerate(request.lines, 1):
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 1 <= line.quantity <= limits.max_quantity:
+            raise InvalidInput(
+                f"第 {n} 行数量须为 1 到 {limits.max_quantity} 之间的整数",
+                f"line {n}: quantity must be an integer from 1 to {limits.max_quantity}",
+                line=n,
+            )
+        if line.product_id is None and not line.sku:
+            raise InvalidInput(f"第 {n} 行缺少商品", f"line {n}: product_id or sku is required", line=n)
+        if line.marking is not None and len(line.marking) > 128:
+            raise InvalidInput(f"第 {n} 行标记过长", f"line {n}: marking longer than 128 characters", line=n)
+    if len(request.remark or "") > limits.remark_max_length:
+        raise InvalidInput(f"备注最多 {limits.remark_max_length} 字", f"remark longer than {limits.remark_max_length}")
+    if request.address_id is None and request.ship_to is None:
+        raise InvalidInput("请选择收货地址", "address_id or ship_to is required")
+    if request.ship_to is not None:
+        _clean_ship_to(request.ship_to)
+
+
+def _clean_ship_to(raw: dict[str, Any]) -> dict[str, str]:
+    unknown = set(raw) - set(SHIP_TO_FIELDS)
+    if unknown:
+        raise InvalidInput("收货信息包含未知字段", f"ship_to: unknown fields {sorted(unknown)}")
+    clean = {k: str(raw.get(k) or "").strip() for k in SHIP_TO_FIELDS}
+    for key in ("recipient", "phone", "detail"):
+        if not clean[key]:
+            raise InvalidInput("收货人、电话和详细地址不能为空", f"ship_to.{key} is required")
+    for key, limit in SHIP_TO_FIELDS.items():
+        if len(clean[key]) > limit:
+            raise InvalidInput("收货信息过长", f"ship_to.{key} longer than {limit}")
+    return clean
+
+
+def next_order_no(session: Session, prefix: str, tz: str, now: datetime | None = None) -> str:
+    """JHT-20261125-0001: prefix, the local date, a per-day counter (atomic on both databases)."""
+    day = (now or utcnow()).astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
+    name = f"order_no:{prefix}:{day}"
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = Sequence.__table__
+    stmt = (
+        insert(table)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
+    )
+    value = session.execute(stmt).scalar_one()
+    return f"{prefix}-{day}-{value:04d}"
+
+
+def _find_existing(session: Session, customer_id: int, key: str) -> Order | None:
+    return session.exec(select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key)).first()
+
+
+def _replay(order: Order, digest: str) -> Placement:
+    if order.request_hash != digest:
+        raise Conflict(
+            "该请求已用于另一个订单，请刷新后重试",
+            f"idempotency key already used for order {order.order_no} with different content",
+            order_no=order.order_no,
+        )
+    return Placement(order=order, created=False)
+
+
+def _ship_to(session: Session, customer: Customer, request: OrderRequest) -> tuple[dict[str, str], int | None]:
+    if request.address_id is None:
+        return _clean_ship_to(request.ship_to or {}), None
+    address = session.get(Address, request.address_id)
+    if address is None or address.customer_id != customer.id or address.deleted:
+        raise NotFound("收货地址不存在", f"address {request.address_id} not found for customer {customer.id}")
+    return (
+        {k: getattr(address, k) or "" for k in SHIP_TO_FIELDS},
+        address.id,
+    )
+
+
+def spec_text(product: Product) -> str:
+    """The wheel spec on one line, e.g. "1 400×50×127 WA 60 K V 35m/s"."""
+    size = "×".join(
+        f"{v.normalize():f}" for v in (product.outer_diameter_mm, product.thickness_mm, product.bore_mm) if v is not None
+    )
+    speed = f"{product.max_speed_ms.normalize():f}m/s" if product.max_speed_ms is not None else None
+    parts = [product.shape, size, product.abrasive, product.grit, product.hardness, product.bond, speed]
+    return " ".join(p for p in parts if p)
+
+
+def place_order(
+    session: Session,
+    actor: Actor,
+    customer_id: int,
+    request: OrderRequest,
+    *,
+    limits: OrdersSection,
+    timezone: str = "Asia/Shanghai",
+    stock: StockAnswer | None = None,
+    account_id: int | None = None,
+) -> Placement:
+    """Store a new order (or return the one this idempotency key made before).
+
+    ``actor`` is the customer themselves, their salesperson, or an admin. Raises InvalidInput,
+    NotFound (a product the customer may not see is reported as not existing), Forbidden or
+    Conflict; never writes anything partially.
+    """
+    validate_request(request, limits)
+    customer = session.get(Customer, customer_id)
+    while customer is not None and customer.merged_into_id is not None:
+        # Orders of a merged-away customer go to the customer it was merged into.
+        customer = session.get(Customer, customer.merged_into_id)
+    if customer is None:
+        raise NotFound("客户不存在", f"customer {customer_id} not found")
+    _check_actor(actor, customer, customer_id)
+
+    digest = request_hash(request)
+    existing = _find_existing(session, customer.id, request.idempotency_key)
+    if existing is not None:
+        return _replay(existing, digest)
+
+    ship_to, address_id = _ship_to(session, customer, request)
+    now = utcnow()
+    lines: list[OrderLine] = []
+    for n, line in enumerate(request.lines, 1):
+        try:
+            product = get_visible_product(session, customer, line.product_id, sku=line.sku)
+        except NotFound as exc:
+            raise NotFound(f"第 {n} 行：{exc.message}", f"line {n}: {exc.detail}", line=n) from None
+        marking = line.marking
+        if line.qr_payload is not None:
+            qr = session.exec(select(ProductQR).where(ProductQR.payload == line.qr_payload)).first()
+            if qr is None or qr.product_id != product.id:
+                raise InvalidInput(f"第 {n} 行：二维码与商品不符", f"line {n}: QR payload does not belong to {product.sku}", line=n)
+            marking = marking or qr.marking
+        unit_price = price_for(session, customer, product)
+        lines.append(
+            OrderLine(
+                line_no=n,
+                product_id=product.id,
+                sku=product.sku,
+                erp_item_code=product.erp_item_code,
+                name=product.name,
+                spec=spec_text(product)[:255],
+                marking=marking or product.marking,
+                unit=product.unit,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                amount=unit_price * line.quantity,
+                qr_payload=line.qr_payload,
+            )
+        )
+
+    verdict = stock_verdict([(l.sku, l.quantity) for l in lines], stock)
+    order = Order(
+        order_no=next_order_no(session, limits.number_prefix, timezone, now),
+        customer_id=customer.id,
+        account_id=account_id,
+        placed_by_staff_id=int(actor.id) if actor.kind in (ActorKind.SALES, ActorKind.ADMIN) and (actor.id or "").isdigit() else None,
+        status=OrderStatus.AWAITING_SHIPMENT if verdict == StockCheck.SUFFICIENT else OrderStatus.PENDING,
+        released=customer.type == CustomerType.TYPE_1,
+        released_at=now if customer.type == CustomerType.TYPE_1 else None,
+        stock_check=verdict,
+        stock_source=stock.source if stock is not None else "none",
+        idempotency_key=request.idempotency_key,
+        request_hash=digest,
+        ship_to=ship_to,
+        address_id=address_id,
+        remark=(request.remark or "").strip(),
+        total_amount=sum((l.amount for l in lines), Decimal("0.00")),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        # The same key raced in from a second request: answer with the order it made.
+        existing = _find_existing(session, customer.id, request.idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, digest)
+
+    for line in lines:
+        line.order_id = order.id
+        session.add(line)
+    session.flush()
+    record(
+        session,
+        order,
+        actor,
+        "placed",
+        to_status=order.status,
+        data={"stock_check": verdict.value, "stock_source": order.stock_source, "released": order.released},
+        at=now,
+    )
+    key = customer_key(customer.id)
+    enqueue(
+        session,
+        kind="order.create",
+        ordering_key=key,
+        aggregate_type="order",
+        aggregate_id=order.order_no,
+        payload=order_document(session, order),
+    )
+    # A5: the salesperson hears of every new order (type 2: they must confirm payment).
+    enqueue(
+        session,
+        target=TARGET_NOTIFY,
+        kind="notify.new_order",
+        ordering_key=key,
+        aggregate_type="order",
+        aggregate_id=order.order_no,
+        payload={
+            "order_no": order.order_no,
+            "customer_id": customer.id,
+            "salesperson_id": customer.salesperson_id,
+            "needs_payment_confirmation": not order.released,
+        },
+    )
+    return Placement(order=order, created=True, lines=lines)
+
+
+def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
+    if actor.kind == ActorKind.CUSTOMER:
+        if actor.customer_id not in (customer.id, requested_id):
+            raise Forbidden("无权为其他客户下单", f"customer actor {actor.customer_id} ordering for {customer.id}")
+    elif actor.kind == ActorKind.SALES:
+        if str(customer.salesperson_id) != actor.id:
+            raise Forbidden("只能为自己的客户下单", f"sales user {actor.id} is not assigned to customer {customer.id}")
+    elif actor.kind != ActorKind.ADMIN:
+        raise Forbidden("无权下单", f"{actor.kind.value} cannot place orders")

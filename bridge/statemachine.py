@@ -1,0 +1,257 @@
+"""The order state machine: every change of an order's status or release, whoever asks.
+
+Statuses (code → what the customer reads): pending 等待处理, in_production 生产中,
+awaiting_shipment 等待发货, shipped 已发货, completed 已完成, cancelled 已取消.
+
+``TRANSITIONS`` is the whole rule: for each (from, to) the actors who may cause it, with an
+optional guard. Anything not in the table is refused with a reason. Release (type 2: payment
+confirmed) is a separate fact on the order, not a status: 等待发货 can show before payment is
+confirmed (scenario 1). Each accepted change is written to the order's timeline; changes the
+ERP must hear about (release, cancel and complete by a person) write their outbox row in the
+same transaction; notices to people (shipment, cancellation) go to the notify outbox.
+
+ERP moves that would go backwards are not errors: ``apply_erp_status`` records them on the
+timeline as ignored and leaves the order as it is (the ERP may send events late or twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import object_session
+from sqlmodel import Session
+
+from bridge.actors import Actor
+from bridge.documents import command_document
+from bridge.errors import Forbidden, TransitionRefused
+from bridge.models import ActorKind, Customer, Order, OrderEvent, OrderStatus
+from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.types import utcnow
+
+S = OrderStatus
+A = ActorKind
+
+LABELS = {
+    S.PENDING: "等待处理",
+    S.IN_PRODUCTION: "生产中",
+    S.AWAITING_SHIPMENT: "等待发货",
+    S.SHIPPED: "已发货",
+    S.COMPLETED: "已完成",
+    S.CANCELLED: "已取消",
+}
+
+# How far along an order is; the ERP never moves an order to a lower rank.
+RANK = {S.PENDING: 0, S.IN_PRODUCTION: 1, S.AWAITING_SHIPMENT: 2, S.SHIPPED: 3, S.COMPLETED: 4}
+TERMINAL = frozenset({S.COMPLETED, S.CANCELLED})
+OPEN = frozenset({S.PENDING, S.IN_PRODUCTION, S.AWAITING_SHIPMENT})
+
+Guard = Callable[[Order, Actor], str | None]
+"""Returns None when allowed, else the reason (English) it is not."""
+
+
+def _sales_owns(order: Order, actor: Actor) -> str | None:
+    # A salesperson acts on their own customers' orders only.
+    customer = object_session(order).get(Customer, order.customer_id)
+    if customer is None or str(customer.salesperson_id) != actor.id:
+        return f"the order's customer is not assigned to sales user {actor.id}"
+    return None
+
+
+def _customer_may_cancel(order: Order, actor: Actor) -> str | None:
+    # C13: a customer cancels only what has not been released to production.
+    if order.released:
+        return "the order has been released to production; ask your salesperson"
+    return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    actors: frozenset[ActorKind]
+    guards: dict[ActorKind, Guard] | None = None
+    """Extra conditions for some of the actors."""
+
+
+def _rule(*actors: ActorKind, guards: dict[ActorKind, Guard] | None = None) -> Rule:
+    return Rule(frozenset(actors), guards)
+
+
+_CANCEL_GUARDS = {A.CUSTOMER: _customer_may_cancel, A.SALES: _sales_owns}
+
+TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], Rule] = {
+    (S.PENDING, S.IN_PRODUCTION): _rule(A.ERP, A.ADMIN),
+    (S.PENDING, S.AWAITING_SHIPMENT): _rule(A.ERP, A.ADMIN),
+    (S.PENDING, S.SHIPPED): _rule(A.ERP),
+    (S.PENDING, S.CANCELLED): _rule(A.CUSTOMER, A.SALES, A.ADMIN, A.ERP, guards=_CANCEL_GUARDS),
+    (S.IN_PRODUCTION, S.AWAITING_SHIPMENT): _rule(A.ERP, A.ADMIN),
+    (S.IN_PRODUCTION, S.SHIPPED): _rule(A.ERP),
+    (S.IN_PRODUCTION, S.CANCELLED): _rule(A.SALES, A.ADMIN, A.ERP, guards=_CANCEL_GUARDS),
+    # The stock seen at placement was gone after all: the ERP produces instead.
+    (S.AWAITING_SHIPMENT, S.IN_PRODUCTION): _rule(A.ERP),
+    (S.AWAITING_SHIPMENT, S.SHIPPED): _rule(A.ERP),
+    (S.AWAITING_SHIPMENT, S.CANCELLED): _rule(A.CUSTOMER, A.SALES, A.ADMIN, A.ERP, guards=_CANCEL_GUARDS),
+    # C9: the customer confirms receipt; an admin may on their behalf; the ERP may report it.
+    (S.SHIPPED, S.COMPLETED): _rule(A.CUSTOMER, A.ADMIN, A.ERP),
+}
+
+# Messages to the ERP caused by a person's transition (E5). The ERP's own moves send nothing back.
+COMMANDS = {S.CANCELLED: "cancel", S.COMPLETED: "complete"}
+
+
+def allowed(order: Order, to: OrderStatus, actor: Actor) -> str | None:
+    """None when ``actor`` may move ``order`` to ``to``; else the reason it may not."""
+    frm = order.status
+    if frm == to:
+        return f"the order is already {to.value}"
+    if frm in TERMINAL:
+        return f"the order is {frm.value}; nothing can change it any more"
+    rule = TRANSITIONS.get((frm, to))
+    if rule is None:
+        return f"an order cannot go from {frm.value} to {to.value}"
+    if actor.kind not in rule.actors:
+        return f"{actor.kind.value} may not move an order from {frm.value} to {to.value}"
+    if actor.kind == A.CUSTOMER and actor.customer_id != order.customer_id:
+        return "the order belongs to another customer"
+    guard = (rule.guards or {}).get(actor.kind)
+    return guard(order, actor) if guard else None
+
+
+def _refusal_message(order: Order, to: OrderStatus) -> str:
+    if to == S.CANCELLED:
+        return f"订单当前状态为「{LABELS[order.status]}」，不能取消"
+    if to == S.COMPLETED:
+        return f"订单当前状态为「{LABELS[order.status]}」，不能确认收货"
+    return f"订单不能从「{LABELS[order.status]}」变为「{LABELS[to]}」"
+
+
+def record(
+    session: Session,
+    order: Order,
+    actor: Actor,
+    action: str,
+    *,
+    from_status: OrderStatus | None = None,
+    to_status: OrderStatus | None = None,
+    note: str | None = None,
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> OrderEvent:
+    """Add a line to the order's timeline (in the caller's transaction)."""
+    event = OrderEvent(
+        order_id=order.id,
+        at=at or utcnow(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data,
+    )
+    session.add(event)
+    return event
+
+
+def transition(
+    session: Session,
+    order: Order,
+    to: OrderStatus,
+    actor: Actor,
+    *,
+    note: str | None = None,
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> OrderEvent:
+    """Move ``order`` to ``to`` for ``actor``, or raise TransitionRefused with the reason."""
+    reason = allowed(order, to, actor)
+    if reason is not None:
+        raise TransitionRefused(_refusal_message(order, to), f"order {order.order_no}: {reason}", order_no=order.order_no)
+    at = at or utcnow()
+    frm = order.status
+    order.status = to
+    order.updated_at = at
+    session.add(order)
+    event = record(session, order, actor, "status", from_status=frm, to_status=to, note=note, data=data, at=at)
+    command = COMMANDS.get(to)
+    if command and actor.kind != A.ERP:
+        _tell_erp(session, order, command, at)
+    if to in (S.SHIPPED, S.CANCELLED):
+        # The customer hears of shipments (C12) and of cancellations they did not make.
+        if not (to == S.CANCELLED and actor.kind == A.CUSTOMER):
+            enqueue(
+                session,
+                target=TARGET_NOTIFY,
+                kind=f"notify.{to.value}",
+                ordering_key=customer_key(order.customer_id),
+                aggregate_type="order",
+                aggregate_id=order.order_no,
+                payload={"order_no": order.order_no, "status": to.value, "customer_id": order.customer_id},
+            )
+    return event
+
+
+def apply_erp_status(
+    session: Session, order: Order, to: OrderStatus, actor: Actor, *, note: str | None = None, data: dict | None = None
+) -> OrderEvent | None:
+    """Apply a status the ERP reports. A move backwards or from a final state is recorded as
+    ignored and changes nothing; the same status again is a no-op (returns None)."""
+    if actor.kind != A.ERP:
+        raise Forbidden("无权限", "apply_erp_status is for ERP events only")
+    if order.status == to:
+        return None
+    backwards = order.status in TERMINAL or (to in RANK and RANK[to] < RANK[order.status])
+    if backwards and (order.status, to) not in TRANSITIONS:
+        return record(
+            session,
+            order,
+            actor,
+            "ignored",
+            from_status=order.status,
+            to_status=to,
+            note=f"ERP reported {to.value} after {order.status.value}: ignored",
+            data=data,
+        )
+    return transition(session, order, to, actor, note=note, data=data)
+
+
+def release(session: Session, order: Order, actor: Actor, *, note: str | None = None) -> OrderEvent | None:
+    """Payment confirmed: release a type-2 order to production (A1, E5).
+
+    A salesperson (the customer's own) or an admin releases in the bridge, and the ERP is told;
+    the ERP may report it was released there (scenario 1), which is recorded but not echoed.
+    Releasing a released order again is a no-op (returns None)."""
+    if order.released:
+        return None
+    if order.status in TERMINAL or order.status == S.SHIPPED:
+        raise TransitionRefused(
+            f"订单当前状态为「{LABELS[order.status]}」，不能确认收款",
+            f"order {order.order_no} is {order.status.value}: cannot release",
+            order_no=order.order_no,
+        )
+    if actor.kind == A.SALES:
+        reason = _sales_owns(order, actor)
+        if reason:
+            raise Forbidden("只能确认自己客户的订单", f"order {order.order_no}: {reason}")
+    elif actor.kind not in (A.ADMIN, A.ERP):
+        raise Forbidden("无权确认收款", f"{actor.kind.value} may not release order {order.order_no}")
+    at = utcnow()
+    order.released = True
+    order.released_at = at
+    order.updated_at = at
+    session.add(order)
+    event = record(session, order, actor, "release", note=note, at=at)
+    if actor.kind != A.ERP:
+        _tell_erp(session, order, "release", at)
+    return event
+
+
+def _tell_erp(session: Session, order: Order, command: str, at: datetime) -> None:
+    enqueue(
+        session,
+        kind=f"order.{command}",
+        ordering_key=customer_key(order.customer_id),
+        aggregate_type="order",
+        aggregate_id=order.order_no,
+        payload=command_document(order, command, at),
+    )

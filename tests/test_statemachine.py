@@ -1,0 +1,214 @@
+"""The order state machine (C6, C9, C13, A1, E3, E5): every transition, allowed and refused, per actor."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlmodel import select
+
+from bridge.actors import Actor
+from bridge.errors import Forbidden, TransitionRefused
+from bridge.models import ActorKind, Order, OrderEvent, OrderStatus, OutboxMessage
+from bridge.statemachine import LABELS, apply_erp_status, release, transition
+from tests.conftest import count
+
+S = OrderStatus
+
+# The table as the business describes it, written out independently of bridge.statemachine.
+# (from, to): actors allowed. Customer and sales act on their own customers' orders; a customer
+# may cancel only an order not yet released to production.
+ALLOWED = {
+    ("pending", "in_production"): {"erp", "admin"},
+    ("pending", "awaiting_shipment"): {"erp", "admin"},
+    ("pending", "shipped"): {"erp"},
+    ("pending", "cancelled"): {"customer", "sales", "admin", "erp"},
+    ("in_production", "awaiting_shipment"): {"erp", "admin"},
+    ("in_production", "shipped"): {"erp"},
+    ("in_production", "cancelled"): {"sales", "admin", "erp"},
+    ("awaiting_shipment", "in_production"): {"erp"},
+    ("awaiting_shipment", "shipped"): {"erp"},
+    ("awaiting_shipment", "cancelled"): {"customer", "sales", "admin", "erp"},
+    ("shipped", "completed"): {"customer", "admin", "erp"},
+}
+ACTOR_KINDS = ["customer", "sales", "admin", "erp", "system"]
+CASES = [
+    (frm, to, who)
+    for frm, to in itertools.product([s.value for s in S], repeat=2)
+    if frm != to
+    for who in ACTOR_KINDS
+]
+
+
+@pytest.fixture
+def world(session, make):
+    sales = make.staff()
+    customer = make.customer(salesperson_id=sales.id)
+    session.flush()
+    return {"sales": sales, "customer": customer}
+
+
+def _order(session, customer, status, *, released=False, n=[0]):
+    n[0] += 1
+    order = Order(
+        order_no=f"T-{n[0]:05d}",
+        customer_id=customer.id,
+        status=status,
+        released=released,
+        idempotency_key=f"key-{n[0]:08d}",
+        request_hash="x",
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _actor(kind, world):
+    return {
+        "customer": Actor.customer(world["customer"].id, 1),
+        "sales": Actor.sales(world["sales"].id),
+        "admin": Actor.admin(1),
+        "erp": Actor.erp("filedrop"),
+        "system": Actor.system(),
+    }[kind]
+
+
+@pytest.mark.parametrize("frm,to,who", CASES, ids=[f"{f}->{t}-by-{w}" for f, t, w in CASES])
+def test_c6_transition_table_per_actor(session, world, frm, to, who):
+    order = _order(session, world["customer"], S(frm))
+    expected = who in ALLOWED.get((frm, to), set())
+    if expected:
+        transition(session, order, S(to), _actor(who, world))
+        assert order.status == S(to)
+        events = session.exec(select(OrderEvent).where(OrderEvent.order_id == order.id)).all()
+        assert [(e.from_status, e.to_status, e.actor_kind.value) for e in events] == [(S(frm), S(to), who)]
+    else:
+        with pytest.raises(TransitionRefused) as refused:
+            transition(session, order, S(to), _actor(who, world))
+        assert order.status == S(frm)
+        assert refused.value.message  # a Chinese reason the UI can show
+        assert count(session, OrderEvent, OrderEvent.order_id == order.id) == 0
+
+
+def test_c13_customer_cannot_cancel_a_released_order(session, world):
+    order = _order(session, world["customer"], S.PENDING, released=True)
+    with pytest.raises(TransitionRefused, match="released"):
+        transition(session, order, S.CANCELLED, _actor("customer", world))
+    assert order.status == S.PENDING
+
+
+def test_c13_customer_cannot_touch_another_customers_order(session, world, make):
+    other = make.customer()
+    order = _order(session, other, S.SHIPPED)
+    with pytest.raises(TransitionRefused, match="another customer"):
+        transition(session, order, S.COMPLETED, _actor("customer", world))
+
+
+def test_a6_salesperson_cannot_cancel_another_salespersons_order(session, world, make):
+    stranger = make.staff()
+    order = _order(session, world["customer"], S.PENDING)
+    with pytest.raises(TransitionRefused):
+        transition(session, order, S.CANCELLED, Actor.sales(stranger.id))
+
+
+def test_terminal_states_never_change(session, world):
+    for final in (S.COMPLETED, S.CANCELLED):
+        order = _order(session, world["customer"], final)
+        for to in S:
+            if to != final:
+                with pytest.raises(TransitionRefused):
+                    transition(session, order, to, Actor.admin(1))
+
+
+def _outbox(session, order):
+    return [(m.target, m.kind) for m in session.exec(
+        select(OutboxMessage).where(OutboxMessage.aggregate_id == order.order_no).order_by(OutboxMessage.id)
+    )]
+
+
+def test_e5_customer_cancel_and_receipt_tell_the_erp(session, world):
+    cancelled = _order(session, world["customer"], S.PENDING)
+    transition(session, cancelled, S.CANCELLED, _actor("customer", world))
+    assert _outbox(session, cancelled) == [("erp", "order.cancel")]
+    received = _order(session, world["customer"], S.SHIPPED)
+    transition(session, received, S.COMPLETED, _actor("customer", world))
+    assert _outbox(session, received) == [("erp", "order.complete")]
+    payload = session.exec(select(OutboxMessage).where(OutboxMessage.aggregate_id == received.order_no)).one().payload
+    assert payload["command"] == "complete" and payload["order_no"] == received.order_no
+
+
+def test_e3_erp_moves_send_nothing_back_but_shipment_notifies_the_customer(session, world):
+    order = _order(session, world["customer"], S.AWAITING_SHIPMENT)
+    transition(session, order, S.SHIPPED, Actor.erp("filedrop"))
+    assert _outbox(session, order) == [("notify", "notify.shipped")]
+    transition(session, order, S.COMPLETED, Actor.erp("filedrop"))
+    assert _outbox(session, order) == [("notify", "notify.shipped")]
+
+
+def test_e3_backwards_erp_status_is_recorded_and_ignored(session, world):
+    order = _order(session, world["customer"], S.SHIPPED)
+    event = apply_erp_status(session, order, S.IN_PRODUCTION, Actor.erp("filedrop"))
+    assert order.status == S.SHIPPED
+    assert event.action == "ignored" and event.to_status == S.IN_PRODUCTION
+    assert apply_erp_status(session, order, S.SHIPPED, Actor.erp("filedrop")) is None
+
+
+def test_e3_erp_may_correct_awaiting_shipment_to_production(session, world):
+    order = _order(session, world["customer"], S.AWAITING_SHIPMENT)
+    apply_erp_status(session, order, S.IN_PRODUCTION, Actor.erp("filedrop"))
+    assert order.status == S.IN_PRODUCTION
+
+
+def test_e3_erp_cannot_jump_to_completed_without_shipping(session, world):
+    order = _order(session, world["customer"], S.PENDING)
+    with pytest.raises(TransitionRefused):
+        apply_erp_status(session, order, S.COMPLETED, Actor.erp("filedrop"))
+
+
+def test_a1_own_salesperson_releases_and_the_erp_is_told_once(session, world):
+    order = _order(session, world["customer"], S.AWAITING_SHIPMENT)
+    release(session, order, Actor.sales(world["sales"].id))
+    assert order.released and order.released_at is not None
+    assert order.status == S.AWAITING_SHIPMENT  # release is a fact, not a status
+    assert release(session, order, Actor.sales(world["sales"].id)) is None
+    assert _outbox(session, order) == [("erp", "order.release")]
+
+
+def test_a1_release_confirmed_in_the_erp_is_recorded_not_echoed(session, world):
+    order = _order(session, world["customer"], S.PENDING)
+    release(session, order, Actor.erp("filedrop"))
+    assert order.released
+    assert _outbox(session, order) == []
+    assert session.exec(select(OrderEvent.action).where(OrderEvent.order_id == order.id)).all() == ["release"]
+
+
+@pytest.mark.parametrize("who", ["customer", "system"])
+def test_a1_only_staff_or_erp_may_release(session, world, who):
+    order = _order(session, world["customer"], S.PENDING)
+    with pytest.raises(Forbidden):
+        release(session, order, _actor(who, world))
+    assert not order.released
+
+
+def test_a1_other_salesperson_may_not_release(session, world, make):
+    order = _order(session, world["customer"], S.PENDING)
+    with pytest.raises(Forbidden):
+        release(session, order, Actor.sales(make.staff().id))
+
+
+@pytest.mark.parametrize("status", [S.SHIPPED, S.COMPLETED, S.CANCELLED])
+def test_a1_release_refused_once_shipped_or_final(session, world, status):
+    order = _order(session, world["customer"], status)
+    with pytest.raises(TransitionRefused):
+        release(session, order, Actor.admin(1))
+
+
+def test_c6_every_status_has_a_chinese_label():
+    assert LABELS == {
+        S.PENDING: "等待处理",
+        S.IN_PRODUCTION: "生产中",
+        S.AWAITING_SHIPMENT: "等待发货",
+        S.SHIPPED: "已发货",
+        S.COMPLETED: "已完成",
+        S.CANCELLED: "已取消",
+    }
