@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 
 from bridge.actors import Actor
 from bridge.config import OrdersSection
+from bridge.customers import resolve_customer
 from bridge.documents import order_document
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bridge.models import (
@@ -231,12 +232,7 @@ def place_order(
     Conflict; never writes anything partially.
     """
     validate_request(request, limits)
-    customer = session.get(Customer, customer_id)
-    while customer is not None and customer.merged_into_id is not None:
-        # Orders of a merged-away customer go to the customer it was merged into.
-        customer = session.get(Customer, customer.merged_into_id)
-    if customer is None:
-        raise NotFound("客户不存在", f"customer {customer_id} not found")
+    customer = _locked_customer(session, customer_id)
     _check_actor(actor, customer, customer_id)
 
     digest = request_hash(request)
@@ -345,6 +341,18 @@ def place_order(
         },
     )
     return Placement(order=order, created=True, lines=lines)
+
+
+def _locked_customer(session: Session, customer_id: int) -> Customer:
+    """The customer the order is for (a merged-away customer's orders go to its survivor),
+    its row held FOR SHARE on PostgreSQL so a merge running now finishes before the order is
+    stored, or waits for it. (SQLite serialises writers already.)"""
+    customer = resolve_customer(session, customer_id)
+    while True:
+        locked = session.get(Customer, customer.id, with_for_update={"read": True}, populate_existing=True)
+        if locked.merged_into_id is None:
+            return locked
+        customer = resolve_customer(session, locked.merged_into_id)
 
 
 def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:

@@ -1,0 +1,648 @@
+"""Customers (客户): the buying companies, their type, and merging duplicates into one.
+
+A customer is a company; it orders through one or more accounts (WeChat users, bound phone
+numbers). Its *type* (A1) decides what happens to a new order: 类型一 goes to production at
+once, 类型二 waits until the salesperson confirms payment. Every new or changed customer is
+told to the ERP's customer master through the outbox (``customer.upsert``, E4).
+
+When one company registered twice (two phones, two WeChat users), an admin *merges* the
+duplicate (the absorbed customer) into the one that stays (the survivor), A2. Everything the
+absorbed customer had follows the survivor in the caller's single transaction; the absorbed
+row stays as an *alias* (``merged_into_id``) so every old reference — an order link, an ERP
+event, a salesperson's bookmark — still resolves through ``resolve_customer``. Aliases always
+point straight at a root: merging a customer that has aliases re-points them too.
+
+Domain functions take a ``Session`` and an ``Actor`` and never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bridge.actors import Actor, audit
+from bridge.documents import customer_document, merge_document, order_document
+from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bridge.models import (
+    Account,
+    ActorKind,
+    Address,
+    Customer,
+    CustomerPrice,
+    ErpBinding,
+    Inquiry,
+    Note,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
+    ProductGrant,
+    ProductHide,
+    StaffRole,
+    StaffUser,
+)
+from bridge.outbox import customer_key, enqueue
+from bridge.types import utcnow
+
+NAME_MAX = 128
+PHONE_MAX = 32
+CONTACT_MAX = 64
+
+# Orders still on their way: an unreleased type-2 order in one of these waits for the
+# salesperson's payment confirmation. Shipped/completed/cancelled ones wait for nothing.
+OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_SHIPMENT)
+
+_UNSET: Any = object()
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def resolve_customer(session: Session, customer_id: int) -> Customer:
+    """The customer ``customer_id`` stands for today: itself, or the survivor it was merged into."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"客户 {customer_id} 不存在", f"customer {customer_id} does not exist")
+    seen = {customer.id}
+    while customer.merged_into_id is not None:
+        customer = session.get(Customer, customer.merged_into_id)
+        if customer is None or customer.id in seen:  # only a hand-edited database gets here
+            raise Conflict(
+                f"客户 {customer_id} 的合并记录有误，请联系管理员",
+                f"customer {customer_id}: broken merged_into chain at {sorted(seen)}",
+            )
+        seen.add(customer.id)
+    return customer
+
+
+def _get(session: Session, customer_id: int, *, lock: bool = False) -> Customer:
+    # FOR UPDATE on PostgreSQL so two admins merging the same customers queue up; SQLite
+    # already serialises writers (BEGIN IMMEDIATE) and SQLAlchemy omits the clause there.
+    customer = session.get(Customer, customer_id, with_for_update=lock or None, populate_existing=lock)
+    if customer is None:
+        raise NotFound(f"客户 {customer_id} 不存在", f"customer {customer_id} does not exist")
+    return customer
+
+
+@dataclass
+class CustomerRow:
+    """One line of the customer list (CLI, admin pages)."""
+
+    customer: Customer
+    salesperson: str | None
+    accounts: int
+    orders: int
+
+
+def list_customers(session: Session, *, search: str | None = None, include_merged: bool = False) -> list[CustomerRow]:
+    """Customers by id with their account and order counts; ``search`` matches the name,
+    contact, phone, ERP code, a bound account's phone or the exact id."""
+    accounts = select(sa.func.count()).select_from(Account).where(Account.customer_id == Customer.id).scalar_subquery()
+    orders = select(sa.func.count()).select_from(Order).where(Order.customer_id == Customer.id).scalar_subquery()
+    stmt = (
+        select(Customer, StaffUser.display_name, accounts, orders)
+        .outerjoin(StaffUser, StaffUser.id == Customer.salesperson_id)
+        .order_by(Customer.id)
+    )
+    if not include_merged:
+        stmt = stmt.where(Customer.merged_into_id.is_(None))
+    if search and search.strip():
+        text = search.strip()
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matches = [
+            column.ilike(like, escape="\\")
+            for column in (Customer.name, Customer.contact_name, Customer.phone, Customer.erp_code)
+        ]
+        matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone.ilike(like, escape="\\"))))
+        if text.isdigit():
+            matches.append(Customer.id == int(text))
+        stmt = stmt.where(sa.or_(*matches))
+    return [CustomerRow(c, sales, n_acc, n_ord) for c, sales, n_acc, n_ord in session.exec(stmt).all()]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("客户名称不能为空", "customer name must not be empty")
+    name = name.strip()
+    if len(name) > NAME_MAX:
+        raise InvalidInput(
+            f"客户名称不能超过 {NAME_MAX} 个字", f"customer name longer than {NAME_MAX} characters"
+        )
+    return name
+
+
+def _check_type(value: Any) -> int:
+    # bool is an int in Python: True would pass as type 1 without this guard.
+    if isinstance(value, bool) or not isinstance(value, int) or int(value) not in (1, 2):
+        raise InvalidInput(
+            "客户类型只能是 1（类型一）或 2（类型二）", f"customer type must be 1 or 2, not {value!r}"
+        )
+    return int(value)
+
+
+def _check_text(value: str | None, max_len: int, label: str, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{label}格式不对", f"{what} must be text, not {value!r}")
+    value = (value or "").strip() or None
+    if value is not None and len(value) > max_len:
+        raise InvalidInput(f"{label}不能超过 {max_len} 个字", f"{what} longer than {max_len} characters")
+    return value
+
+
+def _check_salesperson(session: Session, staff_id: int | None) -> int | None:
+    if staff_id is None:
+        return None
+    user = session.get(StaffUser, staff_id)
+    if user is None:
+        raise InvalidInput(f"业务员 {staff_id} 不存在", f"salesperson {staff_id} does not exist")
+    if not user.active:
+        raise InvalidInput(
+            f"业务员 {user.display_name} 已停用，请另选业务员",
+            f"salesperson {staff_id} ({user.username}) is inactive",
+        )
+    if user.role not in (StaffRole.SALES, StaffRole.ADMIN):
+        raise InvalidInput(f"{user.display_name} 不是业务员", f"staff user {staff_id} is neither sales nor admin")
+    return user.id
+
+
+def _may_manage(actor: Actor, customer: Customer) -> bool:
+    """Admins manage every customer; a salesperson manages their own customers."""
+    if actor.kind == ActorKind.ADMIN:
+        return True
+    return (
+        actor.kind == ActorKind.SALES
+        and customer.salesperson_id is not None
+        and actor.id == str(customer.salesperson_id)
+    )
+
+
+def _upsert(session: Session, customer: Customer) -> OutboxMessage:
+    """Tell the ERP customer master about this customer (E4), after everything it refers to."""
+    session.flush()  # the document reads aliases and the salesperson from the database
+    return enqueue(
+        session,
+        kind="customer.upsert",
+        ordering_key=customer_key(customer.id),
+        aggregate_type="customer",
+        aggregate_id=customer.id,
+        payload=customer_document(session, customer),
+    )
+
+
+# --------------------------------------------------------------------------- create / update
+
+
+def create_customer(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    type: int,
+    salesperson_id: int | None = None,
+    phone: str | None = None,
+    contact_name: str | None = None,
+) -> Customer:
+    """Create a customer (A7) and queue its ``customer.upsert`` to the ERP (E4).
+
+    Admins, salespeople and the system (a first mini-program login) may create customers; a
+    salesperson who names no salesperson becomes the customer's own."""
+    if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES, ActorKind.SYSTEM):
+        raise Forbidden("没有创建客户的权限", f"{actor} may not create customers")
+    if salesperson_id is None and actor.kind == ActorKind.SALES and actor.id and actor.id.isdigit():
+        salesperson_id = int(actor.id)
+    customer = Customer(
+        name=_check_name(name),
+        type=_check_type(type),
+        salesperson_id=_check_salesperson(session, salesperson_id),
+        phone=_check_text(phone, PHONE_MAX, "电话", "phone"),
+        contact_name=_check_text(contact_name, CONTACT_MAX, "联系人", "contact name"),
+    )
+    session.add(customer)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "customer.create",
+        "customer",
+        customer.id,
+        {"name": customer.name, "type": customer.type, "salesperson_id": customer.salesperson_id},
+    )
+    _upsert(session, customer)
+    return customer
+
+
+def update_customer(
+    session: Session,
+    actor: Actor,
+    customer_id: int,
+    *,
+    name: str = _UNSET,
+    phone: str | None = _UNSET,
+    contact_name: str | None = _UNSET,
+    salesperson_id: int | None = _UNSET,
+) -> Customer:
+    """Change a customer's name, phone, contact or salesperson; only the fields given.
+
+    ``None`` clears phone / contact / salesperson. An alias id updates its survivor. Admins and
+    the customer's own salesperson may do it. Nothing changed → no audit row, no outbox row."""
+    customer = resolve_customer(session, customer_id)
+    if actor.kind != ActorKind.SYSTEM and not _may_manage(actor, customer):
+        raise Forbidden(
+            "只有管理员或该客户的业务员可以修改客户资料",
+            f"{actor} may not update customer {customer.id}",
+        )
+    wanted: dict[str, Any] = {}
+    if name is not _UNSET:
+        wanted["name"] = _check_name(name)
+    if phone is not _UNSET:
+        wanted["phone"] = _check_text(phone, PHONE_MAX, "电话", "phone")
+    if contact_name is not _UNSET:
+        wanted["contact_name"] = _check_text(contact_name, CONTACT_MAX, "联系人", "contact name")
+    if salesperson_id is not _UNSET:
+        wanted["salesperson_id"] = _check_salesperson(session, salesperson_id)
+    changes = {k: [getattr(customer, k), v] for k, v in wanted.items() if getattr(customer, k) != v}
+    if not changes:
+        return customer
+    for key, (_, new) in changes.items():
+        setattr(customer, key, new)
+    customer.updated_at = utcnow()
+    audit(session, actor, "customer.update", "customer", customer.id, changes)
+    _upsert(session, customer)
+    return customer
+
+
+# --------------------------------------------------------------------------- type (A1)
+
+
+@dataclass(frozen=True)
+class TypeChange:
+    """What ``set_customer_type`` did, and what the person who asked should be told."""
+
+    customer_id: int
+    old_type: int
+    new_type: int
+    changed: bool
+    unreleased_open_orders: int
+    """Open orders not yet released: they keep the rule they were placed under."""
+
+    @property
+    def notice(self) -> str | None:
+        if not self.unreleased_open_orders:
+            return None
+        return f"还有 {self.unreleased_open_orders} 个未放行的订单需要业务员确认收款"
+
+
+def set_customer_type(session: Session, actor: Actor, customer_id: int, new_type: int) -> TypeChange:
+    """Make the customer 类型一 or 类型二 (A1). Admins and the customer's own salesperson only.
+
+    The type applies to new orders: orders already placed are not touched (an unreleased
+    type-2 order still waits for its payment confirmation), and the result counts them so the
+    caller can say so. Unchanged type → nothing written."""
+    new_type = _check_type(new_type)
+    customer = resolve_customer(session, customer_id)
+    if not _may_manage(actor, customer):
+        raise Forbidden(
+            "只有管理员或该客户的业务员可以修改客户类型",
+            f"{actor} may not change the type of customer {customer.id}",
+        )
+    waiting = session.exec(
+        select(sa.func.count())
+        .select_from(Order)
+        .where(Order.customer_id == customer.id, Order.released.is_(False), Order.status.in_(OPEN_STATUSES))
+    ).one()
+    old_type = customer.type
+    if old_type != new_type:
+        customer.type = new_type
+        customer.updated_at = utcnow()
+        audit(session, actor, "customer.type", "customer", customer.id, {"old": old_type, "new": new_type})
+        _upsert(session, customer)
+    return TypeChange(customer.id, old_type, new_type, old_type != new_type, waiting)
+
+
+# --------------------------------------------------------------------------- merge (A2)
+
+
+@dataclass
+class MergeResult:
+    """What a merge moved to the survivor and what it dropped (also in the audit row)."""
+
+    survivor_id: int
+    absorbed_id: int
+    already_merged: bool = False
+    moved: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, list] = field(default_factory=dict)
+    erp_code: str | None = None
+    """The survivor's ERP code after the merge."""
+
+
+@dataclass
+class MergePreview:
+    """What ``merge_customers`` would move, for a confirmation prompt; changes nothing."""
+
+    survivor: Customer
+    absorbed: Customer
+    already_merged: bool
+    rows: dict[str, int]
+
+
+def _check_merge(
+    session: Session, survivor_id: int, absorbed_id: int, *, lock: bool
+) -> tuple[Customer, Customer, bool]:
+    """The merge's refusals, shared by the preview and the merge: (survivor, absorbed, already)."""
+    if survivor_id == absorbed_id:
+        raise InvalidInput("不能把客户合并到它自己", f"cannot merge customer {survivor_id} into itself")
+    # Lock in id order so two concurrent merges of the same pair cannot deadlock.
+    first, second = sorted((survivor_id, absorbed_id))
+    rows = {first: _get(session, first, lock=lock), second: _get(session, second, lock=lock)}
+    survivor, absorbed = rows[survivor_id], rows[absorbed_id]
+    if survivor.merged_into_id is not None:
+        root = resolve_customer(session, survivor.id)
+        raise Conflict(
+            f"客户 {survivor.id}（{survivor.name}）已合并到客户 {root.id}（{root.name}），"
+            f"请把客户合并到 {root.id}",
+            f"customer {survivor.id} is itself merged into customer {root.id}; merge into {root.id} instead",
+            survivor_id=root.id,
+        )
+    if absorbed.merged_into_id is not None:
+        root = resolve_customer(session, absorbed.id)
+        if root.id == survivor.id:
+            return survivor, absorbed, True
+        raise Conflict(
+            f"客户 {absorbed.id}（{absorbed.name}）已合并到客户 {root.id}（{root.name}），"
+            f"不能再合并到客户 {survivor.id}",
+            f"customer {absorbed.id} is already merged into customer {root.id}, not into {survivor.id}",
+            merged_into_id=root.id,
+        )
+    return survivor, absorbed, False
+
+
+def _owned(model, customer_id: int, *where):
+    return select(sa.func.count()).select_from(model).where(model.customer_id == customer_id, *where)
+
+
+def merge_preview(session: Session, survivor_id: int, absorbed_id: int) -> MergePreview:
+    """Check a merge and count what it would move, without changing anything."""
+    survivor, absorbed, already = _check_merge(session, survivor_id, absorbed_id, lock=False)
+    a = absorbed.id
+    counts = {
+        "accounts": _owned(Account, a),
+        "orders": _owned(Order, a),
+        "addresses": _owned(Address, a),
+        "notes": _owned(Note, a),
+        "inquiries": _owned(Inquiry, a),
+        "grants": _owned(ProductGrant, a),
+        "prices": _owned(CustomerPrice, a),
+        "hides": _owned(ProductHide, a),
+        "outbox": select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.ordering_key == customer_key(a), OutboxMessage.status == OutboxStatus.PENDING),
+        "aliases": select(sa.func.count()).select_from(Customer).where(Customer.merged_into_id == a),
+    }
+    rows = {} if already else {k: session.exec(q).one() for k, q in counts.items()}
+    return MergePreview(survivor, absorbed, already, rows)
+
+
+def merge_customers(session: Session, actor: Actor, survivor_id: int, absorbed_id: int) -> MergeResult:
+    """Merge customer ``absorbed_id`` into ``survivor_id`` (A2), admins only, in the caller's
+    transaction.
+
+    Accounts, orders, addresses, notes, inquiries, grants, prices, pending outbox rows and the
+    ERP code follow the survivor; the absorbed customer stays as an alias. Merging again into
+    the same survivor is a no-op flagged ``already_merged``. See the module docstring."""
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以合并客户", f"{actor} may not merge customers (admin only)")
+    survivor, absorbed, already = _check_merge(session, survivor_id, absorbed_id, lock=True)
+    result = MergeResult(survivor.id, absorbed.id, already_merged=already, erp_code=survivor.erp_code)
+    if already:
+        return result
+    s, a = survivor.id, absorbed.id
+    now = utcnow()
+    # The ERP knows the absorbed customer by the code it has *before* the merge hands it over.
+    absorbed_before = Customer(id=a, name=absorbed.name, erp_code=absorbed.erp_code)
+    codes = {"survivor_before": survivor.erp_code, "absorbed_before": absorbed.erp_code}
+    moved, dropped, adjusted = result.moved, result.dropped, {}
+
+    # Who the survivor is comes first, so the order documents rebuilt below carry its final
+    # ERP code.
+    if not survivor.erp_code and absorbed.erp_code:
+        # erp_code is unique: free it on the absorbed row before the survivor takes it.
+        code, absorbed.erp_code = absorbed.erp_code, None
+        session.flush()
+        survivor.erp_code = code
+    filled = [
+        k for k in ("phone", "contact_name", "salesperson_id") if not getattr(survivor, k) and getattr(absorbed, k)
+    ]
+    for key in filled:
+        setattr(survivor, key, getattr(absorbed, key))
+    absorbed.merged_into_id, absorbed.merged_at, absorbed.updated_at = s, now, now
+    survivor.updated_at = now
+    session.flush()
+    # Aliases of the absorbed now point straight at the survivor: chains never form.
+    moved["aliases"] = session.exec(
+        sa.update(Customer).where(Customer.merged_into_id == a).values(merged_into_id=s)
+    ).rowcount
+
+    adjusted["idempotency_keys"] = _free_idempotency_keys(session, s, a)
+    adjusted["default_addresses"] = _keep_one_default_address(session, s, a)
+    for name, model in (
+        ("accounts", Account),
+        ("orders", Order),
+        ("addresses", Address),
+        ("notes", Note),
+        ("inquiries", Inquiry),
+    ):
+        moved[name] = _reassign(session, model, a, s)
+    moved["grants"], dropped["grants"] = _merge_grants(session, s, a)
+    moved["prices"], dropped["prices"] = _merge_prices(session, s, a)
+    moved["hides_kept"], dropped["hides"] = _merge_hides(session, s, a)
+    moved["erp_bindings"] = _move_erp_bindings(session, s, a)
+    codes["survivor_after"] = result.erp_code = survivor.erp_code
+
+    audit(
+        session,
+        actor,
+        "customer.merge",
+        "customer",
+        s,
+        {
+            "survivor": {"id": s, "name": survivor.name, "type": survivor.type},
+            "absorbed": {"id": a, "name": absorbed.name, "type": absorbed.type},
+            "erp_code": codes,
+            "filled": filled,
+            "moved": moved,
+            "dropped": dropped,
+            "adjusted": adjusted,
+        },
+    )
+    # Merge first, then the survivor's fresh upsert (which lists the absorbed among merged_ids).
+    enqueue(
+        session,
+        kind="customer.merge",
+        ordering_key=customer_key(s),
+        aggregate_type="customer",
+        aggregate_id=s,
+        payload=merge_document(survivor, absorbed_before, now),
+    )
+    _upsert(session, survivor)
+    # The absorbed customer's pending messages are queued again *behind* the merge and the
+    # survivor's upsert: delivery is by id per customer, so the ERP knows the customer before
+    # it gets the orders.
+    moved["outbox"], dropped["outbox_superseded"] = _move_outbox(session, survivor, a)
+    return result
+
+
+def _reassign(session: Session, model, absorbed_id: int, survivor_id: int, *where) -> int:
+    stmt = sa.update(model).where(model.customer_id == absorbed_id, *where).values(customer_id=survivor_id)
+    return session.exec(stmt).rowcount
+
+
+def _free_idempotency_keys(session: Session, s: int, a: int) -> list[int]:
+    """Orders are unique on (customer, idempotency key): an absorbed order whose key the
+    survivor already used gets a new key instead of failing the merge (ids returned)."""
+    survivor_keys = select(Order.idempotency_key).where(Order.customer_id == s)
+    clashing = session.exec(
+        select(Order).where(Order.customer_id == a, Order.idempotency_key.in_(survivor_keys))
+    ).all()
+    for order in clashing:
+        # A retry of that old request can no longer be matched; the order itself is kept.
+        order.idempotency_key = f"merged:{a}:{order.id}"
+    session.flush()
+    return [o.id for o in clashing]
+
+
+def _keep_one_default_address(session: Session, s: int, a: int) -> int:
+    """The survivor's default address stays the default; the absorbed one's becomes ordinary."""
+    has_default = session.exec(
+        _owned(Address, s, Address.is_default.is_(True), Address.deleted.is_(False))
+    ).one()
+    if not has_default:
+        return 0
+    stmt = sa.update(Address).where(Address.customer_id == a, Address.is_default.is_(True)).values(is_default=False)
+    return session.exec(stmt).rowcount
+
+
+def _merge_grants(session: Session, s: int, a: int) -> tuple[int, list]:
+    """Per-customer grants: the survivor gets the absorbed one's custom products; a product it
+    already has granted is not granted twice (unique per product and customer)."""
+    mine = select(ProductGrant.product_id).where(ProductGrant.customer_id == s)
+    theirs = ProductGrant.customer_id == a
+    duplicate = sorted(
+        session.exec(select(ProductGrant.product_id).where(theirs, ProductGrant.product_id.in_(mine))).all()
+    )
+    if duplicate:
+        session.exec(sa.delete(ProductGrant).where(theirs, ProductGrant.product_id.in_(duplicate)))
+    dropped = [{"product_id": p, "reason": "survivor already granted"} for p in duplicate]
+    return _reassign(session, ProductGrant, a, s), dropped
+
+
+def _merge_prices(session: Session, s: int, a: int) -> tuple[int, list]:
+    """Customer prices: the survivor's own price wins; the absorbed one's is dropped (recorded)."""
+    mine = select(CustomerPrice.product_id).where(CustomerPrice.customer_id == s)
+    losing = session.exec(
+        select(CustomerPrice)
+        .where(CustomerPrice.customer_id == a, CustomerPrice.product_id.in_(mine))
+        .order_by(CustomerPrice.product_id)
+    ).all()
+    dropped = [
+        {"product_id": p.product_id, "price": str(p.price), "reason": "survivor has its own price"} for p in losing
+    ]
+    for price in losing:
+        session.delete(price)
+    session.flush()
+    return _reassign(session, CustomerPrice, a, s), dropped
+
+
+def _merge_hides(session: Session, s: int, a: int) -> tuple[int, list]:
+    """The merged customer sees what either customer saw: only a product hidden from both stays
+    hidden (on the survivor); every other hide is dropped and recorded."""
+    hides = session.exec(select(ProductHide).where(ProductHide.customer_id.in_((s, a))).order_by(ProductHide.id)).all()
+    by_customer: dict[int, set[int]] = {s: set(), a: set()}
+    for hide in hides:
+        by_customer[hide.customer_id].add(hide.product_id)
+    both = by_customer[s] & by_customer[a]
+    dropped = []
+    for hide in hides:
+        if hide.product_id not in both:
+            dropped.append(
+                {"product_id": hide.product_id, "customer_id": hide.customer_id, "reason": "the other customer saw it"}
+            )
+        if hide.customer_id == a or hide.product_id not in both:  # a shared hide stays once, on the survivor
+            session.delete(hide)
+    session.flush()
+    return len(both), dropped
+
+
+def _move_outbox(session: Session, survivor: Customer, a: int) -> tuple[int, list]:
+    """Pending messages of the absorbed customer move to the survivor's queue, in their order,
+    as new rows after everything queued so far; the old rows are marked superseded and point
+    at their copy. Its own pending upserts are superseded by the survivor's, not copied."""
+    s = survivor.id
+    pending = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.ordering_key == customer_key(a), OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(OutboxMessage.id)
+    ).all()
+    moved, superseded = 0, []
+    for row in pending:
+        row.status = OutboxStatus.SUPERSEDED
+        if row.kind == "customer.upsert":
+            row.last_error = f"superseded: customer {a} was merged into customer {s}, whose own upsert follows"
+            row.result = {"superseded_by": "customer.merge", "survivor_id": s}
+            superseded.append(row.id)
+            continue
+        copy = enqueue(
+            session,
+            target=row.target,
+            kind=row.kind,
+            ordering_key=customer_key(s),
+            aggregate_type=row.aggregate_type,
+            aggregate_id=row.aggregate_id,
+            payload=_rebuilt_payload(session, row, survivor),
+        )
+        session.flush()
+        row.last_error = f"moved: customer {a} was merged into customer {s}; re-queued as outbox #{copy.id}"
+        row.result = {"moved_to": copy.id, "survivor_id": s}
+        moved += 1
+    session.flush()
+    return moved, superseded
+
+
+def _rebuilt_payload(session: Session, row: OutboxMessage, survivor: Customer) -> dict:
+    """The message as it must read now that its order belongs to the survivor."""
+    if row.aggregate_type == "order" and row.kind == "order.create":
+        order = _order_of(session, row.aggregate_id)
+        if order is not None:
+            return order_document(session, order)
+    if "customer_id" in row.payload:  # notifications name the customer and its salesperson
+        payload = dict(row.payload, customer_id=survivor.id)
+        if "salesperson_id" in payload:
+            payload["salesperson_id"] = survivor.salesperson_id
+        return payload
+    return row.payload
+
+
+def _order_of(session: Session, aggregate_id: str) -> Order | None:
+    # Order messages name their order by order number (bridge.orders); accept an id too.
+    order = session.exec(select(Order).where(Order.order_no == aggregate_id)).first()
+    if order is None and aggregate_id.isdigit():
+        order = session.get(Order, int(aggregate_id))
+    return order
+
+
+def _move_erp_bindings(session: Session, s: int, a: int) -> int:
+    """Same rule as the ERP code: the survivor takes the absorbed one's binding for a connector
+    where it has none; otherwise the binding stays on the alias, which still resolves."""
+    bound = select(ErpBinding.connector).where(ErpBinding.entity == "customer", ErpBinding.internal_id == s)
+    stmt = (
+        sa.update(ErpBinding)
+        .where(ErpBinding.entity == "customer", ErpBinding.internal_id == a, ErpBinding.connector.not_in(bound))
+        .values(internal_id=s)
+    )
+    return session.exec(stmt).rowcount
+
