@@ -1,0 +1,30 @@
+# jht-bridge on its embedded default (SQLite in /data). Build: docker build -t jht-bridge .
+#   docker run -p 8600:8600 -v jht-data:/data jht-bridge              init /data on first start, then run
+#   docker run -v jht-data:/data jht-bridge demo-data                  any other jht-bridge command
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Runtime ODBC: driver manager + FreeTDS (SQL Server), PostgreSQL and SQLite drivers (/etc/odbcinst.ini)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends unixodbc tdsodbc odbc-postgresql libsqliteodbc \
+ && rm -rf /var/lib/apt/lists/*
+
+COPY . /src
+RUN pip install --no-cache-dir /src \
+ && rm -rf /src
+
+RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home jht \
+ && mkdir -p /data \
+ && chown jht:jht /data
+USER jht
+WORKDIR /data
+VOLUME /data
+EXPOSE 8600
+
+# The entry point creates /data/bridge.toml (and the SQLite db) on first start, then runs
+# `jht-bridge --config /data/bridge.toml <CMD>`; CMD defaults to serving on all interfaces.
+ENTRYPOINT ["sh", "-c", "test -f /data/bridge.toml || jht-bridge init /data || exit; exec jht-bridge --config /data/bridge.toml \"$@\"", "jht-bridge"]
+CMD ["run", "--host", "0.0.0.0"]
