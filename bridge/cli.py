@@ -347,7 +347,7 @@ def users_add(
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
-    """List staff users."""
+    """List staff users: admins and salespeople, with the invite code each salesperson shares."""
     from sqlmodel import select
 
     from bridge.models import StaffUser
@@ -358,6 +358,302 @@ def users_list(ctx: typer.Context) -> None:
     for u in users:
         table.add_row(str(u.id), u.username, u.display_name, u.role.value, u.phone or "", u.invite_code or "", "yes" if u.active else "no")
     out.print(table)
+
+
+# --------------------------------------------------------------------------- customers
+
+_TYPE_LABEL = {1: "1 类型一", 2: "2 类型二"}
+
+
+def _cells(*values) -> list[str]:
+    """Table cells from stored text: a customer named "[b]…" must not turn into rich markup."""
+    from rich.markup import escape
+
+    return [escape(str(v)) if v is not None else "" for v in values]
+
+
+@customers_app.command("list")
+def customers_list(
+    ctx: typer.Context,
+    search: Annotated[
+        Optional[str],
+        typer.Option(help="Part of the name, contact, phone (also a bound account's) or ERP code, or an exact id."),
+    ] = None,
+    include_merged: Annotated[
+        bool, typer.Option("--include-merged", help="Also list merged customers (aliases of another one).")
+    ] = False,
+) -> None:
+    """List customers with their type, salesperson, ERP code and how many accounts and orders
+    they have. Merged customers (aliases) are left out unless --include-merged."""
+    from bridge.customers import list_customers
+
+    with unit_of_work(ctx) as session:
+        rows = list_customers(session, search=search, include_merged=include_merged)
+    table = Table("id", "name", "type", "salesperson", "phone", "ERP code", "accounts", "orders", "merged into")
+    for row in rows:
+        c = row.customer
+        table.add_row(
+            *_cells(
+                c.id, c.name, _TYPE_LABEL.get(c.type, c.type), row.salesperson, c.phone, c.erp_code,
+                row.accounts, row.orders, c.merged_into_id,
+            )
+        )
+    # Piped or redirected: one line per customer (no wrapping at 80 columns), for grep.
+    (out if out.is_terminal else Console(highlight=False, width=400)).print(table)
+    out.print(f"{len(rows)} customer(s)")
+
+
+@customers_app.command("merge")
+def customers_merge(
+    ctx: typer.Context,
+    survivor_id: Annotated[int, typer.Argument(help="Id of the customer that stays.", show_default=False)],
+    absorbed_id: Annotated[
+        int, typer.Argument(help="Id of the duplicate folded into it (kept as an alias).", show_default=False)
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Merge without asking for confirmation.")] = False,
+) -> None:
+    """Merge customer ABSORBED_ID into customer SURVIVOR_ID (one company registered twice).
+
+    Accounts, orders, addresses, notes, inquiries, product grants and prices, pending ERP
+    messages and the ERP code move to the survivor; the absorbed customer stays as an alias
+    so old references still work, and the ERP is told. Shows both customers and what will
+    move, then asks before merging. Merging again into the same survivor changes nothing.
+    Exits 1 with the reason when the merge is refused."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.customers import merge_customers, merge_preview
+    from bridge.models import StaffUser
+
+    with unit_of_work(ctx) as session:
+        preview = merge_preview(session, survivor_id, absorbed_id)
+        if preview.already_merged:
+            out.print(f"customer {absorbed_id} is already merged into customer {survivor_id}: nothing to do")
+            return
+        sides = []
+        for c in (preview.survivor, preview.absorbed):
+            sales = session.get(StaffUser, c.salesperson_id) if c.salesperson_id else None
+            sides.append(
+                _cells(
+                    c.id, c.name, _TYPE_LABEL.get(c.type, c.type), sales.display_name if sales else None,
+                    c.phone, c.contact_name, c.erp_code,
+                )
+            )
+    table = Table("", "survivor (stays)", "absorbed (becomes alias)")
+    for label, left, right in zip(("id", "name", "type", "salesperson", "phone", "contact", "ERP code"), *sides):
+        table.add_row(label, left, right)
+    out.print(table)
+    moving = ", ".join(f"{n} {what}" for what, n in preview.rows.items() if n) or "no rows"
+    out.print(f"will move to customer {survivor_id}: {moving}")
+    if preview.survivor.type != preview.absorbed.type:
+        out.print(f"note: the types differ; the survivor keeps type {preview.survivor.type}")
+    if preview.survivor.erp_code and preview.absorbed.erp_code:
+        out.print(
+            f"note: both have an ERP code; the survivor keeps {preview.survivor.erp_code} and the ERP is "
+            f"told to merge {preview.absorbed.erp_code} into it",
+            markup=False,
+        )
+    if not yes:
+        typer.confirm(f"Merge customer {absorbed_id} into customer {survivor_id}?", abort=True)
+    with unit_of_work(ctx) as session:
+        result = merge_customers(session, CLI_ADMIN, survivor_id, absorbed_id)
+    if result.already_merged:
+        out.print(f"customer {absorbed_id} is already merged into customer {survivor_id}: nothing to do")
+        return
+    moved = ", ".join(f"{n} {what}" for what, n in result.moved.items() if n) or "nothing"
+    out.print(f"merged customer {absorbed_id} into customer {survivor_id}: moved {moved}")
+    for what, items in result.dropped.items():
+        for item in items:
+            facts = ", ".join(f"{k} {v}" for k, v in item.items()) if isinstance(item, dict) else f"id {item}"
+            out.print(f"dropped {what}: {facts}", markup=False)
+    out.print(f"ERP code of customer {survivor_id}: {result.erp_code or '(none yet)'}")
+
+
+@customers_app.command("set-type")
+def customers_set_type(
+    ctx: typer.Context,
+    customer_id: Annotated[int, typer.Argument(help="Id of the customer.", show_default=False)],
+    new_type: Annotated[
+        int,
+        typer.Argument(
+            metavar="1|2",
+            min=1,
+            max=2,
+            help="1 = 类型一 (the ERP makes the production order at once), "
+            "2 = 类型二 (the salesperson confirms payment first).",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Change a customer's type. It applies to new orders; orders already placed keep theirs,
+    and the command says how many open ones still wait for payment confirmation."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.customers import set_customer_type
+
+    with unit_of_work(ctx) as session:
+        change = set_customer_type(session, CLI_ADMIN, customer_id, new_type)
+    if change.customer_id != customer_id:
+        out.print(f"customer {customer_id} is merged into customer {change.customer_id}: changing that one")
+    if change.changed:
+        out.print(f"customer {change.customer_id}: type {change.old_type} → {change.new_type}")
+    else:
+        out.print(f"customer {change.customer_id} is already type {change.new_type}: nothing changed")
+    if change.notice:
+        out.print(
+            f"note: {change.unreleased_open_orders} open order(s) not yet released still wait for the "
+            f"salesperson's payment confirmation ({change.notice})"
+        )
+
+
+# --------------------------------------------------------------------------- products / demo data
+
+
+def _choice(value: Optional[str], allowed: tuple[str, ...], option: str) -> Optional[str]:
+    if value is not None and value.lower() not in allowed:
+        raise typer.BadParameter(f"use {' or '.join(allowed)}", param_hint=option)
+    return value.lower() if value else None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator:
+    """A ``progress(done, total)`` callback: a bar on stderr in a terminal; in a pipe or a log,
+    one plain line at the end (and every quarter for big files) instead of control codes."""
+    if err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        ) as bar:
+            task = bar.add_task(label, total=None)
+            # total 0 means "not known yet": rich shows a pulsing bar for None.
+            yield lambda done, total: bar.update(task, completed=done, total=total or None)
+        return
+    printed: set[int] = set()
+
+    def plain(done: int, total: int) -> None:
+        quarter = 4 * done // total if total else -1
+        if quarter not in printed and (quarter == 4 or (total >= 1000 and quarter > 0)):
+            printed.add(quarter)
+            err.print(f"{label}: {done}/{total} rows", markup=False)
+
+    yield plain
+
+
+_FORMAT_HELP = "File format. Default: from the file name's suffix (.csv or .xlsx)."
+
+
+@products_app.command("export")
+def products_export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="File to write, e.g. catalog.xlsx or catalog.csv.", show_default=False)],
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)] = None,
+) -> None:
+    """Export the whole catalog (both kinds, active or not) to FILE, one product per row,
+    ordered by code, with Chinese headers: 编码, 名称, 类型, ERP物料编码, 单位, 单价, the wheel
+    spec (形状, 外径/厚度/孔径 mm, 磨料, 粒度, 硬度, 结合剂, 最高线速度), 标记, 说明, 上架.
+
+    Edit the file and bring it back with `products import`; an export imported unchanged
+    changes nothing. To edit in Excel, prefer .xlsx: Excel reads a CSV's codes and numbers as it
+    likes (0012 becomes 12). CSV is UTF-8 with a BOM, so Excel on Chinese Windows shows it right."""
+    from bridge.catalog import FORMATS, export_products
+
+    fmt = _choice(fmt, FORMATS, "--format")
+    with unit_of_work(ctx) as session:
+        count = export_products(session, file, fmt)
+    out.print(f"exported {count} product(s) to {file}", markup=False)
+
+
+@products_app.command("import")
+def products_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="Catalog sheet (.xlsx or .csv), e.g. one made by `products export`.",
+            exists=True, dir_okay=False, readable=True, show_default=False,
+        ),
+    ],
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            metavar="auto|utf-8|gb18030",
+            help="CSV text encoding: auto (UTF-8, else GB18030 as Chinese Excel saves CSV), utf-8 or gb18030."
+        ),
+    ] = "auto",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Import products from FILE, all rows or none: new codes (编码) are created, existing ones
+    updated where a cell differs, the rest counted unchanged.
+
+    Headers may be the Chinese ones of `products export` or the English field names, in any
+    order; 编码 and 名称 are required, a column left out keeps its current values. An XLSX file
+    is read from its first sheet; empty rows are skipped. When any row is bad, nothing is
+    imported: every bad cell is listed with its row number, column, value and reason, and the
+    command exits 1. The import is recorded in the audit log."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.catalog import COLUMNS, ENCODINGS, FORMATS, import_products
+
+    fmt = _choice(fmt, FORMATS, "--format")
+    encoding = _choice(encoding, ENCODINGS, "--encoding")
+    with _progress(f"checking {file.name}") as progress, unit_of_work(ctx) as session:
+        report = import_products(session, CLI_ADMIN, file, fmt, dry_run, progress, encoding=encoding)
+    if not report.ok:
+        _print_row_errors(report.errors)
+        fail(f"{len(report.bad_rows)} row(s) of {file.name} have errors: nothing imported")
+    out.print(report.summary(), markup=False)
+    headers = {c.key: c.header for c in COLUMNS}
+    shown = list(report.changes.items())
+    for sku, keys in shown[:50]:
+        out.print(f"  {'would update' if dry_run else 'updated'} {sku}: {', '.join(headers[k] for k in keys)}", markup=False)
+    if len(shown) > 50:
+        out.print(f"  … and {len(shown) - 50} more updated product(s)")
+
+
+def _print_row_errors(errors) -> None:
+    def short(value: str) -> str:
+        return value if len(value) <= 40 else value[:39] + "…"
+
+    if out.is_terminal:
+        table = Table("行 row", "列 column", "值 value", "原因 reason")
+        for e in errors:
+            table.add_row(str(e.row), e.column, short(e.value), e.reason)
+        out.print(table)
+    else:
+        # One line per error keeps a log or a pipe greppable (a table would wrap at 80 columns).
+        for e in errors:
+            out.print(f"row {e.row}, {e.column or '-'}: {short(e.value)!r}: {e.reason}", markup=False)
+
+
+@app.command("demo-data")
+def demo_data(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="Load into a database that already holds real products, customers or orders.")
+    ] = False,
+) -> None:
+    """Load a demo grinding-wheel shop: ~20 standard wheels and 3 custom ones (each granted to
+    one customer), a salesperson (sales, 张伟) and an admin (admin) with demo passwords, two
+    type-1 and two type-2 customers with addresses, a hidden product, customer prices and
+    packaging QR codes.
+
+    Safe to run again: what exists is kept and reported as already there. Refuses a database
+    with real data (the demo passwords are public) unless --force."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.demo import load_demo_data
+
+    with unit_of_work(ctx) as session:
+        summary = load_demo_data(session, CLI_ADMIN, force=force)
+    table = Table("demo data", "created", "already there")
+    for kind in summary.KINDS:
+        table.add_row(kind, str(summary.created[kind]), str(summary.existing[kind]))
+    out.print(table)
+    out.print("demo logins (admin pages and salesperson tools):")
+    for login in summary.logins:
+        secret = login.password or "(account existed before: its password was not changed)"
+        out.print(f"  {login.role.value:5}  {login.username} / {secret}   {login.display_name}", markup=False)
 
 
 # --------------------------------------------------------------------------- run

@@ -1,0 +1,139 @@
+"""The command line (O1): init in an empty folder, check, config errors without tracebacks,
+users, and complete --help for every command."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from bridge.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JHT_CONFIG", raising=False)
+    return tmp_path
+
+
+def invoke(*args, input=None, env=None):
+    return runner.invoke(app, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
+
+
+def test_o1_init_makes_a_working_setup_in_an_empty_folder(folder):
+    result = invoke("init")
+    assert result.exit_code == 0, result.output
+    var = folder / "var"
+    assert (var / "bridge.toml").is_file() and (var / "bridge.db").is_file()
+    assert all((var / "erp" / sub).is_dir() for sub in ("out", "in", "archive", "error"))
+    key = var / "secrets" / "token.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    # Found without --config: ./var/bridge.toml is a default location.
+    check = invoke("check")
+    assert check.exit_code == 0, check.output
+    assert "[ok  ] schema: up to date" in check.output
+
+
+def test_o1_init_again_keeps_what_exists(folder):
+    invoke("init", "site")
+    config = folder / "site" / "bridge.toml"
+    config.write_text(config.read_text() + "\n# edited by hand\n")
+    key = (folder / "site" / "secrets" / "token.key").read_text()
+    result = invoke("init", "site")
+    assert result.exit_code == 0
+    assert "# edited by hand" in config.read_text()
+    assert (folder / "site" / "secrets" / "token.key").read_text() == key
+
+
+def test_o3_check_fails_clearly_when_the_schema_is_behind(folder):
+    invoke("init", "site")
+    os.remove(folder / "site" / "bridge.db")
+    result = invoke("--config", folder / "site" / "bridge.toml", "check")
+    assert result.exit_code == 1
+    assert "run `jht-bridge db upgrade`" in result.output
+    assert invoke("--config", folder / "site" / "bridge.toml", "db", "upgrade").exit_code == 0
+    assert invoke("--config", folder / "site" / "bridge.toml", "check").exit_code == 0
+
+
+def test_o1_a_bad_config_is_reported_by_key_without_a_traceback(folder):
+    invoke("init", "site")
+    config = folder / "site" / "bridge.toml"
+    config.write_text(config.read_text().replace("[customers]", "[customers]\ncolour = 'blue'"))
+    result = invoke("--config", config, "check")
+    assert result.exit_code == 2
+    assert "customers.colour: unknown key" in result.output
+    assert "Traceback" not in result.output
+    env_result = invoke("--config", config, "check", env={"JHT_ORDERS__MAX_LINES": "lots"})
+    assert "orders.max_lines" in env_result.output
+
+
+def test_o1_run_says_it_is_not_available_yet_and_exits_non_zero(folder):
+    invoke("init")
+    result = invoke("run")
+    assert result.exit_code == 1
+    assert "not available yet" in result.output
+
+
+def test_users_add_hashes_the_password_and_refuses_duplicates(folder):
+    invoke("init")
+    result = invoke("users", "add", "zhangwei", "--role", "sales", "--name", "张伟", "--password-stdin",
+                    input="a-good-password\n")
+    assert result.exit_code == 0, result.output
+    assert "invite code" in result.output
+    again = invoke("users", "add", "zhangwei", "--password-stdin", input="a-good-password\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = invoke("users", "add", "li", "--password-stdin", input="short\n")
+    assert short.exit_code == 1 and "at least 8" in short.output
+    bad_role = invoke("users", "add", "li", "--role", "boss", "--password-stdin", input="a-good-password\n")
+    assert bad_role.exit_code == 2
+
+    from sqlmodel import Session, select
+
+    from bridge.config import load_config
+    from bridge.db import make_engine
+    from bridge.models import StaffUser
+    from bridge.users import verify_password
+
+    engine = make_engine(load_config(folder / "var" / "bridge.toml", environ={}))
+    with Session(engine) as s:
+        user = s.exec(select(StaffUser).where(StaffUser.username == "zhangwei")).one()
+    assert user.password_hash.startswith("$argon2id$")
+    assert verify_password(user.password_hash, "a-good-password")
+    assert not verify_password(user.password_hash, "wrong-password")
+    engine.dispose()
+
+
+def test_config_show_hides_secrets(folder):
+    invoke("init")
+    result = invoke("config", "show", env={"JHT_SECURITY__TOKEN_SECRET": "top-secret-123"})
+    assert result.exit_code == 0
+    assert "top-secret-123" not in result.output
+    body = result.output.split("\n", 1)[1]
+    assert json.loads(body)["security"]["token_secret"] == "**********"
+
+
+def _commands(group, prefix=()):
+    import typer.main
+
+    click_group = typer.main.get_command(group) if not hasattr(group, "commands") else group
+    for name, command in click_group.commands.items():
+        path = (*prefix, name)
+        yield path, command
+        if hasattr(command, "commands"):
+            yield from _commands(command, path)
+
+
+def test_o1_every_command_has_complete_help():
+    for path, command in _commands(app):
+        assert command.help and len(command.help.strip()) > 20, f"{' '.join(path)} has no help text"
+        for param in command.params:
+            if param.param_type_name == "option" and param.name not in ("help",):
+                assert param.help, f"{' '.join(path)} {param.opts} has no help"
+        result = invoke(*path, "--help")
+        assert result.exit_code == 0
