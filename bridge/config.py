@@ -173,7 +173,19 @@ class FiledropSection(_Section):
     root: Path = Path("erp")
     """Folder shared with the ERP; out/, in/, archive/ and error/ are made below it."""
     format: Literal["json", "csv"] = "json"
+    """How the bridge writes its files (and reads a stock snapshot): json or csv. Inbound
+    files are read by their extension (.json / .csv); any other extension by this format."""
     encoding: Literal["utf-8", "gb18030"] = "utf-8"
+    """Text encoding of every file both ways (gb18030: what much Chinese software writes)."""
+    require_done_marker: bool = False
+    """Read an inbound file only once the ERP has written ``<file>.done`` beside it (for ERPs
+    that cannot write to a temporary name and rename)."""
+    settle_s: float = Field(2.0, ge=0, le=600)
+    """An inbound file that cannot be read and was changed less than this many seconds ago is
+    left for the next look (its writer may still be writing it) before it is quarantined."""
+    watch: bool = True
+    """Pick up inbound files at once through file-system notifications; when off (or where the
+    share sends none) in/ is looked at every fraction of a second while the bridge waits."""
 
     @field_validator("root")
     @classmethod
@@ -182,9 +194,28 @@ class FiledropSection(_Section):
 
 
 class ConnectorSection(_Section):
+    # Tables of plugin connectors ([connector.my_erp]) are kept as they are and validated by
+    # the plugin's own settings model when the connector is loaded.
+    model_config = ConfigDict(extra="allow", validate_default=True)
+
     name: str = "filedrop"
     """Which connector talks to the ERP (a built-in one or a plugin's)."""
     filedrop: FiledropSection = Field(default_factory=dict)  # type: ignore[arg-type]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plugin_tables_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key not in cls.model_fields and not isinstance(value, dict):
+                    raise ValueError(f"{key}: unknown key (connector settings go in a [connector.NAME] table)")
+        return data
+
+    def settings_for(self, name: str) -> Any:
+        """The settings table of connector ``name`` (a model for built-ins, else a dict)."""
+        if name in type(self).model_fields:
+            return getattr(self, name)
+        return (self.model_extra or {}).get(name, {})
 
     @model_validator(mode="after")
     def _active_connector(self, info: ValidationInfo) -> ConnectorSection:
@@ -192,6 +223,63 @@ class ConnectorSection(_Section):
             if not self.filedrop.root.is_dir():
                 raise ValueError(f"filedrop.root: folder {self.filedrop.root} does not exist")
         return self
+
+
+class OutboxSection(_Section):
+    batch_size: int = Field(50, ge=1, le=1000)
+    """Messages one dispatcher claims at a time."""
+    lease_s: float = Field(60, gt=0, le=3600)
+    """How long a claimed message is held; a crashed worker's messages are taken over after it."""
+    max_attempts: int = Field(20, ge=1, le=1000)
+    """Failed deliveries before a message becomes a dead letter (a permanent error: at once)."""
+    backoff_base_s: float = Field(2, gt=0)
+    """Wait after the first failure; doubled each time (with jitter) up to backoff_max_s."""
+    backoff_max_s: float = Field(900, gt=0)
+    quick_retries: int = Field(2, ge=0, le=10)
+    """Immediate retries inside one attempt, for blips (0.2 s, 0.4 s … apart)."""
+    poll_interval_s: float = Field(1.0, gt=0, le=300)
+    """How often the dispatcher looks for due messages when nothing wakes it."""
+
+
+class InboxSection(_Section):
+    poll_interval_s: float = Field(2.0, gt=0, le=300)
+    """How often the ERP's events are polled when the connector cannot signal new ones."""
+    batch_size: int = Field(100, ge=1, le=10000)
+    park_retry_s: float = Field(30, gt=0)
+    """An event for an order the bridge does not know yet is retried after this long…"""
+    park_max_attempts: int = Field(20, ge=1)
+    """…this many times, then it becomes a dead letter."""
+
+
+DEFAULT_STATUS_MAP = {
+    "pending": "pending",
+    "in_production": "in_production",
+    "awaiting_shipment": "awaiting_shipment",
+    "shipped": "shipped",
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "等待处理": "pending",
+    "生产中": "in_production",
+    "等待发货": "awaiting_shipment",
+    "已发货": "shipped",
+    "已完成": "completed",
+    "已取消": "cancelled",
+}
+ORDER_STATUSES = ("pending", "in_production", "awaiting_shipment", "shipped", "completed", "cancelled")
+
+
+class SyncSection(_Section):
+    status_map: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STATUS_MAP))
+    """The ERP's status words → the bridge's statuses. A word not listed is a dead letter with
+    its reason, never a guess. Replaces the default table when set."""
+
+    @field_validator("status_map")
+    @classmethod
+    def _known_statuses(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted({v for v in value.values() if v not in ORDER_STATUSES})
+        if bad:
+            raise ValueError(f"unknown bridge status {bad[0]!r}; use one of {', '.join(ORDER_STATUSES)}")
+        return value
 
 
 class SecuritySection(_Section):
@@ -216,6 +304,9 @@ class Config(_Section):
     orders: OrdersSection = Field(default_factory=dict)  # type: ignore[arg-type]
     customers: CustomersSection = Field(default_factory=dict)  # type: ignore[arg-type]
     connector: ConnectorSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    outbox: OutboxSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    inbox: InboxSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    sync: SyncSection = Field(default_factory=dict)  # type: ignore[arg-type]
     security: SecuritySection = Field(default_factory=dict)  # type: ignore[arg-type]
 
     source: str | None = Field(None, exclude=True)

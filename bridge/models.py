@@ -461,9 +461,15 @@ class InboxEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_type=JSON)
     status: InboxStatus = Field(sa_type=_enum(InboxStatus), index=True)
     attempts: int = 0
+    """How often applying it was tried (parked events are tried again)."""
     error: str | None = Field(default=None, max_length=4000)
+    """Why it was parked, ignored, quarantined or dead."""
+    source: str | None = Field(default=None, max_length=255)
+    """Where it came from, for people: a file name, a table row."""
     received_at: datetime = _now_field()
     applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When a parked event is tried again."""
 
 
 class SyncCursor(SQLModel, table=True):

@@ -8,11 +8,27 @@ delivers them is built on this table (sync-engine issue).
 
 from __future__ import annotations
 
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bridge.models import OutboxMessage
+from bridge.config import OutboxSection
+from bridge.connector import Connector, PermanentError, TransientError
+from bridge.db import session_scope
+from bridge.logs import get_logger
+from bridge.models import OutboxMessage, OutboxStatus
+from bridge.types import utcnow
 
 TARGET_ERP = "erp"
 TARGET_NOTIFY = "notify"
@@ -44,3 +60,273 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+def message_action(message: OutboxMessage) -> tuple[str, dict[str, Any]]:
+    """What delivering ``message`` means: the connector operation (or "notify") and the
+    document it gets. Used by the dispatcher and by ``outbox preview`` alike (E8)."""
+    kind = message.kind
+    if message.target == TARGET_NOTIFY:
+        return "notify", dict(message.payload)
+    doc = dict(message.payload)
+    doc["_outbox_id"] = message.id  # envelope: lets a connector name or dedupe by message
+    if kind == "customer.upsert":
+        return "push_customer", doc
+    if kind == "customer.merge":
+        return "push_merge", doc
+    if kind == "order.create":
+        return "push_order", doc
+    if kind.startswith("order.") and kind.split(".", 1)[1] in ("release", "cancel", "complete"):
+        return "order_command", doc
+    return "unknown", doc
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try a failed message again.
+
+    After the n-th failed attempt the message waits ``d/2 + uniform(0, d/2)`` seconds, where
+    ``d = min(max_s, base_s · 2^(n-1))`` ("equal jitter": never less than half the backoff, so
+    an outage is not hammered, and spread so that messages do not retry in lockstep). After
+    ``max_attempts`` failures it is a dead letter; a permanent error makes it one at once.
+    """
+
+    base_s: float = 2.0
+    max_s: float = 900.0
+    max_attempts: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: OutboxSection) -> RetryPolicy:
+        return cls(settings.backoff_base_s, settings.backoff_max_s, settings.max_attempts)
+
+    def delay(self, attempts: int, rng: random.Random | None = None) -> float:
+        d = min(self.max_s, self.base_s * 2 ** max(0, attempts - 1))
+        return d / 2 + (rng or random).uniform(0, d / 2)
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+
+@dataclass
+class Delivery:
+    """The result of one delivery attempt."""
+
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    permanent: bool = False
+
+
+class Dispatcher:
+    """Delivers due outbox messages, oldest first, one at a time per (target, customer).
+
+    A message is claimed by setting a lease (``lease_until``, ``leased_by``) in a short
+    transaction (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several workers share the work;
+    SQLite: writers are serialised anyway), delivered outside any transaction, then finished
+    in another short transaction — only if the lease is still ours. A worker that dies leaves
+    its leases to expire; another worker then takes the messages over. So delivery is at
+    least once; the ERP side dedupes by order number.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        connector: Connector,
+        *,
+        settings: OutboxSection | None = None,
+        notifiers: list[Any] | None = None,
+        adjust: Callable[[str, dict, str], dict] | None = None,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.engine = engine
+        self.connector = connector
+        self.settings = settings or OutboxSection()
+        self.policy = RetryPolicy.from_settings(self.settings)
+        self.notifiers = notifiers or []
+        self.adjust = adjust
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.clock = clock
+        self.log = get_logger("bridge.outbox").bind(worker=self.worker_id)
+
+    # -- claim ------------------------------------------------------------------------------
+
+    def claim(self, limit: int | None = None) -> list[OutboxMessage]:
+        """Lease the due messages that are first in line for their customer."""
+        limit = limit or self.settings.batch_size
+        now = self.clock()
+        t = OutboxMessage.__table__
+        earlier = t.alias("earlier")
+        due = (
+            sa.select(t.c.id)
+            .where(
+                t.c.status == OutboxStatus.PENDING.value,
+                t.c.next_attempt_at <= now,
+                sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
+                ~sa.exists().where(
+                    earlier.c.target == t.c.target,
+                    earlier.c.ordering_key == t.c.ordering_key,
+                    earlier.c.status == OutboxStatus.PENDING.value,
+                    earlier.c.id < t.c.id,
+                ),
+            )
+            .order_by(t.c.id)
+            .limit(limit)
+        )
+        with session_scope(self.engine) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True, of=t)
+            ids = session.execute(due).scalars().all()
+            if not ids:
+                return []
+            until = now + timedelta(seconds=self.settings.lease_s)
+            session.execute(
+                sa.update(t).where(t.c.id.in_(ids)).values(lease_until=until, leased_by=self.worker_id)
+            )
+            rows = session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
+        return list(rows)
+
+    # -- deliver ----------------------------------------------------------------------------
+
+    def deliver(self, message: OutboxMessage) -> Delivery:
+        """Hand one message to the connector (or the notifiers); never raises."""
+        action, doc = message_action(message)
+        if self.adjust is not None and action != "notify":
+            doc = self.adjust(message.kind, doc, self.connector.name)
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.settings.quick_retries + 1),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        )
+        try:
+            result = retrying(self._call, action, message, doc)
+            return Delivery(ok=True, result=result)
+        except PermanentError as exc:
+            return Delivery(ok=False, error=_text(exc), permanent=True)
+        except TransientError as exc:
+            return Delivery(ok=False, error=_text(exc))
+        except Exception as exc:  # a connector bug: keep the message, retry later, say what
+            self.log.exception("connector raised an unexpected error", outbox_id=message.id, kind=message.kind)
+            return Delivery(ok=False, error=f"unexpected {type(exc).__name__}: {exc}")
+
+    def _call(self, action: str, message: OutboxMessage, doc: dict[str, Any]) -> dict[str, Any] | None:
+        c = self.connector
+        if action == "push_order":
+            ref = c.push_order(doc)
+            return {"erp_ref": ref} if ref else None
+        if action == "push_customer":
+            code = c.push_customer(doc)
+            return {"erp_code": code} if code else None
+        if action == "push_merge":
+            c.push_merge(doc)
+            return None
+        if action == "order_command":
+            c.order_command(doc["order_no"], doc["command"], doc.get("at"), doc)
+            return None
+        if action == "notify":
+            if not self.notifiers:
+                raise TransientError("no notifier is registered")
+            for notifier in self.notifiers:
+                notifier.notify(message.kind, doc)
+            return None
+        raise PermanentError(f"no connector operation for message kind {message.kind!r}")
+
+    # -- finish -----------------------------------------------------------------------------
+
+    def finish(self, message: OutboxMessage, delivery: Delivery) -> bool:
+        """Record the outcome if our lease still holds; False when another worker took over."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            row = session.get(OutboxMessage, message.id, with_for_update=True, populate_existing=True)
+            if row is None or row.leased_by != self.worker_id or row.status != OutboxStatus.PENDING:
+                self.log.warning("lease lost before the outcome was recorded", outbox_id=message.id)
+                return False
+            row.lease_until = None
+            row.leased_by = None
+            row.attempts += 1
+            if delivery.ok:
+                row.status = OutboxStatus.DELIVERED
+                row.delivered_at = now
+                row.result = delivery.result
+                row.last_error = None
+                _record_answer(session, row, delivery.result or {})
+            elif delivery.permanent or self.policy.exhausted(row.attempts):
+                row.status = OutboxStatus.DEAD
+                row.last_error = (delivery.error or "")[:4000]
+                self.log.error("dead letter", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id, error=row.last_error)
+            else:
+                row.next_attempt_at = now + timedelta(seconds=self.policy.delay(row.attempts))
+                row.last_error = (delivery.error or "")[:4000]
+                self.log.warning(
+                    "delivery failed, will retry", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id,
+                    attempts=row.attempts, retry_at=row.next_attempt_at.isoformat(), error=row.last_error,
+                )
+            session.add(row)
+        return True
+
+    def run_once(self) -> int:
+        """Claim, deliver and finish one batch; the number of messages handled."""
+        batch = self.claim()
+        for message in batch:
+            with structlog.contextvars.bound_contextvars(outbox_id=message.id, ref=message.aggregate_id):
+                delivery = self.deliver(message)
+                self.finish(message, delivery)
+                if delivery.ok:
+                    self.log.info("delivered", kind=message.kind)
+        return len(batch)
+
+    def drain(self, max_batches: int = 1_000_000) -> int:
+        """Deliver until nothing is due (tests, `sync once`)."""
+        total = 0
+        for _ in range(max_batches):
+            n = self.run_once()
+            if n == 0:
+                break
+            total += n
+        return total
+
+
+def _text(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _record_answer(session: Session, row: OutboxMessage, result: dict[str, Any]) -> None:
+    """Keep what the ERP answered: its order reference, its customer code."""
+    from bridge.models import Customer, Order
+
+    if row.kind == "order.create" and result.get("erp_ref"):
+        order = session.exec(select(Order).where(Order.order_no == row.aggregate_id)).first()
+        if order is not None and not order.erp_ref:
+            order.erp_ref = str(result["erp_ref"])[:64]
+            session.add(order)
+    if row.kind == "customer.upsert" and result.get("erp_code"):
+        customer = session.get(Customer, int(row.aggregate_id))
+        if customer is not None and not customer.erp_code:
+            customer.erp_code = str(result["erp_code"])[:64]
+            session.add(customer)
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def retry_dead(session: Session, ids: list[int] | None = None) -> int:
+    """Re-queue dead letters (all, or the given ids) for delivery now."""
+    stmt = sa.update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
+    if ids:
+        stmt = stmt.where(OutboxMessage.id.in_(ids))
+    stmt = stmt.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), lease_until=None, leased_by=None)
+    return session.execute(stmt).rowcount
+
+
+def purge_delivered(session: Session, older_than: timedelta) -> int:
+    """Delete delivered and superseded messages older than ``older_than``; dead letters stay."""
+    cutoff = utcnow() - older_than
+    stmt = sa.delete(OutboxMessage).where(
+        OutboxMessage.status.in_([OutboxStatus.DELIVERED, OutboxStatus.SUPERSEDED]),
+        OutboxMessage.created_at < cutoff,
+    )
+    return session.execute(stmt).rowcount

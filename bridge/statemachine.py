@@ -8,7 +8,7 @@ optional guard. Anything not in the table is refused with a reason. Release (typ
 confirmed) is a separate fact on the order, not a status: 等待发货 can show before payment is
 confirmed (scenario 1). Each accepted change is written to the order's timeline; changes the
 ERP must hear about (release, cancel and complete by a person) write their outbox row in the
-same transaction; notices to people (shipment, cancellation) go to the notify outbox.
+same transaction; a cancellation the customer did not make is noticed to them.
 
 ERP moves that would go backwards are not errors: ``apply_erp_status`` records them on the
 timeline as ignored and leaves the order as it is (the ERP may send events late or twice).
@@ -176,18 +176,18 @@ def transition(
     command = COMMANDS.get(to)
     if command and actor.kind != A.ERP:
         _tell_erp(session, order, command, at)
-    if to in (S.SHIPPED, S.CANCELLED):
-        # The customer hears of shipments (C12) and of cancellations they did not make.
-        if not (to == S.CANCELLED and actor.kind == A.CUSTOMER):
-            enqueue(
-                session,
-                target=TARGET_NOTIFY,
-                kind=f"notify.{to.value}",
-                ordering_key=customer_key(order.customer_id),
-                aggregate_type="order",
-                aggregate_id=order.order_no,
-                payload={"order_no": order.order_no, "status": to.value, "customer_id": order.customer_id},
-            )
+    if to == S.CANCELLED and actor.kind != A.CUSTOMER:
+        # The customer hears of a cancellation they did not make. (Shipment notices, with their
+        # tracking numbers, are sent per shipment by the inbox, not per status change.)
+        enqueue(
+            session,
+            target=TARGET_NOTIFY,
+            kind="notify.cancelled",
+            ordering_key=customer_key(order.customer_id),
+            aggregate_type="order",
+            aggregate_id=order.order_no,
+            payload={"order_no": order.order_no, "status": to.value, "customer_id": order.customer_id},
+        )
     return event
 
 

@@ -137,12 +137,20 @@ def test_e5_customer_cancel_and_receipt_tell_the_erp(session, world):
     assert payload["command"] == "complete" and payload["order_no"] == received.order_no
 
 
-def test_e3_erp_moves_send_nothing_back_but_shipment_notifies_the_customer(session, world):
+def test_e3_erp_moves_send_nothing_back_to_the_erp(session, world):
     order = _order(session, world["customer"], S.AWAITING_SHIPMENT)
     transition(session, order, S.SHIPPED, Actor.erp("filedrop"))
-    assert _outbox(session, order) == [("notify", "notify.shipped")]
     transition(session, order, S.COMPLETED, Actor.erp("filedrop"))
-    assert _outbox(session, order) == [("notify", "notify.shipped")]
+    assert _outbox(session, order) == []
+
+
+def test_c12_a_cancellation_by_someone_else_is_noticed_to_the_customer(session, world):
+    by_sales = _order(session, world["customer"], S.PENDING)
+    transition(session, by_sales, S.CANCELLED, _actor("sales", world))
+    assert _outbox(session, by_sales) == [("erp", "order.cancel"), ("notify", "notify.cancelled")]
+    by_erp = _order(session, world["customer"], S.PENDING)
+    transition(session, by_erp, S.CANCELLED, _actor("erp", world))
+    assert _outbox(session, by_erp) == [("notify", "notify.cancelled")]
 
 
 def test_e3_backwards_erp_status_is_recorded_and_ignored(session, world):

@@ -54,8 +54,10 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('applied', 'parked', 'ignored', 'dead', 'quarantined', name='inboxstatus', native_enum=False, length=24), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('received_at', bridge.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('applied_at', bridge.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', bridge.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbox')),
     sa.UniqueConstraint('connector', 'event_id', name=op.f('uq_inbox_connector_event_id'))
     )

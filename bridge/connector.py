@@ -1,0 +1,159 @@
+"""The connector contract: how the bridge talks to an ERP, whatever the transport.
+
+A connector is a class registered by a plugin (``bridge.hookspecs.register_connectors``); the
+one named by ``connector.name`` in the config is the active one. It has the six operations
+below, and raises exactly two kinds of error:
+
+- ``TransientError``: try again later (the ERP is down, slow, locked, restarting…);
+- ``PermanentError``: this message will never be accepted as it is (a business rejection,
+  bad data); it goes to the dead letters at once, with the ERP's words kept.
+
+Any other exception is treated as transient by the dispatcher, so a bug in a connector delays
+messages but never loses them.
+
+Operations are called from worker threads, never on the event loop: pyodbc and zeep block.
+Every operation must be idempotent with respect to the document it carries: the bridge
+delivers at least once, and the ERP side is made idempotent by the bridge order number.
+
+Inbound events come from ``pull_events(cursor)`` as ``ErpEvent`` values. Each carries the
+cursor *after* itself, so the bridge can store it in the same transaction that applies the
+event. After the transaction commits the bridge calls ``ack(event, outcome)`` so a connector
+with something to tidy (the file drop moves files to archive/ or error/) can do it; a crash
+before ``ack`` means the event is pulled again and deduplicated by its id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+class ConnectorError(Exception):
+    """Base of the two families below."""
+
+
+class TransientError(ConnectorError):
+    """Retry later: the message is fine, the ERP could not take it now."""
+
+
+class PermanentError(ConnectorError):
+    """Never retry as is: the ERP rejected the message (its words are the message text)."""
+
+
+# Kinds of events an ERP sends (``ErpEvent.kind``) and what their ``data`` holds.
+EVENT_KINDS = {
+    "order.status": "order_no, status (the ERP's word, mapped by [sync.status_map]), erp_ref?, note?",
+    "order.accepted": "order_no, erp_ref: the ERP took the order and gave it its own number",
+    "order.released": "order_no: payment was confirmed in the ERP (type 2)",
+    "order.shipment": "order_no, shipment_id, courier, tracking_no, lines [{sku, quantity}], "
+    "shipped_at?, order_status? (e.g. shipped once the whole order has gone)",
+    "stock": "items {sku: quantity}: the ERP's stock figures",
+    "customer.code": "customer_id, erp_code: the ERP's code for a bridge customer",
+}
+
+
+@dataclass(frozen=True)
+class ErpEvent:
+    """One change reported by the ERP."""
+
+    event_id: str
+    """Unique per connector, stable when the same event is read twice."""
+    kind: str
+    data: dict[str, Any]
+    cursor: str | None = None
+    """Where reading resumes after this event."""
+    problem: str | None = None
+    """Set when the event could not be read (bad JSON, encoding…): it is quarantined."""
+    source: str | None = None
+    """Where it came from, for people (a file name, a table row id)."""
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class ConnectorContext:
+    """What a connector may know of the bridge it runs in."""
+
+    base_dir: Path = Path(".")
+    """Folder of the config file: relative paths in connector settings are relative to it."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector:
+    """Base class of ERP connectors. Subclasses set ``name`` and implement the operations."""
+
+    name: ClassVar[str] = ""
+    """The name used in ``connector.name`` of the config file."""
+    description: ClassVar[str] = ""
+
+    def __init__(self, settings: Any, context: ConnectorContext | None = None):
+        self.settings = settings
+        self.context = context or ConnectorContext()
+
+    # -- outgoing ---------------------------------------------------------------------------
+
+    def push_customer(self, doc: dict[str, Any]) -> str | None:
+        """Upsert the customer (a ``jht.customer/1`` document) into the ERP's customer master.
+        Returns the ERP's customer code when it is known at once, else None (it may come later
+        as a ``customer.code`` event)."""
+        raise NotImplementedError
+
+    def push_order(self, doc: dict[str, Any]) -> str | None:
+        """Create the sales order (a ``jht.order/1`` document), header and lines all or nothing.
+        The same order number twice must not create two orders: a duplicate is success.
+        Returns the ERP's own order reference when known at once, else None."""
+        raise NotImplementedError
+
+    def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
+        """Tell the ERP: ``release`` (payment confirmed), ``cancel`` or ``complete`` (receipt
+        confirmed by the customer). Repeating a command is harmless."""
+        raise NotImplementedError
+
+    def push_merge(self, doc: dict[str, Any]) -> None:
+        """Tell the ERP two customers are one (a ``jht.customer_merge/1`` document). Optional:
+        the default does nothing, as many ERPs merge customers by hand."""
+        return None
+
+    # -- incoming ---------------------------------------------------------------------------
+
+    def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
+        """Stock now, for the given item codes. Items the ERP does not know are left out."""
+        raise NotImplementedError
+
+    def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
+        """Events after ``cursor`` (None: from the start), at most ``limit``, oldest first,
+        and the cursor to resume from next time."""
+        raise NotImplementedError
+
+    def ack(self, event: ErpEvent, outcome: str, reason: str | None = None) -> None:
+        """Called after the event's transaction committed. ``outcome`` is the inbox status:
+        applied, ignored, parked, dead or quarantined. The default does nothing."""
+        return None
+
+    # -- operations -------------------------------------------------------------------------
+
+    def check(self) -> list[CheckLine]:
+        """What ``jht-bridge check`` prints: reachable, authenticated, schema/folders present.
+        Never raises: a problem is a line with ok=False saying what to do."""
+        raise NotImplementedError
+
+    def wait_for_events(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until new events may be there (True) or not (False).
+        Connectors that can be told (file watching, notifications) override this; the default
+        just sleeps, so the poller falls back to polling."""
+        import time
+
+        time.sleep(timeout)
+        return False
+
+    def close(self) -> None:
+        """Release connections, watchers, threads."""
+        return None

@@ -1,0 +1,471 @@
+"""The inbox: changes from the ERP, applied exactly once in effect.
+
+Events are pulled from the connector after a persisted cursor (``SyncCursor``), kept once per
+(connector, event id) in the ``inbox`` table, and each is applied in ONE transaction together
+with the cursor advance — so a crash anywhere means the event is either fully applied and
+remembered, or read again and applied then. After the commit the connector is told
+(``ack``), so the file drop can move the file away.
+
+What an event can come to (``InboxStatus``):
+- applied: it changed the order / stock / customer;
+- ignored: recorded, changed nothing (the same shipment again, a status the order already
+  has, a move backwards — the ERP may send late or twice);
+- parked: it names an order the bridge does not know (yet): tried again every
+  ``park_retry_s``, ``park_max_attempts`` times, then dead;
+- dead: it cannot be applied without a person (an ERP status word not in the mapping table,
+  a transition the state machine refuses);
+- quarantined: it could not be read at all (bad JSON, wrong encoding, missing fields).
+
+Nothing is dropped silently and nothing stops the loop: every outcome has its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import structlog
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bridge.actors import Actor
+from bridge.config import DEFAULT_STATUS_MAP, InboxSection
+from bridge.connector import Connector, ErpEvent
+from bridge.db import session_scope
+from bridge.errors import DomainError, TransitionRefused
+from bridge.logs import get_logger
+from bridge.models import (
+    Customer,
+    ErpBinding,
+    InboxEvent,
+    InboxStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Shipment,
+    ShipmentLine,
+    StockSnapshot,
+    SyncCursor,
+)
+from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.statemachine import apply_erp_status, record, release
+from bridge.types import utcnow
+
+STREAM = "events"
+
+
+class Unreadable(Exception):
+    """The event's data is malformed: quarantine it with this reason."""
+
+
+class Park(Exception):
+    """The event names something the bridge does not know yet."""
+
+
+class Refuse(Exception):
+    """The event cannot be applied without a person: dead letter with this reason."""
+
+
+class Ignore(Exception):
+    """The event changes nothing: record it as ignored with this reason."""
+
+
+def load_cursor(session: Session, connector: str) -> str | None:
+    row = session.get(SyncCursor, (connector, STREAM))
+    return row.value if row else None
+
+
+def save_cursor(session: Session, connector: str, value: str | None) -> None:
+    if value is None:
+        return
+    table = SyncCursor.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    session.execute(
+        insert(table)
+        .values(connector=connector, stream=STREAM, value=value, updated_at=now)
+        .on_conflict_do_update(index_elements=[table.c.connector, table.c.stream], set_={"value": value, "updated_at": now})
+    )
+
+
+class InboxPoller:
+    """Pulls the connector's events and applies them (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        connector: Connector,
+        *,
+        settings: InboxSection | None = None,
+        status_map: dict[str, str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.engine = engine
+        self.connector = connector
+        self.name = connector.name
+        self.settings = settings or InboxSection()
+        self.status_map = dict(DEFAULT_STATUS_MAP if status_map is None else status_map)
+        self.clock = clock
+        self.actor = Actor.erp(self.name)
+        self.log = get_logger("bridge.inbox").bind(connector=self.name)
+
+    def run_once(self) -> int:
+        """Pull one batch and apply it, then retry parked events that are due.
+        Returns how many events were handled (new and retried)."""
+        with session_scope(self.engine) as session:
+            cursor = load_cursor(session, self.name)
+        events, next_cursor = self.connector.pull_events(cursor, self.settings.batch_size)
+        for event in events:
+            self.handle(event)
+        if next_cursor is not None and next_cursor != cursor and not events:
+            with session_scope(self.engine) as session:
+                save_cursor(session, self.name, next_cursor)
+        return len(events) + self.retry_parked()
+
+    def drain(self, max_rounds: int = 10_000) -> int:
+        total = 0
+        for _ in range(max_rounds):
+            n = self.run_once()
+            if n == 0:
+                break
+            total += n
+        return total
+
+    # -- one event --------------------------------------------------------------------------
+
+    def handle(self, event: ErpEvent) -> InboxStatus:
+        """Record and apply one event with its cursor in one transaction, then ack it."""
+        with structlog.contextvars.bound_contextvars(event_id=event.event_id, kind=event.kind):
+            with session_scope(self.engine) as session:
+                existing = session.exec(
+                    select(InboxEvent).where(InboxEvent.connector == self.name, InboxEvent.event_id == event.event_id)
+                ).first()
+                if existing is not None:
+                    status, reason = InboxStatus.IGNORED, f"already received (inbox #{existing.id}, {existing.status.value})"
+                else:
+                    row = InboxEvent(
+                        connector=self.name,
+                        event_id=event.event_id[:128],
+                        kind=event.kind[:32],
+                        payload=event.data if isinstance(event.data, dict) else {"raw": event.data},
+                        status=InboxStatus.QUARANTINED,
+                        source=(event.source or "")[:255] or None,
+                        received_at=self.clock(),
+                    )
+                    if event.problem:
+                        row.error = event.problem[:4000]
+                    else:
+                        self._apply(session, row)
+                    session.add(row)
+                    status, reason = row.status, row.error
+                save_cursor(session, self.name, event.cursor)
+            self._log(status, reason)
+        self.connector.ack(event, status.value, reason)
+        return status
+
+    def _apply(self, session: Session, row: InboxEvent) -> None:
+        """Apply ``row`` inside a savepoint; set its status and reason whatever happens."""
+        row.attempts += 1
+        now = self.clock()
+        try:
+            with session.begin_nested():
+                outcome = APPLIERS.get(row.kind, _unknown_kind)(self, session, row.payload)
+            row.status, row.error = InboxStatus.APPLIED, outcome
+            row.applied_at = now
+            row.next_attempt_at = None
+        except Ignore as exc:
+            row.status, row.error, row.applied_at, row.next_attempt_at = InboxStatus.IGNORED, str(exc), now, None
+        except Park as exc:
+            if row.attempts >= self.settings.park_max_attempts:
+                row.status, row.next_attempt_at = InboxStatus.DEAD, None
+                row.error = f"{exc} (gave up after {row.attempts} attempts)"
+            else:
+                row.status, row.error = InboxStatus.PARKED, str(exc)
+                row.next_attempt_at = now + timedelta(seconds=self.settings.park_retry_s)
+        except Refuse as exc:
+            row.status, row.error, row.next_attempt_at = InboxStatus.DEAD, str(exc), None
+        except Unreadable as exc:
+            row.status, row.error, row.next_attempt_at = InboxStatus.QUARANTINED, str(exc), None
+        except DomainError as exc:
+            row.status, row.error, row.next_attempt_at = InboxStatus.DEAD, exc.detail, None
+        except Exception as exc:  # a bug: keep the event with the reason, never stop the loop
+            self.log.exception("event could not be applied", event_id=row.event_id)
+            row.status, row.error, row.next_attempt_at = InboxStatus.DEAD, f"unexpected {type(exc).__name__}: {exc}", None
+        if row.error:
+            row.error = row.error[:4000]
+
+    def retry_parked(self) -> int:
+        """Apply parked events whose retry time has come; each in its own transaction."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            ids = session.exec(
+                select(InboxEvent.id)
+                .where(
+                    InboxEvent.connector == self.name,
+                    InboxEvent.status == InboxStatus.PARKED,
+                    InboxEvent.next_attempt_at <= now,
+                )
+                .order_by(InboxEvent.id)
+                .limit(self.settings.batch_size)
+            ).all()
+        for inbox_id in ids:
+            self.replay(inbox_id)
+        return len(ids)
+
+    def replay(self, inbox_id: int) -> InboxStatus:
+        """Apply a stored event again (a parked one, or a dead one after its cause was fixed)."""
+        with session_scope(self.engine) as session:
+            row = session.get(InboxEvent, inbox_id, with_for_update=True)
+            if row is None:
+                raise LookupError(f"inbox event {inbox_id} does not exist")
+            if row.status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+                return row.status
+            self._apply(session, row)
+            session.add(row)
+            status, reason = row.status, row.error
+        self._log(status, reason, inbox_id=inbox_id)
+        return status
+
+    def _log(self, status: InboxStatus, reason: str | None, **kw: Any) -> None:
+        if status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+            self.log.info(f"event {status.value}", reason=reason, **kw)
+        else:
+            self.log.warning(f"event {status.value}", reason=reason, **kw)
+
+    # -- the kinds of events ----------------------------------------------------------------
+
+    def bridge_status(self, word: Any) -> OrderStatus:
+        mapped = self.status_map.get(str(word).strip()) if word is not None else None
+        if mapped is None:
+            raise Refuse(f"unknown ERP status {word!r}: add it to [sync.status_map] in the config")
+        return OrderStatus(mapped)
+
+
+def _order(session: Session, data: dict[str, Any]) -> Order:
+    order_no = _text(data, "order_no")
+    order = session.exec(select(Order).where(Order.order_no == order_no).with_for_update()).first()
+    if order is None:
+        raise Park(f"order {order_no} is not known to the bridge (yet)")
+    return order
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = True, limit: int = 64) -> str | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Unreadable(f"{key} is missing")
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise Unreadable(f"{key} must be text, got {type(value).__name__}")
+    value = str(value).strip()
+    if len(value) > limit:
+        raise Unreadable(f"{key} is longer than {limit} characters")
+    return value
+
+
+def _set_erp_ref(order: Order, data: dict[str, Any]) -> bool:
+    ref = _text(data, "erp_ref", required=False)
+    if ref and order.erp_ref != ref:
+        order.erp_ref = ref
+        return True
+    return False
+
+
+def _apply_status(poller: InboxPoller, session: Session, order: Order, word: Any, note: str | None, data: dict) -> str:
+    target = poller.bridge_status(word)
+    try:
+        event = apply_erp_status(session, order, target, poller.actor, note=note, data=data)
+    except TransitionRefused as exc:
+        raise Refuse(exc.detail) from None
+    if event is None:
+        raise Ignore(f"order {order.order_no} is already {target.value}")
+    if event.action == "ignored":
+        raise Ignore(event.note)
+    return f"order {order.order_no}: {event.from_status.value} → {target.value}"
+
+
+def apply_order_status(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
+    order = _order(session, data)
+    ref_changed = _set_erp_ref(order, data)
+    note = _text(data, "note", required=False, limit=500)
+    try:
+        return _apply_status(poller, session, order, data.get("status"), note, {"erp_status": data.get("status")})
+    except Ignore:
+        if ref_changed:
+            session.add(order)
+            return f"order {order.order_no}: ERP reference {order.erp_ref}"
+        raise
+
+
+def apply_order_accepted(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
+    order = _order(session, data)
+    _text(data, "erp_ref")
+    if not _set_erp_ref(order, data):
+        raise Ignore(f"order {order.order_no} already has ERP reference {order.erp_ref}")
+    session.add(order)
+    record(session, order, poller.actor, "accepted", note=f"ERP order {order.erp_ref}")
+    return f"order {order.order_no}: ERP reference {order.erp_ref}"
+
+
+def apply_order_released(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
+    order = _order(session, data)
+    try:
+        event = release(session, order, poller.actor, note="payment confirmed in the ERP")
+    except TransitionRefused as exc:
+        raise Refuse(exc.detail) from None
+    if event is None:
+        raise Ignore(f"order {order.order_no} is already released")
+    return f"order {order.order_no}: released in the ERP"
+
+
+def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
+    _text(data, "order_no")
+    shipment_id = _text(data, "shipment_id")
+    courier = _text(data, "courier", required=False)
+    tracking_no = _text(data, "tracking_no", required=False)
+    lines = data.get("lines") or []
+    if not isinstance(lines, list):
+        raise Unreadable("lines must be a list")
+    parsed = []
+    for n, line in enumerate(lines, 1):
+        if not isinstance(line, dict):
+            raise Unreadable(f"lines[{n}] must be an object")
+        qty = line.get("quantity")
+        if isinstance(qty, bool) or not isinstance(qty, (int, str)) or not str(qty).isdigit() or int(qty) <= 0:
+            raise Unreadable(f"lines[{n}].quantity must be a positive whole number")
+        parsed.append((_text(line, "sku"), int(qty)))
+    shipped_at = _time(data.get("shipped_at")) or poller.clock()
+    order = _order(session, data)  # the data is read first: a malformed event is never parked
+    if order.status in (OrderStatus.CANCELLED,):
+        raise Refuse(f"order {order.order_no} is cancelled but the ERP reports shipment {shipment_id}")
+    exists = session.exec(
+        select(Shipment).where(Shipment.order_id == order.id, Shipment.erp_shipment_id == shipment_id)
+    ).first()
+    if exists is not None:
+        raise Ignore(f"shipment {shipment_id} of order {order.order_no} is already recorded")
+    shipment = Shipment(
+        order_id=order.id, erp_shipment_id=shipment_id, courier=courier, tracking_no=tracking_no, shipped_at=shipped_at
+    )
+    session.add(shipment)
+    session.flush()
+    by_sku = {l.sku: l.id for l in session.exec(select(OrderLine).where(OrderLine.order_id == order.id))}
+    for sku, qty in parsed:
+        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=by_sku.get(sku), sku=sku, quantity=qty))
+    record(
+        session, order, poller.actor, "shipment",
+        note=" ".join(p for p in (courier, tracking_no) if p) or None,
+        data={"shipment_id": shipment_id, "courier": courier, "tracking_no": tracking_no,
+              "lines": [{"sku": s, "quantity": q} for s, q in parsed]},
+    )
+    # C12: the customer hears of each shipment with its courier and tracking number.
+    enqueue(
+        session,
+        target=TARGET_NOTIFY,
+        kind="notify.shipment",
+        ordering_key=customer_key(order.customer_id),
+        aggregate_type="order",
+        aggregate_id=order.order_no,
+        payload={"order_no": order.order_no, "customer_id": order.customer_id, "shipment_id": shipment_id,
+                 "courier": courier, "tracking_no": tracking_no},
+    )
+    outcome = f"order {order.order_no}: shipment {shipment_id} ({courier or '-'} {tracking_no or '-'})"
+    if data.get("order_status") is not None:
+        try:
+            outcome += "; " + _apply_status(poller, session, order, data["order_status"], None, {"shipment_id": shipment_id})
+        except Ignore:
+            pass
+    return outcome
+
+
+def apply_stock(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
+    items = data.get("items")
+    if not isinstance(items, dict) or not items:
+        raise Unreadable("items must be an object {sku: quantity}")
+    clean: dict[str, Decimal] = {}
+    for sku, qty in items.items():
+        try:
+            value = Decimal(str(qty))
+        except InvalidOperation:
+            raise Unreadable(f"items[{sku!r}] is not a number") from None
+        if not value.is_finite() or value < 0 or len(str(sku)) > 64:
+            raise Unreadable(f"items[{sku!r}] must be a number ≥ 0 for a code of at most 64 characters")
+        clean[str(sku)] = value
+    save_stock(session, clean, _time(data.get("as_of")) or poller.clock())
+    return f"stock of {len(clean)} item(s)"
+
+
+def save_stock(session: Session, quantities: dict[str, Decimal], as_of: datetime) -> None:
+    """Refresh the stock snapshot (also used by the live stock check)."""
+    if not quantities:
+        return
+    table = StockSnapshot.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values([{"sku": k, "quantity": v, "as_of": as_of} for k, v in quantities.items()])
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.sku],
+            set_={"quantity": stmt.excluded.quantity, "as_of": stmt.excluded.as_of},
+            where=table.c.as_of <= stmt.excluded.as_of,
+        )
+    )
+
+
+def apply_customer_code(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
+    raw_id = data.get("customer_id")
+    if isinstance(raw_id, bool) or not str(raw_id or "").isdigit():
+        raise Unreadable("customer_id must be a whole number")
+    code = _text(data, "erp_code")
+    customer = session.get(Customer, int(raw_id))
+    if customer is None:
+        raise Park(f"customer {raw_id} is not known to the bridge")
+    while customer.merged_into_id is not None:
+        customer = session.get(Customer, customer.merged_into_id)
+    if customer.erp_code == code:
+        raise Ignore(f"customer {customer.id} already has ERP code {code}")
+    other = session.exec(select(Customer).where(Customer.erp_code == code, Customer.id != customer.id)).first()
+    if other is not None:
+        raise Refuse(f"ERP code {code} already belongs to customer {other.id}; merge them or correct the ERP")
+    previous, customer.erp_code = customer.erp_code, code
+    session.add(customer)
+    binding = session.exec(
+        select(ErpBinding).where(
+            ErpBinding.connector == poller.name, ErpBinding.entity == "customer", ErpBinding.internal_id == customer.id
+        )
+    ).first()
+    if binding is None:
+        session.add(ErpBinding(connector=poller.name, entity="customer", internal_id=customer.id, external_id=code))
+    else:
+        binding.external_id = code
+        session.add(binding)
+    return f"customer {customer.id}: ERP code {previous or '-'} → {code}"
+
+
+def _unknown_kind(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
+    raise Unreadable("unknown event kind (see bridge.connector.EVENT_KINDS)")
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise Unreadable(f"{value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise Unreadable(f"{value!r} has no time zone (write e.g. 2026-11-25T10:00:00+08:00)")
+    return parsed
+
+
+APPLIERS: dict[str, Callable[[InboxPoller, Session, dict[str, Any]], str]] = {
+    "order.status": apply_order_status,
+    "order.accepted": apply_order_accepted,
+    "order.released": apply_order_released,
+    "order.shipment": apply_shipment,
+    "stock": apply_stock,
+    "customer.code": apply_customer_code,
+}
+

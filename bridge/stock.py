@@ -1,0 +1,119 @@
+"""Stock at order time (C7, E2): ask the ERP, with a deadline, before the order is stored.
+
+One batched ``query_stock`` for all the order's items runs in a worker thread (connectors
+block); if it answers within ``orders.stock_check_deadline_s`` the answer is used and kept as
+the new snapshot. On timeout or error the last snapshot is used when every item has a fresh
+enough figure (``orders.stock_snapshot_max_age_s``); otherwise the answer is "unknown" and the
+order starts as 等待处理. The ERP may correct the status later through the inbox.
+
+The check happens before, and outside, the order's transaction: the customer's order is never
+held up by a write lock while the ERP thinks.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bridge.actors import Actor
+from bridge.config import Config
+from bridge.connector import Connector
+from bridge.db import session_scope
+from bridge.inbox import save_stock
+from bridge.logs import get_logger
+from bridge.models import Order, Product, StockSnapshot
+from bridge.orders import OrderRequest, Placement, StockAnswer, place_order
+from bridge.types import utcnow
+
+log = get_logger("bridge.stock")
+
+
+class StockChecker:
+    """Asks the connector for stock with a deadline; falls back to the snapshot."""
+
+    def __init__(self, engine: Engine, connector: Connector | None, *, deadline_s: float = 1.5, max_age_s: float = 900, workers: int = 4):
+        self.engine = engine
+        self.connector = connector
+        self.deadline_s = deadline_s
+        self.max_age_s = max_age_s
+        # A query that outlives its deadline keeps its thread until it returns; the pool bounds
+        # how many such stragglers a slow ERP can pile up.
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stock")
+
+    @classmethod
+    def from_config(cls, config: Config, engine: Engine, connector: Connector | None) -> StockChecker:
+        return cls(
+            engine, connector, deadline_s=config.orders.stock_check_deadline_s, max_age_s=config.orders.stock_snapshot_max_age_s
+        )
+
+    def check(self, skus: list[str]) -> StockAnswer | None:
+        skus = sorted(set(skus))
+        if not skus:
+            return None
+        if self.connector is not None:
+            future = self._pool.submit(self.connector.query_stock, skus)
+            try:
+                live = future.result(timeout=self.deadline_s)
+            except FutureTimeout:
+                log.warning("stock query timed out; using the snapshot", deadline_s=self.deadline_s, skus=len(skus))
+            except Exception as exc:
+                log.warning("stock query failed; using the snapshot", error=str(exc) or type(exc).__name__)
+            else:
+                quantities = {k: Decimal(v) for k, v in (live or {}).items()}
+                with session_scope(self.engine) as session:
+                    save_stock(session, quantities, utcnow())
+                return StockAnswer(quantities, "live")
+        return self.snapshot(skus)
+
+    def snapshot(self, skus: list[str]) -> StockAnswer | None:
+        fresh_since = utcnow() - timedelta(seconds=self.max_age_s)
+        with session_scope(self.engine) as session:
+            rows = session.exec(
+                select(StockSnapshot).where(StockSnapshot.sku.in_(skus), StockSnapshot.as_of >= fresh_since)
+            ).all()
+        if len(rows) < len(set(skus)):
+            return None
+        return StockAnswer({r.sku: r.quantity for r in rows}, "snapshot")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def submit_order(
+    engine: Engine,
+    checker: StockChecker,
+    actor: Actor,
+    customer_id: int,
+    request: OrderRequest,
+    config: Config,
+    *,
+    account_id: int | None = None,
+) -> Placement:
+    """Place an order the way the API does: stock check first (outside any transaction),
+    then the order and its outbox rows in one transaction. A repeated idempotency key skips
+    the stock check and returns the order it made."""
+    with session_scope(engine) as session:
+        known = session.exec(
+            select(Order).where(Order.idempotency_key == request.idempotency_key, Order.customer_id == customer_id)
+        ).first()
+        ids = [l.product_id for l in request.lines if l.product_id is not None]
+        skus = {l.sku for l in request.lines if l.sku}
+        if ids:
+            skus |= set(session.exec(select(Product.sku).where(Product.id.in_(ids))).all())
+    stock = None if known is not None else checker.check(sorted(skus))
+    with session_scope(engine) as session:
+        return place_order(
+            session,
+            actor,
+            customer_id,
+            request,
+            limits=config.orders,
+            timezone=config.bridge.timezone,
+            stock=stock,
+            account_id=account_id,
+        )

@@ -1,0 +1,1 @@
+"""Test helpers shipped with the package: the connector contract kit and an in-memory connector."""

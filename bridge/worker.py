@@ -1,0 +1,172 @@
+"""The sync loops: the outbox dispatcher and the inbox poller, each in its own thread.
+
+``Worker`` runs both until told to stop (SIGTERM / SIGINT, or ``stop()``), then finishes the
+message in hand and returns. Each loop waits on three things at once: stop, "new work" (an
+order placed in this process wakes the dispatcher; a new file wakes the poller through the
+connector's ``wait_for_events``) and its poll interval.
+
+On PostgreSQL several workers may run: they share the outbox through leases, and one inbox
+poller per connector is elected with ``pg_try_advisory_lock`` (the others stand by and take
+over when its session ends). On SQLite run one worker process (``jht-bridge run``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import threading
+import time
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from bridge.config import Config
+from bridge.connector import Connector
+from bridge.inbox import InboxPoller
+from bridge.logs import get_logger
+from bridge.outbox import Dispatcher
+
+log = get_logger("bridge.worker")
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"jht-bridge:inbox:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+class Worker:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        connector: Connector,
+        *,
+        notifiers: list | None = None,
+        adjust=None,
+        dispatch: bool = True,
+        poll_inbox: bool = True,
+    ):
+        self.config = config
+        self.engine = engine
+        self.connector = connector
+        self.dispatcher = Dispatcher(engine, connector, settings=config.outbox, notifiers=notifiers, adjust=adjust)
+        self.poller = InboxPoller(engine, connector, settings=config.inbox, status_map=config.sync.status_map)
+        self.stop_event = threading.Event()
+        self.work_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.dispatch = dispatch
+        self.poll_inbox = poll_inbox
+
+    def wake(self) -> None:
+        """Tell the dispatcher there is a new message (same process)."""
+        self.work_event.set()
+
+    def start(self) -> None:
+        if self.dispatch:
+            self.threads.append(threading.Thread(target=self._dispatch_loop, name="outbox", daemon=True))
+        if self.poll_inbox:
+            self.threads.append(threading.Thread(target=self._inbox_loop, name="inbox", daemon=True))
+        for thread in self.threads:
+            thread.start()
+        log.info("sync loops started", connector=self.connector.name, worker=self.dispatcher.worker_id)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.work_event.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        for thread in self.threads:
+            thread.join(timeout)
+        self.connector.close()
+        log.info("sync loops stopped")
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM or SIGINT (main thread only)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop())
+        self.start()
+        while not self.stop_event.wait(0.5):
+            pass
+        self.join(timeout=30)
+
+    # -- loops ------------------------------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        interval = self.config.outbox.poll_interval_s
+        while not self.stop_event.is_set():
+            try:
+                handled = self.dispatcher.run_once()
+            except Exception:
+                log.exception("outbox dispatch round failed; retrying")
+                handled = 0
+                self.stop_event.wait(interval)
+            if handled == 0:
+                self.work_event.wait(interval)
+                self.work_event.clear()
+
+    def _inbox_loop(self) -> None:
+        interval = self.config.inbox.poll_interval_s
+        with _InboxLeadership(self.engine, self.connector.name, self.stop_event, interval) as leader:
+            while not self.stop_event.is_set():
+                if not leader.held():
+                    continue
+                try:
+                    handled = self.poller.run_once()
+                except Exception as exc:
+                    log.warning("inbox poll failed; retrying", error=str(exc) or type(exc).__name__)
+                    self.stop_event.wait(interval)
+                    continue
+                if handled == 0:
+                    self.connector.wait_for_events(interval)
+
+
+class _InboxLeadership:
+    """One inbox poller per connector on PostgreSQL (advisory lock on a held connection)."""
+
+    def __init__(self, engine: Engine, name: str, stop: threading.Event, interval: float):
+        self.engine, self.key, self.stop, self.interval = engine, _lock_key(name), stop, interval
+        self.conn = None
+        self.leading = engine.dialect.name != "postgresql"
+
+    def __enter__(self):
+        return self
+
+    def held(self) -> bool:
+        if self.leading:
+            return True
+        try:
+            if self.conn is None:
+                self.conn = self.engine.connect()
+            got = self.conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            self.conn.commit()
+        except Exception as exc:
+            log.warning("cannot take the inbox lock; retrying", error=str(exc))
+            self._drop()
+            got = False
+        if got:
+            self.leading = True
+            log.info("this worker polls the inbox")
+            return True
+        self.stop.wait(self.interval)
+        return False
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+    def __exit__(self, *exc):
+        self._drop()  # closing the session releases the advisory lock
+        return False
+
+
+def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass (tests, demo)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

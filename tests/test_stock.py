@@ -1,0 +1,76 @@
+"""Stock at order time (C7, E2): the ERP's answer within the deadline, else a fresh snapshot,
+else unknown → 等待处理; a slow ERP never holds the order up past the deadline."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session
+
+from bridge.actors import Actor
+from bridge.config import Config
+from bridge.inbox import save_stock
+from bridge.models import OrderStatus, StockCheck
+from bridge.orders import LineRequest, OrderRequest
+from bridge.stock import StockChecker, submit_order
+from bridge.testing.memory import MemoryConnector
+from bridge.types import utcnow
+from tests.sync_helpers import make_shop
+
+
+@pytest.fixture
+def erp():
+    return MemoryConnector()
+
+
+def _checker(engine, erp, deadline=0.3, max_age=600):
+    return StockChecker(engine, erp, deadline_s=deadline, max_age_s=max_age)
+
+
+def _snapshot(engine, quantities, age_s=0):
+    with Session(engine) as s:
+        save_stock(s, {k: Decimal(v) for k, v in quantities.items()}, utcnow() - timedelta(seconds=age_s))
+        s.commit()
+
+
+def test_e2_live_answer_is_used_and_kept_as_snapshot(engine, erp):
+    erp.stock = {"WA-400": Decimal("5")}
+    checker = _checker(engine, erp)
+    answer = checker.check(["WA-400", "C-105"])
+    assert answer.source == "live" and answer.quantities == {"WA-400": Decimal("5")}
+    erp.down = True
+    assert checker.check(["WA-400"]).source == "snapshot"
+
+
+def test_c7_a_slow_erp_is_cut_off_at_the_deadline_and_a_fresh_snapshot_is_used(engine, erp):
+    _snapshot(engine, {"WA-400": 8})
+    erp.stock, erp.stock_delay_s = {"WA-400": Decimal("1")}, 2.0
+    started = time.monotonic()
+    answer = _checker(engine, erp, deadline=0.3).check(["WA-400"])
+    assert time.monotonic() - started < 1.5
+    assert answer.source == "snapshot" and answer.quantities == {"WA-400": Decimal("8")}
+
+
+def test_c7_no_answer_and_a_stale_snapshot_means_unknown(engine, erp):
+    _snapshot(engine, {"WA-400": 8}, age_s=3600)
+    erp.down = True
+    assert _checker(engine, erp, max_age=600).check(["WA-400"]) is None
+
+
+def test_c7_submit_order_checks_stock_first_and_a_retry_does_not_ask_again(engine, erp):
+    shop = make_shop(engine, customers=1)
+    customer = shop["customers"][0]
+    erp.stock = {"WA-400": Decimal("10")}
+    config = Config.model_validate({}, context={"skip_existence_checks": True})
+    request = OrderRequest(lines=[LineRequest(product_id=shop["wheel"].id, quantity=3)],
+                           idempotency_key="submit-key-01", address_id=shop["addresses"][customer.id])
+    checker = _checker(engine, erp)
+    placed = submit_order(engine, checker, Actor.customer(customer.id), customer.id, request, config)
+    assert placed.order.status == OrderStatus.AWAITING_SHIPMENT and placed.order.stock_check == StockCheck.SUFFICIENT
+    asked = len([c for c in erp.calls if c[0] == "query_stock"])
+    again = submit_order(engine, checker, Actor.customer(customer.id), customer.id, request, config)
+    assert again.order.order_no == placed.order.order_no and not again.created
+    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked
