@@ -659,22 +659,252 @@ def demo_data(
 # --------------------------------------------------------------------------- run
 
 
-@app.command()
-def run(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port the API listens on.")] = 8600,
-) -> None:
-    """Run the bridge: the API for the mini-program and admin pages plus the ERP sync loops.
+def _runtime(ctx: typer.Context):
+    """The running parts (connector, plugins) for a command; config problems exit 2."""
+    from bridge.runtime import Runtime
 
-    Not available in this version yet: the sync loops and the API land in the next releases.
-    """
-    state(ctx).config()
-    fail(
-        "`run` is not available yet: this version has the data model, rules and CLI; the ERP sync "
-        "loops and the HTTP API come in the next versions. Use `check`, `demo-data`, "
-        "`products import/export` and `customers merge` meanwhile."
-    )
+    st = state(ctx)
+    try:
+        return Runtime.open(st.config(), st.engine())
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+
+
+def _check_schema(ctx: typer.Context) -> None:
+    from bridge.db import current_revision, head_revision
+
+    rev = _revision_or_fail(ctx, current_revision)
+    if rev != head_revision():
+        fail(f"the database schema is at {rev or 'empty'}, this version needs {head_revision()}: run `jht-bridge db upgrade`")
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the bridge: the ERP sync loops (outbox dispatcher and inbox poller) until stopped
+    with Ctrl-C or SIGTERM. The HTTP API for the mini-program joins this command in a later
+    version; until then `run` and `worker` do the same."""
+    _serve_loops(ctx)
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Run only the sync loops (outbox dispatcher and inbox poller), for a deployment where
+    API processes and workers are separate. Several workers may share a PostgreSQL database:
+    they split the outbox and elect one inbox poller per connector."""
+    _serve_loops(ctx)
+
+
+def _serve_loops(ctx: typer.Context) -> None:
+    _check_schema(ctx)
+    rt = _runtime(ctx)
+    if rt.config.database.backend == "sqlite":
+        out.print(f"sync loops running on {rt.config.database.display_url()} with connector {rt.connector.name}; Ctrl-C stops")
+    rt.worker().run_forever()
+    rt.engine.dispose()
+
+
+sync_app = typer.Typer(help="Run the sync by hand.", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
+
+
+@sync_app.command("once")
+def sync_once(ctx: typer.Context) -> None:
+    """Deliver every due outbox message and apply every waiting ERP event once, then exit
+    (for cron-style deployments, diagnosis, and after fixing a dead letter)."""
+    _check_schema(ctx)
+    rt = _runtime(ctx)
+    try:
+        sent = rt.dispatcher().drain()
+        received = rt.poller().drain()
+    finally:
+        rt.close()
+    out.print(f"outbox: {sent} message(s) handled; inbox: {received} event(s) handled")
+
+
+outbox_app = typer.Typer(help="Messages to the ERP and notifications: list, preview, retry, purge.", no_args_is_help=True)
+inbox_app = typer.Typer(help="Events from the ERP: list and replay.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(inbox_app, name="inbox")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option(help="pending, delivered, dead or superseded (default: all).")] = None,
+    ref: Annotated[Optional[str], typer.Option(help="Only messages about this order number or customer id.")] = None,
+    limit: Annotated[int, typer.Option(help="Most rows to show, newest first.")] = 50,
+) -> None:
+    """List outbox messages, newest first: id, kind, order or customer, status, attempts,
+    next try and the last error (dead letters show the ERP's own words)."""
+    from sqlmodel import select
+
+    from bridge.models import OutboxMessage, OutboxStatus
+
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        try:
+            stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
+        except ValueError:
+            raise typer.BadParameter("use pending, delivered, dead or superseded", param_hint="--status")
+    if ref:
+        stmt = stmt.where(OutboxMessage.aggregate_id == ref)
+    with unit_of_work(ctx) as session:
+        rows = session.exec(stmt).all()
+    table = Table("id", "kind", "ref", "status", "tries", "next try / delivered", "last error")
+    for r in rows:
+        when = r.delivered_at if r.delivered_at else r.next_attempt_at
+        table.add_row(str(r.id), r.kind, r.aggregate_id, r.status.value, str(r.attempts),
+                      when.astimezone().strftime("%m-%d %H:%M:%S"), (r.last_error or "")[:80])
+    out.print(table)
+
+
+@outbox_app.command("preview")
+def outbox_preview(
+    ctx: typer.Context,
+    message_id: Annotated[int, typer.Argument(help="Outbox message id (see `outbox list`).")],
+) -> None:
+    """Show exactly what the connector would be given for one message — the document after
+    every plugin's adjustments — without sending anything (E8)."""
+    import json
+
+    from bridge.models import OutboxMessage
+    from bridge.outbox import message_action
+
+    rt = _runtime(ctx)
+    with unit_of_work(ctx) as session:
+        message = session.get(OutboxMessage, message_id)
+        if message is None:
+            fail(f"outbox message {message_id} does not exist")
+        action, doc = message_action(message)
+    if action != "notify":
+        doc = rt.adjust(message.kind, doc, rt.connector.name)
+    rt.connector.close()
+    out.print(f"# {message.kind} → {rt.connector.name}.{action}  (status {message.status.value}, {message.attempts} attempt(s))", markup=False)
+    out.print(json.dumps(doc, ensure_ascii=False, indent=2, default=str), markup=False)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ctx: typer.Context,
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Dead letters to re-queue (default: none; see --all-dead).", show_default=False)] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="Re-queue every dead letter.")] = False,
+) -> None:
+    """Re-queue dead letters for delivery now (after the cause was fixed in the ERP or the
+    config). Their attempt count starts again from zero."""
+    from bridge.outbox import retry_dead
+
+    if not ids and not all_dead:
+        fail("name the message ids to retry, or pass --all-dead")
+    with unit_of_work(ctx) as session:
+        n = retry_dead(session, None if all_dead else ids)
+    out.print(f"re-queued {n} dead letter(s)")
+
+
+@outbox_app.command("purge")
+def outbox_purge(
+    ctx: typer.Context,
+    older_than_days: Annotated[int, typer.Option(help="Delete delivered and superseded messages older than this.")] = 30,
+) -> None:
+    """Delete delivered (and superseded) messages older than --older-than-days. Pending
+    messages and dead letters are never purged."""
+    from datetime import timedelta
+
+    from bridge.outbox import purge_delivered
+
+    if older_than_days < 1:
+        raise typer.BadParameter("at least 1 day", param_hint="--older-than-days")
+    with unit_of_work(ctx) as session:
+        n = purge_delivered(session, timedelta(days=older_than_days))
+    out.print(f"purged {n} message(s)")
+
+
+@inbox_app.command("list")
+def inbox_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option(help="applied, ignored, parked, dead or quarantined (default: all).")] = None,
+    limit: Annotated[int, typer.Option(help="Most rows to show, newest first.")] = 50,
+) -> None:
+    """List events received from the ERP, newest first, with what became of each and why."""
+    from sqlmodel import select
+
+    from bridge.models import InboxEvent, InboxStatus
+
+    stmt = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
+    if status:
+        try:
+            stmt = stmt.where(InboxEvent.status == InboxStatus(status))
+        except ValueError:
+            raise typer.BadParameter("use applied, ignored, parked, dead or quarantined", param_hint="--status")
+    with unit_of_work(ctx) as session:
+        rows = session.exec(stmt).all()
+    table = Table("id", "event", "kind", "status", "tries", "received", "reason / source")
+    for r in rows:
+        table.add_row(str(r.id), r.event_id[:40], r.kind, r.status.value, str(r.attempts),
+                      r.received_at.astimezone().strftime("%m-%d %H:%M:%S"), (r.error or r.source or "")[:80])
+    out.print(table)
+
+
+@inbox_app.command("replay")
+def inbox_replay(
+    ctx: typer.Context,
+    ids: Annotated[list[int], typer.Argument(help="Inbox event ids (see `inbox list`).", show_default=False)],
+) -> None:
+    """Apply stored ERP events again — a parked one now, or a dead one after its cause was
+    fixed (e.g. a status word added to [sync.status_map]). Applied events are left alone."""
+    rt = _runtime(ctx)
+    poller = rt.poller()
+    try:
+        for inbox_id in ids:
+            try:
+                status = poller.replay(inbox_id)
+            except LookupError as exc:
+                fail(str(exc))
+            out.print(f"inbox {inbox_id}: {status.value}")
+    finally:
+        rt.close()
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Option(help="Folder to set up when no config is found.")] = Path("var"),
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Afterwards let the simulated ERP move orders along until Ctrl-C.")
+    ] = False,
+) -> None:
+    """Walk through the proposal's two scenarios with a simulated ERP on the file drop: a
+    type-2 customer orders a stocked wheel (等待发货 → payment confirmed → shipped with a tracking
+    number → receipt confirmed) and a type-1 customer orders its custom wheel (等待处理 →
+    production → two shipments). Sets up FOLDER with demo data first when there is no config."""
+    from bridge.config import find_config_file
+    from bridge.walkthrough import DemoError, Walkthrough
+
+    st = state(ctx)
+    if find_config_file(st.config_path) is None:
+        ctx.invoke(init, ctx, folder=folder)
+        st.config_path = folder.resolve() / "bridge.toml"
+        st._config = None
+        st._engine = None
+        ctx.invoke(demo_data, ctx)
+    _check_schema(ctx)
+    rt = _runtime(ctx)
+    from bridge.logs import setup_logging
+
+    # The walk-through's own lines tell the story; the loops' log lines only when asked for.
+    setup_logging(st.log_level or "warning", rt.config.log.format)
+    try:
+        with Walkthrough(rt, lambda line: out.print(line, markup=False)) as walk:
+            walk.scenario_1()
+            walk.scenario_2()
+            out.print("done: see `jht-bridge outbox list`, `jht-bridge inbox list` and the files under "
+                      f"{rt.config.connector.filedrop.root}", markup=False)
+            if keep_running:
+                out.print("the simulated ERP now moves open orders along by itself; Ctrl-C stops", markup=False)
+                walk.keep_running()
+    except DemoError as exc:
+        fail(str(exc))
+    finally:
+        rt.engine.dispose()
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -61,20 +60,26 @@ def _database(config: Config, engine: Engine) -> list[CheckResult]:
 
 
 def _connector(config: Config) -> list[CheckResult]:
-    name = config.connector.name
-    if name != "filedrop":
-        return [CheckResult("connector", False, f"{name}: unknown connector (built in: filedrop)")]
-    root = config.connector.filedrop.root
-    problems = []
-    for sub in ("out", "in", "archive", "error"):
-        folder = root / sub
-        if not folder.is_dir():
-            problems.append(f"{folder} missing")
-        elif not os.access(folder, os.W_OK):
-            problems.append(f"{folder} not writable")
-    if problems:
-        return [CheckResult("connector", False, f"filedrop at {root}: " + "; ".join(problems))]
-    return [CheckResult("connector", True, f"filedrop at {root}: folders present and writable")]
+    """The active connector's own report (reachable, folders/tables/operations present…)."""
+    from bridge.config import ConfigError
+    from bridge.plugins import load_connector
+
+    try:
+        connector = load_connector(config)
+    except ConfigError as exc:
+        return [CheckResult("connector", False, "; ".join(exc.problems))]
+    except Exception as exc:  # a plugin that fails to start must not hide the other checks
+        return [CheckResult("connector", False, f"{config.connector.name}: cannot start: {exc}")]
+    try:
+        lines = connector.check()
+    except Exception as exc:
+        lines = []
+        results = [CheckResult(f"connector {connector.name}", False, f"check failed: {exc}")]
+    else:
+        results = [CheckResult(f"connector {connector.name}: {line.name}", line.ok, line.detail) for line in lines]
+    finally:
+        connector.close()
+    return results or [CheckResult(f"connector {connector.name}", True, "no checks reported")]
 
 
 def _secrets(config: Config) -> list[CheckResult]:

@@ -43,12 +43,16 @@ def customer_document(session: Session, customer: Customer) -> dict[str, Any]:
     }
 
 
-def order_document(session: Session, order: Order) -> dict[str, Any]:
-    """``order.create``: the sales order with its lines (E1)."""
-    customer = session.get(Customer, order.customer_id)
-    lines = session.exec(
-        select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
-    ).all()
+def order_document(
+    session: Session, order: Order, *, customer: Customer | None = None, lines: list[OrderLine] | None = None
+) -> dict[str, Any]:
+    """``order.create``: the sales order with its lines (E1). ``customer`` and ``lines`` may be
+    passed when the caller has them in hand (order placement), saving the queries."""
+    customer = customer or session.get(Customer, order.customer_id)
+    if lines is None:
+        lines = session.exec(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
+        ).all()
     return {
         "schema": ORDER_SCHEMA,
         "order_no": order.order_no,

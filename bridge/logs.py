@@ -54,6 +54,7 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream=None) -> None:
     # Library chatter stays out of the operator's view; the CLI reports what it did itself.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None):

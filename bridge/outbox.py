@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -239,45 +240,95 @@ class Dispatcher:
 
     def finish(self, message: OutboxMessage, delivery: Delivery) -> bool:
         """Record the outcome if our lease still holds; False when another worker took over."""
-        now = self.clock()
+        return self.finish_many([(message, delivery)]) == 1
+
+    def finish_many(self, outcomes: list[tuple[OutboxMessage, Delivery]]) -> int:
+        """Record several outcomes in one transaction; how many still had our lease."""
+        if not outcomes:
+            return 0
         with session_scope(self.engine) as session:
-            row = session.get(OutboxMessage, message.id, with_for_update=True, populate_existing=True)
-            if row is None or row.leased_by != self.worker_id or row.status != OutboxStatus.PENDING:
-                self.log.warning("lease lost before the outcome was recorded", outbox_id=message.id)
-                return False
-            row.lease_until = None
-            row.leased_by = None
-            row.attempts += 1
-            if delivery.ok:
-                row.status = OutboxStatus.DELIVERED
-                row.delivered_at = now
-                row.result = delivery.result
-                row.last_error = None
-                _record_answer(session, row, delivery.result or {})
-            elif delivery.permanent or self.policy.exhausted(row.attempts):
-                row.status = OutboxStatus.DEAD
-                row.last_error = (delivery.error or "")[:4000]
-                self.log.error("dead letter", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id, error=row.last_error)
-            else:
-                row.next_attempt_at = now + timedelta(seconds=self.policy.delay(row.attempts))
-                row.last_error = (delivery.error or "")[:4000]
-                self.log.warning(
-                    "delivery failed, will retry", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id,
-                    attempts=row.attempts, retry_at=row.next_attempt_at.isoformat(), error=row.last_error,
+            ids = [m.id for m, _ in outcomes]
+            rows = {
+                r.id: r
+                for r in session.exec(
+                    select(OutboxMessage).where(OutboxMessage.id.in_(ids)).with_for_update()
+                    .execution_options(populate_existing=True)
                 )
-            session.add(row)
+            }
+            kept = 0
+            for message, delivery in outcomes:
+                kept += self._record(session, rows.get(message.id), message, delivery)
+        return kept
+
+    def _record(self, session: Session, row: OutboxMessage | None, message: OutboxMessage, delivery: Delivery) -> bool:
+        now = self.clock()
+        if row is None or row.leased_by != self.worker_id or row.status != OutboxStatus.PENDING:
+            self.log.warning("lease lost before the outcome was recorded", outbox_id=message.id)
+            return False
+        row.lease_until = None
+        row.leased_by = None
+        row.attempts += 1
+        if delivery.ok:
+            row.status = OutboxStatus.DELIVERED
+            row.delivered_at = now
+            row.result = delivery.result
+            row.last_error = None
+            _record_answer(session, row, delivery.result or {})
+        elif delivery.permanent or self.policy.exhausted(row.attempts):
+            row.status = OutboxStatus.DEAD
+            row.last_error = (delivery.error or "")[:4000]
+            self.log.error("dead letter", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id, error=row.last_error)
+        else:
+            row.next_attempt_at = now + timedelta(seconds=self.policy.delay(row.attempts))
+            row.last_error = (delivery.error or "")[:4000]
+            self.log.warning(
+                "delivery failed, will retry", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id,
+                attempts=row.attempts, retry_at=row.next_attempt_at.isoformat(), error=row.last_error,
+            )
+        session.add(row)
         return True
 
     def run_once(self) -> int:
-        """Claim, deliver and finish one batch; the number of messages handled."""
+        """Claim, deliver and finish one batch; the number of messages handled.
+
+        Outcomes are recorded together (one transaction, not one per message) after the batch,
+        or sooner when a third of the lease has gone by: a crash in between only means those
+        messages are delivered again, which the ERP dedupes. When the ERP fails a delivery
+        with a transient error, the rest of the batch for it is handed back untouched — the
+        ERP is most likely down, and every message would only wait out its quick retries."""
         batch = self.claim()
+        outcomes: list[tuple[OutboxMessage, Delivery]] = []
+        released: list[OutboxMessage] = []
+        blocked: set[str] = set()
+        started = time.monotonic()
         for message in batch:
+            if message.target in blocked:
+                released.append(message)
+                continue
             with structlog.contextvars.bound_contextvars(outbox_id=message.id, ref=message.aggregate_id):
                 delivery = self.deliver(message)
-                self.finish(message, delivery)
                 if delivery.ok:
-                    self.log.info("delivered", kind=message.kind)
-        return len(batch)
+                    self.log.debug("delivered", kind=message.kind)
+                elif not delivery.permanent:
+                    blocked.add(message.target)
+            outcomes.append((message, delivery))
+            if time.monotonic() - started > self.settings.lease_s / 3:
+                self.finish_many(outcomes)
+                outcomes, started = [], time.monotonic()
+        self.finish_many(outcomes)
+        self.release(released)
+        return len(batch) - len(released)
+
+    def release(self, messages: list[OutboxMessage]) -> None:
+        """Give claimed messages back without an attempt (they are tried in the next round)."""
+        if not messages:
+            return
+        with session_scope(self.engine) as session:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_([m.id for m in messages]), OutboxMessage.leased_by == self.worker_id)
+                .values(lease_until=None, leased_by=None)
+            )
 
     def drain(self, max_batches: int = 1_000_000) -> int:
         """Deliver until nothing is due (tests, `sync once`)."""

@@ -105,6 +105,7 @@ class Worker:
 
     def _inbox_loop(self) -> None:
         interval = self.config.inbox.poll_interval_s
+        failures = 0
         with _InboxLeadership(self.engine, self.connector.name, self.stop_event, interval) as leader:
             while not self.stop_event.is_set():
                 if not leader.held():
@@ -112,9 +113,17 @@ class Worker:
                 try:
                     handled = self.poller.run_once()
                 except Exception as exc:
-                    log.warning("inbox poll failed; retrying", error=str(exc) or type(exc).__name__)
-                    self.stop_event.wait(interval)
+                    # The ERP side is away: say so once in a while, not at every poll.
+                    failures += 1
+                    wait = min(interval * 2 ** min(failures - 1, 10), max(interval, 30.0))
+                    if failures == 1 or failures % 10 == 0:
+                        log.warning("inbox poll failed; retrying", error=str(exc) or type(exc).__name__,
+                                    failures=failures, retry_in_s=round(wait, 1))
+                    self.stop_event.wait(wait)
                     continue
+                if failures:
+                    log.info("inbox poll works again", after_failures=failures)
+                    failures = 0
                 if handled == 0:
                     self.connector.wait_for_events(interval)
 

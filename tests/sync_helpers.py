@@ -69,3 +69,21 @@ def place(engine, shop, customer, qty: int = 2, stock: StockAnswer | None = None
         placed = place_order(s, Actor.customer(customer.id), customer.id, request, limits=OrdersSection(), stock=stock)
         s.commit()
         return placed.order
+
+
+def filedrop_runtime(engine, folder, **env):
+    """A Runtime on ``engine`` with the file-drop connector in ``folder``/erp (and the
+    simulator's side of it), configured through the environment as an operator would."""
+    from bridge.config import load_config
+    from bridge.runtime import Runtime
+    from connectors.filedrop import make_folders
+
+    root = folder / "erp"
+    make_folders(root)
+    environ = {
+        "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
+        "JHT_CONNECTOR__FILEDROP__ROOT": str(root),
+        **{k: str(v) for k, v in env.items()},
+    }
+    config = load_config(None, environ=environ)
+    return Runtime.open(config, engine)

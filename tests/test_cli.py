@@ -73,11 +73,33 @@ def test_o1_a_bad_config_is_reported_by_key_without_a_traceback(folder):
     assert "orders.max_lines" in env_result.output
 
 
-def test_o1_run_says_it_is_not_available_yet_and_exits_non_zero(folder):
+def test_o1_run_delivers_orders_and_stops_cleanly_on_sigterm(folder):
+    """`jht-bridge run` as an operator starts it: the sync loops deliver what is queued."""
+    import signal
+    import subprocess
+    import sys
+
+    from bridge.worker import wait_until
+
     invoke("init")
+    assert invoke("demo-data").exit_code == 0  # four customers: their upserts are queued
+    out_dir = folder / "var" / "erp" / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "run"], cwd=folder,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(lambda: len(list(out_dir.glob("*customer.upsert*"))) == 4, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert "sync loops stopped" in output
+
+
+def test_o1_run_refuses_an_old_schema(folder):
+    invoke("init")
+    os.remove(folder / "var" / "bridge.db")
     result = invoke("run")
-    assert result.exit_code == 1
-    assert "not available yet" in result.output
+    assert result.exit_code == 1 and "jht-bridge db upgrade" in result.output
 
 
 def test_users_add_hashes_the_password_and_refuses_duplicates(folder):

@@ -1,1 +1,2 @@
-"""Test helpers shipped with the package: the connector contract kit and an in-memory connector."""
+"""Test helpers shipped with the bridge, for its own tests and for connector plugins' tests:
+``bridge.testing.connector_kit`` is the contract every connector passes."""

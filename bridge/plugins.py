@@ -1,0 +1,96 @@
+"""The plugin manager: built by ``make_plugin_manager()`` (never at import time), loading
+outside plugins from the ``jht_bridge`` entry points first, then the built-in ones.
+
+``JHT_TRACE_HOOKS=1`` logs every hook call with its arguments and results, for field debugging.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pluggy
+
+from bridge import hookspecs
+from bridge.connector import Connector
+
+BUILTIN_PLUGINS = (
+    "connectors.filedrop",
+    "bridge.notify",
+)
+
+
+def make_plugin_manager(*, load_entrypoints: bool = True, extra_plugins: tuple = ()) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("jht_bridge")
+    pm.add_hookspecs(hookspecs)
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints("jht_bridge")
+    for plugin in extra_plugins:
+        pm.register(plugin)
+    for name in BUILTIN_PLUGINS:
+        module = importlib.import_module(name)
+        if not pm.is_registered(module):
+            pm.register(module, name=name)
+    if os.environ.get("JHT_TRACE_HOOKS"):
+        from bridge.logs import get_logger
+
+        log = get_logger("bridge.plugins")
+        pm.add_hookcall_monitoring(
+            lambda hook, impls, kw: log.debug("hook call", hook=hook, kwargs=kw),
+            lambda outcome, hook, impls, kw: log.debug("hook result", hook=hook, result=repr(outcome.get_result())),
+        )
+    return pm
+
+
+def connector_classes(pm: pluggy.PluginManager) -> dict[str, type[Connector]]:
+    """Every registered connector by name; the first answer for a name wins. Built-in plugins
+    mark their hooks ``trylast``, so an outside plugin can replace a built-in connector."""
+    found: dict[str, type[Connector]] = {}
+    for classes in pm.hook.register_connectors():
+        for cls in classes or ():
+            found.setdefault(cls.name, cls)
+    return found
+
+
+def notifiers(pm: pluggy.PluginManager) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for items in pm.hook.register_notifiers():
+        for notifier in items or ():
+            found.setdefault(notifier.name, notifier)
+    return found
+
+
+def adjust(pm: pluggy.PluginManager, kind: str, document: dict, connector_name: str) -> dict:
+    """Apply every plugin's ``adjust_document`` in turn."""
+    for impl in pm.hook.adjust_document.get_hookimpls():
+        result = impl.function(kind=kind, document=document, connector_name=connector_name)
+        if result is not None:
+            document = result
+    return document
+
+
+def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
+    """An instance of the connector the config names, with its settings validated; a problem
+    is a ConfigError naming the key, like every other config problem."""
+    from pydantic import BaseModel, ValidationError
+
+    from bridge.config import ConfigError, _format_errors
+    from bridge.connector import ConnectorContext
+
+    pm = pm or make_plugin_manager()
+    name = config.connector.name
+    classes = connector_classes(pm)
+    cls = classes.get(name)
+    if cls is None:
+        raise ConfigError(
+            [f"connector.name: unknown connector {name!r} (available: {', '.join(sorted(classes)) or 'none'})"],
+            config.source,
+        )
+    settings = config.connector.settings_for(name)
+    model = getattr(cls, "Settings", None)
+    if isinstance(settings, dict) and model is not None and issubclass(model, BaseModel):
+        try:
+            settings = model.model_validate(settings, context={"base_dir": config.base_dir})
+        except ValidationError as exc:
+            raise ConfigError([f"connector.{name}.{p}" for p in _format_errors(exc)], config.source) from None
+    return cls(settings, ConnectorContext(base_dir=config.base_dir))

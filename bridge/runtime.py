@@ -1,0 +1,61 @@
+"""Everything a running bridge holds, built once from the config: the database engine, the
+plugin manager, the active connector and the notifiers. The CLI commands, the worker and
+(later) the API all start from a ``Runtime``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import pluggy
+from sqlalchemy.engine import Engine
+
+from bridge.config import Config
+from bridge.connector import Connector
+from bridge.db import make_engine
+from bridge.inbox import InboxPoller
+from bridge.outbox import Dispatcher
+from bridge.plugins import adjust, load_connector, make_plugin_manager, notifiers
+from bridge.stock import StockChecker
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    pm: pluggy.PluginManager
+    connector: Connector
+    notifiers: list = field(default_factory=list)
+
+    @classmethod
+    def open(cls, config: Config, engine: Engine | None = None, pm: pluggy.PluginManager | None = None) -> Runtime:
+        pm = pm or make_plugin_manager()
+        connector = load_connector(config, pm)
+        return cls(config, engine or make_engine(config), pm, connector, list(notifiers(pm).values()))
+
+    def adjust(self, kind: str, document: dict, connector_name: str) -> dict:
+        return adjust(self.pm, kind, document, connector_name)
+
+    def dispatcher(self, **kw) -> Dispatcher:
+        return Dispatcher(
+            self.engine, self.connector, settings=self.config.outbox, notifiers=self.notifiers,
+            adjust=partial(adjust, self.pm), **kw,
+        )
+
+    def poller(self, **kw) -> InboxPoller:
+        return InboxPoller(
+            self.engine, self.connector, settings=self.config.inbox, status_map=self.config.sync.status_map, **kw
+        )
+
+    def stock_checker(self) -> StockChecker:
+        return StockChecker.from_config(self.config, self.engine, self.connector)
+
+    def worker(self, **kw):
+        from bridge.worker import Worker
+
+        return Worker(self.config, self.engine, self.connector, notifiers=self.notifiers,
+                      adjust=partial(adjust, self.pm), **kw)
+
+    def close(self) -> None:
+        self.connector.close()
+        self.engine.dispose()

@@ -1,0 +1,690 @@
+"""The file-drop connector: the bridge and the ERP exchange files in a shared folder.
+
+Outgoing messages are files in out/, one per message, named ``{seq}_{ref}_{kind}.{ext}`` so
+they sort in delivery order (seq is the outbox id the dispatcher passes as
+``doc["_outbox_id"]``). Each is written to a temporary name, fsynced and renamed, so the ERP
+never sees half a file; delivering the same message again writes the same name with the same
+bytes.
+
+Inbound events are files the ERP puts in in/. Every pull hands out whatever events in in/ the
+bridge has not acknowledged yet, oldest file name first; a file leaves in/ once every event in
+it was acknowledged (``ack``): to archive/, or to error/ with a ``.error.txt`` when anything in
+it was quarantined. So the cursor is only informative: what is in in/ is what is still to do,
+and a restart simply reads it again (the bridge deduplicates by event id).
+
+The stock snapshot is the file ``stock.json`` (``stock.csv``) the ERP rewrites in the root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bridge.config import FiledropSection
+from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.logs import get_logger
+from connectors.filedrop.files import (
+    ARCHIVE,
+    DONE_SUFFIX,
+    ERROR,
+    ERROR_NOTE_SUFFIX,
+    FOLDERS,
+    IN,
+    OUT,
+    TEMP_PREFIX,
+    free_name,
+    fsync_dir,
+    is_ignored,
+    write_atomic,
+)
+from connectors.filedrop.formats import (
+    COMMANDS,
+    DocumentError,
+    FileProblem,
+    check_document,
+    decode_events,
+    decode_stock,
+    encode_document,
+    out_name,
+)
+
+log = get_logger("connectors.filedrop")
+
+COMMAND_SCHEMA = "jht.order_command/1"
+OUT_STALE_AFTER_S = 900
+"""A file still in out/ after this long means the ERP is not picking files up."""
+EVENT_ID_MAX = 128
+"""The inbox keeps event ids of at most this many characters."""
+
+_seq_lock = threading.Lock()
+_last_fallback_us = 0
+
+
+def _fallback_seq() -> str:
+    """A 20-digit UTC timestamp (yyyymmddHHMMSS + microseconds), strictly increasing in this
+    process: the sequence of a message that came without an outbox id."""
+    global _last_fallback_us
+    with _seq_lock:
+        now = max(time.time_ns() // 1000, _last_fallback_us + 1)
+        _last_fallback_us = now
+    seconds, micro = divmod(now, 1_000_000)
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y%m%d%H%M%S") + f"{micro:06d}"
+
+
+def _fit_id(event_id: str) -> str:
+    if len(event_id) <= EVENT_ID_MAX:
+        return event_id
+    return event_id[:100] + "~" + hashlib.sha256(event_id.encode()).hexdigest()[:16]
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _format_of(name: str, default: str) -> str:
+    ext = name.rpartition(".")[2].lower()
+    return ext if ext in ("json", "csv") else default
+
+
+@dataclass
+class _InboundFile:
+    """What the connector knows of one file in in/: its events and which were acknowledged."""
+
+    name: str
+    signature: tuple[int, int, int]
+    events: list[ErpEvent]
+    problem_zh: str | None = None
+    outcomes: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return all(e.event_id in self.outcomes for e in self.events)
+
+
+@dataclass(frozen=True)
+class _StockSnapshot:
+    path: Path
+    signature: tuple[int, int, int]
+    as_of: datetime
+    items: dict[str, Decimal]
+
+
+class FiledropConnector(Connector):
+    """Exchanges files with the ERP in a shared folder (see ``docs/filedrop.md``)."""
+
+    name = "filedrop"
+    description = "files in a shared folder: out/ to the ERP, in/ from it, JSON or CSV, UTF-8 or GB18030"
+    Settings = FiledropSection
+
+    def __init__(self, settings: FiledropSection | dict[str, Any], context: ConnectorContext | None = None):
+        context = context or ConnectorContext()
+        if isinstance(settings, dict):
+            settings = FiledropSection.model_validate(settings, context={"base_dir": context.base_dir})
+        super().__init__(settings, context)
+        self.settings: FiledropSection = settings
+        self.root: Path = settings.root
+        self._lock = threading.RLock()
+        self._files: dict[str, _InboundFile] = {}
+        self._deferred: dict[str, tuple[int, int, int]] = {}
+        """Files left for a later look (unreadable yet, maybe still being written)."""
+        self._stock: _StockSnapshot | None = None
+        self._stock_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._watcher: _Watcher | None = None
+        self._watcher_started = 0.0
+
+    # ------------------------------------------------------------------ folders
+
+    def _folder(self, sub: str) -> Path:
+        """root/sub, or a TransientError saying which folder is missing (share not mounted?)."""
+        if not self.root.is_dir():
+            raise TransientError(
+                f"the file-drop folder {self.root} is not there: is the ERP share mounted? "
+                "(connector.filedrop.root)"
+            )
+        folder = self.root / sub
+        if not folder.is_dir():
+            raise TransientError(f"the file-drop folder {folder} is missing (jht-bridge init makes it)")
+        return folder
+
+    # ------------------------------------------------------------------ outgoing
+
+    def render(self, kind: str, doc: dict[str, Any]) -> tuple[str, bytes]:
+        """The file name and bytes ``kind`` (order.create, customer.upsert, order.release …)
+        would be written as, without writing anything: what a preview shows (E8). Raises
+        PermanentError when the document cannot be written."""
+        try:
+            ref = check_document(kind, doc)
+            data = encode_document(kind, doc, self.settings.format, self.settings.encoding)
+        except DocumentError as exc:
+            raise PermanentError(f"{kind}: {exc}; nothing was written") from None
+        return out_name(self._seq(doc), ref, kind, self.settings.format), data
+
+    def _seq(self, doc: dict[str, Any]) -> str:
+        outbox_id = doc.get("_outbox_id")
+        if outbox_id is None:
+            return _fallback_seq()
+        if isinstance(outbox_id, bool) or not str(outbox_id).isdigit():
+            raise PermanentError(f"_outbox_id {outbox_id!r} is not a whole number")
+        return f"{int(outbox_id):012d}"
+
+    def _deliver(self, kind: str, doc: dict[str, Any]) -> str:
+        name, data = self.render(kind, doc)
+        out = self._folder(OUT)
+        final = out / name
+        try:
+            if final.is_file() and final.read_bytes() == data:
+                return name  # delivered before, not yet taken by the ERP
+            write_atomic(out, name, data)
+        except OSError as exc:
+            raise TransientError(
+                f"cannot write {final}: {exc.strerror or exc} (is the ERP share mounted and writable?)"
+            ) from None
+        log.info("file written for the ERP", file=name, kind=kind)
+        return name
+
+    def push_customer(self, doc: dict[str, Any]) -> str | None:
+        """Writes ``{seq}_customer-{id}_customer.upsert.{ext}``; the ERP's code comes back as a
+        ``customer.code`` event."""
+        self._deliver("customer.upsert", doc)
+        return None
+
+    def push_order(self, doc: dict[str, Any]) -> str | None:
+        """Writes ``{seq}_{order_no}_order.create.{ext}``: header and lines in one file, so the
+        ERP has all of the order or nothing. The ERP deduplicates by order number."""
+        self._deliver("order.create", doc)
+        return None
+
+    def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
+        """Writes ``{seq}_{order_no}_order.{command}.{ext}`` holding the command document."""
+        if command not in COMMANDS:
+            raise PermanentError(f"order {order_no}: unknown command {command!r} (known: {', '.join(COMMANDS)})")
+        body = dict(doc or {})
+        body.setdefault("schema", COMMAND_SCHEMA)
+        body.setdefault("order_no", order_no)
+        body.setdefault("command", command)
+        body.setdefault("at", at.isoformat() if isinstance(at, datetime) else at)
+        if body["order_no"] != order_no or body["command"] != command:
+            raise PermanentError(
+                f"order {order_no}: the command document is for {body['order_no']} {body['command']}, "
+                f"not {order_no} {command}"
+            )
+        self._deliver(f"order.{command}", body)
+
+    def push_merge(self, doc: dict[str, Any]) -> None:
+        """Writes ``{seq}_customer-{survivor id}_customer.merge.{ext}``."""
+        self._deliver("customer.merge", doc)
+
+    # ------------------------------------------------------------------ incoming
+
+    def _candidates(self, in_dir: Path) -> list[tuple[str, os.stat_result]]:
+        """Complete files in in/, in name order."""
+        names = os.listdir(in_dir)
+        present = set(names)
+        found = []
+        for name in sorted(names):
+            if is_ignored(name):
+                continue
+            if self.settings.require_done_marker and name + DONE_SUFFIX not in present:
+                continue
+            try:
+                st = os.stat(in_dir / name)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found.append((name, st))
+        return found
+
+    def _read(self, in_dir: Path, name: str, st: os.stat_result, *, settle: bool = True) -> _InboundFile | None:
+        """Read and parse one inbound file; None when it is to be looked at again later."""
+        sig = _signature(st)
+        try:
+            raw = (in_dir / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # e.g. still open in the ERP on Windows
+            log.warning("inbound file not readable yet", file=name, error=str(exc))
+            self._deferred[name] = sig
+            return None
+        fmt = _format_of(name, self.settings.format)
+        try:
+            items = decode_events(raw, fmt, self.settings.encoding)
+        except FileProblem as problem:
+            if settle and time.time() - st.st_mtime < self.settings.settle_s:
+                self._deferred[name] = sig  # its writer may still be writing it
+                return None
+            self._deferred.pop(name, None)
+            digest = hashlib.sha256(raw).hexdigest()[:16]
+            excerpt = raw[:300].decode("gb18030" if self.settings.encoding == "gb18030" else "utf-8", "replace")
+            event = ErpEvent(
+                event_id=_fit_id(f"file:{name}:{digest}"),
+                kind="invalid",
+                data={"file": name, "reason": problem.en, "reason_zh": problem.zh, "excerpt": excerpt},
+                cursor=name,
+                problem=f"{name}: {problem.en}",
+                source=name,
+            )
+            log.warning("inbound file cannot be read", file=name, reason=problem.en)
+            return _InboundFile(name, sig, [event], problem_zh=problem.zh)
+        self._deferred.pop(name, None)
+        events = []
+        for index, item in enumerate(items, start=1):
+            event_id = item["event_id"]
+            if event_id is None:
+                # The content is part of the id: an ERP that reuses a file name for new events
+                # gets new ids, while the same file read twice gets the same ones.
+                canonical = json.dumps({"kind": item["kind"], "data": item["data"]}, sort_keys=True, ensure_ascii=False)
+                event_id = f"{name}#{index}:{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+            events.append(ErpEvent(_fit_id(event_id), item["kind"], item["data"], cursor=name, source=name))
+        return _InboundFile(name, sig, events)
+
+    def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
+        """Every event in in/ not acknowledged yet, oldest file name first, at most ``limit``.
+        The cursor is not needed to resume (files leave in/ only once acknowledged); the one
+        returned is the name of the last file handed out, for people."""
+        in_dir = self._folder(IN)
+        with self._lock:
+            try:
+                candidates = self._candidates(in_dir)
+            except OSError as exc:
+                raise TransientError(f"cannot list {in_dir}: {exc.strerror or exc}") from None
+            present = {name for name, _ in candidates}
+            for name in set(self._files) - present:
+                del self._files[name]
+            for name in set(self._deferred) - present:
+                del self._deferred[name]
+            events: list[ErpEvent] = []
+            last = None
+            for name, st in candidates:
+                state = self._files.get(name)
+                if state is None or state.signature != _signature(st):
+                    state = self._read(in_dir, name, st)
+                    if state is None:
+                        self._files.pop(name, None)
+                        continue
+                    self._files[name] = state
+                if state.complete:  # acknowledged, but moving it failed before: try again
+                    self._finish(in_dir, state)
+                    continue
+                todo = [e for e in state.events if e.event_id not in state.outcomes]
+                room = limit - len(events)
+                if room > 0:
+                    events += todo[:room]
+                    last = name
+            return events, last or cursor
+
+    def ack(self, event: ErpEvent, outcome: str, reason: str | None = None) -> None:
+        """Note the event's outcome; once every event of its file has one, move the file (and
+        its ``.done`` marker) to archive/, or to error/ with a ``.error.txt`` when any of them
+        was quarantined. A file already gone is left alone. Never raises: a move that fails
+        (share gone) is tried again at the next pull."""
+        name = event.source
+        if not name:
+            return
+        in_dir = self.root / IN
+        with self._lock:
+            try:
+                state = self._files.get(name)
+                if state is None:
+                    # Acknowledged by another instance or after a restart: read the file again.
+                    try:
+                        st = os.stat(in_dir / name)
+                    except OSError:
+                        return
+                    state = self._read(in_dir, name, st, settle=False)
+                    if state is None:
+                        return
+                    self._files[name] = state
+                if event.event_id not in {e.event_id for e in state.events}:
+                    return
+                state.outcomes[event.event_id] = (outcome, event.problem or reason)
+                if state.complete:
+                    self._finish(in_dir, state)
+            except Exception as exc:  # ack runs after the bridge committed: never fail it
+                log.warning("could not tidy an inbound file", file=name, error=str(exc))
+
+    def _finish(self, in_dir: Path, state: _InboundFile) -> None:
+        # A file that could not be read belongs in error/ whatever the outcome says (a restarted
+        # bridge acknowledges the duplicate of a quarantined event as "ignored").
+        unreadable = {e.event_id for e in state.events if e.problem}
+        quarantined = [
+            (eid, r) for eid, (outcome, r) in state.outcomes.items() if outcome == "quarantined" or eid in unreadable
+        ]
+        dest = self.root / (ERROR if quarantined else ARCHIVE)
+        source = in_dir / state.name
+        if not source.exists():
+            self._files.pop(state.name, None)
+            return
+        try:
+            if not dest.is_dir():
+                raise FileNotFoundError(f"{dest} is missing")
+            target = free_name(dest, state.name)
+            if quarantined:
+                write_atomic(dest, target + ERROR_NOTE_SUFFIX, self._error_note(state, quarantined))
+            os.rename(source, dest / target)
+            marker = in_dir / (state.name + DONE_SUFFIX)
+            if marker.exists():
+                os.replace(marker, dest / (target + DONE_SUFFIX))
+            fsync_dir(dest)
+            fsync_dir(in_dir)
+        except OSError as exc:
+            log.warning("could not move an inbound file; will try again", file=state.name, to=str(dest), error=str(exc))
+            return
+        self._files.pop(state.name, None)
+        log.info("inbound file done", file=state.name, to=f"{dest.name}/{target}")
+
+    def _error_note(self, state: _InboundFile, quarantined: list[tuple[str, str | None]]) -> bytes:
+        moved = datetime.now().astimezone().isoformat(timespec="seconds")
+        lines = [
+            "jht-bridge could not use this file. / 桥接程序无法处理此文件。",
+            "",
+            f"File / 文件: {state.name}",
+            f"Moved to error/ at / 移入 error/ 时间: {moved}",
+            "",
+            "Reason / 原因:",
+        ]
+        whole_file = len(state.events) == 1 and state.events[0].kind == "invalid"
+        for event_id, reason in quarantined:
+            reason = reason or "no reason given"
+            if whole_file:
+                lines += [f"  {reason}", f"  {state.problem_zh or '文件无法读取（原因见上一行）'}"]
+            else:
+                lines += [f"  event {event_id}: {reason}", f"  事件 {event_id} 被拒绝（原因见上一行英文说明）"]
+        lines += [
+            "",
+            "What to do / 处理方法:",
+            "  Fix the cause, then put a corrected file back into in/ (written to a temporary name and",
+            "  renamed). Events whose event_id the bridge has already recorded are skipped, so give",
+            "  corrected events new event_ids. `jht-bridge inbox list` shows what the bridge recorded.",
+            "  修正问题后，将修正后的文件放回 in/ 目录（先写临时文件名再改名）。桥接程序会跳过",
+            "  已记录过的 event_id，因此修正后的事件请使用新的 event_id。",
+            "",
+        ]
+        text = "\r\n".join(lines)
+        if self.settings.encoding == "gb18030":
+            return text.encode("gb18030")
+        return b"\xef\xbb\xbf" + text.encode("utf-8")
+
+    # ------------------------------------------------------------------ waiting
+
+    def _unseen_files(self) -> bool:
+        """Is there a complete file in in/ the last pull did not see (or that changed since)?"""
+        in_dir = self.root / IN
+        try:
+            candidates = self._candidates(in_dir)
+        except OSError:
+            return False
+        with self._lock:
+            for name, st in candidates:
+                sig = _signature(st)
+                known = self._files.get(name)
+                if (known is None or known.signature != sig) and self._deferred.get(name) != sig:
+                    return True
+        return False
+
+    def _ensure_watcher(self) -> bool:
+        if not self.settings.watch:
+            return False
+        if self._watcher is not None and self._watcher.is_alive():
+            return True
+        if time.monotonic() - self._watcher_started < 30 and self._watcher is not None:
+            return False  # it stopped recently; poll for a while before trying again
+        in_dir = self.root / IN
+        if not in_dir.is_dir():
+            return False
+        try:
+            import watchfiles  # noqa: F401
+        except ImportError:
+            return False
+        self._watcher_started = time.monotonic()
+        self._watcher = _Watcher(in_dir, self._wake)
+        self._watcher.start()
+        return True
+
+    def wait_for_events(self, timeout: float) -> bool:
+        """True as soon as a new complete file is in in/ (a file-system notification, or a
+        quick look every second; four times a second without notifications), False when
+        ``timeout`` passed without one."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        watching = self._ensure_watcher()
+        self._wake.clear()
+        while True:
+            if self._unseen_files():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._wake.wait(min(remaining, 1.0 if watching else 0.25)):
+                self._wake.clear()
+
+    def close(self) -> None:
+        """Stop the watcher thread."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+    # ------------------------------------------------------------------ stock
+
+    def _stock_path(self) -> Path:
+        preferred = self.root / f"stock.{self.settings.format}"
+        other = self.root / ("stock.csv" if self.settings.format == "json" else "stock.json")
+        return other if not preferred.exists() and other.exists() else preferred
+
+    def _load_stock(self) -> _StockSnapshot:
+        if not self.root.is_dir():
+            raise TransientError(f"the file-drop folder {self.root} is not there: is the ERP share mounted?")
+        path = self._stock_path()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise TransientError(f"the ERP has not written {path.name} yet ({path})") from None
+        except OSError as exc:
+            raise TransientError(f"cannot read {path}: {exc.strerror or exc}") from None
+        sig = _signature(st)
+        with self._stock_lock:
+            if self._stock is not None and self._stock.path == path and self._stock.signature == sig:
+                return self._stock
+            try:
+                raw = path.read_bytes()
+                as_of_text, items = decode_stock(raw, _format_of(path.name, self.settings.format), self.settings.encoding)
+            except OSError as exc:
+                raise TransientError(f"cannot read {path}: {exc.strerror or exc}") from None
+            except FileProblem as problem:
+                raise TransientError(f"{path} cannot be read: {problem.en}") from None
+            as_of = datetime.fromtimestamp(st.st_mtime, timezone.utc)
+            if as_of_text:
+                try:
+                    parsed = datetime.fromisoformat(as_of_text)
+                    as_of = parsed if parsed.tzinfo else parsed.astimezone()  # naive: this machine's time
+                except ValueError:
+                    log.warning("stock as_of is not an ISO time; using the file's time", file=path.name, as_of=as_of_text)
+            self._stock = _StockSnapshot(path, sig, as_of, items)
+            return self._stock
+
+    def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
+        """Quantities from the ERP's snapshot file (re-read only when it changed); skus the
+        snapshot does not list are left out. No snapshot yet → TransientError."""
+        snapshot = self._load_stock()
+        return {sku: snapshot.items[sku] for sku in skus if sku in snapshot.items}
+
+    def stock_as_of(self) -> datetime | None:
+        """When the ERP's stock snapshot was taken (its ``as_of``, else the file's time, aware);
+        None when there is no readable snapshot."""
+        try:
+            return self._load_stock().as_of
+        except TransientError:
+            return None
+
+    # ------------------------------------------------------------------ check
+
+    def check(self) -> list[CheckLine]:
+        """Root and folders present and writable, files waiting both ways, quarantined files,
+        the stock snapshot and its age. Never raises."""
+        try:
+            return self._check()
+        except Exception as exc:  # a check must report, not crash
+            return [CheckLine("filedrop", False, f"checking {self.root} failed: {exc}")]
+
+    def _check(self) -> list[CheckLine]:
+        if not self.root.is_dir():
+            return [
+                CheckLine(
+                    "filedrop root",
+                    False,
+                    f"{self.root} does not exist: mount the ERP share there, or set connector.filedrop.root",
+                )
+            ]
+        lines = [CheckLine("filedrop root", True, str(self.root))]
+        for sub in FOLDERS:
+            folder = self.root / sub
+            if not folder.is_dir():
+                lines.append(CheckLine(f"filedrop {sub}/", False, f"{folder} is missing: run `jht-bridge init` or create it"))
+                continue
+            probe = folder / f"{TEMP_PREFIX}check-{os.getpid()}-{threading.get_ident()}"
+            try:
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as exc:
+                lines.append(CheckLine(f"filedrop {sub}/", False, f"{folder} is not writable: {exc.strerror or exc}"))
+                continue
+            lines.append(CheckLine(f"filedrop {sub}/", True, f"{folder} present and writable"))
+        now = time.time()
+        out_dir = self.root / OUT
+        if out_dir.is_dir():
+            ages = [now - st.st_mtime for _, st in self._listing(out_dir)]
+            if not ages:
+                lines.append(CheckLine("filedrop to the ERP", True, "nothing waiting in out/"))
+            else:
+                oldest = max(ages)
+                ok = oldest < OUT_STALE_AFTER_S
+                detail = f"{len(ages)} file(s) waiting in out/, oldest {_age(oldest)}"
+                if not ok:
+                    detail += ": the ERP is not picking files up"
+                lines.append(CheckLine("filedrop to the ERP", ok, detail))
+        in_dir = self.root / IN
+        if in_dir.is_dir():
+            waiting = self._candidates(in_dir)
+            unmarked = len(self._listing(in_dir)) - len(waiting)
+            detail = (
+                f"{len(waiting)} file(s) waiting in in/, oldest {_age(now - min(st.st_mtime for _, st in waiting))}"
+                if waiting
+                else "nothing waiting in in/"
+            )
+            if unmarked:
+                detail += f"; {unmarked} more without their .done marker yet"
+            lines.append(CheckLine("filedrop from the ERP", True, detail))
+        error_dir = self.root / ERROR
+        if error_dir.is_dir():
+            bad = [n for n, _ in self._listing(error_dir) if not n.endswith(ERROR_NOTE_SUFFIX)]
+            if bad:
+                lines.append(
+                    CheckLine(
+                        "filedrop quarantine",
+                        False,
+                        f"{len(bad)} file(s) in {error_dir} need a person (reason in each <file>.error.txt), "
+                        f"e.g. {bad[0]}",
+                    )
+                )
+            else:
+                lines.append(CheckLine("filedrop quarantine", True, "error/ is empty"))
+        lines.append(self._check_stock())
+        return lines
+
+    def _listing(self, folder: Path) -> list[tuple[str, os.stat_result]]:
+        found = []
+        for name in sorted(os.listdir(folder)):
+            if is_ignored(name):
+                continue
+            try:
+                st = os.stat(folder / name)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found.append((name, st))
+        return found
+
+    def _check_stock(self) -> CheckLine:
+        path = self._stock_path()
+        if not path.exists():
+            # Not a failure: a new setup has none until the ERP is connected. Orders still
+            # work; they start as 等待处理 (stock unknown), which the ERP corrects later.
+            return CheckLine(
+                "filedrop stock",
+                True,
+                f"{path} not written by the ERP yet: until it is, new orders start as 等待处理 (stock unknown)",
+            )
+        try:
+            snapshot = self._load_stock()
+        except TransientError as exc:
+            return CheckLine("filedrop stock", False, str(exc))
+        age = (datetime.now(timezone.utc) - snapshot.as_of).total_seconds()
+        return CheckLine(
+            "filedrop stock",
+            True,
+            f"{path.name}: {len(snapshot.items)} item(s) as of {snapshot.as_of.isoformat(timespec='seconds')} "
+            f"({_age(age)} old)",
+        )
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+class _Watcher(threading.Thread):
+    """Watches in/ with watchfiles and sets ``wake`` when a file appears or changes there."""
+
+    def __init__(self, folder: Path, wake: threading.Event):
+        super().__init__(name=f"filedrop-watch {folder}", daemon=True)
+        self.folder = folder
+        self.wake = wake
+        self._halt = threading.Event()
+
+    @staticmethod
+    def _relevant(change: Any, path: str) -> bool:
+        import watchfiles
+
+        name = os.path.basename(path)
+        if change == watchfiles.Change.deleted:
+            return False
+        return name.endswith(DONE_SUFFIX) or not is_ignored(name)
+
+    def run(self) -> None:
+        import watchfiles
+
+        try:
+            watcher = watchfiles.watch(
+                self.folder,
+                watch_filter=self._relevant,
+                stop_event=self._halt,
+                debounce=200,
+                step=20,
+                rust_timeout=500,
+                yield_on_timeout=True,
+                recursive=False,
+                raise_interrupt=False,
+            )
+            for changes in watcher:
+                if changes:
+                    self.wake.set()
+        except Exception as exc:  # folder gone, too many watches…: the waiter falls back to polling
+            log.info("watching in/ stopped; looking at it periodically instead", folder=str(self.folder), error=str(exc))
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=3)

@@ -1,0 +1,696 @@
+"""What the files of a file drop hold, in JSON and in CSV, both directions.
+
+Every format rule lives here once, used by the connector (write documents, read events and the
+stock snapshot) and by the ERP simulator (read documents, write events and the stock snapshot),
+so the two sides cannot drift apart. ``docs/filedrop.md`` shows every format with examples.
+
+Outgoing documents (``encode_document``) are the bridge's ``jht.*`` documents: JSON as they are
+(UTF-8 or GB18030, indented, Chinese kept as characters), CSV as one row per order line with the
+order's header fields repeated, or one row for a customer, command or merge.
+
+Inbound files (``decode_events``) hold one event object or a list of them (JSON), or rows with
+the columns of ``EVENT_CSV_COLUMNS`` (CSV). A file that breaks a rule raises ``FileProblem``
+with the reason in English and Chinese; the connector quarantines the file with it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import math
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bridge.connector import EVENT_KINDS
+
+# --------------------------------------------------------------------------- errors
+
+
+class DocumentError(ValueError):
+    """An outgoing document that cannot be written as it is (a permanent error)."""
+
+
+class FileProblem(ValueError):
+    """An inbound file that cannot be read; ``zh`` says the same for the ERP's people."""
+
+    def __init__(self, en: str, zh: str):
+        super().__init__(en)
+        self.en = en
+        self.zh = zh
+
+
+MAX_INBOUND_BYTES = 10 * 1024 * 1024
+
+# --------------------------------------------------------------------------- outgoing
+
+COMMANDS = ("release", "cancel", "complete")
+OUT_KINDS = ("customer.upsert", "order.create", *(f"order.{c}" for c in COMMANDS), "customer.merge")
+
+SHIP_TO_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")
+LINE_FIELDS = ("line_no", "sku", "erp_item_code", "name", "spec", "marking", "quantity", "unit", "unit_price", "amount")
+ORDER_CSV_COLUMNS = (
+    "order_no",
+    "customer_id",
+    "customer_erp_code",
+    "customer_name",
+    "customer_type",
+    "released",
+    "status",
+    "stock_check",
+    "placed_at",
+    *(f"ship_to_{f}" for f in SHIP_TO_FIELDS),
+    "remark",
+    "total_amount",
+    *LINE_FIELDS,
+)
+CUSTOMER_CSV_COLUMNS = (
+    "id",
+    "erp_code",
+    "name",
+    "type",
+    "contact_name",
+    "phone",
+    "salesperson_username",
+    "salesperson_name",
+    "merged_ids",
+    "updated_at",
+)
+COMMAND_CSV_COLUMNS = ("order_no", "command", "at")
+MERGE_CSV_COLUMNS = (
+    "survivor_id",
+    "survivor_erp_code",
+    "survivor_name",
+    "absorbed_id",
+    "absorbed_erp_code",
+    "absorbed_name",
+    "at",
+)
+
+
+def _plain(value: Any, path: str) -> Any:
+    """The document as plain JSON values (Decimal → string, datetime → ISO text); anything
+    else is a DocumentError naming where it is."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise DocumentError(f"{path}: {value!r} is not a number a file can hold")
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise DocumentError(f"{path}: {value!r} is not a number a file can hold")
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    raise DocumentError(f"{path}: a value of type {type(value).__name__} cannot be written to a file")
+
+
+def _cell(value: Any) -> str:
+    value = _plain(value, "")
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        raise DocumentError(f"a nested value {value!r} has no CSV column")
+    return str(value)
+
+
+def _require(doc: dict[str, Any], key: str, what: str) -> Any:
+    value = doc.get(key)
+    if value is None or value == "":
+        raise DocumentError(f"{what} has no {key}")
+    return value
+
+
+def _sub(doc: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+    value = doc.get(key)
+    if not isinstance(value, dict):
+        raise DocumentError(f"{what}: {key} must be an object")
+    return value
+
+
+def check_document(kind: str, doc: Any) -> str:
+    """Validate what the file's name and readers rely on; returns the document's reference
+    (the order number, or ``customer-{id}``). Raises DocumentError."""
+    if kind not in OUT_KINDS:
+        raise DocumentError(f"unknown document kind {kind!r} (known: {', '.join(OUT_KINDS)})")
+    if not isinstance(doc, dict):
+        raise DocumentError(f"{kind}: the document must be an object, not {type(doc).__name__}")
+    if kind == "order.create":
+        order_no = _require(doc, "order_no", "the order document")
+        _require(_sub(doc, "customer", f"order {order_no}"), "id", f"order {order_no}: customer")
+        lines = doc.get("lines")
+        if not isinstance(lines, list) or not lines:
+            raise DocumentError(f"order {order_no} has no lines")
+        for i, line in enumerate(lines):
+            if not isinstance(line, dict):
+                raise DocumentError(f"order {order_no}: lines[{i}] must be an object")
+            for key in ("sku", "quantity"):
+                _require(line, key, f"order {order_no}: lines[{i}]")
+        return str(order_no)
+    if kind == "customer.upsert":
+        return f"customer-{_require(doc, 'id', 'the customer document')}"
+    if kind == "customer.merge":
+        survivor = _require(_sub(doc, "survivor", "the merge document"), "id", "the merge document: survivor")
+        _require(_sub(doc, "absorbed", "the merge document"), "id", "the merge document: absorbed")
+        return f"customer-{survivor}"
+    order_no = _require(doc, "order_no", f"the {kind} command")
+    command = doc.get("command")
+    if f"order.{command}" != kind:
+        raise DocumentError(f"order {order_no}: command {command!r} does not match {kind}")
+    return str(order_no)
+
+
+def _csv_bytes(columns: tuple[str, ...], rows: list[list[str]], encoding: str) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return _encode_text(buffer.getvalue(), encoding, bom=True)
+
+
+def _encode_text(text: str, encoding: str, *, bom: bool = False) -> bytes:
+    try:
+        data = text.encode("gb18030" if encoding == "gb18030" else "utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise DocumentError(f"the character {bad!r} cannot be written in {encoding}") from None
+    # Excel opens a UTF-8 CSV file as Chinese text only when it starts with a byte-order mark.
+    return codecs.BOM_UTF8 + data if bom and encoding == "utf-8" else data
+
+
+def _order_rows(doc: dict[str, Any]) -> list[list[str]]:
+    customer = doc.get("customer") or {}
+    ship_to = doc.get("ship_to") or {}
+    if not isinstance(ship_to, dict):
+        raise DocumentError(f"order {doc.get('order_no')}: ship_to must be an object")
+    unknown = sorted(set(ship_to) - set(SHIP_TO_FIELDS))
+    if unknown:
+        raise DocumentError(f"order {doc.get('order_no')}: ship_to fields {unknown} have no CSV column")
+    header = [
+        doc.get("order_no"),
+        customer.get("id"),
+        customer.get("erp_code"),
+        customer.get("name"),
+        doc.get("customer_type"),
+        doc.get("released"),
+        doc.get("status"),
+        doc.get("stock_check"),
+        doc.get("placed_at"),
+        *(ship_to.get(f) for f in SHIP_TO_FIELDS),
+        doc.get("remark"),
+        doc.get("total_amount"),
+    ]
+    rows = []
+    for i, line in enumerate(doc["lines"]):
+        try:
+            rows.append([_cell(v) for v in header] + [_cell(line.get(f)) for f in LINE_FIELDS])
+        except DocumentError as exc:
+            raise DocumentError(f"order {doc.get('order_no')}: lines[{i}]: {exc}") from None
+    return rows
+
+
+def encode_document(kind: str, doc: dict[str, Any], fmt: str, encoding: str) -> bytes:
+    """The bytes of the file for one outgoing document; the whole file is built in memory so a
+    document that cannot be written leaves nothing behind. Raises DocumentError."""
+    check_document(kind, doc)
+    body = {k: v for k, v in doc.items() if not str(k).startswith("_")}
+    if fmt == "json":
+        text = json.dumps(_plain(body, ""), ensure_ascii=False, indent=2) + "\n"
+        return _encode_text(text, encoding)
+    if kind == "order.create":
+        return _csv_bytes(ORDER_CSV_COLUMNS, _order_rows(body), encoding)
+    if kind == "customer.upsert":
+        sales = body.get("salesperson") or {}
+        merged = " ".join(str(i) for i in body.get("merged_ids") or [])
+        values = [body.get(c) for c in CUSTOMER_CSV_COLUMNS[:6]]
+        values += [sales.get("username"), sales.get("name"), merged, body.get("updated_at")]
+        return _csv_bytes(CUSTOMER_CSV_COLUMNS, [[_cell(v) for v in values]], encoding)
+    if kind == "customer.merge":
+        survivor, absorbed = body["survivor"], body["absorbed"]
+        values = [survivor.get("id"), survivor.get("erp_code"), survivor.get("name")]
+        values += [absorbed.get("id"), absorbed.get("erp_code"), absorbed.get("name"), body.get("at")]
+        return _csv_bytes(MERGE_CSV_COLUMNS, [[_cell(v) for v in values]], encoding)
+    return _csv_bytes(COMMAND_CSV_COLUMNS, [[_cell(body.get(c)) for c in COMMAND_CSV_COLUMNS]], encoding)
+
+
+def out_name(seq: str, ref: str, kind: str, fmt: str) -> str:
+    """``{seq}_{ref}_{kind}.{ext}``: names sort in delivery order and say what they hold."""
+    safe = "".join(c if c.isalnum() or c in "-." else "-" for c in ref)
+    return f"{seq}_{safe}_{kind}.{fmt}"
+
+
+def parse_out_name(name: str) -> tuple[str, str, str] | None:
+    """(seq, ref, kind) of an outgoing file name, or None when it is not one."""
+    stem, _, ext = name.rpartition(".")
+    parts = stem.split("_")
+    if ext.lower() not in ("json", "csv") or len(parts) != 3 or parts[2] not in OUT_KINDS:
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def _bool(text: str) -> bool | None:
+    return None if text == "" else text.strip().lower() in ("true", "1", "yes", "是")
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(text) if text.strip() else None
+
+
+def decode_document(kind: str, raw: bytes, fmt: str, encoding: str) -> dict[str, Any]:
+    """Read an outgoing file back into its document (what the ERP side does; the simulator
+    uses it). CSV values come back with their types: ids and quantities as integers, flags as
+    booleans, amounts as text."""
+    text = decode_text(raw, encoding)
+    if fmt == "json":
+        return json.loads(text)
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    if not rows:
+        raise DocumentError(f"the {kind} file has no rows")
+    first = {k: v or "" for k, v in rows[0].items()}
+    if kind == "order.create":
+        return {
+            "schema": "jht.order/1",
+            "order_no": first["order_no"],
+            "customer": {
+                "id": _int_or_none(first["customer_id"]),
+                "erp_code": first["customer_erp_code"] or None,
+                "name": first["customer_name"],
+            },
+            "customer_type": _int_or_none(first["customer_type"]),
+            "released": _bool(first["released"]),
+            "status": first["status"],
+            "stock_check": first["stock_check"],
+            "placed_at": first["placed_at"] or None,
+            "ship_to": {f: first[f"ship_to_{f}"] for f in SHIP_TO_FIELDS},
+            "remark": first["remark"] or None,
+            "total_amount": first["total_amount"],
+            "lines": [
+                {
+                    **{f: row[f] or None for f in LINE_FIELDS},
+                    "line_no": _int_or_none(row["line_no"]),
+                    "quantity": int(row["quantity"]),
+                }
+                for row in rows
+            ],
+        }
+    if kind == "customer.upsert":
+        return {
+            "schema": "jht.customer/1",
+            "id": _int_or_none(first["id"]),
+            "erp_code": first["erp_code"] or None,
+            "name": first["name"],
+            "type": _int_or_none(first["type"]),
+            "contact_name": first["contact_name"] or None,
+            "phone": first["phone"] or None,
+            "salesperson": (
+                {"username": first["salesperson_username"], "name": first["salesperson_name"]}
+                if first["salesperson_username"]
+                else None
+            ),
+            "merged_ids": [int(i) for i in first["merged_ids"].split()],
+            "updated_at": first["updated_at"] or None,
+        }
+    if kind == "customer.merge":
+        return {
+            "schema": "jht.customer_merge/1",
+            **{
+                side: {
+                    "id": _int_or_none(first[f"{side}_id"]),
+                    "erp_code": first[f"{side}_erp_code"] or None,
+                    "name": first[f"{side}_name"],
+                }
+                for side in ("survivor", "absorbed")
+            },
+            "at": first["at"] or None,
+        }
+    return {"schema": "jht.order_command/1", **{c: first[c] for c in COMMAND_CSV_COLUMNS}}
+
+
+# --------------------------------------------------------------------------- text
+
+
+def decode_text(raw: bytes, encoding: str) -> str:
+    """Bytes of an inbound file as text in the configured encoding; raises FileProblem.
+
+    A UTF-8 byte-order mark is honoured whatever the setting (Windows tools write one). With
+    gb18030 configured, a file that is valid UTF-8 and not plain ASCII is refused rather than
+    read as GB18030: it would decode without error into the wrong characters (乱码)."""
+    hint_en = "check connector.filedrop.encoding and what the ERP writes"
+    if raw.startswith(codecs.BOM_UTF8):
+        try:
+            return raw[len(codecs.BOM_UTF8) :].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _undecodable(raw, exc, "UTF-8 (it starts with a UTF-8 byte-order mark)", hint_en) from None
+    if encoding == "utf-8":
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _undecodable(
+                raw, exc, "UTF-8", 'if the ERP writes GB18030, set connector.filedrop.encoding = "gb18030"'
+            ) from None
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise FileProblem(
+                "the file is UTF-8 text but connector.filedrop.encoding is gb18030: have the ERP write "
+                'GB18030, or start the file with a UTF-8 byte-order mark, or set encoding = "utf-8"',
+                "文件是 UTF-8 编码，但桥接程序配置为 GB18030：请让 ERP 以 GB18030 编码写文件，"
+                "或在文件开头加 UTF-8 BOM，或将 encoding 设为 utf-8",
+            )
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise _undecodable(raw, exc, "GB18030", hint_en) from None
+
+
+def _undecodable(raw: bytes, exc: UnicodeDecodeError, name: str, hint: str) -> FileProblem:
+    return FileProblem(
+        f"not valid {name} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); {hint}",
+        f"文件不是有效的 {name.split(' ')[0]} 文本（第 {exc.start} 字节 0x{raw[exc.start]:02x}）；请检查文件编码设置",
+    )
+
+
+# --------------------------------------------------------------------------- inbound events
+
+EVENT_FIELDS = ("event_id", "kind", "data")
+EVENT_CSV_COLUMNS = (
+    "event_id",
+    "kind",
+    "order_no",
+    "status",
+    "erp_ref",
+    "note",
+    "shipment_id",
+    "courier",
+    "tracking_no",
+    "shipped_at",
+    "sku",
+    "quantity",
+    "customer_id",
+    "erp_code",
+    "order_status",
+    "as_of",
+)
+# Which CSV columns each kind of event may fill (event_id and kind aside).
+CSV_EVENT_FIELDS = {
+    "order.status": ("order_no", "status", "erp_ref", "note"),
+    "order.accepted": ("order_no", "erp_ref"),
+    "order.released": ("order_no",),
+    "order.shipment": (
+        "order_no",
+        "shipment_id",
+        "courier",
+        "tracking_no",
+        "shipped_at",
+        "order_status",
+        "sku",
+        "quantity",
+    ),
+    "stock": ("sku", "quantity", "as_of"),
+    "customer.code": ("customer_id", "erp_code"),
+}
+_SHIPMENT_HEADER = ("order_no", "shipment_id", "courier", "tracking_no", "shipped_at", "order_status")
+
+
+def _kind_problem(kind: Any, where: str) -> FileProblem | None:
+    if not isinstance(kind, str) or not kind:
+        return FileProblem(f"{where}: no kind", f"{where}：缺少 kind（事件类型）")
+    if kind not in EVENT_KINDS:
+        return FileProblem(
+            f"{where}: unknown kind {kind!r} (known: {', '.join(EVENT_KINDS)})",
+            f"{where}：未知的事件类型 {kind!r}",
+        )
+    return None
+
+
+def _event_id(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+        raise FileProblem(f"{where}: event_id must be a non-empty text", f"{where}：event_id 必须是非空文本")
+    value = str(value).strip()
+    if len(value) > 120:
+        raise FileProblem(f"{where}: event_id longer than 120 characters", f"{where}：event_id 超过 120 个字符")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _json_events(text: str) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise FileProblem(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）",
+        ) from None
+    except ValueError as exc:
+        raise FileProblem(f"not valid JSON: {exc}", f"JSON 格式错误：{exc}") from None
+    items = value if isinstance(value, list) else [value]
+    if not isinstance(value, (list, dict)):
+        raise FileProblem(
+            f"the file holds a JSON {type(value).__name__}, not an event object or a list of event objects",
+            "文件内容不是事件对象（JSON 对象）或事件对象列表",
+        )
+    events = []
+    for i, item in enumerate(items):
+        where = f"event {i + 1}" if isinstance(value, list) else "the event"
+        if not isinstance(item, dict):
+            raise FileProblem(f"{where} is a JSON {type(item).__name__}, not an object", f"{where} 不是 JSON 对象")
+        unknown = sorted(set(item) - set(EVENT_FIELDS))
+        if unknown:
+            raise FileProblem(
+                f"{where}: unknown fields {unknown} (an event has only {', '.join(EVENT_FIELDS)})",
+                f"{where}：未知字段 {unknown}（事件只有 event_id、kind、data 三个字段）",
+            )
+        if problem := _kind_problem(item.get("kind"), where):
+            raise problem
+        if not isinstance(item.get("data"), dict):
+            raise FileProblem(f"{where}: data must be an object", f"{where}：data 必须是 JSON 对象")
+        events.append({"event_id": _event_id(item.get("event_id"), where), "kind": item["kind"], "data": item["data"]})
+    return events
+
+
+def _number(text: str, where: str) -> int | float:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise FileProblem(f"{where}: quantity {text!r} is not a number", f"{where}：数量 {text!r} 不是数字")
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _csv_events(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = [c.strip() for c in reader.fieldnames or []]
+    if "kind" not in columns:
+        raise FileProblem("the CSV file has no kind column", "CSV 文件缺少 kind 列")
+    unknown = sorted(set(columns) - set(EVENT_CSV_COLUMNS))
+    if unknown or len(set(columns)) != len(columns):
+        what = f"unknown columns {unknown}" if unknown else "a column appears twice"
+        raise FileProblem(
+            f"the CSV file has {what} (columns: {', '.join(EVENT_CSV_COLUMNS)})",
+            f"CSV 文件列名不正确：{unknown or '有重复的列'}",
+        )
+    groups: dict[tuple, list[tuple[int, dict[str, str]]]] = {}
+    for row_no, raw_row in enumerate(reader, start=2):
+        if None in raw_row:
+            raise FileProblem(f"row {row_no} has more cells than the header", f"第 {row_no} 行的单元格比表头多")
+        row = {k.strip(): (v or "").strip() for k, v in raw_row.items()}
+        if not any(row.values()):
+            continue
+        where = f"row {row_no}"
+        if problem := _kind_problem(row.get("kind"), where):
+            raise problem
+        kind = row["kind"]
+        stray = sorted(c for c, v in row.items() if v and c not in ("event_id", "kind", *CSV_EVENT_FIELDS[kind]))
+        if stray:
+            raise FileProblem(
+                f"{where}: columns {stray} do not belong to a {kind} event",
+                f"第 {row_no} 行：{stray} 列不属于 {kind} 事件",
+            )
+        event_id = _event_id(row.get("event_id") or None, where)
+        if event_id:
+            key: tuple = ("id", event_id)
+        elif kind == "order.shipment":
+            key = ("shipment", row.get("order_no"), row.get("shipment_id"))
+        elif kind == "stock":
+            key = ("stock",)
+        else:
+            key = ("row", row_no)
+        groups.setdefault(key, []).append((row_no, row))
+    return [_csv_event(rows) for rows in groups.values()]
+
+
+def _csv_event(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
+    first_no, first = rows[0]
+    kind = first["kind"]
+    for row_no, row in rows[1:]:
+        if row["kind"] != kind:
+            raise FileProblem(
+                f"rows {first_no} and {row_no} have the same event_id but different kinds",
+                f"第 {first_no} 行与第 {row_no} 行 event_id 相同但事件类型不同",
+            )
+    if kind not in ("order.shipment", "stock") and len(rows) > 1:
+        raise FileProblem(
+            f"rows {first_no} and {rows[1][0]} have the same event_id, but a {kind} event is one row",
+            f"第 {first_no} 行与第 {rows[1][0]} 行 event_id 相同，但 {kind} 事件只占一行",
+        )
+    data: dict[str, Any] = {}
+    if kind == "stock":
+        as_of = {row.get("as_of", "") for _, row in rows} - {""}
+        if len(as_of) > 1:
+            raise FileProblem(
+                f"rows {first_no}–{rows[-1][0]}: one stock event with different as_of values",
+                f"第 {first_no}–{rows[-1][0]} 行：同一库存事件的 as_of 不一致",
+            )
+        if as_of:
+            data["as_of"] = as_of.pop()
+        items: dict[str, int | float] = {}
+        for row_no, row in rows:
+            if not row.get("sku") or not row.get("quantity"):
+                raise FileProblem(f"row {row_no}: a stock row needs sku and quantity", f"第 {row_no} 行：库存行需要 sku 和 quantity")
+            if row["sku"] in items:
+                raise FileProblem(f"row {row_no}: sku {row['sku']} appears twice", f"第 {row_no} 行：sku {row['sku']} 重复")
+            items[row["sku"]] = _number(row["quantity"], f"row {row_no}")
+        data["items"] = items
+    elif kind == "order.shipment":
+        for field in _SHIPMENT_HEADER:
+            values = {row.get(field, "") for _, row in rows} - {""}
+            if len(values) > 1:
+                raise FileProblem(
+                    f"rows {first_no}–{rows[-1][0]}: one shipment with different {field} values {sorted(values)}",
+                    f"第 {first_no}–{rows[-1][0]} 行：同一发货单的 {field} 不一致",
+                )
+            if values:
+                data[field] = values.pop()
+        lines = []
+        for row_no, row in rows:
+            if row.get("sku") or row.get("quantity"):
+                if not (row.get("sku") and row.get("quantity")):
+                    raise FileProblem(
+                        f"row {row_no}: a shipment line needs sku and quantity", f"第 {row_no} 行：发货明细需要 sku 和 quantity"
+                    )
+                lines.append({"sku": row["sku"], "quantity": _number(row["quantity"], f"row {row_no}")})
+        data["lines"] = lines
+    else:
+        for field in CSV_EVENT_FIELDS[kind]:
+            if first.get(field):
+                data[field] = first[field]
+        if "customer_id" in data:
+            try:
+                data["customer_id"] = int(data["customer_id"])
+            except ValueError:
+                raise FileProblem(
+                    f"row {first_no}: customer_id {data['customer_id']!r} is not a whole number",
+                    f"第 {first_no} 行：customer_id 必须是整数",
+                ) from None
+    return {"event_id": _event_id(first.get("event_id") or None, f"row {first_no}"), "kind": kind, "data": data}
+
+
+def decode_events(raw: bytes, fmt: str, encoding: str) -> list[dict[str, Any]]:
+    """The events of one inbound file: dicts with event_id (None when the file gives none),
+    kind and data. Raises FileProblem when the file breaks any rule: it is then read as a whole
+    or not at all."""
+    if len(raw) > MAX_INBOUND_BYTES:
+        raise FileProblem(
+            f"the file is larger than {MAX_INBOUND_BYTES // (1024 * 1024)} MB", "文件过大（超过 10 MB）"
+        )
+    if not raw.strip():
+        raise FileProblem("the file is empty", "文件为空")
+    text = decode_text(raw, encoding)
+    events = _json_events(text) if fmt == "json" else _csv_events(text)
+    seen: set[str] = set()
+    for event in events:
+        if event["event_id"] is not None:
+            if event["event_id"] in seen:
+                raise FileProblem(
+                    f"event_id {event['event_id']!r} appears twice in the file", f"event_id {event['event_id']!r} 在文件中重复"
+                )
+            seen.add(event["event_id"])
+    return events
+
+
+def encode_events(events: list[dict[str, Any]], fmt: str, encoding: str) -> bytes:
+    """The bytes of an inbound file holding ``events`` (dicts of event_id, kind, data): what
+    the ERP writes (the simulator uses it)."""
+    if fmt == "json":
+        body: Any = events[0] if len(events) == 1 else events
+        return _encode_text(json.dumps(_plain(body, ""), ensure_ascii=False, indent=2) + "\n", encoding)
+    rows = []
+    for event in events:
+        base = {"event_id": event.get("event_id") or "", "kind": event["kind"]}
+        data = event["data"]
+        if event["kind"] == "stock":
+            rows += [{**base, "sku": sku, "quantity": q, "as_of": data.get("as_of")} for sku, q in data["items"].items()]
+        elif event["kind"] == "order.shipment":
+            header = {f: data.get(f) for f in _SHIPMENT_HEADER}
+            rows += [{**base, **header, "sku": line["sku"], "quantity": line["quantity"]} for line in data["lines"]]
+        else:
+            rows.append({**base, **{f: data.get(f) for f in CSV_EVENT_FIELDS[event["kind"]]}})
+    return _csv_bytes(EVENT_CSV_COLUMNS, [[_cell(r.get(c)) for c in EVENT_CSV_COLUMNS] for r in rows], encoding)
+
+
+# --------------------------------------------------------------------------- stock snapshot
+
+
+def decode_stock(raw: bytes, fmt: str, encoding: str) -> tuple[str | None, dict[str, Decimal]]:
+    """(as_of, {sku: quantity}) of the ERP's stock snapshot. JSON:
+    ``{"as_of": "...", "items": {"SKU": 12}}``; CSV: columns sku, quantity. Raises FileProblem."""
+    text = decode_text(raw, encoding)
+    items: dict[str, Decimal] = {}
+
+    def put(sku: Any, qty: Any, where: str) -> None:
+        if isinstance(qty, bool) or not isinstance(qty, (int, float, str)):
+            raise FileProblem(f"{where}: quantity {qty!r} is not a number", f"{where}：数量不是数字")
+        try:
+            value = Decimal(str(qty).strip())
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not value.is_finite():
+            raise FileProblem(f"{where}: quantity {qty!r} is not a number", f"{where}：数量不是数字")
+        items[str(sku).strip()] = value
+
+    if fmt == "json":
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileProblem(f"not valid JSON: {exc.msg} (line {exc.lineno})", "JSON 格式错误") from None
+        if not isinstance(value, dict) or not isinstance(value.get("items"), dict):
+            raise FileProblem('expected {"as_of": "...", "items": {"SKU": quantity, ...}}', "库存文件格式不正确")
+        for sku, qty in value["items"].items():
+            put(sku, qty, f"item {sku}")
+        as_of = value.get("as_of")
+        return (str(as_of) if as_of else None), items
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not {"sku", "quantity"} <= {c.strip() for c in reader.fieldnames or []}:
+        raise FileProblem("the stock CSV needs the columns sku and quantity", "库存 CSV 需要 sku 和 quantity 两列")
+    for row_no, row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        if row.get("sku"):
+            put(row["sku"], row.get("quantity", ""), f"row {row_no}")
+    return None, items
+
+
+def encode_stock(items: dict[str, Any], as_of: str, fmt: str, encoding: str) -> bytes:
+    """The bytes of a stock snapshot (what the ERP writes; the simulator uses it)."""
+    plain = {sku: _plain(q, sku) for sku, q in items.items()}
+    if fmt == "json":
+        text = json.dumps({"as_of": as_of, "items": plain}, ensure_ascii=False, indent=2) + "\n"
+        return _encode_text(text, encoding)
+    return _csv_bytes(("sku", "quantity"), [[sku, _cell(q)] for sku, q in plain.items()], encoding)

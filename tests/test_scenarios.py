@@ -1,0 +1,174 @@
+"""The two seed scenarios of the proposal (§6.1, §6.2) end to end: the bridge's real loops
+and the file-drop connector against the ERP simulator, driven as the people would."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, select
+
+from bridge.actors import Actor
+from bridge.customers import create_customer
+from bridge.errors import NotFound
+from bridge.models import (
+    Address,
+    Customer,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Product,
+    ProductGrant,
+    ProductKind,
+    Shipment,
+    StaffRole,
+    StaffUser,
+)
+from bridge.orders import LineRequest, OrderRequest
+from bridge.statemachine import release, transition
+from bridge.stock import submit_order
+from bridge.visibility import get_visible_product
+from connectors.filedrop.simulator import ErpSimulator
+from tests.sync_helpers import filedrop_runtime
+
+
+@pytest.fixture
+def rt(engine, tmp_path):
+    runtime = filedrop_runtime(engine, tmp_path)
+    yield runtime
+    runtime.connector.close()
+
+
+@pytest.fixture
+def sim(rt):
+    return ErpSimulator(rt.config.connector.filedrop.root)
+
+
+@pytest.fixture
+def sales(engine):
+    with Session(engine, expire_on_commit=False) as s:
+        user = StaffUser(username="zhangwei", display_name="张伟", role=StaffRole.SALES, password_hash="x")
+        s.add(user)
+        s.commit()
+        return user
+
+
+def cycle(rt, sim, rounds: int = 3) -> None:
+    """Let messages and events flow both ways until things settle."""
+    for _ in range(rounds):
+        rt.dispatcher().drain()
+        sim.step()
+        rt.poller().drain()
+
+
+def order_of(engine, order_no) -> Order:
+    with Session(engine) as s:
+        return s.exec(select(Order).where(Order.order_no == order_no)).one()
+
+
+def new_customer(engine, sales, name, type):
+    with Session(engine, expire_on_commit=False) as s:
+        customer = create_customer(s, Actor.sales(sales.id), name=name, type=type, phone="13900000001")
+        address = Address(customer_id=customer.id, recipient="陈国强", phone="13900000001",
+                          province="广东省", city="佛山市", district="南海区", detail="狮山镇科技路 18 号")
+        s.add(address)
+        s.commit()
+        return customer, address
+
+
+def new_product(engine, **kw):
+    with Session(engine, expire_on_commit=False) as s:
+        product = Product(**kw)
+        s.add(product)
+        s.commit()
+        return product
+
+
+def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, sim, sales):
+    """§6.1: new type-2 customer, stock sufficient → 等待发货; the salesperson confirms payment;
+    the ERP ships with a tracking number; the customer confirms receipt → 已完成, ERP told."""
+    wheel = new_product(engine, sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
+    sim.set_stock({"WA-400": 50})
+    customer, address = new_customer(engine, sales, "佛山市南海区恒达五金机械厂", type=2)
+    cycle(rt, sim)  # the stock event, and the new customer reaches the ERP with a code back
+    assert customer.id in sim.customers
+
+    request = OrderRequest([LineRequest(product_id=wheel.id, quantity=10)], "scenario-1-order", address_id=address.id,
+                           remark="请周五前发货")
+    placed = submit_order(engine, rt.stock_checker(), Actor.customer(customer.id), customer.id, request, rt.config)
+    order_no = placed.order.order_no
+    assert placed.order.status == OrderStatus.AWAITING_SHIPMENT  # 等待发货 before payment
+    assert placed.order.released is False
+
+    cycle(rt, sim)
+    assert sim.orders[order_no]["remark"] == "请周五前发货" and sim.released[order_no] is False
+    assert order_of(engine, order_no).erp_ref == sim.erp_refs[order_no]
+    with Session(engine) as s:
+        reminder = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.new_order")).one()
+        assert reminder.status == OutboxStatus.DELIVERED and reminder.payload["needs_payment_confirmation"]
+
+    with Session(engine) as s:  # the salesperson confirms payment from the phone
+        release(s, s.exec(select(Order).where(Order.order_no == order_no)).one(), Actor.sales(sales.id))
+        s.commit()
+    cycle(rt, sim)
+    assert (order_no, "release") in sim.commands
+
+    sim.ship(order_no)
+    cycle(rt, sim)
+    order = order_of(engine, order_no)
+    assert order.status == OrderStatus.SHIPPED
+    with Session(engine) as s:
+        shipment = s.exec(select(Shipment).where(Shipment.order_id == order.id)).one()
+        assert shipment.tracking_no == sim.shipments[order_no][0]["tracking_no"] and shipment.courier
+        notice = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.shipment")).one()
+        assert notice.payload["tracking_no"] == shipment.tracking_no and notice.status == OutboxStatus.DELIVERED
+
+    with Session(engine) as s:  # the customer confirms receipt
+        transition(s, s.exec(select(Order).where(Order.order_no == order_no)).one(), OrderStatus.COMPLETED,
+                   Actor.customer(customer.id))
+        s.commit()
+    cycle(rt, sim)
+    assert order_of(engine, order_no).status == OrderStatus.COMPLETED
+    assert (order_no, "complete") in sim.commands and sim.status[order_no] == "completed"
+    assert sim.imports[order_no] == 1
+
+
+def test_scenario_2_custom_product_for_one_new_customer(engine, rt, sim, sales):
+    """§6.2: the salesperson creates the customer and a custom product only it sees; no stock
+    → 等待处理; the ERP produces, payment is confirmed there, then it ships in two parts."""
+    customer, address = new_customer(engine, sales, "东莞市长安镇精工模具有限公司", type=2)
+    other, _ = new_customer(engine, sales, "别的客户", type=2)
+    custom = new_product(engine, sku="CUS-JG-001", name="定制 碗形砂轮 11-150×60×32 GC80J", kind=ProductKind.CUSTOM,
+                         price=Decimal("420.00"))
+    with Session(engine) as s:
+        s.add(ProductGrant(product_id=custom.id, customer_id=customer.id))
+        s.commit()
+        with pytest.raises(NotFound):
+            get_visible_product(s, s.get(Customer, other.id), custom.id)
+
+    request = OrderRequest([LineRequest(product_id=custom.id, quantity=6)], "scenario-2-order", address_id=address.id)
+    placed = submit_order(engine, rt.stock_checker(), Actor.customer(customer.id), customer.id, request, rt.config)
+    order_no = placed.order.order_no
+    assert placed.order.status == OrderStatus.PENDING  # 等待处理: custom products have no stock
+
+    cycle(rt, sim)
+    assert sim.status[order_no] == "pending"
+    sim.produce(order_no)
+    cycle(rt, sim)
+    assert order_of(engine, order_no).status == OrderStatus.IN_PRODUCTION
+    sim.release_in_erp(order_no)
+    sim.finish(order_no)
+    cycle(rt, sim)
+    order = order_of(engine, order_no)
+    assert order.status == OrderStatus.AWAITING_SHIPMENT and order.released
+    sim.ship(order_no, parts=2)
+    cycle(rt, sim)
+    order = order_of(engine, order_no)
+    assert order.status == OrderStatus.SHIPPED
+    with Session(engine) as s:
+        shipments = s.exec(select(Shipment).where(Shipment.order_id == order.id)).all()
+        assert len(shipments) == 2 and all(x.tracking_no for x in shipments)
+        # Nothing about this order went back to the ERP except the order itself.
+        kinds = s.exec(select(OutboxMessage.kind).where(OutboxMessage.aggregate_id == order_no)).all()
+        assert sorted(kinds) == ["notify.new_order", "notify.shipment", "notify.shipment", "order.create"]
