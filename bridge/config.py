@@ -15,6 +15,7 @@ held as ``SecretStr`` so they are not printed by accident.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -376,8 +377,9 @@ def _format_errors(exc: ValidationError) -> list[str]:
             msg = "unknown key (see etc/bridge.example.toml for the keys there are)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if key.startswith("connector") and msg.startswith("filedrop.root:"):
-            key, msg = "connector.filedrop.root", msg.split(": ", 1)[1]
+        if err["type"] == "value_error" and (m := re.match(r"^([a-z_][a-z0-9_.]*): (.*)$", msg, re.S)):
+            # A section's own validator names the key inside it ("filedrop.root: …").
+            key, msg = f"{key}.{m.group(1)}" if key else m.group(1), m.group(2)
         got = err.get("input")
         if err["type"] not in ("extra_forbidden", "value_error", "missing") and not isinstance(got, dict):
             if ("database", "password") != tuple(err["loc"][:2]) and "secret" not in key:

@@ -1,0 +1,135 @@
+"""The plugin layer (E7): connectors and notifiers come from plugins, chosen by name in the
+config; outside plugins can replace a built-in; every hook has a test."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from bridge import hookspecs
+from bridge.config import ConfigError, load_config
+from bridge.connector import Connector
+from bridge.hookspecs import hookimpl
+from bridge.plugins import adjust, connector_classes, load_connector, make_plugin_manager, notifiers
+from bridge.testing.memory import MemoryConnector
+from connectors.filedrop import FiledropConnector
+
+
+def _config(tmp_path, text="", **env):
+    (tmp_path / "erp").mkdir(exist_ok=True)
+    path = tmp_path / "bridge.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path, environ=env)
+
+
+class ShopErp(MemoryConnector):
+    name = "shop_erp"
+
+    from pydantic import BaseModel, ConfigDict
+
+    class Settings(BaseModel):
+        model_config = {"extra": "forbid"}
+        endpoint: str
+        retries: int = 3
+
+
+class OutsidePlugin:
+    @hookimpl
+    def register_connectors(self):
+        return [ShopErp]
+
+    @hookimpl
+    def register_notifiers(self):
+        return [Sms()]
+
+    @hookimpl
+    def adjust_document(self, kind, document, connector_name):
+        if kind == "order.create":
+            return {**document, "warehouse": "WH1"}
+        return None
+
+
+class Sms:
+    name = "sms"
+
+    def notify(self, kind, payload):
+        pass
+
+
+class ReplacesFiledrop:
+    @hookimpl
+    def register_connectors(self):
+        class MyFiledrop(MemoryConnector):
+            name = "filedrop"
+
+        return [MyFiledrop]
+
+
+def test_e7_hooks_register_connectors_the_built_in_filedrop(tmp_path):
+    pm = make_plugin_manager(load_entrypoints=False)
+    assert connector_classes(pm)["filedrop"] is FiledropConnector
+    connector = load_connector(_config(tmp_path), pm)
+    assert isinstance(connector, FiledropConnector) and connector.settings.root == tmp_path / "erp"
+    connector.close()
+
+
+def test_e7_an_outside_plugin_connector_is_chosen_by_name_with_its_own_settings(tmp_path):
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(OutsidePlugin(),))
+    config = _config(tmp_path, '[connector]\nname = "shop_erp"\n[connector.shop_erp]\nendpoint = "http://erp"\n')
+    connector = load_connector(config, pm)
+    assert isinstance(connector, ShopErp) and connector.settings.endpoint == "http://erp"
+    assert connector.settings.retries == 3
+
+
+def test_e7_a_plugin_connectors_bad_setting_is_named(tmp_path):
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(OutsidePlugin(),))
+    config = _config(tmp_path, '[connector]\nname = "shop_erp"\n[connector.shop_erp]\nendpont = "x"\n')
+    with pytest.raises(ConfigError) as err:
+        load_connector(config, pm)
+    text = str(err.value)
+    assert "connector.shop_erp.endpoint: Field required" in text
+    assert "connector.shop_erp.endpont: unknown key" in text
+
+
+def test_e7_an_unknown_connector_name_lists_the_ones_there_are(tmp_path):
+    with pytest.raises(ConfigError, match=r"connector.name: unknown connector 'sap' \(available: filedrop\)"):
+        load_connector(_config(tmp_path, '[connector]\nname = "sap"\n'), make_plugin_manager(load_entrypoints=False))
+
+
+def test_e7_a_stray_scalar_in_the_connector_section_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="connector.nmae: unknown key"):
+        _config(tmp_path, '[connector]\nnmae = "x"\n')
+
+
+def test_e7_an_outside_plugin_replaces_a_built_in_of_the_same_name(tmp_path):
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(ReplacesFiledrop(),))
+    assert connector_classes(pm)["filedrop"].__name__ == "MyFiledrop"
+
+
+def test_hook_register_notifiers_includes_the_log_notifier_and_plugins():
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(OutsidePlugin(),))
+    assert set(notifiers(pm)) == {"log", "sms"}
+
+
+def test_hook_adjust_document_changes_what_the_connector_gets():
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(OutsidePlugin(),))
+    assert adjust(pm, "order.create", {"order_no": "A"}, "filedrop") == {"order_no": "A", "warehouse": "WH1"}
+    assert adjust(pm, "customer.upsert", {"id": 1}, "filedrop") == {"id": 1}
+
+
+def test_plugin_manager_is_made_fresh_each_time():
+    assert make_plugin_manager(load_entrypoints=False) is not make_plugin_manager(load_entrypoints=False)
+
+
+def test_every_hook_has_a_test():
+    """Like datasette's meta-test: a new hook needs a test here naming it."""
+    hooks = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "jht_bridge_spec")]
+    source = inspect.getsource(inspect.getmodule(test_every_hook_has_a_test))
+    tested = {name for name in hooks if f"def test_hook_{name}" in source or f"hooks_{name}" in source}
+    assert set(hooks) == tested, f"hooks without a test: {sorted(set(hooks) - tested)}"
+
+
+def test_the_connector_contract_operations_are_documented():
+    for op in ("push_customer", "push_order", "order_command", "query_stock", "pull_events", "check", "ack"):
+        assert inspect.getdoc(getattr(Connector, op))
