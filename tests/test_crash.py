@@ -146,11 +146,15 @@ def test_e6_erp_outage_orders_keep_coming_and_are_delivered_in_order_after(engin
     try:
         sim.go_down()
         placed = [place(engine, shop, shop["customers"][i % 3]).order_no for i in range(30)]
-        time.sleep(1.0)  # the worker tries and fails while the share is gone
+        def tried_and_failed():  # the worker tries and fails while the share is gone
+            with Session(engine) as s:
+                rows = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.create")).all()
+            return any(m.attempts >= 1 and m.last_error for m in rows)
+
+        assert wait_until(tried_and_failed, timeout=20)
         with Session(engine) as s:
             failing = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.create")).all()
         assert all(m.status == OutboxStatus.PENDING for m in failing)
-        assert any(m.attempts >= 1 and m.last_error for m in failing)
         assert sim.step() == [] and sim.orders == {}
         sim.come_back()
         assert wait_until(lambda: _erp_rows_done(engine), timeout=30)

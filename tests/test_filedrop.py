@@ -869,3 +869,8 @@ def test_the_inbound_examples_in_the_integrator_guide_are_read_without_problems(
     from bridge.connector import EVENT_KINDS
 
     assert kinds == set(EVENT_KINDS)
+
+
+def test_sim_restarted_keeps_its_stock(root):
+    ErpSimulator(root, stock={"WA-100": 8})
+    assert ErpSimulator(root).stock == {"WA-100": Decimal(8)}

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from connectors.filedrop.files import IN, OUT, is_ignored, make_folders, write_atomic
-from connectors.filedrop.formats import decode_document, encode_events, encode_stock, parse_out_name
+from connectors.filedrop.formats import decode_document, decode_stock, encode_events, encode_stock, parse_out_name
 
 COURIERS = (
     ("顺丰速运", "SF", 12),
@@ -93,6 +93,8 @@ class ErpSimulator:
         if stock is not None:
             self.stock = {sku: Decimal(str(q)) for sku, q in stock.items()}
             self._write_stock()
+        elif (self.root / f"stock.{fmt}").is_file():  # a restarted ERP keeps its stock
+            self.stock = decode_stock((self.root / f"stock.{fmt}").read_bytes(), fmt, encoding)[1]
 
     # ------------------------------------------------------------------ where things are
 
@@ -333,8 +335,8 @@ class ErpSimulator:
             try:
                 self.step()
                 self.auto_tick()
-            except OSError as exc:
-                print(f"erp simulator: {exc}")
+            except Exception as exc:  # keep the demo going; the next round tries again
+                print(f"erp simulator: {type(exc).__name__}: {exc}")
             stop_event.wait(interval)
 
     # ------------------------------------------------------------------ outages
