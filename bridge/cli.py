@@ -45,6 +45,9 @@ app.add_typer(products_app, name="products")
 app.add_typer(config_app, name="config")
 
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:
+    # Piped into a file or a pager: do not squeeze tables into 80 columns.
+    out = Console(highlight=False, soft_wrap=True, width=200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

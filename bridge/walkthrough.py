@@ -70,6 +70,7 @@ class Walkthrough:
         self.worker.stop()
         self.erp_thread.join(5)
         self.worker.join(10)
+        self.rt.dispatcher().drain()  # the last notices, so nothing is left pending
 
     # -- helpers ----------------------------------------------------------------------------
 
