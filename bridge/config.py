@@ -283,6 +283,43 @@ class SyncSection(_Section):
         return value
 
 
+class ApiSection(_Section):
+    host: str = "127.0.0.1"
+    """Address the HTTP API listens on (`run` / `serve` --host overrides)."""
+    port: int = Field(8600, ge=1, le=65535)
+    """Port the HTTP API listens on (`run` / `serve` --port overrides)."""
+    max_body_bytes: int = Field(65536, ge=1024, le=10_000_000)
+    """Largest request body accepted; larger ones get 413."""
+    public_base_url: str | None = None
+    """The address customers reach the API at (https://…), for links in notices; optional."""
+
+
+class WechatSection(_Section):
+    mode: Literal["live", "dev"] = "live"
+    """live: real WeChat login. dev: any login code is taken as the openid and any phone code as
+    the phone number — for demos and local use only; refused on a non-loopback address."""
+    appid: str = ""
+    """The mini-program's AppID (mp.weixin.qq.com → 开发管理 → 开发设置)."""
+    app_secret: SecretStr | None = None
+    """Only from JHT_WECHAT__APP_SECRET or app_secret_file."""
+    app_secret_file: Path | None = None
+    base_url: str = "https://api.weixin.qq.com"
+    """WeChat's API address; tests point it at a local fake server."""
+    timeout_s: float = Field(5.0, gt=0, le=60)
+    shipment_template_id: str = ""
+    """Subscribe-message template for shipment notices (C12); empty: no WeChat notice is sent."""
+    shipment_page: str = "pages/order/detail"
+    """Mini-program page a shipment notice opens (the order number is added as ?order_no=)."""
+
+    @field_validator("app_secret_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    def secret(self) -> str | None:
+        return _secret(self.app_secret, self.app_secret_file)
+
+
 class SecuritySection(_Section):
     token_secret: SecretStr | None = None
     """Only from the environment (JHT_SECURITY__TOKEN_SECRET) or token_secret_file."""
@@ -293,6 +330,13 @@ class SecuritySection(_Section):
     @classmethod
     def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else _resolve(value, info)
+
+    access_ttl_s: int = Field(1800, ge=60, le=86400)
+    """Lifetime of an API access token; the mini-program refreshes it with its refresh token."""
+    refresh_ttl_s: int = Field(30 * 86400, ge=3600, le=365 * 86400)
+    """Lifetime of a refresh token: how long a customer stays logged in without using the app."""
+    login_attempts_per_minute: int = Field(10, ge=1, le=1000)
+    """Logins allowed per minute from one address (and per username for staff)."""
 
     def token_key(self) -> str | None:
         return _secret(self.token_secret, self.token_secret_file)
@@ -309,6 +353,8 @@ class Config(_Section):
     inbox: InboxSection = Field(default_factory=dict)  # type: ignore[arg-type]
     sync: SyncSection = Field(default_factory=dict)  # type: ignore[arg-type]
     security: SecuritySection = Field(default_factory=dict)  # type: ignore[arg-type]
+    api: ApiSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    wechat: WechatSection = Field(default_factory=dict)  # type: ignore[arg-type]
 
     source: str | None = Field(None, exclude=True)
     """Where the file was read from (not a key of the file)."""
@@ -316,7 +362,7 @@ class Config(_Section):
 
 
 # Keys that hold secrets: accepted from the environment only, never from the TOML file.
-SECRET_KEYS = {("database", "password"), ("security", "token_secret")}
+SECRET_KEYS = {("database", "password"), ("security", "token_secret"), ("wechat", "app_secret")}
 
 
 def _secret(value: SecretStr | None, path: Path | None) -> str | None:
