@@ -1,0 +1,174 @@
+"""The mini-program API over HTTP (C1–C13): the real app, real database, file-drop connector."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session
+
+from bridge.models import Address, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR, StaffRole, StaffUser
+from tests.api_helpers import key, login, make_client
+
+
+@pytest.fixture
+def api(engine, tmp_path):
+    client, rt = make_client(engine, tmp_path)
+    with Session(engine, expire_on_commit=False) as s:
+        sales = StaffUser(username="zhangwei", display_name="张伟", role=StaffRole.SALES, password_hash="x",
+                          phone="13700000000", wechat_id="zw-jht", invite_code="INV123")
+        s.add(sales)
+        wheel = Product(sku="WA-400", name="平形砂轮 400×50×127", price=Decimal("186.00"), marking="1-400×50×127-WA60K5V-35m/s")
+        disc = Product(sku="C-105", name="切割片 105", price=Decimal("2.35"))
+        custom = Product(sku="CUS-1", name="定制碗形砂轮", kind=ProductKind.CUSTOM, price=Decimal("420.00"))
+        s.add_all([wheel, disc, custom])
+        s.flush()
+        s.add(ProductQR(product_id=wheel.id, payload="JHT:QR:WA-400", marking="WA60K5V 批次7"))
+        s.add(ProductQR(product_id=custom.id, payload="JHT:QR:CUS-1"))
+        s.commit()
+    with client:
+        yield {"client": client, "rt": rt, "sales": sales, "wheel": wheel, "disc": disc, "custom": custom}
+    rt.connector.close()
+
+
+def _address(api, who) -> int:
+    answer = api["client"].post("/api/mp/v1/addresses", headers=who["headers"],
+                                json={"recipient": "李工", "phone": "13800000000", "detail": "狮山镇科技路 18 号", "is_default": True})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def test_c3_first_login_creates_a_customer_with_the_invited_salesperson(api):
+    me = login(api["client"], "wx-code-1", invite="INV123")
+    assert me["new_customer"] is True and me["refresh_token"]
+    view = api["client"].get("/api/mp/v1/me", headers=me["headers"]).json()
+    assert view["salesperson"] == {"name": "张伟", "phone": "13700000000", "wechat": "zw-jht"}
+    assert view["customer"]["type"] == 2
+    again = login(api["client"], "wx-code-1")
+    assert again["new_customer"] is False and again["customer"]["id"] == me["customer"]["id"]
+    assert api["client"].get("/api/mp/v1/salesperson", headers=me["headers"]).json()["name"] == "张伟"
+
+
+def test_c1_c2_catalog_shows_only_what_the_customer_may_see(api):
+    me = login(api["client"], "wx-code-1")
+    c = api["client"]
+    listed = c.get("/api/mp/v1/products", headers=me["headers"]).json()
+    assert {p["sku"] for p in listed["items"]} == {"WA-400", "C-105"}
+    assert c.get("/api/mp/v1/products?kind=custom", headers=me["headers"]).json()["items"] == []
+    assert c.get(f"/api/mp/v1/products/{api['custom'].id}", headers=me["headers"]).status_code == 404
+    with Session(api["rt"].engine) as s:
+        s.add(ProductGrant(product_id=api["custom"].id, customer_id=me["customer"]["id"]))
+        s.add(ProductHide(product_id=api["disc"].id, customer_id=me["customer"]["id"]))
+        s.add(CustomerPrice(product_id=api["wheel"].id, customer_id=me["customer"]["id"], price=Decimal("170.00")))
+        s.commit()
+    listed = c.get("/api/mp/v1/products", headers=me["headers"]).json()
+    assert {p["sku"]: p["price"] for p in listed["items"]} == {"WA-400": "170.00", "CUS-1": "420.00"}
+    assert c.get("/api/mp/v1/products?q=砂轮", headers=me["headers"]).json()["total"] == 2
+    hidden = c.get(f"/api/mp/v1/products/{api['disc'].id}", headers=me["headers"])
+    missing = c.get("/api/mp/v1/products/999999", headers=me["headers"])
+    assert hidden.status_code == missing.status_code == 404 and hidden.json()["message"] == missing.json()["message"]
+
+
+def test_c4_scan_prefills_the_spec_and_marking_and_hides_invisible_products(api):
+    me = login(api["client"], "wx-code-1")
+    c = api["client"]
+    found = c.post("/api/mp/v1/scan", headers=me["headers"], json={"payload": "JHT:QR:WA-400"})
+    assert found.status_code == 200
+    assert found.json()["product"]["sku"] == "WA-400" and found.json()["marking"] == "WA60K5V 批次7"
+    via_wechat = c.post("/api/mp/v1/scan", headers=me["headers"],
+                        json={"payload": "https://jht.example/q?q=JHT%3AQR%3AWA-400"})
+    assert via_wechat.json()["product"]["sku"] == "WA-400"
+    unknown = c.post("/api/mp/v1/scan", headers=me["headers"], json={"payload": "nonsense"})
+    invisible = c.post("/api/mp/v1/scan", headers=me["headers"], json={"payload": "JHT:QR:CUS-1"})
+    assert unknown.status_code == invisible.status_code == 404
+    assert unknown.json() == invisible.json()
+
+
+def test_c5_c7_ordering_cancel_and_history(api):
+    me = login(api["client"], "wx-code-1")
+    c = api["client"]
+    address = _address(api, me)
+    headers = {**me["headers"], **key()}
+    body = {"lines": [{"product_id": api["wheel"].id, "quantity": 3}], "address_id": address, "remark": "周五前"}
+    first = c.post("/api/mp/v1/orders", headers=headers, json=body)
+    assert first.status_code == 201, first.text
+    order = first.json()
+    assert order["status"] == "pending" and order["status_label"] == "等待处理"  # no stock figure yet
+    again = c.post("/api/mp/v1/orders", headers=headers, json=body)
+    assert again.json()["order_no"] == order["order_no"] and again.json()["created"] is False
+    other = c.post("/api/mp/v1/orders", headers=headers, json={**body, "remark": "changed"})
+    assert other.status_code == 409 and other.json()["code"] == "conflict"
+    detail = c.get(f"/api/mp/v1/orders/{order['order_no']}", headers=me["headers"]).json()
+    assert detail["lines"][0]["unit_price"] == "186.00" and detail["can_cancel"] is True
+    cancelled = c.post(f"/api/mp/v1/orders/{order['order_no']}/cancel", headers=me["headers"])
+    assert cancelled.status_code == 200 and cancelled.json()["status_label"] == "已取消"
+    again = c.post(f"/api/mp/v1/orders/{order['order_no']}/cancel", headers=me["headers"])
+    assert again.status_code == 409 and "不能取消" in again.json()["message"]
+    history = c.get("/api/mp/v1/orders?status=cancelled", headers=me["headers"]).json()
+    assert [o["order_no"] for o in history["items"]] == [order["order_no"]]
+
+
+@pytest.mark.parametrize(
+    "body,where",
+    [
+        ({"lines": [], "address_id": 1}, "lines"),
+        ({"lines": [{"product_id": 1, "quantity": 0}], "address_id": 1}, "quantity"),
+        ({"lines": [{"product_id": 1, "quantity": "3"}], "address_id": 1}, "quantity"),
+        ({"lines": [{"product_id": 1, "quantity": 1.5}], "address_id": 1}, "quantity"),
+        ({"lines": [{"product_id": 1, "quantity": 10**12}], "address_id": 1}, None),
+        ({"address_id": 1}, "lines"),
+        ("not json", None),
+    ],
+)
+def test_c5_bad_order_bodies_are_4xx_with_a_chinese_message(api, body, where):
+    me = login(api["client"], "wx-code-1")
+    kwargs = {"content": body} if isinstance(body, str) else {"json": body}
+    answer = api["client"].post("/api/mp/v1/orders", headers={**me["headers"], **key()}, **kwargs)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["code"] and answer.json()["message"]
+
+
+def test_c5_missing_idempotency_key_is_refused(api):
+    me = login(api["client"], "wx-code-1")
+    answer = api["client"].post("/api/mp/v1/orders", headers=me["headers"],
+                                json={"lines": [{"product_id": api["wheel"].id, "quantity": 1}], "address_id": 1})
+    assert answer.status_code == 400
+
+
+def test_c10_accounts_bind_a_phone_and_keep_the_last_one(api):
+    c = api["client"]
+    me = login(c, "wx-code-1")
+    bound = c.post("/api/mp/v1/auth/phone", headers=me["headers"], json={"code": "13912345678"})
+    assert bound.status_code == 201, bound.text
+    accounts = c.get("/api/mp/v1/me/accounts", headers=me["headers"]).json()
+    assert [a["phone"] for a in accounts] == ["13912345678"]
+    last = c.delete(f"/api/mp/v1/me/accounts/{accounts[0]['id']}", headers=me["headers"])
+    assert last.status_code == 409
+
+
+def test_scenario_2_phone_registered_by_the_salesperson_joins_that_customer(api):
+    from bridge.actors import Actor
+    from bridge.customers import create_customer
+
+    with Session(api["rt"].engine) as s:
+        registered = create_customer(s, Actor.sales(api["sales"].id), name="东莞精工模具", type=2, phone="13900001111")
+        s.add(ProductGrant(product_id=api["custom"].id, customer_id=registered.id))
+        s.commit()
+        registered_id = registered.id
+    c = api["client"]
+    me = login(c, "wx-new-user")
+    joined = c.post("/api/mp/v1/auth/phone", headers=me["headers"], json={"code": "13900001111"}).json()
+    assert joined["joined_registered_customer"] is True and joined["customer"]["id"] == registered_id
+    headers = {"Authorization": f"Bearer {joined['access_token']}"}
+    assert [p["sku"] for p in c.get("/api/mp/v1/products?kind=custom", headers=headers).json()["items"]] == ["CUS-1"]
+
+
+def test_o3_health_ready_metrics_and_schema(api):
+    c = api["client"]
+    assert c.get("/healthz").json() == {"status": "ok"}
+    ready = c.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+    metrics = c.get("/metrics").text
+    assert "jht_outbox_pending" in metrics and "jht_http_requests_total" in metrics
+    schema = c.get("/schema/openapi.json").json()
+    assert "/api/mp/v1/orders" in schema["paths"]

@@ -1,0 +1,92 @@
+"""Operations endpoints (O3): ``/healthz`` (the process answers), ``/readyz`` (database and
+connector usable), ``/metrics`` (Prometheus text: requests, orders placed, outbox depth and
+age, dead letters, inbox lag)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Request, Response, get
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlmodel import Session, select
+
+from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from bridge.types import utcnow
+
+
+class Metrics:
+    """One registry per app, so several apps in one process (tests) do not collide."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("jht_http_requests_total", "HTTP requests answered", ["method", "status"], registry=self.registry)
+        self.orders_placed = Counter("jht_orders_placed_total", "Orders placed through the API", registry=self.registry)
+        self.outbox_depth = Gauge("jht_outbox_pending", "Messages waiting for delivery", ["target"], registry=self.registry)
+        self.outbox_age = Gauge("jht_outbox_oldest_pending_seconds", "Age of the oldest waiting message", registry=self.registry)
+        self.dead = Gauge("jht_outbox_dead_letters", "Messages that need a person", registry=self.registry)
+        self.inbox_parked = Gauge("jht_inbox_parked", "ERP events waiting for their order", registry=self.registry)
+        self.inbox_dead = Gauge("jht_inbox_dead", "ERP events that need a person", registry=self.registry)
+        self.inbox_lag = Gauge("jht_inbox_last_event_age_seconds", "Time since the last ERP event arrived", registry=self.registry)
+
+    def refresh(self, session: Session) -> None:
+        now = utcnow()
+        pending = OutboxMessage.status == OutboxStatus.PENDING
+        for target in ("erp", "notify"):
+            self.outbox_depth.labels(target).set(
+                session.exec(select(sa.func.count()).select_from(OutboxMessage).where(pending, OutboxMessage.target == target)).one()
+            )
+        oldest = session.exec(select(sa.func.min(OutboxMessage.created_at)).where(pending)).one()
+        self.outbox_age.set((now - _aware(oldest)).total_seconds() if oldest else 0)
+        self.dead.set(session.exec(select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)).one())
+        for gauge, status in ((self.inbox_parked, InboxStatus.PARKED), (self.inbox_dead, InboxStatus.DEAD)):
+            gauge.set(session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.status == status)).one())
+        last = session.exec(select(sa.func.max(InboxEvent.received_at))).one()
+        self.inbox_lag.set((now - _aware(last)).total_seconds() if last else 0)
+
+
+def _aware(value):
+    from datetime import UTC, datetime
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@get("/healthz", operation_id="healthz", tags=["ops"], sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@get("/readyz", operation_id="readyz", tags=["ops"], sync_to_thread=True)
+def readyz(request: Request) -> Response[dict[str, Any]]:
+    """The database answers and the connector's own checks pass; 503 otherwise."""
+    rt = request.app.state.runtime
+    checks: dict[str, Any] = {}
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        bad = [f"{line.name}: {line.detail}" for line in rt.connector.check() if not line.ok]
+        checks["connector"] = "ok" if not bad else "; ".join(bad)
+    except Exception as exc:
+        checks["connector"] = f"error: {exc}"
+    ready = all(v == "ok" for v in checks.values())
+    return Response({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+@get("/metrics", operation_id="metrics", tags=["ops"], sync_to_thread=True, include_in_schema=False)
+def metrics(request: Request) -> Response[bytes]:
+    """Prometheus metrics."""
+    m: Metrics = request.app.state.metrics
+    with Session(request.app.state.runtime.engine) as session:
+        m.refresh(session)
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTES = [healthz, readyz, metrics]

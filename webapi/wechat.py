@@ -1,0 +1,441 @@
+"""WeChat: everything the bridge asks of WeChat's server API, in one place.
+
+- ``WeChatClient``: login (``code2session``), the phone number behind a ``getPhoneNumber``
+  code, the access token (cached, refreshed ahead of expiry, one refresh at a time) and
+  subscribe messages. Synchronous httpx; request handlers call it from worker threads.
+- ``WeChatNotifier``: the ``wechat`` notifier that sends shipment notices (C12) as subscribe
+  messages to every WeChat account of the customer.
+
+Errors: every failure is a ``WeChatError`` carrying WeChat's ``errcode`` and ``errmsg``.
+``WeChatUnavailable`` (busy, HTTP 5xx, timeout, rate limit) means "try again later";
+``InvalidCode`` means the code from the mini-program is wrong, used or refused;
+``SubscriptionRefused`` means the user has no subscription for the template (43101).
+
+``mode = "dev"`` makes no HTTP call at all: a login code ``abc`` is openid ``dev-abc`` and a
+phone code that is a mainland mobile number is that number — for demos and local use only.
+
+The app secret and access tokens never reach a log line: our lines name the API and the
+errcode only, and httpx's own request lines have ``secret=`` / ``access_token=`` masked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bridge.config import WechatSection
+from bridge.connector import PermanentError, TransientError
+from bridge.logs import get_logger
+from bridge.models import Account
+
+log = get_logger("webapi.wechat")
+
+# errcodes (developers.weixin.qq.com, 全局返回码 and each API's page)
+BUSY = -1  # 系统繁忙
+INVALID_CODES = {40029, 40163, 40226}  # invalid code, code already used, 高风险等级用户 (risky user)
+UNAVAILABLE_CODES = {BUSY, 45009, 45011}  # busy, daily quota reached, per-minute rate limit
+TOKEN_REJECTED = {40001, 40014, 42001}  # access_token invalid / not valid / expired
+SUBSCRIPTION_REFUSED = 43101  # 用户拒绝接受消息 (no subscription left for this template)
+
+TOKEN_REFRESH_AHEAD_S = 300
+"""The access token is replaced this long before WeChat says it expires (capped at half its
+lifetime), so a request never goes out with a token that expires on the way."""
+
+_CODE = re.compile(r"^[!-~]{1,128}$")
+"""A code as we pass it on: printable ASCII without spaces (WeChat's login codes have 32
+characters, phone codes 64); anything else is refused before a call is made."""
+_DEV_CODE = re.compile(r"^[\w-]{1,60}$", re.ASCII)
+"""A dev-mode login code: 60 characters keep ``dev-{code}`` within ``account.openid``'s 64."""
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class WeChatError(Exception):
+    """WeChat refused or failed a call; ``errcode`` is WeChat's (None when there was no
+    WeChat answer: a timeout, an HTTP error), ``errmsg`` its words, ``api`` the call."""
+
+    def __init__(self, errcode: int | None, errmsg: str, api: str = ""):
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.api = api
+        code = "" if errcode is None else f" errcode {errcode}"
+        super().__init__(f"WeChat {api or 'call'}{code}: {errmsg}")
+
+
+class InvalidCode(WeChatError):
+    """The code from the mini-program is invalid, already used, or its user is refused:
+    the user has to log in (or tap "get phone number") again."""
+
+
+class WeChatUnavailable(WeChatError):
+    """WeChat is busy, unreachable, slow or rate-limiting: try again later."""
+
+
+class SubscriptionRefused(WeChatError):
+    """The user has not subscribed to the template (or used up their subscriptions): the
+    message cannot be sent, and retrying will not change that."""
+
+
+@dataclass(frozen=True)
+class WeChatSession:
+    """What ``code2session`` answers. ``session_key`` is a secret: it is kept out of repr."""
+
+    openid: str
+    unionid: str | None
+    session_key: str = field(repr=False)
+
+
+@dataclass
+class _Token:
+    value: str
+    refresh_at: float  # clock() after which we fetch a new one
+    expires_at: float  # clock() after which WeChat no longer takes it
+
+
+class WeChatClient:
+    """WeChat's server API for one mini-program (``[wechat]`` settings).
+
+    Thread-safe: one instance is shared by all request handlers and the notifier.
+    ``transport`` replaces httpx's network transport (tests); ``clock`` is a monotonic clock
+    in seconds, for the token's lifetime.
+
+    The access token comes from the *stable token* API (``POST /cgi-bin/stable_token``, not
+    ``GET /cgi-bin/token``): the API server and the worker run as separate processes, each
+    with its own cache, and with ``/cgi-bin/token`` every fetch by one process would cut the
+    other's token short. A stable token stays valid for its whole lifetime whoever asks, and
+    the secret travels in the request body instead of the URL.
+    """
+
+    miniprogram_state = "formal"
+    """Which version of the mini-program a subscribe message opens (formal / trial / developer)."""
+
+    def __init__(
+        self,
+        settings: WechatSection,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings
+        self.dev = settings.mode == "dev"
+        self._secret = settings.secret()
+        self._clock = clock
+        self._token: _Token | None = None
+        self._token_lock = threading.Lock()
+        self._http: httpx.Client | None = None
+        if self.dev:
+            return
+        if not settings.appid or not self._secret:
+            raise ValueError(
+                "wechat.appid and JHT_WECHAT__APP_SECRET are needed in live mode; or set wechat.mode = dev"
+            )
+        self._http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout_s, transport=transport)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def __enter__(self) -> WeChatClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- login and phone ----------------------------------------------------------------------
+
+    def code2session(self, code: str) -> WeChatSession:
+        """The WeChat user behind a ``wx.login`` code. Raises ``InvalidCode`` for a wrong,
+        used or refused code, ``WeChatUnavailable`` when WeChat cannot answer now."""
+        _check_code(code, "code2session")
+        if self.dev:
+            if not _DEV_CODE.match(code):
+                raise InvalidCode(40029, "dev mode: a login code is 1-60 letters, digits, _ or -", "code2session")
+            return WeChatSession(openid=f"dev-{code}", unionid=None, session_key="dev")
+        answer = self._call(
+            "code2session", "GET", "/sns/jscode2session",
+            params={"appid": self.settings.appid, "secret": self._secret, "js_code": code,
+                    "grant_type": "authorization_code"},
+        )
+        try:
+            return WeChatSession(answer["openid"], answer.get("unionid") or None, answer.get("session_key", ""))
+        except KeyError:
+            raise WeChatError(None, "answer without openid", "code2session") from None
+
+    def phone_number(self, code: str) -> str:
+        """The phone number (without country code) behind a ``getPhoneNumber`` code."""
+        _check_code(code, "phone_number")
+        if self.dev:
+            if not _MOBILE.match(code):
+                raise InvalidCode(40029, "dev mode: the phone code must be a mainland mobile number", "phone_number")
+            return code
+        answer = self._call_with_token(
+            "phone_number", "POST", "/wxa/business/getuserphonenumber", json_body={"code": code}
+        )
+        try:
+            return str(answer["phone_info"]["purePhoneNumber"])
+        except (KeyError, TypeError):
+            raise WeChatError(None, "answer without phone_info.purePhoneNumber", "phone_number") from None
+
+    # -- subscribe messages -------------------------------------------------------------------
+
+    def send_subscribe_message(self, openid: str, template_id: str, data: dict[str, str], page: str) -> None:
+        """Send one subscribe message (订阅消息). ``data`` maps the template's keys to their
+        values. Raises ``SubscriptionRefused`` when the user has no subscription for it."""
+        if self.dev:
+            log.info("wechat subscribe message (dev mode, not sent)", api="subscribe_send",
+                     template_id=template_id, page=page, data=data)
+            return
+        body = {
+            "touser": openid,
+            "template_id": template_id,
+            "page": page,
+            "data": {key: {"value": value} for key, value in data.items()},
+            "miniprogram_state": self.miniprogram_state,
+            "lang": "zh_CN",
+        }
+        self._call_with_token("subscribe_send", "POST", "/cgi-bin/message/subscribe/send", json_body=body)
+
+    # -- access token -------------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        """A valid access token: the cached one, or a fresh one when it is due. Only one
+        thread fetches; the others wait for it and use the same token."""
+        if self.dev:
+            return "dev"
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token.value
+        with self._token_lock:
+            token = self._token  # another thread may have refreshed while we waited
+            now = self._clock()
+            if token is not None and now < token.refresh_at:
+                return token.value
+            try:
+                self._token = self._fetch_token()
+            except WeChatUnavailable:
+                if token is not None and now < token.expires_at:
+                    # Refreshing ahead failed; the old token is good for a while yet.
+                    log.warning("wechat token refresh failed, using the current token", api="stable_token")
+                    return token.value
+                raise
+            return self._token.value
+
+    def _fetch_token(self) -> _Token:
+        # force_refresh stays false: a forced refresh invalidates the token of every other
+        # process and is limited per day. Without it WeChat answers its current token, which
+        # is a new one whenever ours was replaced or revoked — what a 40001 retry needs.
+        answer = self._call(
+            "stable_token", "POST", "/cgi-bin/stable_token",
+            json_body={"grant_type": "client_credential", "appid": self.settings.appid,
+                       "secret": self._secret, "force_refresh": False},
+        )
+        try:
+            value, expires_in = str(answer["access_token"]), float(answer["expires_in"])
+        except (KeyError, TypeError, ValueError):
+            raise WeChatError(None, "answer without access_token / expires_in", "stable_token") from None
+        now = self._clock()
+        ahead = min(TOKEN_REFRESH_AHEAD_S, expires_in / 2)
+        log.info("wechat access token fetched", api="stable_token", expires_in=expires_in)
+        return _Token(value, refresh_at=now + expires_in - ahead, expires_at=now + expires_in)
+
+    def _drop_token(self, value: str) -> None:
+        with self._token_lock:
+            if self._token is not None and self._token.value == value:
+                self._token = None
+
+    def _call_with_token(self, api: str, method: str, path: str, *, json_body: Any) -> dict[str, Any]:
+        """A call that needs the access token; a token WeChat rejects (revoked, expired
+        early) is dropped and the call is made once more with a fresh one."""
+        token = self.access_token()
+        try:
+            return self._call(api, method, path, params={"access_token": token}, json_body=json_body)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_REJECTED:
+                raise
+        log.info("wechat token rejected, fetching a new one", api=api)
+        self._drop_token(token)
+        token = self.access_token()
+        return self._call(api, method, path, params={"access_token": token}, json_body=json_body)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _call(self, api: str, method: str, path: str, *, params: dict | None = None,
+              json_body: Any = None) -> dict[str, Any]:
+        assert self._http is not None
+        try:
+            # ensure_ascii=False: WeChat shows \uXXXX escapes literally in some fields.
+            content = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
+            headers = {"Content-Type": "application/json"} if content is not None else None
+            response = self._http.request(method, path, params=params, content=content, headers=headers)
+        except httpx.TimeoutException:
+            log.warning("wechat call timed out", api=api, timeout_s=self.settings.timeout_s)
+            raise WeChatUnavailable(None, f"no answer within {self.settings.timeout_s} s", api) from None
+        except httpx.TransportError as exc:
+            # The exception's text names the host at most, never the URL with its query.
+            log.warning("wechat unreachable", api=api, error=type(exc).__name__)
+            raise WeChatUnavailable(None, f"unreachable ({type(exc).__name__}: {exc})", api) from None
+        if response.status_code >= 500:
+            log.warning("wechat http error", api=api, status=response.status_code)
+            raise WeChatUnavailable(None, f"HTTP {response.status_code}", api)
+        if response.status_code != 200:
+            log.warning("wechat http error", api=api, status=response.status_code)
+            raise WeChatError(None, f"HTTP {response.status_code}", api)
+        try:
+            answer = json.loads(response.content)
+        except ValueError:
+            log.warning("wechat answer is not JSON", api=api)
+            raise WeChatUnavailable(None, "answer is not JSON", api) from None
+        if not isinstance(answer, dict):
+            raise WeChatUnavailable(None, "answer is not a JSON object", api)
+        errcode = answer.get("errcode") or 0
+        if errcode == 0:
+            log.debug("wechat call ok", api=api)
+            return answer
+        errmsg = str(answer.get("errmsg", ""))
+        log.warning("wechat error", api=api, errcode=errcode, errmsg=errmsg)
+        if errcode in UNAVAILABLE_CODES:
+            raise WeChatUnavailable(errcode, errmsg, api)
+        if errcode in INVALID_CODES:
+            raise InvalidCode(errcode, errmsg, api)
+        if errcode == SUBSCRIPTION_REFUSED:
+            raise SubscriptionRefused(errcode, errmsg, api)
+        raise WeChatError(errcode, errmsg, api)
+
+
+def _check_code(code: str, api: str) -> None:
+    if not isinstance(code, str) or not _CODE.match(code):
+        raise InvalidCode(40029, "the code is empty, too long or has characters a code does not have", api)
+
+
+class _MaskSecrets(logging.Filter):
+    """httpx logs each request's URL at INFO; the secret and the access token ride in the
+    query string of some WeChat calls, so they are masked before any handler sees them."""
+
+    _PATTERN = re.compile(r"((?:secret|access_token|js_code)=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self._PATTERN.sub(r"\1***", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+if not any(isinstance(f, _MaskSecrets) for f in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_MaskSecrets())
+
+
+# --------------------------------------------------------------------------- notifier
+
+SHIPMENT_TEMPLATE_FIELDS: dict[str, str] = {
+    "character_string1": "order_no",
+    "thing2": "courier",
+    "character_string3": "tracking_no",
+    "time4": "shipped_at",
+}
+"""Template key → what goes in it, for the shipment notice (发货通知). Adjust to your
+template's fields (mp.weixin.qq.com → 订阅消息 → 我的模板 → 详情). The key's prefix is the
+field's WeChat type, which decides how the value is cut to fit: ``thing`` 20 characters,
+``character_string`` 32, ``time``/``date`` a local time such as ``2026年11月25日 14:30``.
+Sources: ``order_no``, ``courier``, ``tracking_no``, ``shipped_at`` (the payload's, else now)."""
+
+_LIMITS = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "phrase": 5, "name": 10}
+
+
+class WeChatNotifier:
+    """Sends shipment notices (``notify.shipment``, C12) as subscribe messages to every
+    WeChat account of the customer. Other notices are not for WeChat and are ignored.
+
+    A customer who has not subscribed is not an error (the notice is skipped for them);
+    WeChat being unavailable is a ``TransientError`` (the outbox retries); any other refusal
+    (a wrong template id, a field the template does not have) is a ``PermanentError`` with
+    WeChat's words, for the dead letters. Retries resend to every account.
+    """
+
+    name = "wechat"
+
+    def __init__(self, engine: Engine, client: WeChatClient, *, timezone: str = "Asia/Shanghai",
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.engine = engine
+        self.client = client
+        self.zone = ZoneInfo(timezone)
+        self.now = now
+
+    def notify(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind != "notify.shipment":
+            return
+        order_no = payload.get("order_no")
+        template_id = self.client.settings.shipment_template_id
+        if not template_id:
+            log.debug("wechat shipment notice skipped: no wechat.shipment_template_id", order_no=order_no)
+            return
+        openids = self._openids(payload["customer_id"])
+        if not openids:
+            log.info("wechat shipment notice skipped: customer has no WeChat account",
+                     order_no=order_no, customer_id=payload["customer_id"])
+            return
+        data = self.shipment_data(payload)
+        page = f"{self.client.settings.shipment_page}?order_no={quote(str(order_no or ''))}"
+        for openid in openids:
+            try:
+                self.client.send_subscribe_message(openid, template_id, data, page)
+            except (SubscriptionRefused, InvalidCode) as exc:
+                log.info("wechat shipment notice skipped: not subscribed", order_no=order_no,
+                         errcode=exc.errcode)
+            except WeChatUnavailable as exc:
+                raise TransientError(f"shipment notice for {order_no}: {exc}") from exc
+            except WeChatError as exc:
+                raise PermanentError(
+                    f"shipment notice for {order_no}: {exc} (check wechat.shipment_template_id and "
+                    "SHIPMENT_TEMPLATE_FIELDS against the template)"
+                ) from exc
+
+    def _openids(self, customer_id: int) -> list[str]:
+        stmt = (
+            sa.select(Account.openid)
+            .where(Account.customer_id == customer_id, Account.openid.is_not(None))
+            .order_by(Account.id)
+        )
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(stmt)]
+
+    def shipment_data(self, payload: dict[str, Any]) -> dict[str, str]:
+        """The template data for one shipment notice (``SHIPMENT_TEMPLATE_FIELDS``)."""
+        values = dict(payload)
+        values["shipped_at"] = self._shipped_at(payload.get("shipped_at"))
+        data = {}
+        for key, source in SHIPMENT_TEMPLATE_FIELDS.items():
+            value = values.get(source)
+            kind = key.rstrip("0123456789")
+            if isinstance(value, datetime):
+                text = f"{value.year}年{value.month}月{value.day}日"
+                if kind != "date":
+                    text += f" {value:%H:%M}"
+            else:
+                text = str(value).strip() if value not in (None, "") else "-"  # WeChat refuses empty values
+            data[key] = text[: _LIMITS[kind]] if kind in _LIMITS else text
+        return data
+
+    def _shipped_at(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                value = None
+        if not isinstance(value, datetime):
+            value = self.now()
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)  # the bridge keeps times in UTC
+        return value.astimezone(self.zone)
