@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -177,6 +178,12 @@ encoding = "utf-8"
 [security]
 # Key that signs the API's tokens; keep this file readable by the service account only.
 token_secret_file = "secrets/token.key"
+
+[wechat]
+# dev: any login code is accepted (demos, local use; refused unless the API listens on 127.0.0.1).
+# Before going live: mode = "live", appid = "wx…", and the AppSecret in JHT_WECHAT__APP_SECRET.
+mode = "dev"
+appid = ""
 """
 
 
@@ -681,12 +688,22 @@ def _check_schema(ctx: typer.Context) -> None:
         fail(f"the database schema is at {rev or 'empty'}, this version needs {head_revision()}: run `jht-bridge db upgrade`")
 
 
+HostOption = Annotated[Optional[str], typer.Option(help="Address to listen on (default: api.host, 127.0.0.1).", show_default=False)]
+PortOption = Annotated[Optional[int], typer.Option(help="Port to listen on (default: api.port, 8600).", show_default=False)]
+
+
 @app.command()
-def run(ctx: typer.Context) -> None:
-    """Run the bridge: the ERP sync loops (outbox dispatcher and inbox poller) until stopped
-    with Ctrl-C or SIGTERM. The HTTP API for the mini-program joins this command in a later
-    version; until then `run` and `worker` do the same."""
-    _serve_loops(ctx)
+def run(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:
+    """Run the bridge in one process: the HTTP API for the mini-program and salespeople, and
+    the ERP sync loops (outbox dispatcher and inbox poller), until Ctrl-C or SIGTERM."""
+    _serve(ctx, host, port, api=True, loops=True)
+
+
+@app.command()
+def serve(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:
+    """Run only the HTTP API (for several API replicas on PostgreSQL, with `worker` processes
+    running the sync loops)."""
+    _serve(ctx, host, port, api=True, loops=False)
 
 
 @app.command()
@@ -694,16 +711,97 @@ def worker(ctx: typer.Context) -> None:
     """Run only the sync loops (outbox dispatcher and inbox poller), for a deployment where
     API processes and workers are separate. Several workers may share a PostgreSQL database:
     they split the outbox and elect one inbox poller per connector."""
-    _serve_loops(ctx)
+    _serve(ctx, None, None, api=False, loops=True)
 
 
-def _serve_loops(ctx: typer.Context) -> None:
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Server:
+    """uvicorn's server, stopped by our own SIGTERM/SIGINT handlers: uvicorn would re-raise the
+    signal after its shutdown and kill the process before the sync loops finish their work."""
+
+    def __init__(self, config):
+        import contextlib
+
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self):
+                yield
+
+        self.server = Server(config)
+
+    def request_exit(self) -> None:
+        self.server.should_exit = True
+
+    def run(self) -> None:
+        self.server.run()
+        if not self.server.started:
+            raise SystemExit(1)
+
+
+def _serve(ctx: typer.Context, host: Optional[str], port: Optional[int], *, api: bool, loops: bool) -> None:
     _check_schema(ctx)
     rt = _runtime(ctx)
-    if rt.config.database.backend == "sqlite":
-        out.print(f"sync loops running on {rt.config.database.display_url()} with connector {rt.connector.name}; Ctrl-C stops")
-    rt.worker().run_forever()
-    rt.engine.dispose()
+    config = rt.config
+    host, port = host or config.api.host, port or config.api.port
+    wechat = None
+    if api or config.wechat.shipment_template_id:
+        from webapi.wechat import WeChatClient, WeChatNotifier
+
+        if config.wechat.mode == "dev":
+            if api and not _is_loopback(host):
+                fail(f"wechat.mode = dev accepts any login code; it is refused on {host}. Listen on 127.0.0.1, "
+                     "or set wechat.mode = live with wechat.appid and JHT_WECHAT__APP_SECRET.", code=2)
+            from bridge.logs import get_logger
+
+            get_logger("bridge.cli").warning(
+                "WECHAT DEV MODE: any login code is accepted as a user. For demos and local use only.")
+        try:
+            wechat = WeChatClient(config.wechat)
+        except ValueError as exc:
+            fail(f"{exc}", code=2)
+        if config.wechat.shipment_template_id:
+            rt.notifiers.append(WeChatNotifier(rt.engine, wechat, timezone=config.bridge.timezone))
+    loop = rt.worker() if loops else None
+    if not api:
+        out.print(f"sync loops running with connector {rt.connector.name}; Ctrl-C stops", markup=False)
+        loop.run_forever()
+        rt.engine.dispose()
+        return
+    from webapi.app import create_app
+
+    try:
+        application = create_app(rt, wechat=wechat)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    if loop is not None:
+        application.state.wake_dispatcher = loop.wake
+        loop.start()
+    out.print(f"API on http://{host}:{port} (OpenAPI: /schema)" + (", sync loops running" if loop else "")
+              + "; Ctrl-C stops", markup=False)
+    import uvicorn
+
+    server = _Server(uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False, lifespan="on"))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: server.request_exit())
+    try:
+        server.run()
+    finally:
+        if loop is not None:
+            loop.stop()
+            loop.join(30)
+        rt.engine.dispose()
 
 
 sync_app = typer.Typer(help="Run the sync by hand.", no_args_is_help=True)

@@ -73,26 +73,53 @@ def test_o1_a_bad_config_is_reported_by_key_without_a_traceback(folder):
     assert "orders.max_lines" in env_result.output
 
 
-def test_o1_run_delivers_orders_and_stops_cleanly_on_sigterm(folder):
-    """`jht-bridge run` as an operator starts it: the sync loops deliver what is queued."""
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_o1_run_serves_the_api_delivers_orders_and_stops_cleanly_on_sigterm(folder):
+    """`jht-bridge run` as an operator starts it: the API answers and the sync loops deliver."""
     import signal
     import subprocess
     import sys
+
+    import httpx
 
     from bridge.worker import wait_until
 
     invoke("init")
     assert invoke("demo-data").exit_code == 0  # four customers: their upserts are queued
     out_dir = folder / "var" / "erp" / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "run"], cwd=folder,
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "run", "--port", str(port)], cwd=folder,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def healthy():
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     try:
+        assert wait_until(healthy, timeout=30)
         assert wait_until(lambda: len(list(out_dir.glob("*customer.upsert*"))) == 4, timeout=30)
+        login = httpx.post(f"http://127.0.0.1:{port}/api/mp/v1/auth/login", json={"code": "someone"}, timeout=5)
+        assert login.status_code == 201 and login.json()["access_token"]
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
-    assert "sync loops stopped" in output
+    assert "sync loops stopped" in output and "WECHAT DEV MODE" in output
+
+
+def test_o1_dev_mode_is_refused_on_a_public_address(folder):
+    invoke("init")
+    result = invoke("run", "--host", "0.0.0.0")
+    assert result.exit_code == 2 and "wechat.mode = dev" in result.output
 
 
 def test_o1_run_refuses_an_old_schema(folder):

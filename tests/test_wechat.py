@@ -305,7 +305,7 @@ def customer_with_accounts(session, make):
 
 
 @pytest.fixture
-def notifier():
+def notifier(engine, fake_wechat):
     """``notifier(**wechat_settings)``: a WeChat notifier on the test database, sending to the fake."""
     clients = []
 

@@ -112,6 +112,7 @@ def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
             path="/schema",
         ),
         debug=False,
+        logging_config=None,  # bridge.logs configured logging once; keep it
         middleware=[_count_requests],
     )
     app.state.runtime = runtime
