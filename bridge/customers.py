@@ -117,7 +117,7 @@ def list_customers(session: Session, *, search: str | None = None, include_merge
             for column in (Customer.name, Customer.contact_name, Customer.phone, Customer.erp_code)
         ]
         matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone.ilike(like, escape="\\"))))
-        if text.isdigit():
+        if text.isdigit() and int(text) <= 2**31 - 1:  # a phone number is not an id (and overflows one)
             matches.append(Customer.id == int(text))
         stmt = stmt.where(sa.or_(*matches))
     return [CustomerRow(c, sales, n_acc, n_ord) for c, sales, n_acc, n_ord in session.exec(stmt).all()]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, Response
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -23,6 +25,35 @@ from bridge.runtime import Runtime
 from webapi.auth import LoginLimiter, Tokens
 
 log = get_logger("webapi")
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """Every error the API answers: a stable English ``code`` and a Chinese ``message`` the
+    mini-program shows as it is; ``detail`` says more (in English) for developers."""
+
+    code: str
+    message: str
+    detail: Any = None
+    errors: list[Any] | None = None
+    line: int | None = None
+    order_no: str | None = None
+    retry_after_s: int | None = None
+
+
+ERROR_RESPONSES = {
+    status: ResponseSpec(data_container=ErrorBody, description=text)
+    for status, text in (
+        (400, "Bad input (invalid_input) or a WeChat code that cannot be used"),
+        (401, "Not logged in, or the token expired / is invalid"),
+        (403, "Not allowed"),
+        (404, "Does not exist — or is not visible to the caller, which answers the same"),
+        (409, "Conflicts with the current state (order cannot be cancelled, key reused…)"),
+        (413, "Request body too large"),
+        (422, "Refused by a business rule"),
+        (429, "Too many attempts"),
+        (503, "WeChat or the ERP is not available right now"),
+    )
+}
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -85,7 +116,7 @@ def _count_requests(app):
 def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
     """The API for ``runtime`` (its config, database and connector). ``wechat`` is the WeChat
     client (webapi.wechat.WeChatClient); tests pass one pointed at a fake server."""
-    from webapi import mp, ops
+    from webapi import mp, ops, sales
     from webapi.wechat import WeChatError
 
     if wechat is None:
@@ -93,7 +124,7 @@ def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
 
         wechat = WeChatClient(runtime.config.wechat)
     app = Litestar(
-        route_handlers=[*mp.ROUTES, *ops.ROUTES],
+        route_handlers=[*mp.ROUTES, *ops.ROUTES, *sales.ROUTES],
         exception_handlers={
             DomainError: domain_error,
             ValidationException: validation_error,

@@ -607,8 +607,16 @@ AUTH_FREE = [login, refresh]
 PROTECTED = [bind_phone, me_view, accounts, unbind_account, list_addresses, add_address, update_address, delete_address,
              products, product_detail, scan, place, orders, order_detail, cancel, confirm_receipt, salesperson, inquiry]
 
-ROUTES = [
-    Router(path="/api/mp/v1", route_handlers=AUTH_FREE),
-    Router(path="/api/mp/v1", route_handlers=PROTECTED,
-           dependencies={"me": Provide(provide_principal, sync_to_thread=False)}, security=[{"bearer": []}]),
-]
+def _routes():
+    from webapi.app import ERROR_RESPONSES
+
+    for handler in AUTH_FREE + PROTECTED:
+        handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
+    return [
+        Router(path="/api/mp/v1", route_handlers=AUTH_FREE),
+        Router(path="/api/mp/v1", route_handlers=PROTECTED,
+               dependencies={"me": Provide(provide_principal, sync_to_thread=False)}, security=[{"bearer": []}]),
+    ]
+
+
+ROUTES = _routes()
