@@ -17,7 +17,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Request, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, PathParameter
 from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
@@ -53,6 +53,9 @@ Me = NamedDependency[Principal]
 
 # --------------------------------------------------------------------------- request bodies
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: a bigger number is bad input, not a 500
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 Text64 = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text32 = Annotated[str, msgspec.Meta(max_length=32)]
 
@@ -85,15 +88,15 @@ class ScanBody(msgspec.Struct):
 
 
 class OrderLineBody(msgspec.Struct):
-    product_id: Annotated[int, msgspec.Meta(ge=1)]
-    quantity: Annotated[int, msgspec.Meta(ge=1)]
+    product_id: Id
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
     qr_payload: Annotated[str, msgspec.Meta(max_length=512)] | None = None
     marking: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
 class OrderBody(msgspec.Struct):
     lines: Annotated[list[OrderLineBody], msgspec.Meta(min_length=1, max_length=500)]
-    address_id: Annotated[int, msgspec.Meta(ge=1)]
+    address_id: Id
     remark: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
@@ -344,7 +347,7 @@ def accounts(request: Request, me: Me) -> list[dict[str, Any]]:
 
 
 @delete("/me/accounts/{account_id:int}", sync_to_thread=True, operation_id="mpUnbindAccount", tags=["mp me"], status_code=200)
-def unbind_account(request: Request, account_id: FromPath[int], me: Me) -> dict[str, Any]:
+def unbind_account(request: Request, account_id: PathId, me: Me) -> dict[str, Any]:
     """Unbind one of this customer's accounts; the last one cannot be removed."""
     with session_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
@@ -409,7 +412,7 @@ def _own_address(session: Session, customer: Customer, address_id: int) -> Addre
 
 
 @put("/addresses/{address_id:int}", sync_to_thread=True, operation_id="mpUpdateAddress", tags=["mp addresses"])
-def update_address(request: Request, address_id: FromPath[int], data: JSONBody[AddressBody], me: Me) -> dict[str, Any]:
+def update_address(request: Request, address_id: PathId, data: JSONBody[AddressBody], me: Me) -> dict[str, Any]:
     """Change a delivery address (orders keep the copy they were placed with)."""
     with session_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
@@ -417,7 +420,7 @@ def update_address(request: Request, address_id: FromPath[int], data: JSONBody[A
 
 
 @delete("/addresses/{address_id:int}", sync_to_thread=True, operation_id="mpDeleteAddress", tags=["mp addresses"], status_code=200)
-def delete_address(request: Request, address_id: FromPath[int], me: Me) -> dict[str, Any]:
+def delete_address(request: Request, address_id: PathId, me: Me) -> dict[str, Any]:
     """Delete a delivery address."""
     with session_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
@@ -454,7 +457,7 @@ def products(
 
 
 @get("/products/{product_id:int}", sync_to_thread=True, operation_id="mpProduct", tags=["mp catalog"])
-def product_detail(request: Request, product_id: FromPath[int], me: Me) -> dict[str, Any]:
+def product_detail(request: Request, product_id: PathId, me: Me) -> dict[str, Any]:
     """One product, if this customer may see it (else 404, like a missing one)."""
     with session_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
