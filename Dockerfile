@@ -1,5 +1,5 @@
 # jht-bridge on its embedded default (SQLite in /data). Build: docker build -t jht-bridge .
-#   docker run -p 8600:8600 -v jht-data:/data jht-bridge              init /data on first start, then run
+#   docker run -p 8600:8600 -v jht-data:/data -e JHT_WECHAT__MODE=live -e JHT_WECHAT__APPID=wx… -e JHT_WECHAT__APP_SECRET=… jht-bridge
 #   docker run -v jht-data:/data jht-bridge demo-data                  any other jht-bridge command
 FROM python:3.11-slim-bookworm
 
