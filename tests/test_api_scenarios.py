@@ -1,0 +1,73 @@
+"""Seed scenario 1 (§6.1) end to end over HTTP: the customer in the mini-program API, the
+salesperson in the sales API, the bridge's sync loops and the file drop, the ERP simulator.
+Each step checks what the customer and the salesperson see."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from bridge.models import Product, StaffRole
+from bridge.users import add_user
+from bridge.actors import CLI_ADMIN
+from connectors.filedrop.simulator import ErpSimulator
+from tests.api_helpers import key, login, make_client
+
+
+def test_scenario_1_over_http(engine, tmp_path):
+    client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
+    with Session(engine, expire_on_commit=False) as s:
+        add_user(s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟")
+        wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
+        s.add(wheel)
+        s.commit()
+    sim = ErpSimulator(rt.config.connector.filedrop.root, stock={"WA-400": 100})
+
+    def flow():  # the sync loops, one round each way
+        for _ in range(3):
+            rt.dispatcher().drain()
+            sim.step()
+            rt.poller().drain()
+
+    with client:
+        c = client
+        buyer = login(c, "new-buyer")  # a new customer: type 2 by default, assigned to 张伟
+        sales = c.post("/api/sales/v1/auth/login", json={"username": "zhangwei", "password": "sales-password-1"})
+        assert sales.status_code == 201, sales.text
+        staff = {"Authorization": f"Bearer {sales.json()['access_token']}"}
+        flow()  # the stock figures and the new customer reach the bridge / the ERP
+        address = c.post("/api/mp/v1/addresses", headers=buyer["headers"],
+                         json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"}).json()["id"]
+
+        placed = c.post("/api/mp/v1/orders", headers={**buyer["headers"], **key()},
+                        json={"lines": [{"product_id": wheel.id, "quantity": 10}], "address_id": address})
+        assert placed.status_code == 201, placed.text
+        order_no = placed.json()["order_no"]
+        assert placed.json()["status_label"] == "等待发货"  # stock checked at submission (C7)
+
+        waiting = c.get("/api/sales/v1/orders", headers=staff, params={"awaiting_payment": "true"}).json()
+        assert [o["order_no"] for o in waiting["items"]] == [order_no]  # the salesperson's view (A6)
+        flow()
+        assert sim.orders[order_no]["lines"][0]["quantity"] == 10 and not sim.released[order_no]
+
+        released = c.post(f"/api/sales/v1/orders/{order_no}/release", headers=staff)
+        assert released.status_code in (200, 201), released.text
+        assert c.get("/api/sales/v1/orders", headers=staff, params={"awaiting_payment": "true"}).json()["items"] == []
+        flow()
+        assert (order_no, "release") in sim.commands  # the ERP is told (E5)
+
+        sim.ship(order_no)
+        flow()
+        detail = c.get(f"/api/mp/v1/orders/{order_no}", headers=buyer["headers"]).json()
+        assert detail["status_label"] == "已发货" and detail["can_confirm_receipt"] is True
+        assert detail["shipments"][0]["tracking_no"] == sim.shipments[order_no][0]["tracking_no"]  # C8
+        staff_view = c.get(f"/api/sales/v1/orders/{order_no}", headers=staff).json()
+        assert staff_view["status"] == "shipped"
+
+        received = c.post(f"/api/mp/v1/orders/{order_no}/receipt", headers=buyer["headers"])
+        assert received.status_code == 200 and received.json()["status_label"] == "已完成"  # C9
+        flow()
+        assert (order_no, "complete") in sim.commands and sim.status[order_no] == "completed"
+        assert c.get(f"/api/sales/v1/orders/{order_no}", headers=staff).json()["status"] == "completed"
+    rt.connector.close()
