@@ -71,3 +71,66 @@ def test_scenario_1_over_http(engine, tmp_path):
         assert (order_no, "complete") in sim.commands and sim.status[order_no] == "completed"
         assert c.get(f"/api/sales/v1/orders/{order_no}", headers=staff).json()["status"] == "completed"
     rt.connector.close()
+
+
+def test_scenario_2_over_http(engine, tmp_path):
+    """§6.2: the salesperson registers a new customer and its custom product (sales API); the
+    customer binds the registered phone, sees only that product, orders it (等待处理, no stock);
+    the ERP produces and ships; both views follow every step."""
+    client, rt = make_client(engine, tmp_path)
+    with Session(engine, expire_on_commit=False) as s:
+        add_user(s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟")
+        s.commit()
+    sim = ErpSimulator(rt.config.connector.filedrop.root, stock={})
+
+    def flow():
+        for _ in range(3):
+            rt.dispatcher().drain()
+            sim.step()
+            rt.poller().drain()
+
+    with client:
+        c = client
+        staff = {"Authorization": "Bearer " + c.post("/api/sales/v1/auth/login", json={
+            "username": "zhangwei", "password": "sales-password-1"}).json()["access_token"]}
+        customer = c.post("/api/sales/v1/customers", headers=staff,
+                          json={"name": "东莞精工模具", "type": 2, "phone": "13900001111"}).json()
+        product = c.post("/api/sales/v1/products", headers=staff, json={
+            "sku": "CUS-DG-1", "name": "定制碗形砂轮", "price": "420.00", "unit": "片"}).json()
+        assert c.post(f"/api/sales/v1/products/{product['id']}/grants", headers=staff,
+                      json={"customer_id": customer["id"]}).status_code == 201
+        flow()
+        assert customer["id"] in sim.customers  # E4: the new customer reached the ERP
+
+        buyer = login(c, "wx-dongguan")
+        joined = c.post("/api/mp/v1/auth/phone", headers=buyer["headers"], json={"code": "13900001111"}).json()
+        auth = {"Authorization": f"Bearer {joined['access_token']}"}
+        assert [p["sku"] for p in c.get("/api/mp/v1/products", headers=auth).json()["items"]] == ["CUS-DG-1"]
+        address = c.post("/api/mp/v1/addresses", headers=auth,
+                         json={"recipient": "陈经理", "phone": "13900001111", "detail": "长安镇振安路 8 号"}).json()["id"]
+        placed = c.post("/api/mp/v1/orders", headers={**auth, **key()},
+                        json={"lines": [{"product_id": product["id"], "quantity": 6}], "address_id": address}).json()
+        order_no = placed["order_no"]
+        assert placed["status_label"] == "等待处理"
+
+        def views():
+            mine = c.get(f"/api/mp/v1/orders/{order_no}", headers=auth).json()["status_label"]
+            theirs = c.get(f"/api/sales/v1/orders/{order_no}", headers=staff).json()["status"]
+            return mine, theirs
+
+        flow()
+        assert views() == ("等待处理", "pending")
+        c.post(f"/api/sales/v1/orders/{order_no}/release", headers=staff)  # payment agreed with the customer
+        sim.produce(order_no)
+        flow()
+        assert views() == ("生产中", "in_production")
+        sim.finish(order_no)
+        flow()
+        assert views() == ("等待发货", "awaiting_shipment")
+        sim.ship(order_no, parts=2)
+        flow()
+        assert views() == ("已发货", "shipped")
+        shipments = c.get(f"/api/mp/v1/orders/{order_no}", headers=auth).json()["shipments"]
+        assert len(shipments) == 2 and all(s["tracking_no"] for s in shipments)
+        assert (order_no, "release") in sim.commands
+    rt.connector.close()
