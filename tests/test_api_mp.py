@@ -172,3 +172,56 @@ def test_o3_health_ready_metrics_and_schema(api):
     assert "jht_outbox_pending" in metrics and "jht_http_requests_total" in metrics
     schema = c.get("/schema/openapi.json").json()
     assert "/api/mp/v1/orders" in schema["paths"]
+
+
+def test_c13_every_customer_endpoint_refuses_another_customers_ids(api):
+    """The authorization matrix of the mini-program API: B with A's order, address and account
+    ids gets exactly what a missing id gets, and A's data is unchanged."""
+    c = api["client"]
+    a, b = login(c, "buyer-a"), login(c, "buyer-b")
+    address = _address(api, a)
+    order = c.post("/api/mp/v1/orders", headers={**a["headers"], **key()},
+                   json={"lines": [{"product_id": api["wheel"].id, "quantity": 1}], "address_id": address}).json()
+    account = c.get("/api/mp/v1/me/accounts", headers=a["headers"]).json()[0]["id"]
+    body = {"recipient": "x", "phone": "13800000000", "detail": "y"}
+    attempts = [
+        ("GET", f"/api/mp/v1/orders/{order['order_no']}", None, "/api/mp/v1/orders/JHT-19990101-0001"),
+        ("POST", f"/api/mp/v1/orders/{order['order_no']}/cancel", None, "/api/mp/v1/orders/JHT-19990101-0001/cancel"),
+        ("POST", f"/api/mp/v1/orders/{order['order_no']}/receipt", None, "/api/mp/v1/orders/JHT-19990101-0001/receipt"),
+        ("PUT", f"/api/mp/v1/addresses/{address}", body, "/api/mp/v1/addresses/999999"),
+        ("DELETE", f"/api/mp/v1/addresses/{address}", None, "/api/mp/v1/addresses/999999"),
+        ("DELETE", f"/api/mp/v1/me/accounts/{account}", None, "/api/mp/v1/me/accounts/999999"),
+    ]
+    for method, path, json_body, missing in attempts:
+        theirs = c.request(method, path, headers=b["headers"], json=json_body)
+        nothing = c.request(method, missing, headers=b["headers"], json=json_body)
+        assert theirs.status_code == nothing.status_code == 404, (method, path, theirs.text)
+        assert theirs.json()["message"] == nothing.json()["message"]
+    # B's own lists do not show A's things; A's order and address are untouched.
+    assert c.get("/api/mp/v1/orders", headers=b["headers"]).json()["total"] == 0
+    assert c.get("/api/mp/v1/addresses", headers=b["headers"]).json() == []
+    assert c.get(f"/api/mp/v1/orders/{order['order_no']}", headers=a["headers"]).json()["status"] == order["status"]
+    assert [x["id"] for x in c.get("/api/mp/v1/addresses", headers=a["headers"]).json()] == [address]
+
+
+def test_c2_hidden_product_cannot_be_ordered_through_the_api(api):
+    c = api["client"]
+    me = login(c, "buyer-a")
+    address = _address(api, me)
+    with Session(api["rt"].engine) as s:
+        s.add(ProductHide(product_id=api["wheel"].id, customer_id=me["customer"]["id"]))
+        s.commit()
+    for product_id in (api["wheel"].id, api["custom"].id):
+        answer = c.post("/api/mp/v1/orders", headers={**me["headers"], **key()},
+                        json={"lines": [{"product_id": product_id, "quantity": 1}], "address_id": address})
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+    assert c.get("/api/mp/v1/orders", headers=me["headers"]).json()["total"] == 0
+
+
+def test_tokens_of_one_kind_never_open_the_other(api):
+    c = api["client"]
+    me = login(c, "buyer-a")
+    as_access = c.get("/api/mp/v1/me", headers={"Authorization": f"Bearer {me['refresh_token']}"})
+    assert as_access.status_code == 401
+    assert c.get("/api/mp/v1/me").status_code == 401
+    assert c.get("/api/mp/v1/me", headers={"Authorization": "Bearer not-a-token"}).json()["code"] == "unauthorized"
