@@ -15,6 +15,14 @@ from connectors.filedrop.simulator import ErpSimulator
 from tests.api_helpers import key, login, make_client
 
 
+def sync_rounds(rt, sim, rounds: int = 3) -> None:
+    """The sync loops and the ERP, a few rounds each way, as the running bridge would."""
+    for _ in range(rounds):
+        rt.dispatcher().drain()
+        sim.step()
+        rt.poller().drain()
+
+
 def test_scenario_1_over_http(engine, tmp_path):
     client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
     with Session(engine, expire_on_commit=False) as s:
@@ -24,11 +32,8 @@ def test_scenario_1_over_http(engine, tmp_path):
         s.commit()
     sim = ErpSimulator(rt.config.connector.filedrop.root, stock={"WA-400": 100})
 
-    def flow():  # the sync loops, one round each way
-        for _ in range(3):
-            rt.dispatcher().drain()
-            sim.step()
-            rt.poller().drain()
+    def flow():
+        sync_rounds(rt, sim)
 
     with client:
         c = client
@@ -84,10 +89,7 @@ def test_scenario_2_over_http(engine, tmp_path):
     sim = ErpSimulator(rt.config.connector.filedrop.root, stock={})
 
     def flow():
-        for _ in range(3):
-            rt.dispatcher().drain()
-            sim.step()
-            rt.poller().drain()
+        sync_rounds(rt, sim)
 
     with client:
         c = client
