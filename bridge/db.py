@@ -61,7 +61,8 @@ def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (read_scope) begin deferred, so they never wait for the write lock.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("jht_read_only") else "BEGIN IMMEDIATE")
 
 
 def new_session(engine: Engine) -> Session:
@@ -80,6 +81,17 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work: on SQLite it does not take the write lock (WAL readers see the
+    last committed state and never block writers); nothing is committed."""
+    session = Session(engine.execution_options(jht_read_only=True), expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()  # ends the transaction; loaded objects stay readable (detached, not expired)
 
 
 # --------------------------------------------------------------------------- migrations

@@ -12,6 +12,7 @@ held up by a write lock while the ERP thinks.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
@@ -23,7 +24,7 @@ from sqlmodel import select
 from bridge.actors import Actor
 from bridge.config import Config
 from bridge.connector import Connector
-from bridge.db import session_scope
+from bridge.db import read_scope, session_scope
 from bridge.inbox import save_stock
 from bridge.logs import get_logger
 from bridge.models import Order, Product, StockSnapshot
@@ -44,6 +45,7 @@ class StockChecker:
         # A query that outlives its deadline keeps its thread until it returns; the pool bounds
         # how many such stragglers a slow ERP can pile up.
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stock")
+        self._warned: dict[str, tuple[int, float]] = {}
 
     @classmethod
     def from_config(cls, config: Config, engine: Engine, connector: Connector | None) -> StockChecker:
@@ -60,9 +62,9 @@ class StockChecker:
             try:
                 live = future.result(timeout=self.deadline_s)
             except FutureTimeout:
-                log.warning("stock query timed out; using the snapshot", deadline_s=self.deadline_s, skus=len(skus))
+                self._warn("stock query timed out; using the snapshot", f"no answer within {self.deadline_s} s")
             except Exception as exc:
-                log.warning("stock query failed; using the snapshot", error=str(exc) or type(exc).__name__)
+                self._warn("stock query failed; using the snapshot", str(exc) or type(exc).__name__)
             else:
                 quantities = {k: Decimal(v) for k, v in (live or {}).items()}
                 with session_scope(self.engine) as session:
@@ -70,9 +72,19 @@ class StockChecker:
                 return StockAnswer(quantities, "live")
         return self.snapshot(skus)
 
+    def _warn(self, what: str, error: str) -> None:
+        # Once a minute per kind of problem, with how often it happened: not once per order.
+        now = time.monotonic()
+        count, last = self._warned.get(what, (0, 0.0))
+        if now - last >= 60:
+            log.warning(what, error=error, times_since_last_warning=count + 1)
+            self._warned[what] = (0, now)
+        else:
+            self._warned[what] = (count + 1, last)
+
     def snapshot(self, skus: list[str]) -> StockAnswer | None:
         fresh_since = utcnow() - timedelta(seconds=self.max_age_s)
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             rows = session.exec(
                 select(StockSnapshot).where(StockSnapshot.sku.in_(skus), StockSnapshot.as_of >= fresh_since)
             ).all()
@@ -97,7 +109,7 @@ def submit_order(
     """Place an order the way the API does: stock check first (outside any transaction),
     then the order and its outbox rows in one transaction. A repeated idempotency key skips
     the stock check and returns the order it made."""
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         known = session.exec(
             select(Order).where(Order.idempotency_key == request.idempotency_key, Order.customer_id == customer_id)
         ).first()

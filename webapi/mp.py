@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
 from bridge.customers import create_customer, resolve_customer
-from bridge.db import session_scope
+from bridge.db import read_scope, session_scope
 from bridge.errors import Conflict, InvalidInput, NotFound
 from bridge.models import (
     Account,
@@ -321,7 +321,7 @@ def bind_phone(request: Request, data: JSONBody[PhoneBody], me: Me) -> dict[str,
 @get("/me", sync_to_thread=True, operation_id="mpMe", tags=["mp me"])
 def me_view(request: Request, me: Me) -> dict[str, Any]:
     """The customer, this account, the bound accounts and the salesperson's contact."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         account, customer = _me(session, me)
         sales = session.get(StaffUser, customer.salesperson_id) if customer.salesperson_id else None
         return {
@@ -341,7 +341,7 @@ def _accounts(session: Session, customer: Customer) -> list[dict[str, Any]]:
 @get("/me/accounts", sync_to_thread=True, operation_id="mpAccounts", tags=["mp me"])
 def accounts(request: Request, me: Me) -> list[dict[str, Any]]:
     """The phones / WeChat accounts bound to this customer (C10)."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         return _accounts(session, customer)
 
@@ -368,7 +368,7 @@ def unbind_account(request: Request, account_id: PathId, me: Me) -> dict[str, An
 @get("/addresses", sync_to_thread=True, operation_id="mpAddresses", tags=["mp addresses"])
 def list_addresses(request: Request, me: Me) -> list[dict[str, Any]]:
     """This customer's delivery addresses, the default first."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         rows = session.exec(
             select(Address).where(Address.customer_id == customer.id, Address.deleted.is_(False))
@@ -442,7 +442,7 @@ def products(
     page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
 ) -> dict[str, Any]:
     """The products this customer may see (C1, C2): by kind, searched by name, spec or code."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         stmt = select(Product).where(visible_to(customer))
         if kind:
@@ -459,7 +459,7 @@ def products(
 @get("/products/{product_id:int}", sync_to_thread=True, operation_id="mpProduct", tags=["mp catalog"])
 def product_detail(request: Request, product_id: PathId, me: Me) -> dict[str, Any]:
     """One product, if this customer may see it (else 404, like a missing one)."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         return _priced(session, customer, get_visible_product(session, customer, product_id))
 
@@ -488,7 +488,7 @@ def qr_payload_candidates(raw: str) -> list[str]:
 def scan(request: Request, data: JSONBody[ScanBody], me: Me) -> dict[str, Any]:
     """A packaging QR code → the product and the spec / marking to prefill (C4). An unknown
     code and a product this customer may not see get the same 404."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         qr = session.exec(select(ProductQR).where(ProductQR.payload.in_(qr_payload_candidates(data.payload)))).first()
         if qr is None:
@@ -517,7 +517,7 @@ def place(
     lines = [LineRequest(quantity=l.quantity, product_id=l.product_id, qr_payload=l.qr_payload, marking=l.marking)
              for l in data.lines]
     req = OrderRequest(lines=lines, idempotency_key=idempotency_key, address_id=data.address_id, remark=data.remark)
-    with session_scope(rt.engine) as session:
+    with read_scope(rt.engine) as session:
         account, customer = _me(session, me)
     placed = submit_order(rt.engine, request.app.state.stock, Actor.customer(customer.id, account.id), customer.id, req,
                           rt.config, account_id=account.id)
@@ -526,7 +526,7 @@ def place(
         wake = getattr(request.app.state, "wake_dispatcher", None)
         if wake:
             wake()
-    with session_scope(rt.engine) as session:
+    with read_scope(rt.engine) as session:
         return {**_order_detail(session, session.get(Order, placed.order.id)), "created": placed.created}
 
 
@@ -538,7 +538,7 @@ def orders(
     page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
 ) -> dict[str, Any]:
     """Order history, newest first, optionally by status (C6, C13)."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         stmt = select(Order).where(Order.customer_id == customer.id)
         if status:
@@ -551,7 +551,7 @@ def orders(
 @get("/orders/{order_no:str}", sync_to_thread=True, operation_id="mpOrder", tags=["mp orders"])
 def order_detail(request: Request, order_no: FromPath[str], me: Me) -> dict[str, Any]:
     """One order with its lines, timeline, shipments, couriers and tracking numbers (C8)."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         return _order_detail(session, _own_order(session, customer, order_no))
 
@@ -584,7 +584,7 @@ def confirm_receipt(request: Request, order_no: FromPath[str], me: Me) -> dict[s
 @get("/salesperson", sync_to_thread=True, operation_id="mpSalesperson", tags=["mp me"])
 def salesperson(request: Request, me: Me) -> dict[str, Any]:
     """Contact my salesperson (C3): name, phone, WeChat / WeCom id."""
-    with session_scope(runtime(request).engine) as session:
+    with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         user = session.get(StaffUser, customer.salesperson_id) if customer.salesperson_id else None
         if user is None:
