@@ -660,7 +660,7 @@ def demo_data(
     for kind in summary.KINDS:
         table.add_row(kind, str(summary.created[kind]), str(summary.existing[kind]))
     out.print(table)
-    out.print("demo logins (admin pages and salesperson tools):")
+    out.print("demo logins (salesperson and admin API: POST /api/sales/v1/auth/login):")
     for login in summary.logins:
         secret = login.password or "(account existed before: its password was not changed)"
         out.print(f"  {login.role.value:5}  {login.username} / {secret}   {login.display_name}", markup=False)
