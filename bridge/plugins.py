@@ -16,6 +16,7 @@ from bridge.connector import Connector
 
 BUILTIN_PLUGINS = (
     "connectors.filedrop",
+    "connectors.odbc",
     "bridge.notify",
 )
 
