@@ -833,7 +833,7 @@ def outbox_list(
     ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option(help="pending, delivered, dead or superseded (default: all).")] = None,
     ref: Annotated[Optional[str], typer.Option(help="Only messages about this order number or customer id.")] = None,
-    limit: Annotated[int, typer.Option(help="Most rows to show, newest first.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="Most rows to show, newest first.")] = 50,
 ) -> None:
     """List outbox messages, newest first: id, kind, order or customer, status, attempts,
     next try and the last error (dead letters show the ERP's own words)."""
@@ -923,7 +923,7 @@ def outbox_purge(
 def inbox_list(
     ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option(help="applied, ignored, parked, dead or quarantined (default: all).")] = None,
-    limit: Annotated[int, typer.Option(help="Most rows to show, newest first.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="Most rows to show, newest first.")] = 50,
 ) -> None:
     """List events received from the ERP, newest first, with what became of each and why."""
     from sqlmodel import select

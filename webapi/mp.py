@@ -556,26 +556,26 @@ def order_detail(request: Request, order_no: FromPath[str], me: Me) -> dict[str,
         return _order_detail(session, _own_order(session, customer, order_no))
 
 
-@post("/orders/{order_no:str}/cancel", sync_to_thread=True, operation_id="mpCancelOrder", tags=["mp orders"], status_code=200)
-def cancel(request: Request, order_no: FromPath[str], me: Me) -> dict[str, Any]:
-    """Cancel an order that has not been released to production (C13); the ERP is told."""
+def _move_own_order(request: Request, order_no: str, me: Principal, to: OrderStatus) -> dict[str, Any]:
+    """The customer moves their own order (through the state machine, which tells the ERP)."""
     with session_scope(runtime(request).engine) as session:
         account, customer = _me(session, me)
         order = _own_order(session, customer, order_no)
-        transition(session, order, OrderStatus.CANCELLED, Actor.customer(customer.id, account.id))
+        transition(session, order, to, Actor.customer(customer.id, account.id))
         session.flush()
         return _order_detail(session, order)
+
+
+@post("/orders/{order_no:str}/cancel", sync_to_thread=True, operation_id="mpCancelOrder", tags=["mp orders"], status_code=200)
+def cancel(request: Request, order_no: FromPath[str], me: Me) -> dict[str, Any]:
+    """Cancel an order that has not been released to production (C13); the ERP is told."""
+    return _move_own_order(request, order_no, me, OrderStatus.CANCELLED)
 
 
 @post("/orders/{order_no:str}/receipt", sync_to_thread=True, operation_id="mpConfirmReceipt", tags=["mp orders"], status_code=200)
 def confirm_receipt(request: Request, order_no: FromPath[str], me: Me) -> dict[str, Any]:
     """Confirm receipt of a shipped order → 已完成 (C9); the ERP is told."""
-    with session_scope(runtime(request).engine) as session:
-        account, customer = _me(session, me)
-        order = _own_order(session, customer, order_no)
-        transition(session, order, OrderStatus.COMPLETED, Actor.customer(customer.id, account.id))
-        session.flush()
-        return _order_detail(session, order)
+    return _move_own_order(request, order_no, me, OrderStatus.COMPLETED)
 
 
 # --------------------------------------------------------------------------- salesperson
