@@ -18,7 +18,9 @@ from typing import Any
 
 import pyodbc
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "etc" / "sql"
+from bridge.resources import etc_path
+
+SQL_DIR = etc_path("sql")
 TABLES = ("jht_order_line_in", "jht_order_in", "jht_customer_in", "jht_command_in", "jht_event_line_out",
           "jht_event_out", "jht_stock")
 
