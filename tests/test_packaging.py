@@ -1,0 +1,107 @@
+"""The installed bridge carries its reference files (issue 5): a wheel built from the source holds
+etc/sql/**, etc/soap/** and etc/bridge.example.toml as bridge/etc/…, and a bridge installed from
+it (not editable, as the Dockerfile does) finds them through ``bridge.resources.etc_path``.
+
+The build runs offline (``--no-build-isolation --no-index``) on a copy of the sources, so it
+leaves nothing in the working tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bridge.resources import shipped_files
+
+REPO = Path(__file__).resolve().parents[1]
+# What the build reads: the project files and the packages pyproject.toml lists, and etc/.
+SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "bridge", "connectors", "webapi", "etc")
+SQL_FILES = [f"sql/{d}/{n}" for d in ("sqlserver", "postgresql", "sqlite") for n in ("interface.sql", "statements.sql")]
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+
+
+def run(args: list, cwd: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k != "PYTHONPATH"}
+    done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{' '.join(map(str, args))}\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("packaging")
+    src = work / "src"
+    src.mkdir()
+    for name in SOURCES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        else:
+            shutil.copy2(source, src / name)
+    run([*PIP, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", work / "dist", src], cwd=work)
+    (wheel,) = (work / "dist").glob("jht_bridge-*.whl")
+    return {"work": work, "src": src, "wheel": wheel}
+
+
+def expected_members() -> dict[str, bytes]:
+    etc = REPO / "etc"
+    return {f"bridge/etc/{path.relative_to(etc).as_posix()}": path.read_bytes() for path in shipped_files(etc)}
+
+
+def test_the_wheel_carries_the_reference_files_as_bridge_etc(built):
+    expected = expected_members()
+    assert {f"bridge/etc/{name}" for name in SQL_FILES} | {"bridge/etc/bridge.example.toml"} <= set(expected)
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        packaged = {name: wheel.read(name) for name in wheel.namelist() if name.startswith("bridge/etc/")}
+    assert packaged == expected  # every shipped file, byte for byte, and nothing else
+
+
+def test_an_installed_bridge_finds_them_through_etc_path(built):
+    """Installed from the wheel (not editable) and imported from there, the bridge and the odbc
+    simulator resolve the reference files inside the installed package."""
+    site = built["work"] / "site"
+    run([*PIP, "install", "--no-deps", "--no-index", "-q", "--target", site, built["wheel"]], cwd=built["work"])
+    probe = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]);"
+        "import bridge; from bridge.resources import etc_path, etc_root;"
+        "from connectors.odbc.simulator import sql_file;"
+        "print(json.dumps({'package': bridge.__file__, 'root': str(etc_root()),"
+        " 'statements': str(etc_path('sql', 'sqlite', 'statements.sql')),"
+        " 'simulator': str(sql_file('postgresql', 'interface.sql')),"
+        " 'example': str(etc_path('bridge.example.toml'))}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", probe, str(site)], cwd=built["work"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = {key: Path(value) for key, value in json.loads(done.stdout).items()}
+    assert found["package"].parent == site / "bridge"
+    assert found["root"] == site / "bridge" / "etc"
+    for key in ("statements", "simulator", "example"):
+        assert found[key].is_file() and found[key].is_relative_to(site / "bridge" / "etc"), key
+    assert found["statements"].read_bytes() == (REPO / "etc" / "sql" / "sqlite" / "statements.sql").read_bytes()
+
+
+def test_the_sdist_carries_them_too(built):
+    """A wheel built later from the sdist (``python -m build``) gets them as well: MANIFEST.in."""
+    run([sys.executable, "-c", "from setuptools import build_meta; build_meta.build_sdist('sdist')"], cwd=built["src"])
+    (sdist,) = (built["src"] / "sdist").glob("jht_bridge-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    etc = REPO / "etc"
+    assert {f"etc/{path.relative_to(etc).as_posix()}" for path in shipped_files(etc)} <= names
+    assert "setup.py" in names
+
+
+def test_a_checkout_reads_the_repository_etc():
+    """Here (a checkout, editable install) the one source is the repository's etc/."""
+    from bridge.resources import etc_path, etc_root
+
+    assert etc_root() == REPO / "etc"
+    assert etc_path("sql", "sqlite", "statements.sql").is_file()
