@@ -17,6 +17,7 @@ from bridge.connector import Connector
 BUILTIN_PLUGINS = (
     "connectors.filedrop",
     "connectors.odbc",
+    "connectors.soap",
     "bridge.notify",
 )
 

@@ -1,0 +1,452 @@
+"""The SOAP connector (``connector.name = "soap"``): the bridge calls the ERP's web service
+through zeep.
+
+Which operations are called, and how our documents become their parameters (and their answers
+our results), is data: a mapping file (``connectors.soap.mapping``). The default mapping
+``etc/soap/jht-erp.mapping.toml`` drives the reference service of ``etc/soap/jht-erp.wsdl``; an
+integrator writes another for an ERP's own WSDL (docs/soap-connector.md) without touching Python.
+
+Behaviour:
+
+- the WSDL is loaded once per connector (lazily, so the bridge starts while the ERP is down); a
+  WSDL given by URL is fetched fresh when possible and kept in ``wsdl_cache``, so a restart
+  works from the cached copy while the ERP's web server is down;
+- timeouts on connect and read for every call; TLS verified by default (``ca_bundle`` for a
+  private CA); HTTP basic auth and/or WS-Security UsernameToken;
+- errors: no connection, a timeout, an HTTP error without a SOAP fault, an unreadable answer and
+  faults whose code is in ``transient_faults`` (``Server``/``Receiver`` by default) are
+  transient; a fault whose code or text matches ``already_exists`` is success (the order or
+  customer is already there); any other fault is a business rejection: permanent, with the
+  fault's code and text kept for the dead-letter view. An answer the mapping reads as
+  ``ok = false`` is a rejection too (with its ``message``), unless the message matches
+  ``already_exists``.
+- events are pulled with the cursor the mapping reads from each event (the last event's id by
+  default); an event the mapping cannot read is handed over with ``problem`` set (quarantined).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+
+from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.resources import etc_path
+from connectors.soap.mapping import MappingError, load_mapping, render
+
+DEFAULT_MAPPING = ("soap", "jht-erp.mapping.toml")
+
+
+def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
+    if value is None:
+        return None
+    base = (info.context or {}).get("base_dir") if info.context else None
+    value = Path(value).expanduser()
+    if not value.is_absolute() and base is not None:
+        value = Path(base) / value
+    return value
+
+
+def is_url(location: str) -> bool:
+    return urlparse(location).scheme in ("http", "https")
+
+
+class SoapSettings(BaseModel):
+    """``[connector.soap]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wsdl: str
+    """The ERP's WSDL: a URL (``https://erp/Service.asmx?wsdl``) or a file, relative to the config folder."""
+    wsdl_cache: Path | None = None
+    """Folder keeping the last fetched copy of a WSDL given by URL (default: ``var/soap-cache``
+    beside the config)."""
+    service: str | None = None
+    """Service name in the WSDL (default: the first)."""
+    port: str | None = None
+    """Port name in the service (default: the first)."""
+    endpoint: str | None = None
+    """Address to call instead of the one written in the WSDL."""
+    mapping: Path | None = None
+    """Mapping file (TOML) from our documents to the operations; default: the reference mapping."""
+    connect_timeout_s: float = Field(5, gt=0)
+    read_timeout_s: float = Field(30, gt=0)
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    """PEM file of the CA that signed the ERP's certificate (a private CA)."""
+    http_username: str | None = None
+    http_password: SecretStr | None = None
+    """From the environment: JHT_CONNECTOR__SOAP__HTTP_PASSWORD, or http_password_file."""
+    http_password_file: Path | None = None
+    wsse_username: str | None = None
+    """WS-Security UsernameToken (PasswordText)."""
+    wsse_password: SecretStr | None = None
+    """From the environment: JHT_CONNECTOR__SOAP__WSSE_PASSWORD, or wsse_password_file."""
+    wsse_password_file: Path | None = None
+    already_exists: list[str] = Field(default_factory=list)
+    """Fault codes, or words in a fault's text, that mean "already there": counted as delivered."""
+    transient_faults: list[str] = Field(default_factory=lambda: ["Server", "Receiver"])
+    """Fault codes (or their beginning, e.g. ``Server`` matches ``Server.Busy``) that mean "try again"."""
+
+    @field_validator("wsdl_cache", "mapping", "ca_bundle", "http_password_file", "wsse_password_file")
+    @classmethod
+    def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return _resolve(value, info)
+
+    @field_validator("wsdl")
+    @classmethod
+    def _wsdl_location(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the WSDL's URL or file is required")
+        if is_url(value) or urlparse(value).scheme == "file":
+            return value
+        return str(_resolve(Path(value), info))
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "SoapSettings":
+        if self.http_password is not None and self.http_password_file is not None:
+            raise ValueError("set http_password or http_password_file, not both")
+        if self.wsse_password is not None and self.wsse_password_file is not None:
+            raise ValueError("set wsse_password or wsse_password_file, not both")
+        return self
+
+    def secret(self, which: str) -> str | None:
+        value: SecretStr | None = getattr(self, f"{which}_password")
+        path: Path | None = getattr(self, f"{which}_password_file")
+        if value is not None:
+            return value.get_secret_value()
+        if path is not None:
+            return path.read_text(encoding="utf-8").strip()
+        return None
+
+    def mapping_path(self) -> Path:
+        return self.mapping or etc_path(*DEFAULT_MAPPING)
+
+
+def plain(value: Any) -> Any:
+    """A zeep answer as JSON-like data: objects → dicts, whole decimals → int, other decimals →
+    exact text, times → ISO text."""
+    from zeep.helpers import serialize_object
+
+    value = serialize_object(value, dict)
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else format(value, "f")
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def fault_code(fault: Any) -> str:
+    """The fault code's local part: ``soap:Server.Busy`` / ``{ns}Server`` → ``Server.Busy``."""
+    code = str(getattr(fault, "code", "") or "")
+    if code.startswith("{"):
+        code = code.split("}", 1)[1]
+    return code.split(":", 1)[1] if ":" in code else code
+
+
+class SoapConnector(Connector):
+    name = "soap"
+    description = "the ERP's SOAP web service through zeep (WSDL + mapping file)"
+    Settings = SoapSettings
+
+    def __init__(self, settings: SoapSettings | dict[str, Any], context: ConnectorContext | None = None):
+        if isinstance(settings, dict):
+            base = (context or ConnectorContext()).base_dir
+            settings = SoapSettings.model_validate(settings, context={"base_dir": base})
+        super().__init__(settings, context)
+        self.settings: SoapSettings
+        self.mapping = load_mapping(self.settings.mapping_path())
+        self._lock = threading.Lock()
+        self._client = None
+        self._service = None
+        self._wsdl_from: str | None = None
+
+    # ------------------------------------------------------------------ the zeep client
+
+    def _session(self):
+        import requests
+        from requests.auth import HTTPBasicAuth
+
+        session = requests.Session()
+        s = self.settings
+        session.verify = str(s.ca_bundle) if s.ca_bundle else s.verify_tls
+        if s.http_username:
+            session.auth = HTTPBasicAuth(s.http_username, s.secret("http") or "")
+        return session
+
+    def _connect(self):
+        """The zeep service proxy, made on first use (TransientError while the WSDL can't be had)."""
+        if self._service is not None:
+            return self._service
+        with self._lock:
+            if self._service is not None:
+                return self._service
+            import requests
+            import zeep
+            from lxml.etree import XMLSyntaxError
+
+            s = self.settings
+            transport = caching_transport(
+                self._cache_dir(),
+                session=self._session(),
+                timeout=(s.connect_timeout_s, s.read_timeout_s),
+                operation_timeout=(s.connect_timeout_s, s.read_timeout_s),
+            )
+            wsse = None
+            if s.wsse_username:
+                from zeep.wsse.username import UsernameToken
+
+                wsse = UsernameToken(s.wsse_username, s.secret("wsse") or "")
+            try:
+                client = zeep.Client(s.wsdl, transport=transport, wsse=wsse,
+                                     settings=zeep.Settings(strict=False, xml_huge_tree=False))
+            except (requests.RequestException, OSError) as exc:
+                raise TransientError(f"cannot load the WSDL {s.wsdl}: {exc}") from exc
+            except (XMLSyntaxError, zeep.exceptions.Error) as exc:
+                raise TransientError(f"the WSDL {s.wsdl} is not usable: {exc}") from exc
+            try:
+                service = client.bind(s.service, s.port) if (s.service or s.port) else client.service
+                if s.endpoint:
+                    service = client.create_service(service._binding.name, s.endpoint)
+            except (ValueError, KeyError, zeep.exceptions.Error) as exc:
+                raise TransientError(f"service/port not found in the WSDL: {exc}") from exc
+            self._client, self._service, self._wsdl_from = client, service, transport.last_source
+            return service
+
+    def _cache_dir(self) -> Path:
+        return self.settings.wsdl_cache or (Path(self.context.base_dir) / "var" / "soap-cache")
+
+    # ------------------------------------------------------------------ calling
+
+    def _call(self, op: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Render the request, call the operation, render the response; errors classified."""
+        import requests
+        import zeep
+        from lxml.etree import XMLSyntaxError
+
+        table = self.mapping[op]
+        try:
+            params = render(table.get("request", {}), data)
+        except MappingError as exc:
+            raise PermanentError(f"{op}: the document does not fit the mapping: {exc}") from exc
+        service = self._connect()
+        operation = table["operation"]
+        try:
+            method = getattr(service, operation)
+        except AttributeError:
+            raise TransientError(f"operation {operation} is not in the WSDL (check the mapping file)") from None
+        try:
+            answer = method(**params)
+        except zeep.exceptions.Fault as fault:
+            code, text = fault_code(fault), str(fault.message or "")
+            if self._already_exists(code, text):
+                return {"already": True}
+            if any(code == t or code.startswith(t + ".") for t in self.settings.transient_faults):
+                raise TransientError(f"SOAP fault {code}: {text}") from None
+            raise PermanentError(f"SOAP fault {code}: {text}") from None
+        except zeep.exceptions.TransportError as exc:
+            raise TransientError(f"HTTP {exc.status_code} from the ERP's web service: {_short(exc.content)}") from None
+        except requests.Timeout as exc:
+            raise TransientError(f"the ERP's web service did not answer in time: {exc}") from None
+        except requests.RequestException as exc:
+            raise TransientError(f"cannot reach the ERP's web service: {exc}") from None
+        except (zeep.exceptions.ValidationError, TypeError) as exc:
+            raise PermanentError(f"{op}: the request does not fit operation {operation}: {exc}") from None
+        except (XMLSyntaxError, zeep.exceptions.XMLParseError) as exc:
+            raise TransientError(f"unreadable answer from {operation}: {exc}") from None
+        try:
+            result = render(table.get("response", {}), plain(answer))
+        except MappingError as exc:
+            raise TransientError(f"{op}: the answer of {operation} does not fit the mapping: {exc}") from exc
+        if result.get("ok") is False:
+            message = str(result.get("message") or f"{operation} answered failure")
+            if self._already_exists("", message):
+                return {"already": True}
+            raise PermanentError(f"{operation}: {message}")
+        return result
+
+    def _already_exists(self, code: str, text: str) -> bool:
+        for marker in self.settings.already_exists:
+            if marker and (code == marker or marker in text):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ the contract
+
+    def push_customer(self, doc: dict[str, Any]) -> str | None:
+        result = self._call("push_customer", doc)
+        code = result.get("erp_code")
+        return str(code) if code not in (None, "") else None
+
+    def push_order(self, doc: dict[str, Any]) -> str | None:
+        if not doc.get("order_no") or not doc.get("lines"):
+            raise PermanentError("an order needs an order number and at least one line")
+        result = self._call("push_order", doc)
+        ref = result.get("erp_ref")
+        return str(ref) if ref not in (None, "") else None
+
+    def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
+        if command not in ("release", "cancel", "complete"):
+            raise PermanentError(f"unknown order command {command!r}")
+        at_text = at.isoformat() if isinstance(at, datetime) else str(at)
+        self._call("order_command", {**(doc or {}), "order_no": order_no, "command": command, "at": at_text})
+
+    def push_merge(self, doc: dict[str, Any]) -> None:
+        if "push_merge" in self.mapping:
+            self._call("push_merge", doc)
+
+    def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
+        if not skus:
+            return {}
+        stock = self._call("query_stock", {"skus": list(skus)}).get("stock") or {}
+        wanted = set(skus)
+        out = {}
+        for sku, qty in stock.items():
+            if str(sku) in wanted and qty is not None:
+                out[str(sku)] = Decimal(str(qty))
+        return out
+
+    def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
+        after = int(cursor) if cursor and cursor.lstrip("-").isdigit() else 0
+        result = self._call("pull_events", {"cursor": cursor or "", "after": after, "limit": limit})
+        raw = result.get("events") or []
+        events, last = [], cursor
+        for item in raw[:limit] if limit else raw:
+            event_id = item.get("id")
+            if event_id in (None, ""):
+                raise TransientError("pull_events: an event without an id (check the mapping's events.$item.id)")
+            event_cursor = str(item.get("cursor") if item.get("cursor") not in (None, "") else event_id)
+            kind, data = item.get("kind"), item.get("data")
+            problem = None
+            if not isinstance(kind, str) or not kind:
+                problem = f"event {event_id}: no kind the bridge knows (mapped kind: {kind!r})"
+            if not isinstance(data, dict):
+                problem = problem or f"event {event_id}: data is not an object"
+                data = {"raw": json.loads(json.dumps(data, default=str))}
+            events.append(ErpEvent(str(event_id), kind or "unknown", data, cursor=event_cursor, problem=problem,
+                                   source=f"{self.mapping['pull_events']['operation']} #{event_id}"))
+            last = event_cursor
+        return events, last
+
+    # ------------------------------------------------------------------ operations
+
+    def check(self) -> list[CheckLine]:
+        s = self.settings
+        lines = [CheckLine("mapping", True, str(s.mapping_path()))]
+        try:
+            service = self._connect()
+        except TransientError as exc:
+            lines.append(CheckLine("wsdl", False, f"{exc} — check connector.soap.wsdl and the network"))
+            return lines
+        lines.append(CheckLine("wsdl", True, f"{s.wsdl} ({self._wsdl_from})"))
+        lines.append(CheckLine("endpoint", True, service._binding_options.get("address", "?")))
+        for op, table in self.mapping.items():
+            lines.append(self._check_operation(op, table))
+        lines.append(self._check_call())
+        return lines
+
+    def _check_operation(self, op: str, table: dict[str, Any]) -> CheckLine:
+        name = table["operation"]
+        binding = self._service._binding
+        try:
+            operation = binding.get(name)
+        except ValueError:
+            known = ", ".join(sorted(binding._operations))
+            return CheckLine(f"operation {op}", False, f"{name} is not in the WSDL (it has: {known})")
+        wanted = set(table.get("request", {}))
+        body = getattr(operation.input, "body", None)
+        have: set[str] = set()
+        if body is not None and getattr(body.type, "elements", None) is not None:
+            have = {n for n, _ in body.type.elements}
+        missing = wanted - have if have else set()
+        if missing:
+            return CheckLine(f"operation {op}", False,
+                             f"{name} has no parameter(s) {', '.join(sorted(missing))} (it has: {', '.join(sorted(have))})")
+        signature = operation.input.signature(as_output=False)
+        return CheckLine(f"operation {op}", True, f"{name}({signature})")
+
+    def _check_call(self) -> CheckLine:
+        """Reachable and authenticated: one harmless call (query_stock of one made-up code)."""
+        try:
+            self._call("query_stock", {"skus": ["__jht_check__"]})
+        except TransientError as exc:
+            text = str(exc)
+            hint = " — check the user name and password" if ("401" in text or "403" in text or "uthent" in text) else ""
+            return CheckLine("endpoint reachable and authenticated", False, text + hint)
+        except PermanentError as exc:
+            return CheckLine("endpoint reachable and authenticated", False, str(exc))
+        return CheckLine("endpoint reachable and authenticated", True, "a query_stock call was answered")
+
+    def close(self) -> None:
+        client = self._client
+        self._client = self._service = None
+        if client is not None:
+            try:
+                client.transport.session.close()
+            except Exception:  # noqa: BLE001 - closing must not fail
+                pass
+
+
+def _short(content: Any, limit: int = 200) -> str:
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    text = " ".join(str(content or "").split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def caching_transport(cache_dir: Path, **kwargs: Any):
+    """zeep's transport, keeping a copy of every WSDL/XSD fetched over HTTP in ``cache_dir``:
+    it tries the network first (so a changed WSDL is seen), and falls back to the copy when the
+    ERP's web server cannot be reached, so the bridge starts while the ERP is down. (zeep is
+    imported here, not at module level: it costs a quarter second every other connector
+    should not pay.)"""
+    import requests
+    from zeep.transports import Transport
+
+    class CachingTransport(Transport):
+        last_source = "file"
+
+        def _path(self, url: str) -> Path:
+            return Path(cache_dir) / (hashlib.sha256(url.encode("utf-8")).hexdigest()[:32] + ".xml")
+
+        def load(self, url: str) -> bytes:
+            if urlparse(url).scheme not in ("http", "https"):
+                return super().load(url)
+            try:
+                content = self._load_remote_data(url)
+            except requests.RequestException:
+                cached = self._path(url)
+                if cached.is_file():
+                    self.last_source = f"cached copy {cached}: the server did not answer"
+                    return cached.read_bytes()
+                raise
+            self.last_source = "fetched"
+            try:
+                target = self._path(url)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temp = target.with_suffix(".tmp")
+                temp.write_bytes(content)
+                temp.replace(target)
+            except OSError:
+                pass  # a cache we cannot write only costs the fallback
+            return content
+
+    return CachingTransport(**kwargs)

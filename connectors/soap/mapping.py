@@ -1,0 +1,208 @@
+"""Field mapping between the bridge's documents and a SOAP service's messages, as data.
+
+A mapping file (TOML) has one table per contract operation (``push_customer``, ``push_order``,
+``order_command``, ``push_merge``, ``query_stock``, ``pull_events``)::
+
+    [push_order]
+    operation = "CreateSalesOrder"          # the WSDL operation to call
+    [push_order.request.bill]               # its parameters, built from the document
+    BillNo = "order_no"
+    CustNo = "to_string(customer.id)"
+    Entries = { SalesEntry = { "$each" = "lines", "$item" = { MaterialNo = "sku", Qty = "quantity" } } }
+    [push_order.response]                   # what we read back from its answer
+    erp_ref = "BillId"
+
+A **template** is built by ``render(template, data)``:
+
+- a string is a JMESPath expression evaluated on the data (``order_no``, ``customer.erp_code``,
+  ``to_string(customer.id)``); a literal text is a JMESPath raw string: ``"'AUDIT'"``;
+- a number or boolean is itself;
+- ``{"$each": expr, "$item": template}`` is a list: the template rendered on each element of the
+  list ``expr`` finds (inside, ``_parent`` is the data around the list);
+- ``{"$dict": expr, "$key": expr, "$value": expr}`` is an object built from the list ``expr`` finds;
+- ``{"$value": expr, "$map": {from: to, …}, "$default": …}`` translates a value (a missing
+  ``$default`` makes an unknown value an error);
+- any other table is an object of the rendered values; keys whose value renders to null are left out.
+
+JMESPath (https://jmespath.org) is used rather than a home-made path syntax: it is specified,
+tested in many languages, and integrators may already know it from other tools.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+
+OPERATIONS = ("push_customer", "push_order", "order_command", "push_merge", "query_stock", "pull_events")
+REQUIRED_OPERATIONS = ("push_customer", "push_order", "order_command", "query_stock", "pull_events")
+DIRECTIVES = {"$each", "$item", "$dict", "$key", "$value", "$map", "$default"}
+
+# What each operation's response template may set (and what the connector reads from it).
+RESPONSE_KEYS = {
+    "push_customer": {"erp_code", "ok", "message"},
+    "push_order": {"erp_ref", "ok", "message"},
+    "order_command": {"ok", "message"},
+    "push_merge": {"ok", "message"},
+    "query_stock": {"stock", "ok", "message"},
+    "pull_events": {"events", "ok", "message"},
+}
+EVENT_KEYS = {"id", "kind", "data", "cursor"}
+
+
+class MappingError(ValueError):
+    """The mapping file is wrong (at load) or a template cannot be applied to the data."""
+
+
+@lru_cache(maxsize=1024)
+def _compiled(expression: str):
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        raise MappingError(f"bad JMESPath expression {expression!r}: {exc}") from None
+
+
+def render(template: Any, data: Any) -> Any:
+    if isinstance(template, str):
+        try:
+            return _compiled(template).search(data)
+        except JMESPathError as exc:
+            raise MappingError(f"{template!r}: {exc}") from None
+    if isinstance(template, list):
+        return [render(item, data) for item in template]
+    if not isinstance(template, dict):
+        return template
+    if "$each" in template:
+        items = render(template["$each"], data) or []
+        if not isinstance(items, list):
+            items = [items]
+        inner = template.get("$item", "@")
+        return [render(inner, _with_parent(item, data)) for item in items]
+    if "$dict" in template:
+        items = render(template["$dict"], data) or []
+        if not isinstance(items, list):
+            items = [items]
+        out = {}
+        for item in items:
+            scope = _with_parent(item, data)
+            out[render(template["$key"], scope)] = render(template["$value"], scope)
+        return out
+    if "$value" in template:
+        value = render(template["$value"], data)
+        table = template.get("$map")
+        if table is None:
+            return value
+        key = _map_key(value)
+        if key in table:
+            return table[key]
+        if "$default" in template:
+            return template["$default"]
+        raise MappingError(f"no mapping for value {value!r} (known: {', '.join(map(str, table))})")
+    out = {}
+    for key, sub in template.items():
+        value = render(sub, data)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _with_parent(item: Any, parent: Any) -> Any:
+    return {**item, "_parent": parent} if isinstance(item, dict) else item
+
+
+def _map_key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _check_template(template: Any, where: str, problems: list[str]) -> None:
+    if isinstance(template, str):
+        try:
+            _compiled(template)
+        except MappingError as exc:
+            problems.append(f"{where}: {exc}")
+    elif isinstance(template, list):
+        for n, item in enumerate(template):
+            _check_template(item, f"{where}[{n}]", problems)
+    elif isinstance(template, dict):
+        directives = {k for k in template if k.startswith("$")}
+        unknown = directives - DIRECTIVES
+        if unknown:
+            problems.append(f"{where}: unknown directive(s) {', '.join(sorted(unknown))}")
+        if "$each" in template and not directives <= {"$each", "$item"}:
+            problems.append(f"{where}: $each takes only $item")
+        if "$dict" in template and not {"$key", "$value"} <= directives:
+            problems.append(f"{where}: $dict needs $key and $value")
+        if "$map" in template and "$value" not in template:
+            problems.append(f"{where}: $map needs $value")
+        if "$map" in template and not isinstance(template["$map"], dict):
+            problems.append(f"{where}.$map must be a table")
+        for key, sub in template.items():
+            if key in ("$map", "$default"):
+                continue
+            _check_template(sub, f"{where}.{key}", problems)
+
+
+def validate(mapping: dict[str, Any]) -> list[str]:
+    """Problems of a mapping, each naming its key (empty: fine)."""
+    problems = []
+    for name in mapping:
+        if name not in OPERATIONS:
+            problems.append(f"{name}: not a connector operation (one of {', '.join(OPERATIONS)})")
+    for name in REQUIRED_OPERATIONS:
+        if name not in mapping:
+            problems.append(f"{name}: missing (every mapping needs {', '.join(REQUIRED_OPERATIONS)})")
+    for name, table in mapping.items():
+        if name not in OPERATIONS:
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{name}: must be a table")
+            continue
+        extra = set(table) - {"operation", "request", "response"}
+        if extra:
+            problems.append(f"{name}: unknown key(s) {', '.join(sorted(extra))}")
+        if not isinstance(table.get("operation"), str) or not table.get("operation"):
+            problems.append(f"{name}.operation: the WSDL operation's name is required")
+        request = table.get("request", {})
+        if not isinstance(request, dict):
+            problems.append(f"{name}.request: must be a table of the operation's parameters")
+        else:
+            _check_template(request, f"{name}.request", problems)
+        response = table.get("response", {})
+        if not isinstance(response, dict):
+            problems.append(f"{name}.response: must be a table")
+            continue
+        unknown = set(response) - RESPONSE_KEYS[name]
+        if unknown:
+            problems.append(f"{name}.response: unknown key(s) {', '.join(sorted(unknown))} "
+                            f"(allowed: {', '.join(sorted(RESPONSE_KEYS[name]))})")
+        _check_template(response, f"{name}.response", problems)
+        if name == "pull_events":
+            events = response.get("events")
+            item = events.get("$item") if isinstance(events, dict) else None
+            if not isinstance(item, dict) or not {"id", "kind", "data"} <= set(item):
+                problems.append("pull_events.response.events: must be {\"$each\" = …, \"$item\" = {id, kind, data, cursor?}}")
+            elif set(item) - EVENT_KEYS:
+                problems.append(f"pull_events.response.events.$item: unknown key(s) {', '.join(sorted(set(item) - EVENT_KEYS))}")
+        if name == "query_stock" and "stock" not in response:
+            problems.append("query_stock.response.stock: required ({\"$dict\" = …, \"$key\" = …, \"$value\" = …})")
+    return problems
+
+
+def load_mapping(path: Path) -> dict[str, Any]:
+    """Read and validate a mapping file; MappingError lists every problem with its key."""
+    try:
+        mapping = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot read the mapping file ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{path}: not valid TOML ({exc})") from None
+    problems = validate(mapping)
+    if problems:
+        raise MappingError(f"{path}: " + "; ".join(problems))
+    return mapping

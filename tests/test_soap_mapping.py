@@ -1,0 +1,91 @@
+"""The SOAP connector's mapping files: templates rendered on documents, and mistakes named at load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.resources import etc_path
+from bridge.testing.connector_kit import sample_customer, sample_order
+from connectors.soap.mapping import MappingError, load_mapping, render, validate
+
+REFERENCE = etc_path("soap", "jht-erp.mapping.toml")
+
+
+def test_strings_are_jmespath_and_literals_are_quoted():
+    doc = {"order_no": "JHT-1", "customer": {"id": 7, "erp_code": None}}
+    assert render("order_no", doc) == "JHT-1"
+    assert render("to_string(customer.id)", doc) == "7"
+    assert render("'AUDIT'", doc) == "AUDIT"
+    assert render(3, doc) == 3
+    assert render(True, doc) is True
+
+
+def test_keys_rendering_to_null_are_left_out():
+    doc = {"customer": {"id": 7, "erp_code": None}}
+    assert render({"CustNo": "customer.id", "CustCode": "customer.erp_code", "Missing": "nowhere.at.all"}, doc) == {
+        "CustNo": 7
+    }
+
+
+def test_each_maps_a_list_and_sees_its_parent():
+    doc = sample_order(lines=2)
+    out = render({"$each": "lines", "$item": {"Seq": "line_no", "Bill": "_parent.order_no", "Qty": "quantity"}}, doc)
+    assert out == [
+        {"Seq": 1, "Bill": doc["order_no"], "Qty": 10},
+        {"Seq": 2, "Bill": doc["order_no"], "Qty": 20},
+    ]
+    assert render({"$each": "nothing"}, doc) == []
+
+
+def test_dict_builds_an_object_from_a_list():
+    answer = {"StockItem": [{"sku": "WA-1", "quantity": "12.5"}, {"sku": "WA-2", "quantity": 0}]}
+    assert render({"$dict": "StockItem", "$key": "sku", "$value": "quantity"}, answer) == {"WA-1": "12.5", "WA-2": 0}
+
+
+def test_map_translates_and_an_unknown_value_is_an_error_unless_defaulted():
+    table = {"$value": "command", "$map": {"release": "AUDIT", "cancel": "CLOSE"}}
+    assert render(table, {"command": "cancel"}) == "CLOSE"
+    with pytest.raises(MappingError, match="no mapping for value 'complete'"):
+        render(table, {"command": "complete"})
+    assert render({**table, "$default": "OTHER"}, {"command": "complete"}) == "OTHER"
+    assert render({"$value": "paid", "$map": {"true": "Y", "false": "N"}}, {"paid": False}) == "N"
+
+
+def test_the_reference_mapping_renders_our_documents():
+    mapping = load_mapping(REFERENCE)
+    order = render(mapping["push_order"]["request"], sample_order(lines=3))["order"]
+    assert order["orderNo"] == "JHT-20261125-0001"
+    assert [line["sku"] for line in order["lines"]["OrderLine"]] == ["WA-100", "WA-200", "WA-300"]
+    assert order["lines"]["OrderLine"][0]["unitPrice"] == "12.50"  # exact text, never a float
+    customer = render(mapping["push_customer"]["request"], sample_customer(5))["customer"]
+    assert customer["id"] == 5 and customer["name"].startswith("无锡精工")
+
+
+def test_mistakes_in_a_mapping_file_are_named_by_key(tmp_path: Path):
+    problems = validate(
+        {
+            "push_order": {"operation": "", "request": {"x": "a[?"}, "response": {"erp_reff": "x"}},
+            "push_customer": {"operation": "A", "request": {"y": {"$each": "a", "$other": 1}}},
+            "send_fax": {"operation": "Fax"},
+            "order_command": {"operation": "C", "requst": {}},
+            "pull_events": {"operation": "P", "response": {"events": "Event"}},
+        }
+    )
+    text = "\n".join(problems)
+    assert "push_order.operation" in text
+    assert "push_order.request.x: bad JMESPath expression" in text
+    assert "push_order.response: unknown key(s) erp_reff" in text
+    assert "push_customer.request.y: unknown directive(s) $other" in text
+    assert "send_fax: not a connector operation" in text
+    assert "order_command: unknown key(s) requst" in text
+    assert "query_stock: missing" in text
+    assert "pull_events.response.events: must be" in text
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[push_order\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="not valid TOML"):
+        load_mapping(bad)
+    with pytest.raises(MappingError, match="cannot read the mapping file"):
+        load_mapping(tmp_path / "missing.toml")
