@@ -149,20 +149,51 @@ class ErpSimulator:
     def commands(self, order_no: str) -> list[str]:
         return [r["command"] for r in self._query("SELECT command FROM jht_command_in WHERE order_no = ? ORDER BY id", order_no)]
 
+    def events(self) -> list[dict[str, Any]]:
+        """The events the ERP wrote, in id order (``event_id`` as text, as the bridge keeps it)."""
+        rows = self._query("SELECT event_id, kind, order_no, status FROM jht_event_out ORDER BY event_id")
+        return [{**row, "event_id": str(int(row["event_id"]))} for row in rows]
+
+    def track_arrivals(self) -> None:
+        """Number orders in the order they arrive, for ``arrivals``: SQLite's rowid does it
+        already; on PostgreSQL ``jht_order_in`` gets a sequence column (a test's addition, not
+        part of the reference tables)."""
+        if self.dialect == "postgresql":
+            cnxn = self._connect()
+            try:
+                cnxn.cursor().execute("ALTER TABLE jht_order_in ADD COLUMN IF NOT EXISTS arrival_no BIGSERIAL")
+                cnxn.commit()
+            finally:
+                cnxn.close()
+
+    def arrivals(self) -> list[tuple[int, str]]:
+        """(customer id, order number) of every order held, in the order the rows were
+        inserted (PostgreSQL: after ``track_arrivals``)."""
+        order = "rowid" if self.dialect == "sqlite" else "arrival_no"
+        rows = self._query(f"SELECT customer_id, order_no FROM jht_order_in ORDER BY {order}")
+        return [(int(row["customer_id"]), row["order_no"]) for row in rows]
+
     # -- what the ERP does ------------------------------------------------------------------
 
-    def process(self) -> int:
-        """Import what the bridge wrote: each new order gets an ERP number. Returns how many."""
+    def process(self, answer: str | None = None) -> int:
+        """Import what the bridge wrote: each new order gets an ERP number. With ``answer`` (an
+        ERP status word), each imported order is also answered with ``order.accepted`` (its ERP
+        number) and ``order.status`` ``answer``, in the same transaction as the import, as an ERP
+        reports what it did. Returns how many orders were imported."""
         cnxn = self._connect()
         try:
             cursor = cnxn.cursor()
             new = [r[0] for r in cursor.execute("SELECT order_no FROM jht_order_in WHERE imported_at IS NULL ORDER BY received_at, order_no").fetchall()]
             count = cursor.execute("SELECT COUNT(*) FROM jht_order_in WHERE imported_at IS NOT NULL").fetchone()[0]
             for n, order_no in enumerate(new, int(count) + 1):
+                erp_order_no = f"{self.erp_prefix}{n:05d}"
                 cursor.execute(
                     "UPDATE jht_order_in SET erp_order_no = ?, imported_at = CURRENT_TIMESTAMP WHERE order_no = ?",
-                    f"{self.erp_prefix}{n:05d}", order_no,
+                    erp_order_no, order_no,
                 )
+                if answer is not None:
+                    self._insert_event(cursor, "order.accepted", {"order_no": order_no, "erp_ref": erp_order_no})
+                    self._insert_event(cursor, "order.status", {"order_no": order_no, "status": answer, "erp_ref": erp_order_no})
             cursor.execute("UPDATE jht_command_in SET imported_at = CURRENT_TIMESTAMP WHERE imported_at IS NULL")
             cnxn.commit()
             return len(new)
@@ -170,6 +201,15 @@ class ErpSimulator:
             cnxn.close()
 
     def emit(self, kind: str, data: dict[str, Any]) -> str:
+        cnxn = self._connect()
+        try:
+            event_id = self._insert_event(cnxn.cursor(), kind, data)
+            cnxn.commit()
+            return event_id
+        finally:
+            cnxn.close()
+
+    def _insert_event(self, cursor: pyodbc.Cursor, kind: str, data: dict[str, Any]) -> str:
         fields = ("order_no", "status", "erp_ref", "note", "shipment_id", "courier", "tracking_no", "shipped_at",
                   "order_status", "customer_id", "erp_code")
         present = [f for f in fields if data.get(f) is not None]
@@ -179,22 +219,17 @@ class ErpSimulator:
             lines = list(data.get("items", {}).items())
         else:
             lines = []
-        cnxn = self._connect()
-        try:
-            cursor = cnxn.cursor()
-            columns = ", ".join(["kind", *present])
-            marks = ", ".join("?" * (len(present) + 1))
-            cursor.execute(f"INSERT INTO jht_event_out ({columns}) VALUES ({marks})", kind, *(data[f] for f in present))
-            event_id = int(cursor.execute("SELECT MAX(event_id) FROM jht_event_out").fetchone()[0])
-            for n, (sku, quantity) in enumerate(lines, 1):
-                cursor.execute(
-                    f"INSERT INTO jht_event_line_out (event_id, line_no, sku, quantity) VALUES (?, ?, ?, {self.number})",
-                    event_id, n, sku, str(Decimal(str(quantity))),
-                )
-            cnxn.commit()
-            return str(event_id)
-        finally:
-            cnxn.close()
+        columns = ", ".join(["kind", *present])
+        marks = ", ".join("?" * (len(present) + 1))
+        cursor.execute(f"INSERT INTO jht_event_out ({columns}) VALUES ({marks})", kind, *(data[f] for f in present))
+        # One writer (this simulator): the highest id is the row just written.
+        event_id = int(cursor.execute("SELECT MAX(event_id) FROM jht_event_out").fetchone()[0])
+        for n, (sku, quantity) in enumerate(lines, 1):
+            cursor.execute(
+                f"INSERT INTO jht_event_line_out (event_id, line_no, sku, quantity) VALUES (?, ?, ?, {self.number})",
+                event_id, n, sku, str(Decimal(str(quantity))),
+            )
+        return str(event_id)
 
     def fill_erp_order_no(self, order_no: str, erp_order_no: str) -> None:
         cnxn = self._connect()
