@@ -37,7 +37,9 @@ import pyodbc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.resources import etc_path
 from connectors.odbc.statements import (
+    OPTIONAL,
     REQUIRED,
     StatementFileError,
     load_statements,
@@ -260,6 +262,119 @@ def connection_driver(connection_string: str) -> str | None:
         key, _, value = item.partition("=")
         if key.strip().lower() == "driver":
             return value.strip().strip("{}")
+    return None
+
+
+def connection_dsn(connection_string: str) -> str | None:
+    for item in connection_string.split(";"):
+        key, _, value = item.partition("=")
+        if key.strip().lower() == "dsn":
+            return value.strip()
+    return None
+
+
+# -- jht-bridge check ---------------------------------------------------------------------
+
+PROBE_TEXT = "JHT-CHECK-0"
+PROBE_ID = 2**31 - 1
+READ_PROBES: dict[str, tuple[tuple[Any, ...], tuple[str, ...] | int]] = {
+    # statement: (parameters no ERP has, so nothing is returned; the result columns the
+    # connector reads: these names, or exactly this many, read by position)
+    "select_erp_order_no": ((PROBE_TEXT,), 1),
+    "select_events": ((PROBE_ID, 1), ("event_id", "kind")),
+    "select_event_lines": ((PROBE_ID, PROBE_ID), 3),
+    "select_stock": ((PROBE_TEXT,), 2),
+}
+
+
+def _check_driver(connection_string: str) -> list[CheckLine]:
+    driver, dsn = connection_driver(connection_string), connection_dsn(connection_string)
+    if driver is not None:
+        installed = pyodbc.drivers()
+        found = driver.casefold() in {d.casefold() for d in installed}
+        return [CheckLine(
+            "ODBC driver", found,
+            f"{driver} found" if found else
+            f"{driver} is not installed (installed: {', '.join(installed) or 'none'}); see odbcinst -q -d",
+        )]
+    if dsn is not None:
+        sources = {name.casefold(): (name, drv) for name, drv in pyodbc.dataSources().items()}
+        name, drv = sources.get(dsn.casefold(), (None, None))
+        return [CheckLine(
+            "ODBC data source", name is not None,
+            f"{name} found (driver {drv})" if name is not None else
+            f"{dsn} is not defined (defined: {', '.join(n for n, _ in sources.values()) or 'none'}); see odbcinst -q -s",
+        )]
+    return [CheckLine("ODBC driver", False, "the connection string names no Driver={…} (nor DSN=…)")]
+
+
+def _one_line(text: str) -> str:
+    """A driver message on one line (psqlODBC's carry the server's line breaks)."""
+    return " ".join(text.split())
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _dbms(cnxn: pyodbc.Connection) -> str:
+    """`` (PostgreSQL 15.18)``: what the driver says it is connected to, for the check line."""
+    try:
+        return f" ({cnxn.getinfo(pyodbc.SQL_DBMS_NAME)} {cnxn.getinfo(pyodbc.SQL_DBMS_VER)})"
+    except pyodbc.Error:
+        return ""
+
+
+def _attempt(cnxn: pyodbc.Connection, sql: str, *parameters: Any, commit: bool = False) -> str | None:
+    """Run one query for the check; None when it ran, else the driver's message. Rolled back
+    (PostgreSQL refuses anything after a failure in the same transaction) unless ``commit``."""
+    try:
+        cursor = cnxn.cursor().execute(sql, *parameters)
+        if cursor.description is not None:
+            cursor.fetchall()
+    except pyodbc.Error as exc:
+        _end(cnxn, commit=False)
+        return f"fails: {_one_line(error_text(exc))}"
+    _end(cnxn, commit=commit)
+    return None
+
+
+def _end(cnxn: pyodbc.Connection, *, commit: bool) -> None:
+    try:
+        cnxn.commit() if commit else cnxn.rollback()
+    except pyodbc.Error:
+        pass
+
+
+def _probe(cnxn: pyodbc.Connection, name: str, sql: str) -> str | None:
+    """Run a read statement with ``READ_PROBES`` values; None when it runs and returns the
+    columns the connector reads, else what is wrong."""
+    parameters, wanted = READ_PROBES[name]
+    sql = sql.replace("{skus}", placeholders(1))
+    try:
+        cursor = cnxn.cursor().execute(sql, *parameters)
+        columns = [d[0].lower() for d in cursor.description or ()]
+        if columns:
+            cursor.fetchall()
+    except pyodbc.Error as exc:
+        return f"fails: {_one_line(error_text(exc))}"
+    finally:
+        _end(cnxn, commit=False)
+    if not columns:
+        return "returns no result set (it must be a SELECT)"
+    if isinstance(wanted, int):
+        if len(columns) != wanted:
+            got = _count(len(columns), "column", "columns")
+            return f"returns {got} ({', '.join(columns)}); the connector reads {wanted}, by position"
+        return None
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        return f"returns no column {', '.join(missing)} (it returns {', '.join(columns)})"
+    # select_events is read by column name: a misspelt alias would lose its value quietly.
+    unread = [c for c in columns if c not in wanted and c not in EVENT_FIELDS]
+    if unread:
+        known = ", ".join(wanted + EVENT_FIELDS)
+        return f"returns {', '.join(unread)}, which the connector does not read (it reads {known})"
     return None
 
 
@@ -512,57 +627,92 @@ class OdbcConnector(Connector):
     # -- operations -----------------------------------------------------------------------
 
     def check(self) -> list[CheckLine]:
+        """What ``jht-bridge check`` prints for this connector, one line per thing that must work:
+        the ODBC driver (or data source), the connection (with the database's name and version),
+        ``on_connect``, each named statement, each ``check_tables`` query. The statements that only
+        read are run with values no ERP has (they return nothing) and their result columns are
+        checked against what the connector reads; the ones that write are only looked for: check
+        never writes. A failure carries the driver's own words."""
         lines: list[CheckLine] = []
         try:
-            connection_string = self.settings.read_connection_string()
+            connection_string: str | None = self.settings.read_connection_string()
         except OSError as exc:
-            return [CheckLine("connection string", False, f"{self.settings.connection_string_file}: {exc}")]
-        target = connection_target(connection_string)
-        driver = connection_driver(connection_string)
-        if driver is not None:
-            found = driver in pyodbc.drivers()
+            connection_string = None
             lines.append(CheckLine(
-                "ODBC driver", found,
-                f"{driver} found" if found else
-                f"{driver} is not installed (installed: {', '.join(pyodbc.drivers()) or 'none'}); see odbcinst -q -d",
+                "connection string", False, f"{self.settings.connection_string_file}: {exc.strerror or exc}"
             ))
-        try:
-            statements = load_statements(self.settings.statements)
-        except StatementFileError as exc:
-            statements = {}
-            lines.append(CheckLine("statements file", False, str(exc)))
         else:
-            for name in REQUIRED:
+            lines += _check_driver(connection_string)
+        cnxn = None
+        if connection_string is not None:
+            try:
+                cnxn = pyodbc.connect(connection_string, autocommit=False, timeout=self.settings.login_timeout_s or 10)
+            except pyodbc.Error as exc:
                 lines.append(CheckLine(
-                    f"statement {name}", bool(statements.get(name)),
-                    f"in {self.settings.statements}" if statements.get(name) else
-                    f"missing from {self.settings.statements}: add a '-- name: {name}' statement",
+                    "connect", False, f"{connection_target(connection_string)}: {_one_line(error_text(exc))}"
                 ))
+            else:
+                target = connection_target(connection_string)
+                lines.append(CheckLine("connect", True, f"connected to {target}{_dbms(cnxn)}"))
         try:
-            cnxn = pyodbc.connect(connection_string, autocommit=True, timeout=self.settings.login_timeout_s or 10)
-        except pyodbc.Error as exc:
-            lines.append(CheckLine("connect", False, f"{target}: {error_text(exc)}"))
-            return lines
-        try:
+            try:
+                statements = load_statements(self.settings.statements)
+            except StatementFileError as exc:
+                lines.append(CheckLine(
+                    "statements file", False,
+                    f"{exc}; the reference statements for each database are in {etc_path('sql')}"
+                    "/<sqlserver|postgresql|sqlite>/statements.sql",
+                ))
+            else:
+                lines += self._check_statements(statements, cnxn)
+        finally:
+            if cnxn is not None:
+                try:
+                    cnxn.close()
+                except pyodbc.Error:
+                    pass
+        return lines
+
+    def _check_statements(self, statements: dict[str, str], cnxn: pyodbc.Connection | None) -> list[CheckLine]:
+        where = self.settings.statements
+        lines = [CheckLine("statements file", True, f"{where}: {_count(len(statements), 'statement', 'statements')}")]
+        if cnxn is not None:
             try:
                 cnxn.timeout = self.settings.query_timeout_s
             except pyodbc.Error:
-                pass  # the driver does not take it; on_connect sets it for the real calls
-            lines.append(CheckLine("connect", True, f"connected to {target}"))
+                pass  # the driver does not take it: on_connect sets it (as for the real calls)
+            if statements.get("on_connect"):
+                timeout_ms = str(self.settings.query_timeout_s * 1000)
+                problem = _attempt(cnxn, statements["on_connect"], timeout_ms, commit=True)
+                lines.append(CheckLine("statement on_connect", problem is None, f"present, {problem or 'runs'}"))
+        for name in REQUIRED:
+            sql = statements.get(name)
+            if not sql:
+                lines.append(CheckLine(
+                    f"statement {name}", False, f"missing from {where}: add a '-- name: {name}' statement"
+                ))
+            elif name == "check_tables":
+                queries = _count(len(split_queries(sql)), "query", "queries")
+                lines.append(CheckLine(f"statement {name}", True, f"present: {queries}, run below"))
+            elif name not in READ_PROBES:
+                lines.append(CheckLine(f"statement {name}", True, "present (it writes: not run by check)"))
+            elif cnxn is None:
+                lines.append(CheckLine(f"statement {name}", True, "present (not run: no connection)"))
+            else:
+                problem = _probe(cnxn, name, sql)
+                lines.append(CheckLine(f"statement {name}", problem is None, f"present, {problem or 'runs'}"))
+        unknown = sorted(set(statements) - set(REQUIRED) - set(OPTIONAL))
+        if unknown:
+            lines.append(CheckLine(
+                "statement names", False,
+                f"{where} defines {', '.join(unknown)}, which the connector never runs (a misspelt name?)",
+            ))
+        if cnxn is not None:
             for query in split_queries(statements.get("check_tables", "")):
                 match = re.search(r"\bfrom\s+([^\s;]+)", query, re.IGNORECASE)
                 name = f"table {match.group(1)}" if match else f"query {query}"
-                try:
-                    cnxn.cursor().execute(query).fetchall()
-                except pyodbc.Error as exc:
-                    lines.append(CheckLine(name, False, f"{target}: {error_text(exc)}"))
-                else:
-                    lines.append(CheckLine(name, True, "reachable"))
-        finally:
-            try:
-                cnxn.close()
-            except pyodbc.Error:
-                pass
+                problem = _attempt(cnxn, query)
+                lines.append(CheckLine(name, problem is None, problem or "reachable"))
         return lines
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """Named-statement files (aiosql style): each statement starts with a ``-- name: <name>``
 comment and runs up to the next one. Other ``--`` comment lines are dropped; the text is kept
-as written otherwise (a T-SQL MERGE needs its ``;``). Parameters are ``?`` placeholders; a statement may hold ``{skus}``-style markers that the
-connector replaces with a list of ``?`` (never with values)."""
+as written otherwise (a T-SQL MERGE needs its ``;``). Parameters are ``?`` placeholders; a
+statement may hold ``{skus}``-style markers that the connector replaces with a list of ``?``
+(never with values). ``docs/sql-connector.md`` describes every statement for integrators."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ REQUIRED = (
     "select_stock",
     "check_tables",
 )
+"""Every statement the connector runs; ``jht-bridge check`` fails while one is missing."""
+
+OPTIONAL = ("on_connect",)
+"""Run once per new connection where the file has it (psqlODBC's query timeout)."""
 
 
 class StatementFileError(ValueError):
