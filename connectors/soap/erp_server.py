@@ -6,7 +6,7 @@
 ``stop``, a context manager); the ERP's state lives in ``core``, so a ``stop()`` and
 ``start()`` on the same port lose nothing already accepted. Switches for tests: ``delay_s``
 (answer slowly), ``mode`` (``ok``; ``fault``: every call answers a ``Server.Unavailable``
-fault; ``http500``: HTTP 500 with an HTML body; ``drop``: the connection is closed without an
+fault; ``http500``: HTTP 500 with a plain-text body; ``drop``: the connection is closed without an
 answer), ``reject(order_no, text)`` (a business rejection), and optional HTTP basic and/or
 WS-Security UsernameToken authentication. ``SoapErpSide`` is the contract kit's ``ErpSide``
 on top of a server. ``connectors.soap.foreign_server`` serves a differently shaped service
@@ -438,8 +438,10 @@ class _Gate:
         if s.mode == "fault":
             return _soap_fault(start_response, "Server.Unavailable", "ERP 服务暂不可用（维护中），请稍后再试")
         if s.mode == "http500":
+            # Not XML (zeep raises TransportError); an HTML page that happens to be well-formed
+            # XML would reach a zeep client as Fault(code=None, "Unknown fault occured") instead.
             return _answer(start_response, "500 Internal Server Error",
-                           b"<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html")
+                           b"500 Internal Server Error: the application pool is stopping\n", "text/plain")
         if s.wsse_user is not None:
             problem = self._wsse_problem(body)
             if problem:
