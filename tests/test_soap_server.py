@@ -90,6 +90,16 @@ def test_e1_committed_reference_wsdl_is_the_served_one(erp):
         "etc/soap/jht-erp.wsdl and review the diff")
 
 
+def test_the_documented_command_regenerates_both_committed_wsdls(tmp_path, capsys):
+    """The command of etc/soap/README.md writes exactly the committed files."""
+    from connectors.soap.erp_server import main
+
+    main(["--write-wsdl", str(tmp_path / "ref.wsdl")])
+    main(["--foreign", "--write-wsdl", str(tmp_path / "foreign.wsdl")])
+    assert (tmp_path / "ref.wsdl").read_bytes() == etc_path("soap", "jht-erp.wsdl").read_bytes()
+    assert (tmp_path / "foreign.wsdl").read_bytes() == (DATA / "foreign-sales.wsdl").read_bytes()
+
+
 def test_e1_zeep_loads_the_committed_reference_wsdl_and_calls_the_server(erp):
     """E1: the committed file alone (no fetch from the ERP) is enough for zeep to call it."""
     c = zeep.Client(str(etc_path("soap", "jht-erp.wsdl")))

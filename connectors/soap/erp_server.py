@@ -694,7 +694,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-wsdl", metavar="FILE",
                         help="write the service's WSDL as committed (see etc/soap/README.md) to FILE and exit")
     args = parser.parse_args(argv)
-    logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers here, not errors to print
     if args.foreign:
         from connectors.soap.foreign_server import ForeignErpServer as server_class
     else:
@@ -706,6 +705,7 @@ def main(argv: list[str] | None = None) -> None:
             out.write(text)
         print(f"wrote {args.write_wsdl}")
         return
+    logging.getLogger("spyne").setLevel(logging.CRITICAL)  # faults are answers here, not errors to print
     stock = {}
     for item in args.stock:
         sku, _, qty = item.partition("=")
@@ -714,9 +714,9 @@ def main(argv: list[str] | None = None) -> None:
     server = server_class(core, args.host, args.port, user=args.user, password=args.password,
                           wsse_user=args.wsse_user, wsse_password=args.wsse_password)
     server.start()
-    print(f"ERP SOAP service {server.service_name} on {server.url}")
-    print(f"WSDL: {server.wsdl_url}")
-    print("Ctrl-C stops it")
+    print(f"ERP SOAP service {server.service_name} on {server.url}", flush=True)
+    print(f"WSDL: {server.wsdl_url}", flush=True)
+    print("Ctrl-C stops it", flush=True)
     stop = threading.Event()
     try:
         while not stop.wait(args.auto_tick or 3600):
