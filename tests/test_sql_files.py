@@ -39,3 +39,27 @@ OPTIONAL = {"on_connect"}  # run once per connection where a dialect needs it (p
 def test_every_dialect_offers_the_same_named_statements():
     names = {d: set(load_statements(SQL / d / "statements.sql")) - OPTIONAL for d in DIALECTS}
     assert names["sqlserver"] == names["postgresql"] == names["sqlite"]
+
+
+# The worked example of docs/sql-connector.md: the connector on an ERP's own tables.
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sql-own-tables"
+
+
+@pytest.mark.parametrize("name", ["erp-tables.sql", "additions.sql"])
+def test_e1_the_worked_example_tsql_ddl_parses(name):
+    text = (EXAMPLE / "sqlserver" / name).read_text(encoding="utf-8")
+    statements = sqlglot.parse(text, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+    assert [s for s in statements if s is not None]
+
+
+@pytest.mark.parametrize("name", sorted(load_statements(EXAMPLE / "sqlserver" / "statements.sql")))
+def test_e1_every_worked_example_tsql_statement_parses(name):
+    sql = load_statements(EXAMPLE / "sqlserver" / "statements.sql")[name].replace("{skus}", placeholders(3))
+    for query in split_queries(sql):
+        sqlglot.parse_one(query, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+
+
+def test_the_worked_example_offers_every_named_statement_in_both_dialects():
+    reference = set(load_statements(SQL / "sqlserver" / "statements.sql")) - OPTIONAL
+    for dialect in ("sqlserver", "sqlite"):
+        assert set(load_statements(EXAMPLE / dialect / "statements.sql")) == reference, dialect
