@@ -36,7 +36,8 @@ def test_each_maps_a_list_and_sees_its_parent():
         {"Seq": 1, "Bill": doc["order_no"], "Qty": 10},
         {"Seq": 2, "Bill": doc["order_no"], "Qty": 20},
     ]
-    assert render({"$each": "nothing"}, doc) == []
+    assert render({"$each": "nothing"}, doc) is None  # missing stays missing: the key is left out
+    assert render({"$each": "lines"}, {"lines": []}) == []
 
 
 def test_dict_builds_an_object_from_a_list():

@@ -14,8 +14,9 @@ Behaviour:
 - timeouts on connect and read for every call; TLS verified by default (``ca_bundle`` for a
   private CA); HTTP basic auth and/or WS-Security UsernameToken;
 - errors: no connection, a timeout, an HTTP error without a SOAP fault, an unreadable answer and
-  faults whose code is in ``transient_faults`` (``Server``/``Receiver`` by default) are
-  transient; a fault whose code or text matches ``already_exists`` is success (the order or
+  faults whose code is in ``transient_faults`` (``Server``, ``Receiver``, ``Client.Authentication``
+  by default) are transient, and so are faults without a code (an HTML error page read as a
+  fault); a fault whose code or text matches ``already_exists`` is success (the order or
   customer is already there); any other fault is a business rejection: permanent, with the
   fault's code and text kept for the dead-letter view. An answer the mapping reads as
   ``ok = false`` is a rejection too (with its ``message``), unless the message matches
@@ -92,8 +93,9 @@ class SoapSettings(BaseModel):
     wsse_password_file: Path | None = None
     already_exists: list[str] = Field(default_factory=list)
     """Fault codes, or words in a fault's text, that mean "already there": counted as delivered."""
-    transient_faults: list[str] = Field(default_factory=lambda: ["Server", "Receiver"])
-    """Fault codes (or their beginning, e.g. ``Server`` matches ``Server.Busy``) that mean "try again"."""
+    transient_faults: list[str] = Field(default_factory=lambda: ["Server", "Receiver", "Client.Authentication"])
+    """Fault codes (or their beginning, e.g. ``Server`` matches ``Server.Busy``) that mean "try
+    again". A wrong password is one: the messages wait until it is fixed."""
 
     @field_validator("wsdl_cache", "mapping", "ca_bundle", "http_password_file", "wsse_password_file")
     @classmethod
@@ -259,7 +261,7 @@ class SoapConnector(Connector):
             code, text = fault_code(fault), str(fault.message or "")
             if self._already_exists(code, text):
                 return {"already": True}
-            if any(code == t or code.startswith(t + ".") for t in self.settings.transient_faults):
+            if not code or any(code == t or code.startswith(t + ".") for t in self.settings.transient_faults):
                 raise TransientError(f"SOAP fault {code}: {text}") from None
             raise PermanentError(f"SOAP fault {code}: {text}") from None
         except zeep.exceptions.TransportError as exc:
@@ -268,7 +270,7 @@ class SoapConnector(Connector):
             raise TransientError(f"the ERP's web service did not answer in time: {exc}") from None
         except requests.RequestException as exc:
             raise TransientError(f"cannot reach the ERP's web service: {exc}") from None
-        except (zeep.exceptions.ValidationError, TypeError) as exc:
+        except (zeep.exceptions.ValidationError, TypeError, ValueError) as exc:
             raise PermanentError(f"{op}: the request does not fit operation {operation}: {exc}") from None
         except (XMLSyntaxError, zeep.exceptions.XMLParseError) as exc:
             raise TransientError(f"unreadable answer from {operation}: {exc}") from None
@@ -357,10 +359,11 @@ class SoapConnector(Connector):
             lines.append(CheckLine("wsdl", False, f"{exc} — check connector.soap.wsdl and the network"))
             return lines
         lines.append(CheckLine("wsdl", True, f"{s.wsdl} ({self._wsdl_from})"))
-        lines.append(CheckLine("endpoint", True, service._binding_options.get("address", "?")))
+        address = service._binding_options.get("address", "?")
+        lines.append(CheckLine("endpoint", True, address))
         for op, table in self.mapping.items():
             lines.append(self._check_operation(op, table))
-        lines.append(self._check_call())
+        lines.append(self._check_call(address))
         return lines
 
     def _check_operation(self, op: str, table: dict[str, Any]) -> CheckLine:
@@ -383,16 +386,16 @@ class SoapConnector(Connector):
         signature = operation.input.signature(as_output=False)
         return CheckLine(f"operation {op}", True, f"{name}({signature})")
 
-    def _check_call(self) -> CheckLine:
+    def _check_call(self, address: str) -> CheckLine:
         """Reachable and authenticated: one harmless call (query_stock of one made-up code)."""
         try:
             self._call("query_stock", {"skus": ["__jht_check__"]})
         except TransientError as exc:
             text = str(exc)
             hint = " — check the user name and password" if ("401" in text or "403" in text or "uthent" in text) else ""
-            return CheckLine("endpoint reachable and authenticated", False, text + hint)
+            return CheckLine("endpoint reachable and authenticated", False, f"{address}: {text}{hint}")
         except PermanentError as exc:
-            return CheckLine("endpoint reachable and authenticated", False, str(exc))
+            return CheckLine("endpoint reachable and authenticated", False, f"{address}: {exc}")
         return CheckLine("endpoint reachable and authenticated", True, "a query_stock call was answered")
 
     def close(self) -> None:

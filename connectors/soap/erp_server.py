@@ -120,6 +120,20 @@ class OrderLine(ComplexModel):
     ]
 
 
+class ShipTo(ComplexModel):
+    """Where the goods go (the customer's choice at order time)."""
+
+    __namespace__ = TNS
+    _type_info = [
+        ("recipient", Unicode),
+        ("phone", Unicode),
+        ("province", Unicode),
+        ("city", Unicode),
+        ("district", Unicode),
+        ("detail", Unicode),
+    ]
+
+
 class Order(ComplexModel):
     __namespace__ = TNS
     _type_info = [
@@ -130,7 +144,7 @@ class Order(ComplexModel):
         ("customerType", Integer32),
         ("released", Boolean),
         ("placedAt", DateTime),
-        ("shipTo", Unicode),
+        ("shipTo", ShipTo),
         ("remark", Unicode),
         ("totalAmount", XsDecimal),
         ("lines", Array(_required(OrderLine), min_occurs=1, nillable=False)),
@@ -278,7 +292,9 @@ def order_document(order: Order) -> dict[str, Any]:
         "customer_type": order.customerType,
         "released": bool(order.released),
         "placed_at": iso(order.placedAt),
-        "ship_to": order.shipTo,
+        "ship_to": None if order.shipTo is None else {
+            key: getattr(order.shipTo, key) for key in ("recipient", "phone", "province", "city", "district", "detail")
+        },
         "remark": order.remark,
         "total_amount": None if order.totalAmount is None else exact(order.totalAmount),
         "lines": body,

@@ -18,7 +18,7 @@ A **template** is built by ``render(template, data)``:
   ``to_string(customer.id)``); a literal text is a JMESPath raw string: ``"'AUDIT'"``;
 - a number or boolean is itself;
 - ``{"$each": expr, "$item": template}`` is a list: the template rendered on each element of the
-  list ``expr`` finds (inside, ``_parent`` is the data around the list);
+  list ``expr`` finds (inside, ``_parent`` is the data around the list); no list there: null;
 - ``{"$dict": expr, "$key": expr, "$value": expr}`` is an object built from the list ``expr`` finds;
 - ``{"$value": expr, "$map": {from: to, …}, "$default": …}`` translates a value (a missing
   ``$default`` makes an unknown value an error);
@@ -77,13 +77,17 @@ def render(template: Any, data: Any) -> Any:
     if not isinstance(template, dict):
         return template
     if "$each" in template:
-        items = render(template["$each"], data) or []
+        items = render(template["$each"], data)
+        if items is None:
+            return None  # a missing list stays missing (an empty one stays empty)
         if not isinstance(items, list):
             items = [items]
         inner = template.get("$item", "@")
         return [render(inner, _with_parent(item, data)) for item in items]
     if "$dict" in template:
-        items = render(template["$dict"], data) or []
+        items = render(template["$dict"], data)
+        if items is None:
+            return None
         if not isinstance(items, list):
             items = [items]
         out = {}
