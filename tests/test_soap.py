@@ -46,3 +46,43 @@ class TestSoapReferenceContract(ConnectorContract):
     @pytest.fixture
     def erp(self, reference_server):
         return SoapErpSide(reference_server)
+
+
+# =========================================================================== a foreign WSDL
+
+FOREIGN_MAPPING = ROOT / "docs" / "examples" / "soap-foreign" / "mapping.toml"
+
+
+@pytest.fixture
+def foreign_server():
+    from connectors.soap.foreign_server import ForeignErpServer
+
+    with ForeignErpServer(MemoryErp(), user="bridge", password="桥接-secret") as server:
+        yield server
+
+
+def foreign_connector(server, tmp_path: Path, **settings) -> SoapConnector:
+    """The SOAP connector configured for SalesOrderService by its settings alone: the WSDL, the
+    worked example's mapping file, basic auth and the fault text meaning "already there"."""
+    return soap_connector(
+        server, tmp_path, mapping=str(FOREIGN_MAPPING), http_username="bridge", http_password="桥接-secret",
+        already_exists=["单据编号已存在"], **settings,
+    )
+
+
+class TestSoapForeignContract(ConnectorContract):
+    """The same contract against a service whose operations, names and shapes differ from ours
+    (SaveCustomer / CreateSalesOrder{bill{Entries}} / ChangeBillState{Action} / GetInventory /
+    GetChanges{Seq, ChangeType, State codes}), driven by configuration alone."""
+
+    @pytest.fixture
+    def connector(self, foreign_server, tmp_path):
+        connector = foreign_connector(foreign_server, tmp_path)
+        yield connector
+        connector.close()
+
+    @pytest.fixture
+    def erp(self, foreign_server):
+        from connectors.soap.foreign_server import ForeignErpSide
+
+        return ForeignErpSide(foreign_server)

@@ -191,7 +191,8 @@ class SoapConnector(Connector):
         s = self.settings
         session.verify = str(s.ca_bundle) if s.ca_bundle else s.verify_tls
         if s.http_username:
-            session.auth = HTTPBasicAuth(s.http_username, s.secret("http") or "")
+            # UTF-8 (RFC 7617): requests would encode a str as Latin-1 and fail on Chinese.
+            session.auth = HTTPBasicAuth(s.http_username.encode("utf-8"), (s.secret("http") or "").encode("utf-8"))
         return session
 
     def _connect(self):

@@ -472,7 +472,9 @@ class _Gate:
             user, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
-        return hmac.compare_digest(user, self.server.user) and hmac.compare_digest(password, self.server.password or "")
+        return hmac.compare_digest(user.encode(), (self.server.user or "").encode()) and hmac.compare_digest(
+            password.encode(), (self.server.password or "").encode()
+        )
 
     def _wsse_problem(self, body: bytes) -> str | None:
         found = wsse_credentials(body)
@@ -481,8 +483,8 @@ class _Gate:
         user, password, kind = found
         if kind and not kind.endswith("#PasswordText"):
             return f"WS-Security: only PasswordText is accepted (got {kind})"
-        if not (hmac.compare_digest(user, self.server.wsse_user) and
-                hmac.compare_digest(password, self.server.wsse_password or "")):
+        if not (hmac.compare_digest(user.encode(), (self.server.wsse_user or "").encode()) and
+                hmac.compare_digest(password.encode(), (self.server.wsse_password or "").encode())):
             return "WS-Security: unknown user or wrong password"
         return None
 

@@ -21,7 +21,7 @@ A **template** is built by ``render(template, data)``:
   list ``expr`` finds (inside, ``_parent`` is the data around the list); no list there: null;
 - ``{"$dict": expr, "$key": expr, "$value": expr}`` is an object built from the list ``expr`` finds;
 - ``{"$value": expr, "$map": {from: to, …}, "$default": …}`` translates a value (a missing
-  ``$default`` makes an unknown value an error);
+  ``$default`` makes an unknown value an error; null stays null);
 - any other table is an object of the rendered values; keys whose value renders to null are left out.
 
 JMESPath (https://jmespath.org) is used rather than a home-made path syntax: it is specified,
@@ -98,8 +98,8 @@ def render(template: Any, data: Any) -> Any:
     if "$value" in template:
         value = render(template["$value"], data)
         table = template.get("$map")
-        if table is None:
-            return value
+        if table is None or value is None:
+            return value  # nothing there is not translated: the key is left out
         key = _map_key(value)
         if key in table:
             return table[key]
