@@ -21,7 +21,13 @@ Behaviour:
 - one connection is reused for every call, reopened after a failure; ``connection.timeout`` (the
   query timeout, applied by pyodbc to every statement) is set on it, and the login timeout on
   connect. A driver that refuses it (psqlODBC) gets the timeout from the optional ``on_connect``
-  statement, run once per connection with the timeout in milliseconds (as text) as parameter.
+  statement, run once per connection with the timeout in milliseconds (as text) as parameter;
+- ``check()`` (``jht-bridge check``) reports the driver, the connection, each named statement
+  (those that only read are run with values no ERP has and their result columns checked; those
+  that write are never run) and each ``check_tables`` query, with the driver's words on failure.
+
+``docs/sql-connector.md`` is the integrator's guide: the statements, the reference tables, and a
+worked example on an ERP's own tables (``docs/examples/sql-own-tables/``).
 """
 
 from __future__ import annotations
