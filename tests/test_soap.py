@@ -86,3 +86,215 @@ class TestSoapForeignContract(ConnectorContract):
         from connectors.soap.foreign_server import ForeignErpSide
 
         return ForeignErpSide(foreign_server)
+
+
+# =========================================================================== errors, classified
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_e6_a_business_rejection_is_permanent_and_keeps_the_erps_words(reference_server, tmp_path):
+    reference_server.reject("JHT-20261125-0009", "客户信用额度不足")
+    connector = soap_connector(reference_server, tmp_path)
+    with pytest.raises(PermanentError, match="SOAP fault Client.Rejected: 客户信用额度不足"):
+        connector.push_order(sample_order("JHT-20261125-0009"))
+    assert "JHT-20261125-0009" not in SoapErpSide(reference_server).orders()
+
+
+def test_e6_an_order_command_for_an_order_the_erp_lacks_is_permanent(reference_server, tmp_path):
+    connector = soap_connector(reference_server, tmp_path)
+    with pytest.raises(PermanentError, match="Client.UnknownOrder"):
+        connector.order_command("JHT-20261125-0404", "cancel", "2026-11-25T08:30:00+00:00")
+
+
+@pytest.mark.parametrize("mode", ["fault", "http500", "drop"])
+def test_e6_an_erp_in_trouble_is_transient_and_the_order_goes_later_once(reference_server, tmp_path, mode):
+    """A Server fault, an HTTP 500 without a SOAP fault, a dropped connection: try again later."""
+    connector = soap_connector(reference_server, tmp_path)
+    connector.push_customer(sample_customer(1))  # the WSDL is loaded: only the calls fail below
+    reference_server.mode = mode
+    with pytest.raises(TransientError):
+        connector.push_order(sample_order("JHT-20261125-0010"))
+    with pytest.raises(TransientError):
+        connector.query_stock(["WA-100"])
+    reference_server.mode = "ok"
+    connector.push_order(sample_order("JHT-20261125-0010"))
+    erp = SoapErpSide(reference_server)
+    assert erp.import_count("JHT-20261125-0010") == 1
+    assert list(erp.orders()) == ["JHT-20261125-0010"]
+
+
+def test_e6_a_slow_erp_times_out_as_transient_and_a_late_success_is_not_doubled(reference_server, tmp_path):
+    connector = soap_connector(reference_server, tmp_path, read_timeout_s=0.3)
+    assert connector.query_stock(["WA-100"]) == {"WA-100": Decimal(50)}
+    reference_server.delay_s = 1.5
+    with pytest.raises(TransientError, match="did not answer in time"):
+        connector.push_order(sample_order("JHT-20261125-0011"))
+    erp = SoapErpSide(reference_server)
+    # The ERP took the order after all, after the bridge gave up (a lost answer)…
+    assert wait_until(lambda: erp.import_count("JHT-20261125-0011") == 1)
+    reference_server.delay_s = 0
+    # …so the bridge's retry is answered as a duplicate: one order, the same ERP number.
+    first_ref = erp.orders()["JHT-20261125-0011"]
+    assert connector.push_order(sample_order("JHT-20261125-0011")) is not None
+    assert list(erp.orders()) == ["JHT-20261125-0011"] and erp.orders()["JHT-20261125-0011"] == first_ref
+
+
+def test_e6_foreign_already_exists_fault_is_delivered_and_success_false_is_a_rejection(foreign_server, tmp_path):
+    from connectors.soap.foreign_server import ForeignErpSide
+
+    connector = foreign_connector(foreign_server, tmp_path)
+    erp = ForeignErpSide(foreign_server)
+    ref = connector.push_order(sample_order("JHT-20261125-0012"))
+    assert ref
+    assert connector.push_order(sample_order("JHT-20261125-0012")) is None  # 单据编号已存在: already there
+    assert erp.import_count("JHT-20261125-0012") == 2 and list(erp.orders()) == ["JHT-20261125-0012"]
+    with pytest.raises(PermanentError, match="名称不能为空"):
+        connector.push_customer(sample_customer(3, name=""))
+    with pytest.raises(PermanentError, match="ChangeBillState answered failure"):
+        connector.order_command("JHT-20261125-0404", "release", "2026-11-25T08:30:00+00:00")
+    connector.order_command("JHT-20261125-0012", "release", "2026-11-25T08:30:00+00:00")
+    assert erp.commands("JHT-20261125-0012") == ["release"]
+    foreign_server.reject("JHT-20261125-0013", "物料不存在: WA-300")
+    with pytest.raises(PermanentError, match="SOAP fault Client: 物料不存在: WA-300"):
+        connector.push_order(sample_order("JHT-20261125-0013"))
+
+
+def test_e6_a_document_that_cannot_be_sent_is_permanent(reference_server, tmp_path):
+    connector = soap_connector(reference_server, tmp_path)
+    with pytest.raises(PermanentError, match="does not fit"):
+        connector.push_order(sample_order("JHT-20261125-0014", lines=1) | {"remark": {"not": "text"}})
+    assert SoapErpSide(reference_server).import_count("JHT-20261125-0014") == 0
+
+
+# =========================================================================== auth, TLS, WSDL cache
+
+
+def test_ws_security_username_token(tmp_path):
+    with SoapErpServer(MemoryErp(stock={"WA-100": 5}), wsse_user="jht", wsse_password="口令-1") as server:
+        good = soap_connector(server, tmp_path, wsse_username="jht", wsse_password="口令-1")
+        assert good.query_stock(["WA-100"]) == {"WA-100": Decimal(5)}
+        assert all(line.ok for line in good.check())
+        bad = soap_connector(server, tmp_path, wsse_username="jht", wsse_password="wrong")
+        with pytest.raises(TransientError, match="Client.Authentication"):  # waits for a fixed password
+            bad.push_order(sample_order())
+        line = bad.check()[-1]
+        assert not line.ok and "check the user name and password" in line.detail
+        assert SoapErpSide(server).orders() == {}
+
+
+def test_http_basic_auth_wrong_password_is_transient_and_check_says_so(tmp_path):
+    with SoapErpServer(MemoryErp(), user="bridge", password="right") as server:
+        # The WSDL is behind the same auth: give it as a file so the calls are what fails.
+        wsdl = tmp_path / "service.wsdl"
+        import requests
+
+        wsdl.write_bytes(requests.get(server.wsdl_url, auth=("bridge", "right"), timeout=5).content)
+        bad = soap_connector(server, tmp_path, wsdl=str(wsdl), http_username="bridge", http_password="wrong")
+        with pytest.raises(TransientError, match="HTTP 401"):
+            bad.push_customer(sample_customer())
+        lines = {line.name: line for line in bad.check()}
+        assert lines["wsdl"].ok
+        assert not lines["endpoint reachable and authenticated"].ok
+        assert "401" in lines["endpoint reachable and authenticated"].detail
+        good = soap_connector(server, tmp_path, http_username="bridge", http_password="right")
+        assert all(line.ok for line in good.check()), good.check()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import subprocess
+
+    cert, key = tmp_path / "erp.pem", tmp_path / "erp.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def test_tls_is_verified_by_default_and_a_private_ca_can_be_given(tmp_path):
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with SoapErpServer(MemoryErp(stock={"WA-100": 7}), ssl_context=context) as server:
+        assert server.wsdl_url.startswith("https://")
+        untrusting = soap_connector(server, tmp_path)
+        with pytest.raises(TransientError, match="(?i)certificate"):
+            untrusting.query_stock(["WA-100"])
+        assert not untrusting.check()[1].ok
+        trusting = soap_connector(server, tmp_path, ca_bundle=str(cert))
+        assert trusting.query_stock(["WA-100"]) == {"WA-100": Decimal(7)}
+        assert all(line.ok for line in trusting.check())
+
+
+def test_a_restart_while_the_erp_web_server_is_down_uses_the_cached_wsdl(reference_server, tmp_path):
+    first = soap_connector(reference_server, tmp_path)
+    assert "fetched" in {line.name: line for line in first.check()}["wsdl"].detail
+    first.close()
+    reference_server.stop()
+    restarted = soap_connector(reference_server, tmp_path)  # same cache folder, as after a bridge restart
+    with pytest.raises(TransientError):
+        restarted.push_order(sample_order())  # loaded from the cache; the call itself cannot go
+    lines = {line.name: line for line in restarted.check()}
+    assert lines["wsdl"].ok and "cached copy" in lines["wsdl"].detail
+    assert not lines["endpoint reachable and authenticated"].ok
+    reference_server.start()
+    restarted.push_order(sample_order())
+    assert SoapErpSide(reference_server).import_count(sample_order()["order_no"]) == 1
+    # With no cache at all, a WSDL that cannot be fetched is a transient error, not a crash.
+    reference_server.stop()
+    empty = soap_connector(reference_server, tmp_path / "elsewhere")
+    with pytest.raises(TransientError, match="cannot load the WSDL"):
+        empty.push_order(sample_order())
+
+
+# =========================================================================== check
+
+
+def test_o3_check_names_each_mapped_operation_with_its_parameters(reference_server, tmp_path):
+    lines = {line.name: line for line in soap_connector(reference_server, tmp_path).check()}
+    assert lines["operation push_order"].ok and "PushOrder(order:" in lines["operation push_order"].detail
+    assert lines["operation pull_events"].ok and "afterId" in lines["operation pull_events"].detail
+    assert lines["endpoint"].detail == reference_server.url
+
+
+def test_o3_check_names_a_mapped_operation_the_wsdl_lacks_and_a_wrong_parameter(reference_server, tmp_path):
+    text = (ROOT / "etc" / "soap" / "jht-erp.mapping.toml").read_text(encoding="utf-8")
+    text = text.replace('operation = "PushOrder"', 'operation = "SaveOrder"')
+    text = text.replace('request = { afterId = "after", limit = "limit" }', 'request = { fromId = "after", limit = "limit" }')
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(text, encoding="utf-8")
+    lines = {line.name: line for line in soap_connector(reference_server, tmp_path, mapping=str(mapping)).check()}
+    assert not lines["operation push_order"].ok
+    assert "SaveOrder is not in the WSDL" in lines["operation push_order"].detail
+    assert "PushOrder" in lines["operation push_order"].detail  # what it has instead
+    assert not lines["operation pull_events"].ok and "fromId" in lines["operation pull_events"].detail
+
+
+def test_a_bad_mapping_file_is_a_config_error_naming_the_key(tmp_path):
+    from bridge.config import ConfigError, load_config
+    from bridge.plugins import load_connector
+
+    (tmp_path / "bad.toml").write_text('[push_order]\noperation = "X"\n', encoding="utf-8")
+    (tmp_path / "bridge.toml").write_text(
+        '[connector]\nname = "soap"\n[connector.soap]\nwsdl = "service.wsdl"\nmapping = "bad.toml"\n'
+        'read_timeout_s = -1\n', encoding="utf-8")
+    config = load_config(tmp_path / "bridge.toml", environ={})
+    with pytest.raises(ConfigError, match="connector.soap.read_timeout_s"):
+        load_connector(config)
+    (tmp_path / "bridge.toml").write_text(
+        '[connector]\nname = "soap"\n[connector.soap]\nwsdl = "service.wsdl"\nmapping = "bad.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"connector.soap.mapping: .*bad.toml: .*query_stock: missing"):
+        load_connector(load_config(tmp_path / "bridge.toml", environ={}))

@@ -75,8 +75,9 @@ class SoapSettings(BaseModel):
     """Port name in the service (default: the first)."""
     endpoint: str | None = None
     """Address to call instead of the one written in the WSDL."""
-    mapping: Path | None = None
-    """Mapping file (TOML) from our documents to the operations; default: the reference mapping."""
+    mapping: Path | None = Field(None, validate_default=True)
+    """Mapping file (TOML) from our documents to the operations; default: the reference mapping.
+    Read and checked with the config, so a mistake in it is named when the bridge starts."""
     connect_timeout_s: float = Field(5, gt=0)
     read_timeout_s: float = Field(30, gt=0)
     verify_tls: bool = True
@@ -97,10 +98,20 @@ class SoapSettings(BaseModel):
     """Fault codes (or their beginning, e.g. ``Server`` matches ``Server.Busy``) that mean "try
     again". A wrong password is one: the messages wait until it is fixed."""
 
-    @field_validator("wsdl_cache", "mapping", "ca_bundle", "http_password_file", "wsse_password_file")
+    @field_validator("wsdl_cache", "ca_bundle", "http_password_file", "wsse_password_file")
     @classmethod
     def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return _resolve(value, info)
+
+    @field_validator("mapping", mode="after")
+    @classmethod
+    def _mapping_loads(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        value = _resolve(value, info)
+        try:
+            load_mapping(value or etc_path(*DEFAULT_MAPPING))
+        except MappingError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("wsdl")
     @classmethod
@@ -187,7 +198,14 @@ class SoapConnector(Connector):
         import requests
         from requests.auth import HTTPBasicAuth
 
-        session = requests.Session()
+        class Session(requests.Session):
+            def request(self, method, url, **kwargs):
+                # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own
+                # verify setting; the configured CA bundle (or verify_tls = false) must win.
+                kwargs.setdefault("verify", self.verify)
+                return super().request(method, url, **kwargs)
+
+        session = Session()
         s = self.settings
         session.verify = str(s.ca_bundle) if s.ca_bundle else s.verify_tls
         if s.http_username:
@@ -243,7 +261,6 @@ class SoapConnector(Connector):
         """Render the request, call the operation, render the response; errors classified."""
         import requests
         import zeep
-        from lxml.etree import XMLSyntaxError
 
         table = self.mapping[op]
         try:
@@ -252,12 +269,26 @@ class SoapConnector(Connector):
             raise PermanentError(f"{op}: the document does not fit the mapping: {exc}") from exc
         service = self._connect()
         operation = table["operation"]
+        binding, options = service._binding, service._binding_options
+        # zeep's OperationProxy call, in its three steps, so that each failure is classified by
+        # where it happened: building the request (our document: permanent), sending it (the
+        # network: transient), reading the answer (a fault, or the ERP's trouble).
         try:
-            method = getattr(service, operation)
-        except AttributeError:
+            operation_obj = binding.get(operation)
+        except ValueError:
             raise TransientError(f"operation {operation} is not in the WSDL (check the mapping file)") from None
         try:
-            answer = method(**params)
+            envelope, headers = binding._create(operation, (), params, client=self._client, options=options)
+        except (zeep.exceptions.Error, TypeError, ValueError, AttributeError) as exc:
+            raise PermanentError(f"{op}: the request does not fit operation {operation}: {exc}") from None
+        try:
+            response = self._client.transport.post_xml(options["address"], envelope, headers)
+        except requests.Timeout as exc:
+            raise TransientError(f"the ERP's web service did not answer in time: {exc}") from None
+        except requests.RequestException as exc:
+            raise TransientError(f"cannot reach the ERP's web service: {exc}") from None
+        try:
+            answer = binding.process_reply(self._client, operation_obj, response)
         except zeep.exceptions.Fault as fault:
             code, text = fault_code(fault), str(fault.message or "")
             if self._already_exists(code, text):
@@ -267,14 +298,11 @@ class SoapConnector(Connector):
             raise PermanentError(f"SOAP fault {code}: {text}") from None
         except zeep.exceptions.TransportError as exc:
             raise TransientError(f"HTTP {exc.status_code} from the ERP's web service: {_short(exc.content)}") from None
-        except requests.Timeout as exc:
-            raise TransientError(f"the ERP's web service did not answer in time: {exc}") from None
-        except requests.RequestException as exc:
-            raise TransientError(f"cannot reach the ERP's web service: {exc}") from None
-        except (zeep.exceptions.ValidationError, TypeError, ValueError) as exc:
-            raise PermanentError(f"{op}: the request does not fit operation {operation}: {exc}") from None
-        except (XMLSyntaxError, zeep.exceptions.XMLParseError) as exc:
-            raise TransientError(f"unreadable answer from {operation}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - an unreadable answer: try again, never lose
+            status = getattr(response, "status_code", "?")
+            raise TransientError(
+                f"unreadable answer from {operation} (HTTP {status}: {_short(getattr(response, 'content', b''))})"
+            ) from exc
         try:
             result = render(table.get("response", {}), plain(answer))
         except MappingError as exc:

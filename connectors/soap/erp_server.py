@@ -33,6 +33,7 @@ import hmac
 import io
 import logging
 import socket
+import ssl
 import threading
 import time
 from datetime import datetime, timezone
@@ -490,6 +491,12 @@ class _Gate:
 
 
 class _Handler(WSGIRequestHandler):
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        if self.server.owner.ssl_context is not None:
+            environ["HTTPS"] = "on"  # wsgiref then says https, and the WSDL's address does too
+        return environ
+
     def handle(self) -> None:
         if self.server.owner.mode == "drop":
             self._drop()
@@ -539,6 +546,7 @@ class SoapServer:
         wsse_password: str | None = None,
         delay_s: float = 0.0,
         mode: str = "ok",
+        ssl_context: "ssl.SSLContext | None" = None,
     ):
         self.core = core if core is not None else MemoryErp()
         self.host = host
@@ -548,6 +556,8 @@ class SoapServer:
         self.wsse_user, self.wsse_password = wsse_user, wsse_password
         self.delay_s = delay_s
         self.mode = mode
+        self.ssl_context = ssl_context
+        """Serve HTTPS with this server-side context (tests of TLS verification)."""
         self._httpd: _ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._wsgi = _Gate(self, WsgiApplication(self.build(self.core)))
@@ -575,7 +585,8 @@ class SoapServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{self.path}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}{self.path}"
 
     @property
     def wsdl_url(self) -> str:
@@ -590,6 +601,8 @@ class SoapServer:
         if self._httpd is None:
             httpd = _ThreadingWSGIServer((self.host, self.port), _Handler)
             httpd.owner = self
+            if self.ssl_context is not None:
+                httpd.socket = self.ssl_context.wrap_socket(httpd.socket, server_side=True)
             httpd.set_app(self._wsgi)
             self.port = httpd.server_port
             self._httpd = httpd
