@@ -298,3 +298,48 @@ def test_a_bad_mapping_file_is_a_config_error_naming_the_key(tmp_path):
         '[connector]\nname = "soap"\n[connector.soap]\nwsdl = "service.wsdl"\nmapping = "bad.toml"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"connector.soap.mapping: .*bad.toml: .*query_stock: missing"):
         load_connector(load_config(tmp_path / "bridge.toml", environ={}))
+
+
+# =========================================================================== a slow ERP and the API
+
+
+def test_c7_a_slow_erp_never_holds_up_order_placement(engine, tmp_path):
+    """The ERP's web service takes 10 s to answer: the order is still taken at once, after the
+    stock-check deadline (0.5 s), on the last stock figures, and delivered once the ERP is quick."""
+    import time
+
+    from sqlmodel import Session
+
+    from bridge.models import Product
+    from tests.api_helpers import key, login, make_client
+
+    with SoapErpServer(MemoryErp(stock={"WA-400": 100})) as server:
+        client, rt = make_client(
+            engine, tmp_path, JHT_CONNECTOR__NAME="soap", JHT_CONNECTOR__SOAP__WSDL=server.wsdl_url,
+            JHT_CONNECTOR__SOAP__WSDL_CACHE=str(tmp_path / "cache"), JHT_ORDERS__STOCK_CHECK_DEADLINE_S="0.5",
+        )
+        with Session(engine, expire_on_commit=False) as s:
+            wheel = Product(sku="WA-400", name="平形砂轮 400×50×127", price=Decimal("186.00"))
+            s.add(wheel)
+            s.commit()
+        try:
+            with client:
+                me = login(client, "wx-slow-erp")
+                address = client.post("/api/mp/v1/addresses", headers=me["headers"], json={
+                    "recipient": "李工", "phone": "13800000000", "detail": "狮山镇科技路 18 号", "is_default": True}).json()["id"]
+                server.delay_s = 10.0
+                started = time.monotonic()
+                answer = client.post("/api/mp/v1/orders", headers={**me["headers"], **key()},
+                                     json={"lines": [{"product_id": wheel.id, "quantity": 3}], "address_id": address})
+                waited = time.monotonic() - started
+                assert answer.status_code == 201, answer.text
+                # Answered long before the ERP would have (a functional bound, not a speed test).
+                assert waited < 5.0, f"order placement waited {waited:.1f} s for a 10 s ERP"
+                order_no = answer.json()["order_no"]
+                server.delay_s = 0
+                rt.dispatcher().drain()
+                erp = SoapErpSide(server)
+                assert erp.import_count(order_no) == 1
+                assert erp.orders()[order_no]["lines"][0]["quantity"] == 3
+        finally:
+            rt.connector.close()
