@@ -343,3 +343,95 @@ def test_c7_a_slow_erp_never_holds_up_order_placement(engine, tmp_path):
                 assert erp.orders()[order_no]["lines"][0]["quantity"] == 3
         finally:
             rt.connector.close()
+
+
+# =========================================================================== with the sync engine
+
+
+def test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load(engine, tmp_path):
+    """E6: the worker delivers orders and pulls events through the SOAP connector while the
+    ERP's web service is stopped, answers too slowly, faults, answers HTTP 500 without a fault,
+    drops connections, and comes back: every order is in the ERP once, every shipment in the
+    bridge once, and every order ends shipped."""
+    from sqlmodel import Session, select
+
+    from bridge.config import load_config
+    from bridge.models import CustomerType, Order, OrderStatus, OutboxMessage, OutboxStatus, Shipment
+    from bridge.runtime import Runtime
+    from bridge.worker import wait_until as wait
+    from tests.sync_helpers import make_shop, place
+
+    core = MemoryErp(stock={"WA-400": 10_000}, seed=7)
+    server = SoapErpServer(core).start()
+    environ = {
+        "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
+        "JHT_CONNECTOR__NAME": "soap", "JHT_CONNECTOR__SOAP__WSDL": server.wsdl_url,
+        "JHT_CONNECTOR__SOAP__WSDL_CACHE": str(tmp_path / "cache"), "JHT_CONNECTOR__SOAP__READ_TIMEOUT_S": "0.4",
+        "JHT_CONNECTOR__SOAP__CONNECT_TIMEOUT_S": "0.5",
+        "JHT_OUTBOX__POLL_INTERVAL_S": "0.05", "JHT_OUTBOX__LEASE_S": "5", "JHT_OUTBOX__BACKOFF_BASE_S": "0.1",
+        "JHT_OUTBOX__BACKOFF_MAX_S": "0.4", "JHT_OUTBOX__MAX_ATTEMPTS": "1000", "JHT_INBOX__POLL_INTERVAL_S": "0.1",
+    }
+    rt = Runtime.open(load_config(None, environ=environ), engine)
+    assert isinstance(rt.connector, SoapConnector)
+    shop = make_shop(engine, customers=3, type=CustomerType.TYPE_1)
+    placed: list[str] = []
+    erp = SoapErpSide(server)
+
+    def place_some(n: int) -> None:
+        placed.extend(place(engine, shop, shop["customers"][len(placed) % 3]).order_no for _ in range(n))
+
+    def failures() -> int:
+        with Session(engine) as s:
+            return sum(m.attempts for m in s.exec(select(OutboxMessage).where(OutboxMessage.target == "erp")).all()
+                       if m.last_error)
+
+    def trouble(start, stop) -> None:
+        before = failures()
+        start()
+        try:
+            place_some(6)
+            assert wait(lambda: failures() > before, timeout=20), "the outage was never felt"
+        finally:
+            stop()
+
+    worker = rt.worker()
+    worker.start()
+    try:
+        place_some(4)
+        trouble(server.stop, server.start)
+
+        def slow():
+            server.delay_s = 1.0
+
+        def quick():
+            server.delay_s = 0.0
+
+        trouble(slow, quick)
+        for mode in ("fault", "http500", "drop"):
+            trouble(lambda m=mode: setattr(server, "mode", m), lambda: setattr(server, "mode", "ok"))
+        place_some(4)
+
+        def delivered():
+            with Session(engine) as s:
+                return not s.exec(select(OutboxMessage.id).where(
+                    OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp")).first()
+
+        assert wait(delivered, timeout=60)
+        assert sorted(erp.orders()) == sorted(placed)  # each order number once in the ERP
+
+        def all_shipped():
+            core.auto_tick()
+            with Session(engine) as s:
+                statuses = s.exec(select(Order.status)).all()
+            return all(status == OrderStatus.SHIPPED for status in statuses)
+
+        assert wait(all_shipped, timeout=60)
+        with Session(engine) as s:
+            for order in s.exec(select(Order)).all():
+                ids = sorted(x.erp_shipment_id for x in s.exec(select(Shipment).where(Shipment.order_id == order.id)))
+                assert ids == sorted(x["shipment_id"] for x in core.shipments[order.order_no]), order.order_no
+    finally:
+        worker.stop()
+        worker.join(10)
+        rt.connector.close()
+        server.stop()
