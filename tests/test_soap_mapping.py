@@ -90,3 +90,18 @@ def test_mistakes_in_a_mapping_file_are_named_by_key(tmp_path: Path):
         load_mapping(bad)
     with pytest.raises(MappingError, match="cannot read the mapping file"):
         load_mapping(tmp_path / "missing.toml")
+
+
+def test_the_guide_names_every_setting_and_only_real_ones():
+    """docs/soap-connector.md's configuration block stays true to SoapSettings."""
+    import re
+
+    from connectors.soap.connector import SoapSettings
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "soap-connector.md").read_text(encoding="utf-8")
+    block = text.split("[connector.soap]", 1)[1].split("```", 1)[0]
+    keys = set(re.findall(r"^#?\s*([a-z_]+)\s*=", block, flags=re.MULTILINE))
+    fields = set(SoapSettings.model_fields)
+    assert keys <= fields, keys - fields
+    for field in fields:
+        assert field in text, f"{field} is not explained in docs/soap-connector.md"
