@@ -93,7 +93,7 @@ def test_e7_a_plugin_connectors_bad_setting_is_named(tmp_path):
 
 
 def test_e7_an_unknown_connector_name_lists_the_ones_there_are(tmp_path):
-    with pytest.raises(ConfigError, match=r"connector.name: unknown connector .sap. \(available: filedrop, odbc\)"):
+    with pytest.raises(ConfigError, match=r"connector.name: unknown connector .sap. \(available: filedrop, odbc, soap\)"):
         load_connector(_config(tmp_path, '[connector]\nname = "sap"\n'), make_plugin_manager(load_entrypoints=False))
 
 
