@@ -258,6 +258,7 @@ class Dispatcher:
             kept = 0
             for message, delivery in outcomes:
                 kept += self._record(session, rows.get(message.id), message, delivery)
+            _record_answers(session, [r for r in rows.values() if r.status == OutboxStatus.DELIVERED and r.result])
         return kept
 
     def _record(self, session: Session, row: OutboxMessage | None, message: OutboxMessage, delivery: Delivery) -> bool:
@@ -273,7 +274,6 @@ class Dispatcher:
             row.delivered_at = now
             row.result = delivery.result
             row.last_error = None
-            _record_answer(session, row, delivery.result or {})
         elif delivery.permanent or self.policy.exhausted(row.attempts):
             row.status = OutboxStatus.DEAD
             row.last_error = (delivery.error or "")[:4000]
@@ -345,20 +345,26 @@ def _text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _record_answer(session: Session, row: OutboxMessage, result: dict[str, Any]) -> None:
-    """Keep what the ERP answered: its order reference, its customer code."""
+def _record_answers(session: Session, rows: list[OutboxMessage]) -> None:
+    """Keep what the ERP answered (its order numbers, its customer codes) for a batch of
+    delivered messages: one query per kind, not one per message (nor a flush per message)."""
     from bridge.models import Customer, Order
 
-    if row.kind == "order.create" and result.get("erp_ref"):
-        order = session.exec(select(Order).where(Order.order_no == row.aggregate_id)).first()
-        if order is not None and not order.erp_ref:
-            order.erp_ref = str(result["erp_ref"])[:64]
-            session.add(order)
-    if row.kind == "customer.upsert" and result.get("erp_code"):
-        customer = session.get(Customer, int(row.aggregate_id))
-        if customer is not None and not customer.erp_code:
-            customer.erp_code = str(result["erp_code"])[:64]
-            session.add(customer)
+    refs = {r.aggregate_id: str(r.result["erp_ref"])[:64] for r in rows
+            if r.kind == "order.create" and r.result.get("erp_ref")}
+    codes = {int(r.aggregate_id): str(r.result["erp_code"])[:64] for r in rows
+             if r.kind == "customer.upsert" and r.result.get("erp_code")}
+    if not refs and not codes:
+        return
+    with session.no_autoflush:
+        orders = session.exec(select(Order).where(Order.order_no.in_(refs), Order.erp_ref.is_(None))).all() if refs else []
+        customers = session.exec(select(Customer).where(Customer.id.in_(codes), Customer.erp_code.is_(None))).all() if codes else []
+    for order in orders:
+        order.erp_ref = refs[order.order_no]
+        session.add(order)
+    for customer in customers:
+        customer.erp_code = codes[customer.id]
+        session.add(customer)
 
 
 # --------------------------------------------------------------------------- operators
