@@ -435,3 +435,20 @@ def test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load(engine, tmp_
         worker.join(10)
         rt.connector.close()
         server.stop()
+
+
+def test_the_committed_wsdl_file_with_an_endpoint_override_and_named_service_port(reference_server, tmp_path):
+    """The integrator's usual set-up: the WSDL kept as a file (its address is the vendor's
+    example), the real address given as ``endpoint``, service and port named."""
+    wsdl = ROOT / "etc" / "soap" / "jht-erp.wsdl"
+    assert reference_server.url not in wsdl.read_text(encoding="utf-8")
+    connector = soap_connector(reference_server, tmp_path, wsdl=str(wsdl), endpoint=reference_server.url,
+                               service="JhtErpService", port="JhtErpService")
+    assert connector.push_order(sample_order("JHT-20261125-0020"))
+    assert SoapErpSide(reference_server).import_count("JHT-20261125-0020") == 1
+    lines = {line.name: line for line in connector.check()}
+    assert lines["endpoint"].detail == reference_server.url and lines["wsdl"].detail.endswith("(file)")
+    wrong = soap_connector(reference_server, tmp_path, wsdl=str(wsdl), service="NoSuchService")
+    with pytest.raises(TransientError, match="service/port not found"):
+        wrong.push_order(sample_order("JHT-20261125-0021"))
+    assert not wrong.check()[1].ok
