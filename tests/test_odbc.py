@@ -470,3 +470,38 @@ def test_e6_erp_database_outage_under_load_loses_nothing_and_doubles_nothing(eng
         worker.stop()
         worker.join(10)
         rt.connector.close()
+
+
+def test_e3_an_event_committed_after_a_higher_one_is_not_missed(pg_db):
+    """E3: PostgreSQL hands out the id at INSERT and shows the row at COMMIT, so the ERP's
+    event 1 can appear after event 2 was read. It is still read, once; an id rolled back is
+    given up after event_gap_wait_s."""
+    connection_string, sim = pg_db
+    connector = make_connector(connection_string, "postgresql")
+    slow = pyodbc.connect(connection_string, autocommit=False)
+    try:
+        slow.cursor().execute("INSERT INTO jht_event_out (kind, order_no, status) VALUES (?, ?, ?)",
+                              "order.status", "JHT-20261125-0301", "in_production")  # id 1, not committed
+        second = sim.emit("order.status", {"order_no": "JHT-20261125-0302", "status": "in_production"})
+        events, cursor = connector.pull_events(None)
+        assert [e.event_id for e in events] == [second] == ["2"]
+        assert connector.pull_events(cursor)[0] == []  # still open: nothing new, nothing twice
+        slow.commit()
+        late, cursor = connector.pull_events(cursor)
+        assert [(e.event_id, e.data["order_no"]) for e in late] == [("1", "JHT-20261125-0301")]
+        assert cursor == "2" and connector.pull_events(cursor) == ([], "2")
+
+        rolled_back = slow.cursor()
+        rolled_back.execute("INSERT INTO jht_event_out (kind, order_no) VALUES ('order.released', 'JHT-X')")  # id 3
+        slow.rollback()
+        fourth = sim.emit("order.released", {"order_no": "JHT-20261125-0302"})
+        events, cursor = connector.pull_events(cursor)
+        assert [e.event_id for e in events] == [fourth] == ["4"] and cursor != "4"  # 3 is waited for
+    finally:
+        slow.close()
+        connector.close()
+    impatient = make_connector(connection_string, "postgresql", event_gap_wait_s=0)
+    try:
+        assert impatient.pull_events(cursor) == ([], "4")  # 3 never came: given up
+    finally:
+        impatient.close()

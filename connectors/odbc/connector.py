@@ -12,7 +12,9 @@ Behaviour:
   number already there is "already delivered": success, and the ERP's own order number is read
   back (``select_erp_order_no``) when the ERP has filled it in;
 - a customer is upserted; a repeated command is ignored by the statement (or by its UNIQUE key);
-- events are polled by ``event_id``; the cursor is the last event id, as text;
+- events are polled by ``event_id``; the cursor is the last event id, as text, with the ids
+  skipped below it while they may still be committed (``bridge.idcursor``: an id is handed out at
+  INSERT but seen at COMMIT, so ids do not become visible in order);
 - errors are classified by SQLSTATE: connection (08xxx), deadlock/serialization (40001, 40P01),
   timeouts (HYT00, HYT01, 57014), server shutting down (57Pxx), too many connections (53300) and
   SQLite's busy/locked/cannot-open are transient and drop the connection, so the next call
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -43,6 +46,7 @@ import pyodbc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.odbc.statements import (
     OPTIONAL,
@@ -99,6 +103,12 @@ class OdbcSettings(BaseModel):
     query_timeout_s: int = Field(30, ge=0)
     """Query timeout set on the connection for every call (0: none)."""
     login_timeout_s: int = Field(10, ge=0)
+    event_gap_wait_s: float = Field(300, ge=0)
+    """An event id skipped while higher ones are read (its writer's transaction still open) is
+    looked for again this long before it is taken as an id that will never come (a rollback)."""
+    event_gap_max: int = Field(100, ge=0)
+    """A jump of more ids than this at once is a jump of the sequence (SQL Server's identity
+    cache after a restart), not that many open transactions: it is not waited for."""
 
     @field_validator("statements", "connection_string_file")
     @classmethod
@@ -589,15 +599,20 @@ class OdbcConnector(Connector):
         return self._run(work)
 
     def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
+        """Events after the cursor, read by id. Ids skipped while higher ones are read (their
+        transaction committed later) are looked for again for ``event_gap_wait_s``: see
+        ``bridge.idcursor``; the events read again are deduplicated by the bridge."""
         try:
-            after = int(cursor) if cursor else 0
-        except ValueError:
+            position = IdCursor.parse(cursor)
+        except (ValueError, KeyError, TypeError):
             raise PermanentError(f"event cursor {cursor!r} is not an event id") from None
+        position.expire(time.time(), self.settings.event_gap_wait_s)
+        low = position.read_from()
         select_events, select_lines = self.statement("select_events"), self.statement("select_event_lines")
 
         def work(cnxn):
             db = cnxn.cursor()
-            db.execute(select_events, after, int(limit))
+            db.execute(select_events, low, int(limit) + (position.after - low))
             names = [d[0].lower() for d in db.description]
             rows = [dict(zip(names, row)) for row in db.fetchall()]
             lines: dict[int, list[tuple[str, Any]]] = {}
@@ -609,10 +624,13 @@ class OdbcConnector(Connector):
             return rows, lines
 
         rows, lines = self._run(work)
-        events = [self._event(row, lines.get(int(row["event_id"]), [])) for row in rows]
-        return events, (events[-1].cursor if events else cursor)
+        by_id = {int(row["event_id"]): row for row in rows}
+        taken = select_new(position, sorted(by_id), int(limit), gap_wait_s=self.settings.event_gap_wait_s,
+                           max_gap=self.settings.event_gap_max)
+        events = [self._event(by_id[event_id], lines.get(event_id, []), after) for event_id, after in taken]
+        return events, position.text()
 
-    def _event(self, row: dict[str, Any], lines: list[tuple[str, Any]]) -> ErpEvent:
+    def _event(self, row: dict[str, Any], lines: list[tuple[str, Any]], cursor: str) -> ErpEvent:
         event_id = str(int(row["event_id"]))
         kind = str(row.get("kind") or "")
         source = f"jht_event_out#{event_id}"
@@ -627,8 +645,8 @@ class OdbcConnector(Connector):
             elif kind == "stock":
                 data["items"] = {sku: _quantity(q) for sku, q in lines}
         except (ValueError, InvalidOperation, TypeError) as exc:
-            return ErpEvent(event_id, kind, {}, cursor=event_id, problem=f"unreadable event: {exc}", source=source)
-        return ErpEvent(event_id, kind, data, cursor=event_id, source=source)
+            return ErpEvent(event_id, kind, {}, cursor=cursor, problem=f"unreadable event: {exc}", source=source)
+        return ErpEvent(event_id, kind, data, cursor=cursor, source=source)
 
     # -- operations -----------------------------------------------------------------------
 
