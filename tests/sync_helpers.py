@@ -1,11 +1,21 @@
 """Shared set-up for the sync tests: a shop with customers and products, orders placed the
-real way (bridge.orders), and a clock the tests can move."""
+real way (bridge.orders), a clock the tests can move, and the ERP side of the ODBC connector
+(interface tables on SQLite and PostgreSQL, a PostgreSQL server of its own to stop and start)."""
 
 from __future__ import annotations
 
+import glob
+import os
+import shlex
+import subprocess
+import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from itertools import count as counter
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import unquote, urlsplit
 
 from sqlmodel import Session
 
@@ -87,3 +97,130 @@ def filedrop_runtime(engine, folder, **env):
     }
     config = load_config(None, environ=environ)
     return Runtime.open(config, engine)
+
+
+# --------------------------------------------------------------------------- the ODBC connector's ERP side
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def require(present: bool, message: str) -> None:
+    """A component a test needs: skipped on a developer machine when missing, failed in CI."""
+    import pytest
+
+    from tests.conftest import IN_CI
+
+    if present:
+        return
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_odbc_driver(name: str) -> None:
+    import pyodbc
+
+    require(name in pyodbc.drivers(),
+            f"ODBC driver {name!r} is not installed (installed: {', '.join(pyodbc.drivers()) or 'none'}); "
+            "scripts/test installs it")
+
+
+def sqlite_erp(folder: Path) -> str:
+    """The reference interface tables in a new SQLite file, reached through the SQLite3 ODBC
+    driver; returns the connection string."""
+    import pyodbc
+
+    from connectors.odbc.simulator import create_schema
+
+    require_odbc_driver("SQLite3")
+    path = folder / "erp.db"
+    pyodbc.connect(f"Driver={{SQLite3}};Database={path}").close()
+    # NoCreat: a missing file is an error, not a new empty database. Timeout (ms): how long to
+    # wait for the other side's lock. Kept short: in SQLite's default journal mode the bridge's
+    # read-then-insert and the ERP's read-then-update deadlock until one side's wait runs out
+    # (then it is "database is locked", transient, tried again).
+    connection_string = f"Driver={{SQLite3}};Database={path};NoCreat=1;Timeout=200"
+    create_schema(connection_string, "sqlite")
+    return connection_string
+
+
+@contextmanager
+def postgresql_erp(url: str) -> Iterator[str]:
+    """The reference interface tables in a new database on the PostgreSQL server of ``url`` (a
+    SQLAlchemy URL), reached through psqlODBC; yields the connection string, drops the database
+    at the end."""
+    import psycopg
+
+    from connectors.odbc.simulator import create_schema
+
+    require_odbc_driver("PostgreSQL Unicode")
+    parts = urlsplit(url)
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    name = f"jht_erp_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(host=host, port=port, user=user, password=password,
+                         dbname=parts.path.lstrip("/") or "postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    connection_string = f"Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid={user};Pwd={password}"
+    try:
+        create_schema(connection_string, "postgresql")
+        yield connection_string
+    finally:
+        with psycopg.connect(host=host, port=port, user=user, password=password,
+                             dbname=parts.path.lstrip("/") or "postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def odbc_connector_toml(connection_string: str, dialect: str, folder: Path) -> str:
+    """The ``[connector]`` part of a config file for the odbc connector on the reference tables;
+    the connection string (it holds a password) goes to ``folder``/odbc.secret, as an operator
+    would keep it."""
+    from connectors.odbc.simulator import sql_file
+
+    secret = folder / "odbc.secret"
+    secret.write_text(connection_string, encoding="utf-8")
+    return ('[connector]\nname = "odbc"\n\n[connector.odbc]\n'
+            f"connection_string_file = '{secret}'\nstatements = '{sql_file(dialect, 'statements.sql')}'\n"
+            "query_timeout_s = 5\nlogin_timeout_s = 2\n")
+
+
+def odbc_runtime(engine, folder: Path, connection_string: str, dialect: str, **env):
+    """A Runtime on ``engine`` with the odbc connector, configured by a config file in ``folder``
+    as an operator would."""
+    from bridge.config import load_config
+    from bridge.runtime import Runtime
+
+    config = folder / "bridge.toml"
+    config.write_text(odbc_connector_toml(connection_string, dialect, folder), encoding="utf-8")
+    environ = {"JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False), **{k: str(v) for k, v in env.items()}}
+    return Runtime.open(load_config(config, environ=environ), engine)
+
+
+@contextmanager
+def throwaway_postgresql() -> Iterator[dict[str, str]]:
+    """A PostgreSQL server of its own (``scripts/pg-throwaway``), for a test that stops and starts
+    it without touching the bridge's database. Yields the ``JHT_TEST_PG_*`` values it printed;
+    stopped and removed at the end. Tied to this process: if the run dies, the next start reaps it."""
+    require(bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+            "no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql; scripts/test does)")
+    script = REPO / "scripts" / "pg-throwaway"
+    started = subprocess.run([str(script), "start", "--owner", str(os.getpid())], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL)
+    if started.returncode != 0:
+        raise RuntimeError(f"scripts/pg-throwaway start failed:\n{started.stderr}")
+    values = {}
+    for line in started.stdout.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key] = shlex.split(value)[0] if value else ""
+    try:
+        yield values
+    finally:
+        subprocess.run([str(script), "stop", values["JHT_TEST_PG_DATA"]], capture_output=True, stdin=subprocess.DEVNULL)
+
+
+def pg_server(data_dir: str, action: str) -> None:
+    """Stop or start a server made by ``throwaway_postgresql`` (``pg_ctl -m fast stop``: sessions are ended)."""
+    done = subprocess.run([str(REPO / "scripts" / "pg-throwaway"), "ctl", data_dir, action],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise RuntimeError(f"scripts/pg-throwaway ctl {action} failed:\n{done.stderr}")

@@ -1,9 +1,12 @@
 """E6: the ERP side going away and the bridge being killed lose nothing and double nothing.
 
 Crash test: a real `jht-bridge worker` process is killed with SIGKILL at random moments while
-200 orders flow, and started again each time, with no manual step in between. Outage test:
-the ERP's share disappears while orders keep being taken; once it is back every order is
-delivered, in order per customer."""
+its sync loops run and 200 orders flow, and started again each time, with no manual step in
+between: with the file drop, and with the ODBC connector on the reference interface tables
+through the real SQLite3 and psqlODBC drivers. Outage tests: the ERP's share disappears while
+orders keep being taken; the ERP's PostgreSQL server is stopped and started again while orders
+flow. Afterwards every order reached the ERP once, in order per customer, and every ERP event
+was applied once."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import threading
 import time
 from collections import defaultdict
 
+import pyodbc
 import pytest
 from sqlmodel import Session, select
 
@@ -23,7 +27,20 @@ from bridge.models import InboxEvent, InboxStatus, Order, OrderEvent, OrderStatu
 from bridge.worker import wait_until
 from connectors.filedrop import make_folders
 from connectors.filedrop.simulator import ErpSimulator
-from tests.sync_helpers import filedrop_runtime, make_shop, place
+from connectors.odbc.connector import is_transient
+from connectors.odbc.simulator import ErpSimulator as SqlErpSimulator
+from tests.conftest import require_postgresql
+from tests.sync_helpers import (
+    filedrop_runtime,
+    make_shop,
+    odbc_connector_toml,
+    odbc_runtime,
+    pg_server,
+    place,
+    postgresql_erp,
+    sqlite_erp,
+    throwaway_postgresql,
+)
 
 FAST = {
     "JHT_OUTBOX__POLL_INTERVAL_S": "0.05",
@@ -33,6 +50,7 @@ FAST = {
     "JHT_OUTBOX__MAX_ATTEMPTS": "1000",
     "JHT_INBOX__POLL_INTERVAL_S": "0.1",
 }
+ORDERS, CUSTOMERS, KILLS = 200, 10, 4
 
 
 def _erp_rows_done(engine) -> bool:
@@ -40,6 +58,11 @@ def _erp_rows_done(engine) -> bool:
         return not s.exec(
             select(OutboxMessage.id).where(OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp")
         ).first()
+
+
+def _statuses(engine):
+    with Session(engine) as s:
+        return set(s.exec(select(Order.status)).all())
 
 
 def _first_arrivals(sim) -> dict[int, list[str]]:
@@ -52,18 +75,90 @@ def _first_arrivals(sim) -> dict[int, list[str]]:
     return per_customer
 
 
+# =========================================================================== the ERP, as these tests see it
+
+
+class FiledropErp:
+    """The ERP behind a file drop (``connectors.filedrop.simulator``): it imports each order
+    once by number and answers ``order.accepted`` and ``order.status`` awaiting_shipment."""
+
+    def __init__(self, folder):
+        root = folder / "erp"
+        make_folders(root)
+        self.sim = ErpSimulator(root, stock={"WA-400": 1_000_000}, seed=7)
+        self.connector_toml = f'[connector.filedrop]\nroot = "{root}"\n'
+
+    def step(self) -> None:
+        self.sim.step()
+
+    def busy(self, exc: Exception) -> bool:
+        return False
+
+    def orders_held(self) -> list[str]:
+        # A file written again after a kill is seen again (``imports`` counts it) and
+        # deduplicated by number: the ERP holds each order once.
+        return list(self.sim.orders)
+
+    def arrivals(self) -> dict[int, list[str]]:
+        return _first_arrivals(self.sim)
+
+    def erp_refs(self) -> dict[str, str]:
+        return dict(self.sim.erp_refs)
+
+    def event_ids(self) -> list[str]:
+        return [event["event_id"] for event in self.sim.emitted]
+
+
+class OdbcErp:
+    """The ERP behind the interface tables (``connectors.odbc.simulator``), reached through
+    ODBC: it imports each order row and answers in the same transaction."""
+
+    def __init__(self, connection_string: str, dialect: str, folder):
+        self.sim = SqlErpSimulator(connection_string, dialect)
+        self.sim.track_arrivals()
+        self.connector_toml = odbc_connector_toml(connection_string, dialect, folder)
+
+    def step(self) -> None:
+        self.sim.process(answer="awaiting_shipment")
+
+    def busy(self, exc: Exception) -> bool:
+        """The other side holds SQLite's lock, or the server is down: the ERP tries again later."""
+        return isinstance(exc, pyodbc.Error) and is_transient(exc)
+
+    def orders_held(self) -> list[str]:
+        return [order_no for _, order_no in self.sim.arrivals()]  # one row per import, doubles included
+
+    def arrivals(self) -> dict[int, list[str]]:
+        per_customer = defaultdict(list)
+        for customer_id, order_no in self.sim.arrivals():
+            per_customer[customer_id].append(order_no)
+        return per_customer
+
+    def event_ids(self) -> list[str]:
+        return [event["event_id"] for event in self.sim.events()]
+
+    def erp_refs(self) -> dict[str, str]:
+        return {order_no: row["erp_order_no"] for order_no, row in self.sim.orders().items()}
+
+
 class SimulatorThread:
-    def __init__(self, sim):
-        self.sim, self.stop = sim, threading.Event()
+    """The ERP at work beside the bridge: a step every 50 ms. An error the ERP itself would
+    wait out (``erp.busy``) is counted; any other is kept for the test to report."""
+
+    def __init__(self, erp):
+        self.erp, self.stop = erp, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
-        self.errors = []
+        self.errors, self.busy = [], 0
 
     def _run(self):
         while not self.stop.is_set():
             try:
-                self.sim.step()
+                self.erp.step()
             except Exception as exc:  # pragma: no cover - reported by the test
-                self.errors.append(exc)
+                if self.erp.busy(exc):
+                    self.busy += 1
+                else:
+                    self.errors.append(exc)
             self.stop.wait(0.05)
 
     def __enter__(self):
@@ -75,66 +170,125 @@ class SimulatorThread:
         self.thread.join(10)
 
 
-def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, tmp_path):
-    root = tmp_path / "erp"
-    make_folders(root)
+class Placer:
+    """Customers placing orders in turn, with random pauses: ``count`` orders, or until the
+    ``with`` block ends."""
+
+    def __init__(self, engine, shop, count: int | None = None, pause: float = 0.05, seed: int = 1):
+        self.engine, self.shop, self.count, self.pause = engine, shop, count, pause
+        self.rng, self.stop, self.placed, self.errors = random.Random(seed), threading.Event(), [], []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        customers = self.shop["customers"]
+        while not self.stop.is_set() and (self.count is None or len(self.placed) < self.count):
+            try:
+                self.placed.append(place(self.engine, self.shop, customers[len(self.placed) % len(customers)]).order_no)
+            except Exception as exc:  # pragma: no cover - reported by the test
+                self.errors.append(exc)
+                return
+            time.sleep(self.rng.uniform(0, self.pause))
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(30)
+
+
+def assert_delivered_once_in_order(engine, erp, placed: list[str]) -> None:
+    """Every order reached the ERP once, in order per customer; every ERP event was applied
+    once: each order moved pending → awaiting_shipment once and has the ERP's number, the inbox
+    holds each event once."""
+    assert sorted(erp.orders_held()) == sorted(placed)
+    for customer_id, numbers in erp.arrivals().items():
+        assert numbers == sorted(numbers), f"customer {customer_id} got its orders out of order"
+    assert _statuses(engine) == {OrderStatus.AWAITING_SHIPMENT}
+    with Session(engine) as s:
+        moves = s.exec(select(OrderEvent.order_id).where(OrderEvent.action == "status")).all()
+        assert len(moves) == len(set(moves)) == len(placed)
+        inbox = s.exec(select(InboxEvent.event_id, InboxEvent.status)).all()
+    assert sorted(event_id for event_id, _ in inbox) == sorted(erp.event_ids())
+    refs = erp.erp_refs()
+    with Session(engine) as s:
+        assert dict(s.exec(select(Order.order_no, Order.erp_ref)).all()) == {no: refs[no] for no in placed}
+        for event in s.exec(select(InboxEvent).where(InboxEvent.status != InboxStatus.APPLIED)):
+            # After a kill between the ERP's COMMIT and "delivered", the redelivery reads the
+            # ERP's number back; its order.accepted then changes nothing (and loses nothing).
+            assert event.kind == "order.accepted" and event.status == InboxStatus.IGNORED, event
+            assert event.payload["erp_ref"] == refs[event.payload["order_no"]], event
+
+
+# =========================================================================== SIGKILL
+
+
+@pytest.fixture
+def crash_erp(request, tmp_path):
+    if request.param == "filedrop":
+        yield FiledropErp(tmp_path)
+    elif request.param == "odbc-sqlite":
+        yield OdbcErp(sqlite_erp(tmp_path), "sqlite", tmp_path)
+    else:
+        with postgresql_erp(require_postgresql()) as connection_string:
+            yield OdbcErp(connection_string, "postgresql", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("backend", "crash_erp"),
+    [("sqlite", "filedrop"), ("postgresql", "filedrop"), ("sqlite", "odbc-sqlite"), ("postgresql", "odbc-postgresql")],
+    indirect=["crash_erp"],
+)
+def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, crash_erp, tmp_path):
+    """E6: SIGKILL while the sync loops run, again and again, and restarts with no one
+    stepping in. The ODBC variants bring the ERP's own transactions into it: a kill between
+    the INSERTs and the COMMIT, or between the COMMIT and the outbox's "delivered"."""
+    erp = crash_erp
     config = tmp_path / "bridge.toml"
-    config.write_text(f'[connector.filedrop]\nroot = "{root}"\n', encoding="utf-8")
+    config.write_text(erp.connector_toml, encoding="utf-8")
     env = {**os.environ, **FAST, "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
            "JHT_LOG__FORMAT": "json", "JHT_LOG__LEVEL": "warning"}
-    shop = make_shop(engine, customers=10)
-    sim = ErpSimulator(root, stock={"WA-400": 1_000_000}, seed=7)
+    shop = make_shop(engine, customers=CUSTOMERS)
     rng = random.Random(20261125)
-    placed: list[str] = []
+    log = tmp_path / "worker.log"
 
-    def place_orders():
-        for i in range(200):
-            placed.append(place(engine, shop, shop["customers"][i % 10]).order_no)
-            time.sleep(rng.uniform(0, 0.02))
-
-    def start_worker():
-        return subprocess.Popen([sys.executable, "-m", "bridge.cli", "--config", str(config), "worker"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=open(tmp_path / "worker.log", "ab"))
+    def start_worker(n: int) -> subprocess.Popen:
+        """A worker, once its sync loops run (start-up takes a second: a kill before proves little)."""
+        out = tmp_path / f"worker-{n}.out"
+        with open(out, "wb") as stdout, open(log, "ab") as stderr:
+            worker = subprocess.Popen([sys.executable, "-m", "bridge.cli", "--config", str(config), "worker"],
+                                      env=env, stdout=stdout, stderr=stderr)
+        up = wait_until(lambda: worker.poll() is not None or b"sync loops running" in out.read_bytes(), timeout=60)
+        assert up and worker.poll() is None, f"worker {n} did not start:\n{log.read_text(errors='replace')[-3000:]}"
+        return worker
 
     kills = 0
-    with SimulatorThread(sim) as simulator:
-        placer = threading.Thread(target=place_orders)
-        placer.start()
-        while placer.is_alive() or kills < 8:
-            worker = start_worker()
-            time.sleep(rng.uniform(0.3, 1.5))
+    with SimulatorThread(erp) as simulator, Placer(engine, shop, count=ORDERS, pause=0.02, seed=7) as placer:
+        while placer.is_alive() or kills < KILLS:
+            worker = start_worker(kills)
+            time.sleep(rng.uniform(0, 0.5))
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
             kills += 1
-        placer.join()
-        worker = start_worker()  # the last start: no one steps in, it just carries on
+        worker = start_worker(kills)  # the last start: no one steps in, it just carries on
         try:
             assert wait_until(lambda: _erp_rows_done(engine), timeout=120), "outbox did not drain"
-            assert wait_until(lambda: len(sim.orders) == 200, timeout=30)
+            assert wait_until(lambda: len(erp.orders_held()) >= ORDERS, timeout=30)
             assert wait_until(lambda: _statuses(engine) == {OrderStatus.AWAITING_SHIPMENT}, timeout=60)
         finally:
             worker.send_signal(signal.SIGTERM)
             code = worker.wait(30)
         assert simulator.errors == []
     assert code == 0  # a clean stop on SIGTERM
-    assert kills >= 8
-    # Every order reached the ERP once in effect (redelivered files are deduplicated there by number).
-    assert sorted(sim.orders) == sorted(placed)
-    assert all(sim.imports[no] >= 1 for no in placed)
-    # In order per customer, as placed.
-    for customer_id, numbers in _first_arrivals(sim).items():
-        assert numbers == sorted(numbers), f"customer {customer_id} got its orders out of order"
-    with Session(engine) as s:
-        # Each ERP status event was applied once: one pending → awaiting_shipment per order.
-        moves = s.exec(select(OrderEvent.order_id).where(OrderEvent.action == "status")).all()
-        assert len(moves) == len(set(moves)) == 200
-        assert not s.exec(select(InboxEvent).where(InboxEvent.status.in_(
-            [InboxStatus.DEAD, InboxStatus.QUARANTINED, InboxStatus.PARKED]))).all()
+    assert placer.errors == [] and len(placer.placed) == ORDERS and kills >= KILLS
+    assert_delivered_once_in_order(engine, erp, placer.placed)
 
 
-def _statuses(engine):
-    with Session(engine) as s:
-        return set(s.exec(select(Order.status)).all())
+# =========================================================================== the ERP going away
 
 
 def test_e6_erp_outage_orders_keep_coming_and_are_delivered_in_order_after(engine, tmp_path):
@@ -165,3 +319,59 @@ def test_e6_erp_outage_orders_keep_coming_and_are_delivered_in_order_after(engin
     finally:
         worker.stop()
         worker.join(10)
+
+
+@pytest.fixture(scope="module")
+def erp_pg_server():
+    """The ERP's own PostgreSQL server, so stopping it leaves the bridge's database alone."""
+    with throwaway_postgresql() as server:
+        yield server
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_e6_erp_postgresql_server_stopped_and_started_under_load_loses_nothing_and_doubles_nothing(
+    engine, erp_pg_server, tmp_path
+):
+    """E6 with the ODBC connector: the ERP's PostgreSQL server is shut down (``pg_ctl -m fast``:
+    sessions ended, transactions in flight rolled back, connections refused) twice while orders
+    are placed and delivered, and started again; the worker rides it out on its own. The
+    bridge's database is on another PostgreSQL server, which stays up."""
+    with postgresql_erp(erp_pg_server["JHT_TEST_PG_URL"]) as connection_string:
+        erp = OdbcErp(connection_string, "postgresql", tmp_path)
+        rt = odbc_runtime(engine, tmp_path, connection_string, "postgresql", **FAST)
+        shop = make_shop(engine, customers=3)
+        worker = rt.worker()
+        worker.start()
+        try:
+            with SimulatorThread(erp) as simulator, Placer(engine, shop, pause=0.03) as placer:
+
+                def erp_gets_more():  # orders are flowing into the ERP
+                    held = len(erp.orders_held())
+                    assert wait_until(lambda: len(erp.orders_held()) >= held + 5, timeout=30)
+
+                for _ in range(2):
+                    erp_gets_more()
+                    with Session(engine) as s:
+                        before = dict(s.exec(select(OutboxMessage.id, OutboxMessage.attempts)).all())
+                    pg_server(erp_pg_server["JHT_TEST_PG_DATA"], "stop")
+
+                    def failed_since_the_stop():
+                        with Session(engine) as s:
+                            rows = s.exec(select(OutboxMessage).where(
+                                OutboxMessage.kind == "order.create", OutboxMessage.status == OutboxStatus.PENDING)).all()
+                        return any(m.last_error and m.attempts > before.get(m.id, 0) for m in rows)
+
+                    try:
+                        assert wait_until(failed_since_the_stop, timeout=30)
+                    finally:
+                        pg_server(erp_pg_server["JHT_TEST_PG_DATA"], "start")
+                erp_gets_more()
+            assert wait_until(lambda: _erp_rows_done(engine), timeout=60), "outbox did not drain"
+            with SimulatorThread(erp) as late:  # the ERP takes what came last
+                assert wait_until(lambda: _statuses(engine) == {OrderStatus.AWAITING_SHIPMENT}, timeout=60)
+        finally:
+            worker.stop()
+            worker.join(10)
+            rt.connector.close()
+        assert simulator.errors == [] and late.errors == [] and placer.errors == []
+        assert_delivered_once_in_order(engine, erp, placer.placed)
