@@ -362,7 +362,28 @@ class Config(_Section):
 
 
 # Keys that hold secrets: accepted from the environment only, never from the TOML file.
-SECRET_KEYS = {("database", "password"), ("security", "token_secret"), ("wechat", "app_secret")}
+SECRET_KEYS = {
+    ("database", "password"),
+    ("security", "token_secret"),
+    ("wechat", "app_secret"),
+    ("connector", "odbc", "connection_string"),  # it holds the ERP database's password
+    ("connector", "soap", "http_password"),
+    ("connector", "soap", "wsse_password"),
+}
+"""Keys refused in the config file: from the environment or a ``*_file`` key only."""
+
+
+def _secrets_in(data: dict) -> list[str]:
+    found = []
+    for path in sorted(SECRET_KEYS):
+        node: object = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            key = path[-1]
+            found.append(f"{'.'.join(path)}: a secret is not kept in the config file; set "
+                         f"JHT_{'__'.join(p.upper() for p in path)} or {key}_file")
+    return found
 
 
 def _secret(value: SecretStr | None, path: Path | None) -> str | None:
@@ -457,12 +478,7 @@ def load_config(
         except UnicodeDecodeError:
             raise ConfigError([f"{file}: must be UTF-8 text"], source) from None
         base_dir = file.resolve().parent
-        secrets_in_file = [
-            f"{section}.{key}: a secret is not kept in the config file; set "
-            f"JHT_{section.upper()}__{key.upper()} or {key}_file"
-            for section, key in SECRET_KEYS
-            if isinstance(data.get(section), dict) and key in data[section]
-        ]
+        secrets_in_file = _secrets_in(data)
         if secrets_in_file:
             raise ConfigError(secrets_in_file, source)
     data = _merge(data, env_overrides(environ))

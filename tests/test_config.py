@@ -98,6 +98,17 @@ def test_secrets_are_refused_in_the_file_and_hidden_when_printed(tmp_path):
     assert "s3cret-value" not in config.model_dump_json()
 
 
+@pytest.mark.parametrize("table,key", [("odbc", "connection_string"), ("soap", "http_password"), ("soap", "wsse_password")])
+def test_connector_secrets_are_refused_in_the_file_but_taken_from_the_environment(tmp_path, table, key):
+    text = f"[connector]\nname = 'filedrop'\n[connector.{table}]\n{key} = 'Pwd=hunter2'\n"
+    with pytest.raises(ConfigError, match=rf"connector.{table}.{key}: a secret is not kept in the config file; "
+                                          rf"set JHT_CONNECTOR__{table.upper()}__{key.upper()} or {key}_file"):
+        load_config(_write(tmp_path, text), environ={})
+    env = {f"JHT_CONNECTOR__{table.upper()}__{key.upper()}": "Pwd=hunter2"}
+    config = load_config(_write(tmp_path, "[connector]\nname = 'filedrop'\n"), environ=env, skip_existence_checks=True)
+    assert config.connector.settings_for(table)[key] == "Pwd=hunter2"
+
+
 def test_database_password_from_the_environment_reaches_the_url_but_not_the_display(tmp_path):
     config = load_config(_write(tmp_path, "[database]\nurl = 'postgresql+psycopg://jht@db:5432/jht'\n"),
                          environ={"JHT_DATABASE__PASSWORD": "p@ss"})
@@ -144,7 +155,7 @@ def test_the_example_config_documents_every_key_with_its_default(tmp_path):
             continue
         elif m := re.match(r"^([a-z_]+) = ", stripped):
             documented.add(section + m.group(1))
-    secrets = {f"{section}.{key}" for section, key in SECRET_KEYS}
+    secrets = {".".join(path) for path in SECRET_KEYS}
     assert set(_keys(Config)) - secrets <= documented
     assert documented <= set(_keys(Config))
     # The uncommented values are the defaults.

@@ -426,9 +426,10 @@ def test_e6_erp_database_outage_under_load_loses_nothing_and_doubles_nothing(eng
 
     connection_string, sim = db
     config = tmp_path / "bridge.toml"
+    (tmp_path / "odbc.secret").write_text(connection_string, encoding="utf-8")  # it holds a password
     config.write_text(
         '[connector]\nname = "odbc"\n\n[connector.odbc]\n'
-        f"connection_string = '{connection_string}'\nstatements = '{sql_file(dialect, 'statements.sql')}'\n"
+        f"connection_string_file = 'odbc.secret'\nstatements = '{sql_file(dialect, 'statements.sql')}'\n"
         "query_timeout_s = 5\nlogin_timeout_s = 2\n",
         encoding="utf-8",
     )
