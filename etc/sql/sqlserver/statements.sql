@@ -1,6 +1,6 @@
 -- Named statements of the odbc connector, SQL Server (T-SQL) dialect (ODBC Driver 17/18, FreeTDS).
 -- Same names, parameter order and result columns as etc/sql/postgresql/statements.sql.
--- NOT YET CHECKED by a T-SQL parser nor run on SQL Server (see the odbc connector's notes).
+-- Parsed by the test suite (sqlglot, T-SQL dialect) but not yet run on a SQL Server: none runs in CI.
 
 -- name: insert_order
 -- params: order_no, customer_id, customer_erp_code, customer_name, customer_type, released,
