@@ -3,7 +3,8 @@
 Crash test: a real `jht-bridge worker` process is killed with SIGKILL at random moments while
 its sync loops run and 200 orders flow, and started again each time, with no manual step in
 between: with the file drop, and with the ODBC connector on the reference interface tables
-through the real SQLite3 and psqlODBC drivers. Outage tests: the ERP's share disappears while
+through the real SQLite3 and psqlODBC drivers, and with the SOAP connector on a real SOAP
+server. Outage tests: the ERP's share disappears while
 orders keep being taken; the ERP's PostgreSQL server is stopped and started again while orders
 flow. Afterwards every order reached the ERP once, in order per customer, and every ERP event
 was applied once."""
@@ -141,6 +142,42 @@ class OdbcErp:
         return {order_no: row["erp_order_no"] for order_no, row in self.sim.orders().items()}
 
 
+class SoapErp:
+    """The ERP behind its SOAP web service (``connectors.soap.erp_server``, the reference WSDL)
+    on 127.0.0.1: it imports each order during the call and answers with its number; a
+    redelivered order is answered ``duplicate`` with the same number."""
+
+    def __init__(self):
+        from connectors.erpsim import MemoryErp
+        from connectors.soap.erp_server import SoapErpServer
+
+        self.sim = MemoryErp(stock={"WA-400": 1_000_000}, seed=7)
+        self.server = SoapErpServer(self.sim).start()
+        self.connector_toml = ('[connector]\nname = "soap"\n\n[connector.soap]\n'
+                               f'wsdl = "{self.server.wsdl_url}"\nread_timeout_s = 10\n')
+
+    def step(self) -> None:
+        """Nothing to do: the ERP takes each call as it comes."""
+
+    def busy(self, exc: Exception) -> bool:
+        return False
+
+    def orders_held(self) -> list[str]:
+        return list(self.sim.orders)
+
+    def arrivals(self) -> dict[int, list[str]]:
+        return _first_arrivals(self.sim)
+
+    def erp_refs(self) -> dict[str, str]:
+        return dict(self.sim.erp_refs)
+
+    def event_ids(self) -> list[str]:
+        return [event["event_id"] for event in self.sim.emitted]
+
+    def close(self) -> None:
+        self.server.stop()
+
+
 class SimulatorThread:
     """The ERP at work beside the bridge: a step every 50 ms. An error the ERP itself would
     wait out (``erp.busy``) is counted; any other is kept for the test to report."""
@@ -231,6 +268,10 @@ def assert_delivered_once_in_order(engine, erp, placed: list[str]) -> None:
 def crash_erp(request, tmp_path):
     if request.param == "filedrop":
         yield FiledropErp(tmp_path)
+    elif request.param == "soap":
+        erp = SoapErp()
+        yield erp
+        erp.close()
     elif request.param == "odbc-sqlite":
         yield OdbcErp(sqlite_erp(tmp_path), "sqlite", tmp_path)
     else:
@@ -240,7 +281,8 @@ def crash_erp(request, tmp_path):
 
 @pytest.mark.parametrize(
     ("backend", "crash_erp"),
-    [("sqlite", "filedrop"), ("postgresql", "filedrop"), ("sqlite", "odbc-sqlite"), ("postgresql", "odbc-postgresql")],
+    [("sqlite", "filedrop"), ("postgresql", "filedrop"), ("sqlite", "odbc-sqlite"), ("postgresql", "odbc-postgresql"),
+     ("postgresql", "soap")],
     indirect=["crash_erp"],
 )
 def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, crash_erp, tmp_path):
