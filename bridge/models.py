@@ -425,7 +425,14 @@ class OutboxMessage(SQLModel, table=True):
     Delivered in ``id`` order per ``ordering_key`` (the customer) by the dispatcher."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+        # "Is an earlier message of this customer still pending?", asked for every candidate by
+        # the claim: without it the claim is quadratic in a backlog when PostgreSQL's statistics
+        # are stale (after an ERP outage, before autovacuum): 1.75 s per claim at 4000 waiting.
+        sa.Index("ix_outbox_pending_line", "target", "ordering_key", "id",
+                 postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     target: str = Field(max_length=16)

@@ -87,6 +87,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_aggregate_id'), ['aggregate_id'], unique=False)
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_ordering_key'), ['ordering_key'], unique=False)
+        batch_op.create_index('ix_outbox_pending_line', ['target', 'ordering_key', 'id'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('product',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -486,6 +487,7 @@ def downgrade() -> None:
 
     op.drop_table('product')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_pending_line', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
         batch_op.drop_index(batch_op.f('ix_outbox_ordering_key'))
         batch_op.drop_index('ix_outbox_due')
         batch_op.drop_index(batch_op.f('ix_outbox_aggregate_id'))
