@@ -258,7 +258,8 @@ class Dispatcher:
             kept = 0
             for message, delivery in outcomes:
                 kept += self._record(session, rows.get(message.id), message, delivery)
-            _record_answers(session, [r for r in rows.values() if r.status == OutboxStatus.DELIVERED and r.result])
+            _record_answers(session, [r for r in rows.values() if r.status == OutboxStatus.DELIVERED and r.result],
+                            self.connector.name if self.connector is not None else "erp")
         return kept
 
     def _record(self, session: Session, row: OutboxMessage | None, message: OutboxMessage, delivery: Delivery) -> bool:
@@ -345,7 +346,7 @@ def _text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _record_answers(session: Session, rows: list[OutboxMessage]) -> None:
+def _record_answers(session: Session, rows: list[OutboxMessage], connector_name: str) -> None:
     """Keep what the ERP answered (its order numbers, its customer codes) for a batch of
     delivered messages: one query per kind, not one per message (nor a flush per message)."""
     from bridge.models import Customer, Order
@@ -359,9 +360,17 @@ def _record_answers(session: Session, rows: list[OutboxMessage]) -> None:
     with session.no_autoflush:
         orders = session.exec(select(Order).where(Order.order_no.in_(refs), Order.erp_ref.is_(None))).all() if refs else []
         customers = session.exec(select(Customer).where(Customer.id.in_(codes), Customer.erp_code.is_(None))).all() if codes else []
+    if orders:
+        from bridge.actors import Actor
+        from bridge.statemachine import record
+
+        erp = Actor.erp(connector_name)
     for order in orders:
         order.erp_ref = refs[order.order_no]
         session.add(order)
+        # The same timeline line as an order.accepted event would give (that event is then
+        # ignored: the reference is already known).
+        record(session, order, erp, "accepted", note=f"ERP order {order.erp_ref}")
     for customer in customers:
         customer.erp_code = codes[customer.id]
         session.add(customer)

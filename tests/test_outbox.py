@@ -58,6 +58,10 @@ def test_e1_an_order_reaches_the_erp_and_its_reference_is_kept(engine, erp, cloc
     assert {r.status for r in rows(engine)} == {OutboxStatus.DELIVERED}
     with Session(engine) as s:
         assert s.get(Order, order.id).erp_ref == f"SO-{order.order_no}"
+        from bridge.models import OrderEvent
+
+        timeline = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.action == "accepted")).all()
+        assert [(e.note, e.actor_kind) for e in timeline] == [(f"ERP order SO-{order.order_no}", "erp")]
 
 
 def test_e4_customer_upsert_stores_the_erp_code(engine, erp, clock):
