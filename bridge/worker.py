@@ -115,7 +115,9 @@ class Worker:
                 except Exception as exc:
                     # The ERP side is away: say so once in a while, not at every poll.
                     failures += 1
-                    wait = min(interval * 2 ** min(failures - 1, 10), max(interval, 30.0))
+                    # Doubling from one poll interval up to ten of them (at most 30 s): a short
+                    # blip is over soon, a long outage is not hammered.
+                    wait = min(interval * 2 ** min(failures - 1, 10), max(interval, min(10 * interval, 30.0)))
                     if failures == 1 or failures % 10 == 0:
                         log.warning("inbox poll failed; retrying", error=str(exc) or type(exc).__name__,
                                     failures=failures, retry_in_s=round(wait, 1))
