@@ -452,3 +452,22 @@ def test_the_committed_wsdl_file_with_an_endpoint_override_and_named_service_por
     with pytest.raises(TransientError, match="service/port not found"):
         wrong.push_order(sample_order("JHT-20261125-0021"))
     assert not wrong.check()[1].ok
+
+
+def test_e3_an_event_the_erp_shows_late_below_the_cursor_is_still_pulled_once(reference_server, tmp_path):
+    """E3: an ERP that numbers its events in its database may show event 1 only after event 2
+    (committed later). The connector asks again below its cursor for a while and hands 1 over once."""
+    core = reference_server.core
+    first = core.emit("order.status", {"order_no": "JHT-20261125-0031", "status": "in_production"})
+    second = core.emit("order.status", {"order_no": "JHT-20261125-0032", "status": "in_production"})
+    real = core.events_after
+    hidden = {int(first)}
+    core.events_after = lambda after_id, limit: [e for e in real(after_id, limit) if e["id"] not in hidden]
+    connector = soap_connector(reference_server, tmp_path)
+    events, cursor = connector.pull_events(None)
+    assert [e.event_id for e in events] == [second] and cursor != second  # 1 is waited for
+    assert connector.pull_events(cursor)[0] == []
+    hidden.clear()  # the ERP's transaction committed
+    events, cursor = connector.pull_events(cursor)
+    assert [e.event_id for e in events] == [first] and cursor == second
+    assert connector.pull_events(cursor) == ([], second)

@@ -22,7 +22,9 @@ Behaviour:
   ``ok = false`` is a rejection too (with its ``message``), unless the message matches
   ``already_exists``.
 - events are pulled with the cursor the mapping reads from each event (the last event's id by
-  default); an event the mapping cannot read is handed over with ``problem`` set (quarantined).
+  default; whole-number ids skipped below the highest read are asked for again for a while,
+  see ``bridge.idcursor``); an event the mapping cannot read is handed over with ``problem`` set
+  (quarantined).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +43,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.soap.mapping import MappingError, load_mapping, render
 
@@ -92,6 +97,11 @@ class SoapSettings(BaseModel):
     wsse_password: SecretStr | None = None
     """From the environment: JHT_CONNECTOR__SOAP__WSSE_PASSWORD, or wsse_password_file."""
     wsse_password_file: Path | None = None
+    event_gap_wait_s: float = Field(300, ge=0)
+    """When event ids are whole numbers: an id skipped while higher ones were read is asked for
+    again this long (the ERP may commit it later), then given up."""
+    event_gap_max: int = Field(100, ge=0)
+    """A jump of more ids than this at once is a jump of the ERP's sequence, not waited for."""
     already_exists: list[str] = Field(default_factory=list)
     """Fault codes, or words in a fault's text, that mean "already there": counted as delivered."""
     transient_faults: list[str] = Field(default_factory=lambda: ["Server", "Receiver", "Client.Authentication"])
@@ -356,26 +366,44 @@ class SoapConnector(Connector):
         return out
 
     def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
-        after = int(cursor) if cursor and cursor.lstrip("-").isdigit() else 0
-        result = self._call("pull_events", {"cursor": cursor or "", "after": after, "limit": limit})
-        raw = result.get("events") or []
-        events, last = [], cursor
-        for item in raw[:limit] if limit else raw:
-            event_id = item.get("id")
-            if event_id in (None, ""):
-                raise TransientError("pull_events: an event without an id (check the mapping's events.$item.id)")
-            event_cursor = str(item.get("cursor") if item.get("cursor") not in (None, "") else event_id)
-            kind, data = item.get("kind"), item.get("data")
-            problem = None
-            if not isinstance(kind, str) or not kind:
-                problem = f"event {event_id}: no kind the bridge knows (mapped kind: {kind!r})"
-            if not isinstance(data, dict):
-                problem = problem or f"event {event_id}: data is not an object"
-                data = {"raw": json.loads(json.dumps(data, default=str))}
-            events.append(ErpEvent(str(event_id), kind or "unknown", data, cursor=event_cursor, problem=problem,
-                                   source=f"{self.mapping['pull_events']['operation']} #{event_id}"))
-            last = event_cursor
-        return events, last
+        """Events after the cursor. When the ERP's event cursors are whole numbers (the usual
+        "events after id N"), ids skipped below the highest one read are asked for again for
+        ``event_gap_wait_s`` (``bridge.idcursor``: an ERP writing events from its database sees
+        them committed out of id order); other cursors are handed back as the ERP gave them."""
+        try:
+            position: IdCursor | None = IdCursor.parse(cursor)
+        except (ValueError, KeyError, TypeError):
+            position = None  # the ERP's own kind of cursor
+        after, ask = 0, limit
+        if position is not None:
+            position.expire(time.time(), self.settings.event_gap_wait_s)
+            after = position.read_from()
+            ask = limit + (position.after - after)
+        result = self._call("pull_events", {"cursor": cursor or "", "after": after, "limit": ask})
+        items = [self._event(item) for item in result.get("events") or []]
+        if position is not None and all(c.isdigit() for _, c in items):
+            by_id = {int(c): event for event, c in items}
+            taken = select_new(position, sorted(by_id), limit, gap_wait_s=self.settings.event_gap_wait_s,
+                               max_gap=self.settings.event_gap_max)
+            return [replace(by_id[n], cursor=text) for n, text in taken], position.text()
+        events = [replace(event, cursor=c) for event, c in items[:limit]]
+        return events, (events[-1].cursor if events else cursor)
+
+    def _event(self, item: dict[str, Any]) -> tuple[ErpEvent, str]:
+        """One mapped event, and its cursor (the mapping's, else its id) as text."""
+        event_id = item.get("id")
+        if event_id in (None, ""):
+            raise TransientError("pull_events: an event without an id (check the mapping's events.$item.id)")
+        event_cursor = str(item.get("cursor") if item.get("cursor") not in (None, "") else event_id)
+        kind, data = item.get("kind"), item.get("data")
+        problem = None
+        if not isinstance(kind, str) or not kind:
+            problem = f"event {event_id}: no kind the bridge knows (mapped kind: {kind!r})"
+        if not isinstance(data, dict):
+            problem = problem or f"event {event_id}: data is not an object"
+            data = {"raw": json.loads(json.dumps(data, default=str))}
+        source = f"{self.mapping['pull_events']['operation']} #{event_id}"
+        return ErpEvent(str(event_id), kind or "unknown", data, problem=problem, source=source), event_cursor
 
     # ------------------------------------------------------------------ operations
 
