@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import psycopg  # noqa: E402
 import pyodbc  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
-from sync_bench import Quiet  # noqa: E402
+from sync_bench import Quiet, place_many  # noqa: E402
 
 from bridge.actors import Actor  # noqa: E402
 from bridge.config import load_config  # noqa: E402
@@ -144,21 +144,6 @@ def seed(engine, customers: int, lines: int) -> tuple[list[int], list[tuple[int,
             shop.append((c.id, a.id))
         s.commit()
         return [p.id for p in products], shop
-
-
-def place_many(rt, product_ids: list[int], shop, n: int) -> float:
-    started = time.perf_counter()
-    done = 0
-    while done < n:
-        with Session(rt.engine) as s:
-            for _ in range(min(100, n - done)):
-                cid, aid = shop[done % len(shop)]
-                lines = [LineRequest(product_id=pid, quantity=1 + (done + k) % 7) for k, pid in enumerate(product_ids)]
-                place_order(s, Actor.customer(cid), cid, OrderRequest(lines, f"bench-{done:08d}", address_id=aid),
-                            limits=rt.config.orders)
-                done += 1
-            s.commit()
-    return n / (time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------- the three ways

@@ -49,7 +49,7 @@ import zeep  # noqa: E402
 from api_bench import free_port, start, stop  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
-from sync_bench import Quiet, drain, seed  # noqa: E402
+from sync_bench import Quiet, drain, place_many, seed  # noqa: E402
 from bridge.actors import Actor  # noqa: E402
 from bridge.config import load_config  # noqa: E402
 from bridge.db import make_engine, upgrade  # noqa: E402
@@ -149,22 +149,6 @@ def more_products(engine, first: int, count: int) -> list[int]:
         return [first, *(p.id for p in added)]
 
 
-def place_orders(rt: Runtime, products: list[int], shop, n: int) -> float:
-    """sync_bench's placement with one line per product; orders/s."""
-    started = time.perf_counter()
-    done = 0
-    while done < n:
-        with Session(rt.engine) as s:
-            for _ in range(min(100, n - done)):
-                cid, aid = shop[done % len(shop)]
-                lines = [LineRequest(product_id=p, quantity=1 + (done + k) % 7) for k, p in enumerate(products)]
-                place_order(s, Actor.customer(cid), cid, OrderRequest(lines, f"bench-{done:08d}", address_id=aid),
-                            limits=rt.config.orders)
-                done += 1
-            s.commit()
-    return n / (time.perf_counter() - started)
-
-
 def check_drained(rt: Runtime, n: int) -> None:
     """Every message delivered, and every order carries the ERP's order number from the answer."""
     with Session(rt.engine) as s:
@@ -256,7 +240,7 @@ def main() -> None:
             try:
                 product_id, shop = seed(rt.engine, args.customers)
                 products = more_products(rt.engine, product_id, args.lines)
-                placed = place_orders(rt, products, shop, args.orders)
+                placed = place_many(rt, products, shop, args.orders)
                 rt.connector.query_stock(WARM_UP_SKUS)  # warm-up: WSDL loaded, connection open
                 with CpuMeter(erp) as dispatcher_cpu:
                     orders_s, messages_s, profile_text = timed_drain(rt, args.orders, args.profile)

@@ -78,15 +78,19 @@ def seed(engine, customers: int):
         return product.id, shop
 
 
-def place_many(rt, product_id, shop, n: int) -> float:
+def place_many(rt, product_ids: int | list[int], shop, n: int) -> float:
+    """Place ``n`` orders through bridge.orders.place_order, customers in turn, one line per
+    product (quantities 1–7), committed 100 at a time; orders/s. Every bench places this way."""
+    products = [product_ids] if isinstance(product_ids, int) else list(product_ids)
     started = time.perf_counter()
     done = 0
     while done < n:
         with Session(rt.engine) as s:
             for _ in range(min(100, n - done)):
                 cid, aid = shop[done % len(shop)]
-                req = OrderRequest([LineRequest(product_id=product_id, quantity=1 + done % 7)], f"bench-{done:08d}", address_id=aid)
-                place_order(s, Actor.customer(cid), cid, req, limits=rt.config.orders)
+                lines = [LineRequest(product_id=pid, quantity=1 + (done + k) % 7) for k, pid in enumerate(products)]
+                place_order(s, Actor.customer(cid), cid, OrderRequest(lines, f"bench-{done:08d}", address_id=aid),
+                            limits=rt.config.orders)
                 done += 1
             s.commit()
     return n / (time.perf_counter() - started)

@@ -60,6 +60,12 @@ def _resolve(path: Path, info: ValidationInfo) -> Path:
     return path if path.is_absolute() else (_base_dir(info) / path).resolve()
 
 
+def relative_to_config(path: Path | str | None, info: ValidationInfo) -> Path | None:
+    """A path from the config (or a connector's settings table): relative ones are relative to
+    the config file's folder. For pydantic validators; None stays None."""
+    return None if path is None else _resolve(Path(path), info)
+
+
 class BridgeSection(_Section):
     name: str = Field("jht-bridge", min_length=1, max_length=64)
     """Instance name, shown in logs and in ``check``."""

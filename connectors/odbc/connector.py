@@ -45,6 +45,7 @@ from typing import Any, Callable
 import pyodbc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from bridge.config import relative_to_config
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
@@ -78,16 +79,6 @@ SQLITE_PERMANENT = re.compile(r"\((1|19|20|25)\)")
 TARGET_KEYS = ("server", "port", "database", "dsn")
 
 
-def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
-    if value is None:
-        return None
-    base = (info.context or {}).get("base_dir") if info.context else None
-    value = Path(value).expanduser()
-    if not value.is_absolute() and base is not None:
-        value = Path(base) / value
-    return value
-
-
 class OdbcSettings(BaseModel):
     """``[connector.odbc]``."""
 
@@ -113,7 +104,7 @@ class OdbcSettings(BaseModel):
     @field_validator("statements", "connection_string_file")
     @classmethod
     def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return _resolve(value, info)
+        return relative_to_config(value, info)
 
     @model_validator(mode="after")
     def _one_source(self) -> "OdbcSettings":

@@ -42,22 +42,13 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from bridge.config import relative_to_config
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.soap.mapping import MappingError, load_mapping, render
 
 DEFAULT_MAPPING = ("soap", "jht-erp.mapping.toml")
-
-
-def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
-    if value is None:
-        return None
-    base = (info.context or {}).get("base_dir") if info.context else None
-    value = Path(value).expanduser()
-    if not value.is_absolute() and base is not None:
-        value = Path(base) / value
-    return value
 
 
 def is_url(location: str) -> bool:
@@ -111,12 +102,12 @@ class SoapSettings(BaseModel):
     @field_validator("wsdl_cache", "ca_bundle", "http_password_file", "wsse_password_file")
     @classmethod
     def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return _resolve(value, info)
+        return relative_to_config(value, info)
 
     @field_validator("mapping", mode="after")
     @classmethod
     def _mapping_loads(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        value = _resolve(value, info)
+        value = relative_to_config(value, info)
         try:
             load_mapping(value or etc_path(*DEFAULT_MAPPING))
         except MappingError as exc:
@@ -131,7 +122,7 @@ class SoapSettings(BaseModel):
             raise ValueError("the WSDL's URL or file is required")
         if is_url(value) or urlparse(value).scheme == "file":
             return value
-        return str(_resolve(Path(value), info))
+        return str(relative_to_config(Path(value), info))
 
     @model_validator(mode="after")
     def _pairs(self) -> "SoapSettings":
