@@ -142,12 +142,13 @@ class OdbcErp:
         return {order_no: row["erp_order_no"] for order_no, row in self.sim.orders().items()}
 
 
-class SoapErp:
+class SoapErp(FiledropErp):
     """The ERP behind its SOAP web service (``connectors.soap.erp_server``, the reference WSDL)
     on 127.0.0.1: it imports each order during the call and answers with its number; a
-    redelivered order is answered ``duplicate`` with the same number."""
+    redelivered order is answered ``duplicate`` with the same number. What the ERP holds is
+    read as for the file drop: both sit on ``connectors.erpsim.ErpCore``."""
 
-    def __init__(self):
+    def __init__(self):  # not the file drop's: no folder
         from connectors.erpsim import MemoryErp
         from connectors.soap.erp_server import SoapErpServer
 
@@ -158,21 +159,6 @@ class SoapErp:
 
     def step(self) -> None:
         """Nothing to do: the ERP takes each call as it comes."""
-
-    def busy(self, exc: Exception) -> bool:
-        return False
-
-    def orders_held(self) -> list[str]:
-        return list(self.sim.orders)
-
-    def arrivals(self) -> dict[int, list[str]]:
-        return _first_arrivals(self.sim)
-
-    def erp_refs(self) -> dict[str, str]:
-        return dict(self.sim.erp_refs)
-
-    def event_ids(self) -> list[str]:
-        return [event["event_id"] for event in self.sim.emitted]
 
     def close(self) -> None:
         self.server.stop()
