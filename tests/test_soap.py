@@ -471,3 +471,12 @@ def test_e3_an_event_the_erp_shows_late_below_the_cursor_is_still_pulled_once(re
     events, cursor = connector.pull_events(cursor)
     assert [e.event_id for e in events] == [first] and cursor == second
     assert connector.pull_events(cursor) == ([], second)
+
+
+def test_a_missing_password_file_is_reported_not_raised(reference_server, tmp_path):
+    connector = soap_connector(reference_server, tmp_path, http_username="bridge",
+                               http_password_file=str(tmp_path / "no-such-file"))
+    with pytest.raises(TransientError, match="cannot read a password file"):
+        connector.push_order(sample_order())
+    line = connector.check()[1]
+    assert not line.ok and "no-such-file" in line.detail

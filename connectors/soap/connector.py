@@ -226,9 +226,14 @@ class SoapConnector(Connector):
             from lxml.etree import XMLSyntaxError
 
             s = self.settings
+            try:
+                session = self._session()
+                wsse_password = s.secret("wsse") if s.wsse_username else None
+            except OSError as exc:
+                raise TransientError(f"cannot read a password file: {exc}") from exc
             transport = caching_transport(
                 self._cache_dir(),
-                session=self._session(),
+                session=session,
                 timeout=(s.connect_timeout_s, s.read_timeout_s),
                 operation_timeout=(s.connect_timeout_s, s.read_timeout_s),
             )
@@ -236,7 +241,7 @@ class SoapConnector(Connector):
             if s.wsse_username:
                 from zeep.wsse.username import UsernameToken
 
-                wsse = UsernameToken(s.wsse_username, s.secret("wsse") or "")
+                wsse = UsernameToken(s.wsse_username, wsse_password or "")
             try:
                 client = zeep.Client(s.wsdl, transport=transport, wsse=wsse,
                                      settings=zeep.Settings(strict=False, xml_huge_tree=False))
@@ -404,7 +409,8 @@ class SoapConnector(Connector):
         try:
             service = self._connect()
         except TransientError as exc:
-            lines.append(CheckLine("wsdl", False, f"{exc} — check connector.soap.wsdl and the network"))
+            hint = "the *_password_file settings" if "password file" in str(exc) else "connector.soap.wsdl and the network"
+            lines.append(CheckLine("wsdl", False, f"{exc} — check {hint}"))
             return lines
         lines.append(CheckLine("wsdl", True, f"{s.wsdl} ({self._wsdl_from})"))
         address = service._binding_options.get("address", "?")
