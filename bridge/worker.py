@@ -161,15 +161,21 @@ class _InboxLeadership:
         return False
 
     def _drop(self) -> None:
+        """End the database session that holds (or tried for) the lock. Not just ``close()``:
+        that hands the session back to the pool, lock and all, and the next try on another
+        pooled connection would never get it. Invalidating closes the session itself, which is
+        what releases a session-level advisory lock."""
         if self.conn is not None:
             try:
+                self.conn.invalidate()
                 self.conn.close()
             except Exception:
                 pass
             self.conn = None
+            self.leading = self.engine.dialect.name != "postgresql"
 
     def __exit__(self, *exc):
-        self._drop()  # closing the session releases the advisory lock
+        self._drop()
         return False
 
 

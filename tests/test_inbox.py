@@ -227,3 +227,24 @@ def test_e3_replay_applies_a_dead_event_after_the_mapping_is_fixed(engine, erp, 
     fixed = poller(engine, erp, clock, status_map={"排产": "in_production"})
     assert fixed.replay(row.id) == InboxStatus.APPLIED
     assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_e3_the_inbox_lead_passes_on_to_the_next_worker_in_the_same_process(engine):
+    """PostgreSQL: one inbox poller per connector, by a session-level advisory lock. A worker
+    that stops (or loses its lock connection) must end that session, not hand it back to the
+    pool lock and all: the next worker on the same engine becomes the poller."""
+    import threading
+
+    from bridge.worker import _InboxLeadership
+
+    stop = threading.Event()
+    with _InboxLeadership(engine, "memory", stop, 0.01) as first:
+        assert first.held()
+        with _InboxLeadership(engine, "memory", stop, 0.01) as rival:
+            assert not rival.held()  # one poller at a time
+        first._drop()  # as after an error on its connection
+        assert not first.leading
+    for _ in range(3):  # whichever pooled connection the next one gets, the lock is free
+        with _InboxLeadership(engine, "memory", stop, 0.01) as nxt:
+            assert nxt.held()
