@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -50,12 +47,10 @@ import pyodbc  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 from sync_bench import Quiet, place_many  # noqa: E402
 
-from bridge.actors import Actor  # noqa: E402
 from bridge.config import load_config  # noqa: E402
 from bridge.db import make_engine, upgrade  # noqa: E402
 from bridge.logs import setup_logging  # noqa: E402
 from bridge.models import Address, Customer, OutboxMessage, OutboxStatus, Product  # noqa: E402
-from bridge.orders import LineRequest, OrderRequest, place_order  # noqa: E402
 from bridge.outbox import message_action  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from connectors.odbc import OdbcConnector, OdbcSettings  # noqa: E402
@@ -67,24 +62,6 @@ INTERFACE_TABLES = "jht_order_line_in, jht_order_in, jht_customer_in, jht_comman
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-
-
-@contextmanager
-def throwaway_server() -> Iterator[str]:
-    """scripts/pg-throwaway: a cluster tied to this process, stopped and removed at the end."""
-    script = ROOT / "scripts" / "pg-throwaway"
-    started = subprocess.run([str(script), "start", "--owner", str(os.getpid())], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL)
-    if started.returncode != 0:
-        raise SystemExit(f"scripts/pg-throwaway start failed:\n{started.stderr}")
-    values = {}
-    for line in started.stdout.splitlines():
-        key, _, value = line.removeprefix("export ").partition("=")
-        values[key] = shlex.split(value)[0] if value else ""
-    try:
-        yield values["JHT_TEST_PG_URL"]
-    finally:
-        subprocess.run([str(script), "stop", values["JHT_TEST_PG_DATA"]], capture_output=True, stdin=subprocess.DEVNULL)
 
 
 @contextmanager
@@ -207,7 +184,9 @@ def raw_inserts(odbc: str, docs: list[dict]) -> float:
 
 def run(args, pg_url: str | None, stack: ExitStack) -> dict:
     if pg_url is None:
-        pg_url = stack.enter_context(throwaway_server())
+        from tests.sync_helpers import throwaway_postgresql  # the suite's own: one place starts clusters
+
+        pg_url = stack.enter_context(throwaway_postgresql())["JHT_TEST_PG_URL"]
     bridge_url, _ = stack.enter_context(scratch_database(pg_url, "bridge"))
     odbc = args.odbc or stack.enter_context(scratch_database(pg_url, "erp"))[1]
     create_schema(odbc, "postgresql")

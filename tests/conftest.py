@@ -31,14 +31,20 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def require_postgresql() -> str:
-    """The test PostgreSQL URL; fail in CI, skip elsewhere, when there is none."""
-    if PG_URL:
-        return PG_URL
-    message = "JHT_TEST_PG_URL is not set: run the suite through scripts/test"
+def require(present: bool, message: str) -> None:
+    """A component a test needs: failed in CI when missing (CI=true), skipped on a developer
+    machine that lacks it. The one place this rule is kept."""
+    if present:
+        return
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_postgresql() -> str:
+    """The test PostgreSQL URL (see ``require``)."""
+    require(bool(PG_URL), "JHT_TEST_PG_URL is not set: run the suite through scripts/test")
+    return PG_URL
 
 
 @pytest.fixture(scope="session")

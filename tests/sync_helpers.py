@@ -105,16 +105,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def require(present: bool, message: str) -> None:
-    """A component a test needs: skipped on a developer machine when missing, failed in CI."""
-    import pytest
+    """``tests.conftest.require``: fail in CI, skip elsewhere, when a component is missing."""
+    from tests.conftest import require as rule
 
-    from tests.conftest import IN_CI
-
-    if present:
-        return
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+    rule(present, message)
 
 
 def require_odbc_driver(name: str) -> None:
