@@ -740,7 +740,12 @@ def main(argv: list[str] | None = None) -> None:
     stock = {}
     for item in args.stock:
         sku, _, qty = item.partition("=")
-        stock[sku] = Decimal(qty)
+        try:
+            stock[sku.strip()] = Decimal(qty)
+        except ArithmeticError:
+            parser.error(f"--stock {item!r}: expected SKU=QUANTITY, e.g. WA-400=120")
+        if not sku.strip() or not stock[sku.strip()].is_finite() or stock[sku.strip()] < 0:
+            parser.error(f"--stock {item!r}: expected SKU=QUANTITY with a quantity of 0 or more")
     core = MemoryErp(stock=stock or None, seed=args.seed)
     server = server_class(core, args.host, args.port, user=args.user, password=args.password,
                           wsse_user=args.wsse_user, wsse_password=args.wsse_password)
