@@ -779,7 +779,7 @@ def _serve(ctx: typer.Context, host: Optional[str], port: Optional[int], *, api:
         loop.run_forever()
         rt.engine.dispose()
         return
-    from webapi.app import create_app
+    from webapi.app import create_app, server_config
 
     try:
         application = create_app(rt, wechat=wechat)
@@ -790,9 +790,7 @@ def _serve(ctx: typer.Context, host: Optional[str], port: Optional[int], *, api:
         loop.start()
     out.print(f"API on http://{host}:{port} (OpenAPI: /schema)" + (", sync loops running" if loop else "")
               + "; Ctrl-C stops", markup=False)
-    import uvicorn
-
-    server = _Server(uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False, lifespan="on"))
+    server = _Server(server_config(application, config, host, port, access_log=False, lifespan="on"))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.request_exit())
     try:

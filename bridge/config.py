@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -166,6 +167,20 @@ class OrdersSection(_Section):
     """How long order placement waits for the ERP's stock answer before using the snapshot."""
     stock_snapshot_max_age_s: int = Field(900, ge=0)
     """A stock snapshot older than this is not trusted: the order starts as 等待处理."""
+    per_customer_per_minute: int = Field(10, ge=1, le=10_000)
+    """Most new orders one customer may place in a minute (retries of the same order aside);
+    more are answered 429 with the time to wait."""
+    per_customer_per_day: int = Field(200, ge=1, le=1_000_000)
+    """Most new orders one customer may place in 24 hours."""
+    review_above_amount: Decimal | None = Field(Decimal("1000000.00"), ge=0, max_digits=14, decimal_places=2)
+    """An order worth more than this (yuan) is not released to production by itself, whatever
+    the customer's type: it waits for the salesperson to confirm it, like a type-2 order. Empty
+    (or remove the key) for no limit."""
+
+    @field_validator("review_above_amount", mode="before")
+    @classmethod
+    def _no_limit(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class CustomersSection(_Section):
@@ -298,6 +313,45 @@ class ApiSection(_Section):
     """Largest request body accepted; larger ones get 413."""
     public_base_url: str | None = None
     """The address customers reach the API at (https://…), for links in notices; optional."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Reverse proxies (addresses or networks, e.g. ["127.0.0.1", "10.0.0.0/8"]) whose
+    X-Forwarded-For header is believed for the caller's address (login limits, logs). Empty: the
+    caller is whoever connected, and forwarded headers are ignored (they are easy to forge)."""
+    ops_details: bool = False
+    """/readyz shows what failed (paths, connector checks) to every caller; off: only to callers
+    on this machine, others get the bare status."""
+    metrics: Literal["local", "token", "public"] = "local"
+    """Who may read /metrics: callers on this machine (not through a proxy), or anyone with the
+    bearer token from JHT_API__METRICS_TOKEN / metrics_token_file, or everyone."""
+    metrics_token: SecretStr | None = None
+    """Only from the environment (JHT_API__METRICS_TOKEN) or metrics_token_file."""
+    metrics_token_file: Path | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+        return [item.strip() for item in value]
+
+    @field_validator("metrics_token_file")
+    @classmethod
+    def _token_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _metrics_token_given(self) -> ApiSection:
+        if self.metrics == "token" and not self.metrics_secret():
+            raise ValueError("metrics: 'token' needs JHT_API__METRICS_TOKEN or metrics_token_file")
+        return self
+
+    def metrics_secret(self) -> str | None:
+        return _secret(self.metrics_token, self.metrics_token_file)
 
 
 class WechatSection(_Section):
@@ -342,7 +396,12 @@ class SecuritySection(_Section):
     refresh_ttl_s: int = Field(30 * 86400, ge=3600, le=365 * 86400)
     """Lifetime of a refresh token: how long a customer stays logged in without using the app."""
     login_attempts_per_minute: int = Field(10, ge=1, le=1000)
-    """Logins allowed per minute from one address (and per username for staff)."""
+    """Staff logins allowed per minute from one address, and wrong passwords per minute for one
+    username from one address; past three times as many wrong passwords for one username from
+    all addresses together, its logins are spaced out (seconds, doubling, at most 5 minutes)."""
+    wechat_logins_per_minute: int = Field(60, ge=1, le=10_000)
+    """Mini-program (WeChat) logins allowed per minute from one address: many customers may
+    share one mobile-network address."""
 
     def token_key(self) -> str | None:
         return _secret(self.token_secret, self.token_secret_file)
@@ -372,6 +431,7 @@ SECRET_KEYS = {
     ("database", "password"),
     ("security", "token_secret"),
     ("wechat", "app_secret"),
+    ("api", "metrics_token"),
     ("connector", "odbc", "connection_string"),  # it holds the ERP database's password
     ("connector", "soap", "http_password"),
     ("connector", "soap", "wsse_password"),

@@ -145,6 +145,12 @@ class Connector:
         Never raises: a problem is a line with ok=False saying what to do."""
         raise NotImplementedError
 
+    def ready(self) -> list[CheckLine]:
+        """What ``/readyz`` asks, maybe every few seconds: the lines of ``check`` that say whether
+        the connector can work now. Cheap and without side effects (no probe writes); the
+        default is ``check`` itself."""
+        return self.check()
+
     def wait_for_events(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds until new events may be there (True) or not (False).
         Connectors that can be told (file watching, notifications) override this; the default

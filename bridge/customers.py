@@ -17,10 +17,13 @@ Domain functions take a ``Session`` and an ``Actor`` and never commit.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
@@ -45,6 +48,8 @@ from bridge.models import (
     StaffUser,
 )
 from bridge.outbox import customer_key, enqueue
+from bridge.scope import may_manage
+from bridge.text import check_text, like_pattern
 from bridge.types import utcnow
 
 NAME_MAX = 128
@@ -56,6 +61,63 @@ CONTACT_MAX = 64
 OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_SHIPMENT)
 
 _UNSET: Any = object()
+
+
+# --------------------------------------------------------------------------- phone numbers
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"\+?[0-9]{3,20}")
+_MAINLAND_MOBILE = re.compile(r"\+?86(1[0-9]{10})")
+
+
+def normalize_phone(value: str) -> str:
+    """One way to write a phone number, so the same number always compares equal: full-width
+    digits made plain, spaces / dashes / brackets / dots dropped, ``00`` written ``+``, and a
+    mainland mobile with the country code (``+86 138 0013 8000``) as its 11 digits, the form
+    WeChat's phone-number API gives. Raises InvalidInput for anything that is not a number."""
+    text = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", value).strip())
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if mobile := _MAINLAND_MOBILE.fullmatch(text):
+        text = mobile.group(1)
+    if not _PHONE.fullmatch(text):
+        raise InvalidInput(
+            "电话号码格式不正确（只能包含数字，可带 + 国际区号）", f"not a phone number: {value!r}", field="phone"
+        )
+    return text
+
+
+def phone_holder(session: Session, phone: str, *, other_than: int | None = None) -> Customer | None:
+    """The customer ``phone`` (normalised) belongs to, if any: the one registered with it, or the
+    one with an account bound to it (S3: a phone number belongs to at most one customer)."""
+    registered = select(Customer).where(Customer.phone == phone, Customer.merged_into_id.is_(None))
+    if other_than is not None:
+        registered = registered.where(Customer.id != other_than)
+    found = session.exec(registered).first()
+    if found is not None:
+        return found
+    account = session.exec(select(Account).where(Account.phone == phone, Account.unbound_at.is_(None))).first()
+    if account is not None:
+        owner = resolve_customer(session, account.customer_id)
+        if owner.id != other_than:
+            return owner
+    return None
+
+
+def _check_phone(session: Session, value: str | None, customer_id: int | None) -> str | None:
+    phone = _check_text(value, PHONE_MAX, "电话", "phone")
+    if phone is None:
+        return None
+    phone = normalize_phone(phone)
+    holder = phone_holder(session, phone, other_than=customer_id)
+    if holder is not None:
+        raise Conflict(
+            f"手机号 {phone} 已属于客户 {holder.id}（{holder.name}）；同一手机号只能属于一个客户，"
+            "如是同一家公司请由管理员合并客户",
+            f"phone {phone} already belongs to customer {holder.id} ({holder.name}); merge the customers or use another number",
+            field="phone", customer_id=holder.id,
+        )
+    return phone
 
 
 # --------------------------------------------------------------------------- lookup
@@ -100,7 +162,10 @@ class CustomerRow:
 def list_customers(session: Session, *, search: str | None = None, include_merged: bool = False) -> list[CustomerRow]:
     """Customers by id with their account and order counts; ``search`` matches the name,
     contact, phone, ERP code, a bound account's phone or the exact id."""
-    accounts = select(sa.func.count()).select_from(Account).where(Account.customer_id == Customer.id).scalar_subquery()
+    accounts = (
+        select(sa.func.count()).select_from(Account)
+        .where(Account.customer_id == Customer.id, Account.unbound_at.is_(None)).scalar_subquery()
+    )
     orders = select(sa.func.count()).select_from(Order).where(Order.customer_id == Customer.id).scalar_subquery()
     stmt = (
         select(Customer, StaffUser.display_name, accounts, orders)
@@ -111,7 +176,7 @@ def list_customers(session: Session, *, search: str | None = None, include_merge
         stmt = stmt.where(Customer.merged_into_id.is_(None))
     if search and search.strip():
         text = search.strip()
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = like_pattern(text)
         matches = [
             column.ilike(like, escape="\\")
             for column in (Customer.name, Customer.contact_name, Customer.phone, Customer.erp_code)
@@ -119,6 +184,13 @@ def list_customers(session: Session, *, search: str | None = None, include_merge
         matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone.ilike(like, escape="\\"))))
         if text.isdigit() and int(text) <= 2**31 - 1:  # a phone number is not an id (and overflows one)
             matches.append(Customer.id == int(text))
+        try:
+            phone = normalize_phone(text)
+        except InvalidInput:
+            pass
+        else:  # "138 0013 8000" finds 13800138000
+            matches.append(Customer.phone == phone)
+            matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone == phone)))
         stmt = stmt.where(sa.or_(*matches))
     return [CustomerRow(c, sales, n_acc, n_ord) for c, sales, n_acc, n_ord in session.exec(stmt).all()]
 
@@ -129,7 +201,7 @@ def list_customers(session: Session, *, search: str | None = None, include_merge
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("客户名称不能为空", "customer name must not be empty")
-    name = name.strip()
+    name = check_text(name.strip(), "name", "客户名称", multiline=False)
     if len(name) > NAME_MAX:
         raise InvalidInput(
             f"客户名称不能超过 {NAME_MAX} 个字", f"customer name longer than {NAME_MAX} characters"
@@ -150,6 +222,8 @@ def _check_text(value: str | None, max_len: int, label: str, what: str) -> str |
     if value is not None and not isinstance(value, str):
         raise InvalidInput(f"{label}格式不对", f"{what} must be text, not {value!r}")
     value = (value or "").strip() or None
+    if value is not None:
+        check_text(value, what.replace(" ", "_"), label, multiline=False)
     if value is not None and len(value) > max_len:
         raise InvalidInput(f"{label}不能超过 {max_len} 个字", f"{what} longer than {max_len} characters")
     return value
@@ -169,17 +243,6 @@ def _check_salesperson(session: Session, staff_id: int | None) -> int | None:
     if user.role not in (StaffRole.SALES, StaffRole.ADMIN):
         raise InvalidInput(f"{user.display_name} 不是业务员", f"staff user {staff_id} is neither sales nor admin")
     return user.id
-
-
-def _may_manage(actor: Actor, customer: Customer) -> bool:
-    """Admins manage every customer; a salesperson manages their own customers."""
-    if actor.kind == ActorKind.ADMIN:
-        return True
-    return (
-        actor.kind == ActorKind.SALES
-        and customer.salesperson_id is not None
-        and actor.id == str(customer.salesperson_id)
-    )
 
 
 def _upsert(session: Session, customer: Customer) -> OutboxMessage:
@@ -220,11 +283,11 @@ def create_customer(
         name=_check_name(name),
         type=_check_type(type),
         salesperson_id=_check_salesperson(session, salesperson_id),
-        phone=_check_text(phone, PHONE_MAX, "电话", "phone"),
+        phone=_check_phone(session, phone, None),
         contact_name=_check_text(contact_name, CONTACT_MAX, "联系人", "contact name"),
     )
     session.add(customer)
-    session.flush()
+    _flush_phone(session, customer)
     audit(
         session,
         actor,
@@ -252,7 +315,7 @@ def update_customer(
     ``None`` clears phone / contact / salesperson. An alias id updates its survivor. Admins and
     the customer's own salesperson may do it. Nothing changed → no audit row, no outbox row."""
     customer = resolve_customer(session, customer_id)
-    if actor.kind != ActorKind.SYSTEM and not _may_manage(actor, customer):
+    if actor.kind != ActorKind.SYSTEM and not may_manage(actor, customer):
         raise Forbidden(
             "只有管理员或该客户的业务员可以修改客户资料",
             f"{actor} may not update customer {customer.id}",
@@ -261,7 +324,7 @@ def update_customer(
     if name is not _UNSET:
         wanted["name"] = _check_name(name)
     if phone is not _UNSET:
-        wanted["phone"] = _check_text(phone, PHONE_MAX, "电话", "phone")
+        wanted["phone"] = _check_phone(session, phone, customer.id)
     if contact_name is not _UNSET:
         wanted["contact_name"] = _check_text(contact_name, CONTACT_MAX, "联系人", "contact name")
     if salesperson_id is not _UNSET:
@@ -272,9 +335,25 @@ def update_customer(
     for key, (_, new) in changes.items():
         setattr(customer, key, new)
     customer.updated_at = utcnow()
+    _flush_phone(session, customer)
     audit(session, actor, "customer.update", "customer", customer.id, changes)
     _upsert(session, customer)
     return customer
+
+
+def _flush_phone(session: Session, customer: Customer) -> None:
+    """Flush, turning the database's "phone already taken" (a customer saved with it at this
+    very moment by another request) into the same refusal ``_check_phone`` gives."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        if customer.phone and "phone" in str(exc.orig).lower():
+            raise Conflict(
+                f"手机号 {customer.phone} 已属于另一个客户；同一手机号只能属于一个客户",
+                f"phone {customer.phone} was just registered for another customer", field="phone",
+            ) from None
+        raise
 
 
 # --------------------------------------------------------------------------- type (A1)
@@ -306,7 +385,7 @@ def set_customer_type(session: Session, actor: Actor, customer_id: int, new_type
     caller can say so. Unchanged type → nothing written."""
     new_type = _check_type(new_type)
     customer = resolve_customer(session, customer_id)
-    if not _may_manage(actor, customer):
+    if not may_manage(actor, customer):
         raise Forbidden(
             "只有管理员或该客户的业务员可以修改客户类型",
             f"{actor} may not change the type of customer {customer.id}",
@@ -435,12 +514,15 @@ def merge_customers(session: Session, actor: Actor, survivor_id: int, absorbed_i
         code, absorbed.erp_code = absorbed.erp_code, None
         session.flush()
         survivor.erp_code = code
+    # The absorbed customer becomes an alias before the survivor takes its phone: a phone is
+    # unique among customers that are not aliases.
+    absorbed.merged_into_id, absorbed.merged_at, absorbed.updated_at = s, now, now
+    session.flush()
     filled = [
         k for k in ("phone", "contact_name", "salesperson_id") if not getattr(survivor, k) and getattr(absorbed, k)
     ]
     for key in filled:
         setattr(survivor, key, getattr(absorbed, key))
-    absorbed.merged_into_id, absorbed.merged_at, absorbed.updated_at = s, now, now
     survivor.updated_at = now
     session.flush()
     # Aliases of the absorbed now point straight at the survivor: chains never form.

@@ -50,3 +50,17 @@ class TransitionRefused(Conflict):
     """The state machine refused a change; ``detail`` says why."""
 
     code = "transition_refused"
+
+
+class NotSignedIn(DomainError):
+    """No valid sign-in: a token that is missing, expired, or whose session has ended."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class TooMany(DomainError):
+    """Too many attempts or requests in a while; ``retry_after_s`` says when to try again."""
+
+    status = 429
+    code = "rate_limited"

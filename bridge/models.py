@@ -32,6 +32,13 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+AUTOINCREMENT = {"sqlite_autoincrement": True}
+"""Table option of every table with an integer id: on SQLite an id is then never handed out twice,
+even after the row with the highest one was deleted (without it SQLite reuses that rowid). Tokens,
+links, file names and people name rows by id, so a reused id would point them at another row.
+PostgreSQL's sequences never reuse an id anyway."""
+
+
 def _enum(cls: type[enum.Enum]) -> sa.Enum:
     return sa.Enum(
         cls,
@@ -119,6 +126,7 @@ class StaffUser(SQLModel, table=True):
     """A salesperson (业务员) or admin who signs in to the admin pages / salesperson tools."""
 
     __tablename__ = "staff_user"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
@@ -142,7 +150,13 @@ class Customer(SQLModel, table=True):
 
     __tablename__ = "customer"
 
-    __table_args__ = (sa.CheckConstraint("type IN (1, 2)", name="type_1_or_2"),)
+    __table_args__ = (
+        sa.CheckConstraint("type IN (1, 2)", name="type_1_or_2"),
+        # S3: a phone number belongs to at most one customer (aliases left by a merge aside).
+        sa.Index("uq_customer_phone_active", "phone", unique=True,
+                 postgresql_where=sa.text("merged_into_id IS NULL"), sqlite_where=sa.text("merged_into_id IS NULL")),
+        AUTOINCREMENT,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=128)
@@ -152,8 +166,9 @@ class Customer(SQLModel, table=True):
     erp_code: str | None = Field(default=None, max_length=64, unique=True)
     """The customer's code in the ERP's customer master, once the ERP has one."""
     contact_name: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, max_length=32, index=True)
-    """Main phone registered by a salesperson; a WeChat user binding it joins this customer."""
+    phone: str | None = Field(default=None, max_length=32)
+    """Main phone registered by a salesperson, normalised (``customers.normalize_phone``); a WeChat
+    user binding it joins this customer. Unique among customers that are not aliases."""
     merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     merged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _now_field()
@@ -164,6 +179,7 @@ class Account(SQLModel, table=True):
     """A WeChat user or bound phone number through which a customer orders (C10)."""
 
     __tablename__ = "account"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -173,12 +189,46 @@ class Account(SQLModel, table=True):
     nickname: str | None = Field(default=None, max_length=64)
     created_at: datetime = _now_field()
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    unbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """Set when the account was unbound (C10): the row stays, because orders and inquiries name
+    the account that placed them, but its openid and phone are released and it signs in no more."""
+
+
+class AuthSession(SQLModel, table=True):
+    """One sign-in of a customer's account or a staff user: every token the bridge issues names
+    its session, and a token is good only while its session is. Ending the session (logout,
+    unbinding, deactivation, password reset, a refresh token used twice) ends its tokens at once.
+
+    ``refresh_jti`` is the one refresh token of the session that may be used next: each refresh
+    hands out a new one (rotation), and presenting an older one ends the session (reuse)."""
+
+    __tablename__ = "auth_session"
+    __table_args__ = (
+        sa.CheckConstraint("(account_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
+    )
+
+    id: str = Field(max_length=32, primary_key=True)
+    """Random (128 bits), never reused: the ``sid`` of the session's tokens."""
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    refresh_jti: str = Field(max_length=32)
+    previous_jti: str | None = Field(default=None, max_length=32)
+    """The refresh token rotated away last: taken again only within a short grace (a retry)."""
+    created_at: datetime = _now_field()
+    refreshed_at: datetime = _now_field()
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    """When the session lapses unless refreshed before (each refresh moves it on)."""
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_reason: str | None = Field(default=None, max_length=64)
+    client: str | None = Field(default=None, max_length=64)
+    """Where the sign-in came from (address), for people looking at sessions."""
 
 
 class Address(SQLModel, table=True):
     """A delivery address kept for a customer (C13)."""
 
     __tablename__ = "address"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -201,6 +251,7 @@ class Product(SQLModel, table=True):
     """A grinding wheel (or other item) in the shop's catalog, with its spec."""
 
     __tablename__ = "product"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     sku: str = Field(max_length=64, unique=True)
@@ -229,6 +280,9 @@ class Product(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=2000)
     active: bool = True
     """Inactive products are invisible to every customer but keep their order history."""
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    """The staff user who created it in the bridge (None: imported or demo data). A salesperson
+    sees a custom product they made, or one granted to one of their customers (``scope``)."""
     created_at: datetime = _now_field()
     updated_at: datetime = _now_field()
 
@@ -243,6 +297,7 @@ class ProductGrant(SQLModel, table=True):
         sa.CheckConstraint(
             "(customer_id IS NULL) <> (customer_type IS NULL)", name="one_grantee"
         ),
+        AUTOINCREMENT,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -256,7 +311,7 @@ class ProductHide(SQLModel, table=True):
     """A product hidden from one customer: it then does not exist for them (C2)."""
 
     __tablename__ = "product_hide"
-    __table_args__ = (sa.UniqueConstraint("product_id", "customer_id"),)
+    __table_args__ = (sa.UniqueConstraint("product_id", "customer_id"), AUTOINCREMENT)
 
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="product.id", index=True)
@@ -274,6 +329,7 @@ class CustomerPrice(SQLModel, table=True):
         sa.CheckConstraint(
             "(customer_id IS NULL) <> (customer_type IS NULL)", name="one_grantee"
         ),
+        AUTOINCREMENT,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -287,6 +343,7 @@ class ProductQR(SQLModel, table=True):
     """The unique text a packaging QR code carries, tied to one product spec (A4, C4)."""
 
     __tablename__ = "product_qr"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="product.id", index=True)
@@ -313,7 +370,7 @@ class Order(SQLModel, table=True):
     """A customer's order. ``status`` is changed only through ``bridge.statemachine``."""
 
     __tablename__ = "orders"
-    __table_args__ = (sa.UniqueConstraint("customer_id", "idempotency_key"),)
+    __table_args__ = (sa.UniqueConstraint("customer_id", "idempotency_key"), AUTOINCREMENT)
 
     id: int | None = Field(default=None, primary_key=True)
     order_no: str = Field(max_length=32, unique=True)
@@ -346,7 +403,7 @@ class OrderLine(SQLModel, table=True):
     """One product of an order, with the price and spec as they were when ordered."""
 
     __tablename__ = "order_line"
-    __table_args__ = (sa.UniqueConstraint("order_id", "line_no"),)
+    __table_args__ = (sa.UniqueConstraint("order_id", "line_no"), AUTOINCREMENT)
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
@@ -368,6 +425,7 @@ class OrderEvent(SQLModel, table=True):
     """The order's timeline: every status change, release and refusal worth showing."""
 
     __tablename__ = "order_event"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
@@ -386,7 +444,7 @@ class Shipment(SQLModel, table=True):
     """One shipment of an order, reported by the ERP (several per order are normal, C8)."""
 
     __tablename__ = "shipment"
-    __table_args__ = (sa.UniqueConstraint("order_id", "erp_shipment_id"),)
+    __table_args__ = (sa.UniqueConstraint("order_id", "erp_shipment_id"), AUTOINCREMENT)
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
@@ -399,6 +457,7 @@ class Shipment(SQLModel, table=True):
 
 class ShipmentLine(SQLModel, table=True):
     __tablename__ = "shipment_line"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     shipment_id: int = Field(foreign_key="shipment.id", index=True)
@@ -432,6 +491,7 @@ class OutboxMessage(SQLModel, table=True):
         # are stale (after an ERP outage, before autovacuum): 1.75 s per claim at 4000 waiting.
         sa.Index("ix_outbox_pending_line", "target", "ordering_key", "id",
                  postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+        AUTOINCREMENT,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -459,7 +519,7 @@ class InboxEvent(SQLModel, table=True):
     """An event pulled from the ERP, kept once per (connector, event id)."""
 
     __tablename__ = "inbox"
-    __table_args__ = (sa.UniqueConstraint("connector", "event_id"),)
+    __table_args__ = (sa.UniqueConstraint("connector", "event_id"), AUTOINCREMENT)
 
     id: int | None = Field(default=None, primary_key=True)
     connector: str = Field(max_length=32)
@@ -497,6 +557,7 @@ class ErpBinding(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("connector", "entity", "external_id"),
         sa.UniqueConstraint("connector", "entity", "internal_id"),
+        AUTOINCREMENT,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -514,6 +575,7 @@ class AuditLog(SQLModel, table=True):
     """Who did what to which record: merges, type changes, grants, imports, user changes."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _now_field(index=True)
@@ -529,6 +591,7 @@ class Note(SQLModel, table=True):
     """A salesperson's note on a customer or an order (A6)."""
 
     __tablename__ = "note"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     author_id: int = Field(foreign_key="staff_user.id")
@@ -542,6 +605,7 @@ class Inquiry(SQLModel, table=True):
     """A customer's custom-product inquiry, for their salesperson to follow up (C11)."""
 
     __tablename__ = "inquiry"
+    __table_args__ = (AUTOINCREMENT,)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)

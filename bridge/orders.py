@@ -48,6 +48,7 @@ from bridge.models import (
     StockCheck,
 )
 from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.scope import may_act_on
 from bridge.statemachine import record
 from bridge.types import utcnow
 from bridge.visibility import get_visible_product
@@ -362,7 +363,7 @@ def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
         if actor.customer_id not in (customer.id, requested_id):
             raise Forbidden("无权为其他客户下单", f"customer actor {actor.customer_id} ordering for {customer.id}")
     elif actor.kind == ActorKind.SALES:
-        if str(customer.salesperson_id) != actor.id:
+        if not may_act_on(actor, customer):
             raise Forbidden("只能为自己的客户下单", f"sales user {actor.id} is not assigned to customer {customer.id}")
     elif actor.kind != ActorKind.ADMIN:
         raise Forbidden("无权下单", f"{actor.kind.value} cannot place orders")

@@ -28,6 +28,7 @@ from bridge.documents import command_document
 from bridge.errors import Forbidden, TransitionRefused
 from bridge.models import ActorKind, Customer, Order, OrderEvent, OrderStatus
 from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.scope import may_act_on
 from bridge.types import utcnow
 
 S = OrderStatus
@@ -52,9 +53,9 @@ Guard = Callable[[Order, Actor], str | None]
 
 
 def _sales_owns(order: Order, actor: Actor) -> str | None:
-    # A salesperson acts on their own customers' orders only.
+    # A salesperson acts on their own customers' orders only (bridge.scope).
     customer = object_session(order).get(Customer, order.customer_id)
-    if customer is None or str(customer.salesperson_id) != actor.id:
+    if customer is None or not may_act_on(actor, customer):
         return f"the order's customer is not assigned to sales user {actor.id}"
     return None
 

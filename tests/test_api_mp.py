@@ -163,8 +163,10 @@ def test_scenario_2_phone_registered_by_the_salesperson_joins_that_customer(api)
     assert [p["sku"] for p in c.get("/api/mp/v1/products?kind=custom", headers=headers).json()["items"]] == ["CUS-1"]
 
 
-def test_o3_health_ready_metrics_and_schema(api):
-    c = api["client"]
+def test_o3_health_ready_metrics_and_schema(engine, tmp_path):
+    # details and metrics for every caller here (the test client is not on loopback); who may
+    # see them otherwise: tests/test_security.py (sec14)
+    c, rt = make_client(engine, tmp_path, JHT_API__OPS_DETAILS="true", JHT_API__METRICS="public")
     assert c.get("/healthz").json() == {"status": "ok"}
     ready = c.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"

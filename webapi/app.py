@@ -10,6 +10,7 @@ message the mini-program can show as it is; bad input is a 4xx, never a 500.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -17,9 +18,13 @@ from litestar import Litestar, Request, Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
+from bridge.config import Config
 from bridge.errors import DomainError
+from bridge.text import CONTROL, BadText, describe, find_control
 from bridge.logs import get_logger
 from bridge.runtime import Runtime
 from webapi.auth import LoginLimiter, Tokens
@@ -38,6 +43,7 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     line: int | None = None
     order_no: str | None = None
     retry_after_s: int | None = None
+    field: str | None = None
 
 
 ERROR_RESPONSES = {
@@ -56,9 +62,11 @@ ERROR_RESPONSES = {
 }
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> Response:
-    headers = {"Retry-After": str(extra["retry_after_s"])} if "retry_after_s" in extra else None
-    return Response({"code": code, "message": message, **extra}, status_code=status, headers=headers)
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    headers = dict(headers or {})
+    if "retry_after_s" in extra:
+        headers["Retry-After"] = str(extra["retry_after_s"])
+    return Response({"code": code, "message": message, **extra}, status_code=status, headers=headers or None)
 
 
 def domain_error(request: Request, exc: DomainError) -> Response:
@@ -76,7 +84,16 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotFoundException):
         return _error(404, "not_found", "请求的内容不存在", detail=exc.detail)
     messages = {401: "请先登录", 403: "没有权限", 405: "不支持的请求方式", 413: "请求内容过大", 429: "请求过于频繁，请稍后再试"}
-    return _error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, "请求无法处理"), detail=exc.detail)
+    # exc.headers carries e.g. the Allow header of a 405 (RFC 9110 §15.5.6)
+    return _error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, "请求无法处理"),
+                  headers=exc.headers, detail=exc.detail)
+
+
+def too_deep_error(request: Request, exc: RecursionError) -> Response:
+    """A body nested so deep that decoding it ran out of stack (the edge guard normally stops it
+    first): bad input, one log line, no traceback."""
+    log.warning("request refused: nested too deeply", path=request.url.path)
+    return _error(400, "invalid_input", "请求数据嵌套过深", detail=f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def wechat_error(request: Request, exc: Exception) -> Response:
@@ -90,6 +107,108 @@ def wechat_error(request: Request, exc: Exception) -> Response:
 def internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return _error(500, "internal_error", "服务器开小差了，请稍后再试")
+
+
+MAX_JSON_DEPTH = 32
+"""No request body the API takes nests deeper than a handful of levels; 32 leaves room and keeps
+decoding and checking a hostile body cheap."""
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def edge_guard(request: Request) -> None:
+    """Before any handler (and so before any token check or rate limit): refuse a JSON body nested
+    deeper than ``MAX_JSON_DEPTH``, and control characters anywhere in the path, the query or a
+    JSON body (``bridge.text``) — 400 naming the field, for both databases alike."""
+    where = _control_in_url(request)
+    if where is not None:
+        raise _bad_text(*where)
+    if request.method not in _BODY_METHODS or "json" not in request.headers.get("content-type", "json"):
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        data = msgspec.json.decode(body)
+    except RecursionError:
+        data = _TOO_DEEP
+    except msgspec.DecodeError:
+        return  # not JSON at all: the handler's own decoding answers it (400)
+    try:
+        found = None if data is _TOO_DEEP else find_control(data, max_depth=MAX_JSON_DEPTH)
+    except ValueError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP:
+        log.warning("request refused: nested too deeply", path=request.url.path, bytes=len(body))
+        raise TooDeep("请求数据嵌套过深", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if found is not None:
+        raise _bad_text(*found)
+
+
+_TOO_DEEP = object()
+
+
+class TooDeep(DomainError):
+    status = 400
+    code = "invalid_input"
+
+
+def _control_in_url(request: Request) -> tuple[str, str] | None:
+    if found := CONTROL.search(request.scope["path"]):
+        return "path", found.group()
+    for name, value in request.query_params.multi_items():
+        for text in (name, value):
+            if isinstance(text, str) and (found := CONTROL.search(text)):
+                return name, found.group()
+    return None
+
+
+def _bad_text(field: str, char: str) -> BadText:
+    return BadText(
+        f"{field} 含有不允许的控制字符（{describe(char)}），请删除后重试",
+        f"{field}: contains the control character {describe(char)}",
+        field=field,
+    )
+
+
+def content_security_policy(path: str) -> str:
+    """The CSP of a response: nothing at all may load or run for the JSON API; the schema viewer
+    (Redoc, served from the bridge itself, no CDN) needs its own script, inline styles and a
+    blob worker. Pages added later (admin) get their policy here, in the one place."""
+    if path == "/schema" or path.startswith("/schema/") and not path.endswith((".json", ".yaml", ".yml")):
+        return ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+                "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    return "default-src 'none'; frame-ancestors 'none'"
+
+
+def _security_headers(app):
+    """ASGI middleware: the standard security headers on every answer (OWASP secure headers):
+    no MIME sniffing, no referrer, no framing, a CSP; API answers are never cached (they are
+    one caller's data)."""
+
+    async def middleware(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        path = scope["path"]
+        extra = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"content-security-policy", content_security_policy(path).encode()),
+        ]
+        if path.startswith("/api/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                have = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in have)]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
 
 
 def _count_requests(app):
@@ -113,6 +232,51 @@ def _count_requests(app):
     return middleware
 
 
+STATIC = Path(__file__).parent / "static"
+
+
+def document_limits(schema: dict[str, Any], config: Config) -> dict[str, Any]:
+    """The limits the server enforces from its configuration, written into the OpenAPI schema so
+    the document says what the server does (one source: ``[orders]`` in the config)."""
+    parts = schema.get("components", {}).get("schemas", {})
+    orders = config.orders
+    if order := parts.get("OrderBody", {}).get("properties"):
+        order["remark"]["maxLength"] = orders.remark_max_length
+        order["lines"]["maxItems"] = orders.max_lines
+    if line := parts.get("OrderLineBody", {}).get("properties"):
+        line["quantity"]["maximum"] = orders.max_quantity
+    return schema
+
+
+class _JsonSchema(JsonRenderPlugin):
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, document_limits(openapi_schema, request.app.state.runtime.config))
+
+
+class _Redoc(RedocRenderPlugin):
+    """Redoc from the bridge itself (webapi/static/redoc), no CDN, no Google fonts."""
+
+    def __init__(self):
+        super().__init__(path=["/", "/redoc"], js_url="/static/redoc/redoc.standalone.js", google_fonts=False,
+                         favicon="")
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, document_limits(openapi_schema, request.app.state.runtime.config))
+
+
+def server_config(app: Litestar, config: Config, host: str, port: int, **kw: Any):
+    """The uvicorn configuration the bridge serves ``app`` with. Forwarded headers
+    (``X-Forwarded-For``, ``X-Forwarded-Proto``) are believed only from ``api.trusted_proxies``;
+    without any, not at all (uvicorn would otherwise believe them from 127.0.0.1)."""
+    import uvicorn
+
+    trusted = config.api.trusted_proxies
+    return uvicorn.Config(
+        app, host=host, port=port, proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+        server_header=False, log_config=None, **kw,
+    )
+
+
 def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
     """The API for ``runtime`` (its config, database and connector). ``wechat`` is the WeChat
     client (webapi.wechat.WeChatClient); tests pass one pointed at a fake server."""
@@ -124,12 +288,16 @@ def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
 
         wechat = WeChatClient(runtime.config.wechat)
     app = Litestar(
-        route_handlers=[*mp.ROUTES, *ops.ROUTES, *sales.ROUTES],
+        route_handlers=[
+            *mp.ROUTES, *ops.ROUTES, *sales.ROUTES,
+            create_static_files_router("/static", directories=[STATIC], include_in_schema=False),
+        ],
         exception_handlers={
             DomainError: domain_error,
             ValidationException: validation_error,
             HTTPException: http_error,
             WeChatError: wechat_error,
+            RecursionError: too_deep_error,
             Exception: internal_error,
         },
         request_max_body_size=runtime.config.api.max_body_bytes,
@@ -141,15 +309,19 @@ def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),
             path="/schema",
+            render_plugins=[_Redoc(), _JsonSchema()],
         ),
         debug=False,
         logging_config=None,  # bridge.logs configured logging once; keep it
-        middleware=[_count_requests],
+        middleware=[_security_headers, _count_requests],
+        before_request=edge_guard,
     )
     app.state.runtime = runtime
     app.state.tokens = Tokens(runtime.config)
     app.state.wechat = wechat
     app.state.login_limiter = LoginLimiter(runtime.config.security.login_attempts_per_minute)
+    app.state.wechat_limiter = LoginLimiter(runtime.config.security.wechat_logins_per_minute)
     app.state.metrics = ops.Metrics()
+    app.state.ready_cache = ops.ReadyCache()
     app.state.stock = runtime.stock_checker()
     return app

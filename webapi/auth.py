@@ -1,51 +1,56 @@
-"""Who is calling: bearer tokens issued by the bridge, and the login rate limit.
+"""Who is calling: bearer tokens issued by the bridge, the caller's address, and the login limits.
 
 Tokens are JWTs (PyJWT, HS256) signed with the bridge's own key (``security.token_secret`` /
 ``token_secret_file``): a short-lived access token and a longer refresh token, each saying whose
-it is (a customer's account or a staff user) and which kind it is, so a refresh token is never
-accepted as an access token and a customer's token never opens a salesperson's endpoint.
+it is (a customer's account or a staff user), which kind it is (so a refresh token is never
+accepted as an access token and a customer's token never opens a salesperson's endpoint) and
+which sign-in session it belongs to (``sid``). A token is only as good as its session
+(``bridge.sessions``): the handlers check the session on every request, so ending it — logout,
+unbinding, deactivation, a password reset, a refresh token used twice — ends the token at once.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import jwt
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
 
 from bridge.actors import Actor
 from bridge.config import Config
-from bridge.errors import DomainError
-from bridge.models import StaffRole
+from bridge.errors import NotSignedIn, TooMany
+from bridge.logs import get_logger
+from bridge.models import AuthSession, StaffRole
+from bridge.sessions import Subject
 
 ISSUER = "jht-bridge"
+Unauthorized = NotSignedIn
+"""401: not signed in (kept under the name the handlers use)."""
+RateLimited = TooMany
 
-
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
-
-
-class RateLimited(DomainError):
-    status = 429
-    code = "rate_limited"
+log = get_logger("webapi.auth")
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller behind a valid access token."""
+    """The caller behind a valid token."""
 
     kind: Literal["customer", "staff"]
     account_id: int | None = None
     customer_id: int | None = None
     staff_id: int | None = None
     role: StaffRole | None = None
+    session_id: str | None = None
+    """The sign-in session the token belongs to."""
+    token_id: str | None = None
+    """The token's own id (``jti``): for a refresh token, what rotation compares."""
 
     @property
     def actor(self) -> Actor:
@@ -58,6 +63,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == StaffRole.ADMIN
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(account_id=self.account_id) if self.kind == "customer" else Subject(staff_id=self.staff_id)
 
 
 class Tokens:
@@ -72,44 +81,57 @@ class Tokens:
         self.access_ttl = config.security.access_ttl_s
         self.refresh_ttl = config.security.refresh_ttl_s
 
-    def issue(self, principal: Principal) -> dict[str, Any]:
-        """An access and a refresh token for ``principal``, as the login answer carries them."""
+    def issue(self, principal: Principal, auth: AuthSession) -> dict[str, Any]:
+        """An access token and the session's current refresh token for ``principal``, as the
+        login and refresh answers carry them."""
+        now = int(time.time())
+        refresh_exp = int(_timestamp(auth.expires_at))
         return {
-            "access_token": self._encode(principal, "access", self.access_ttl),
-            "refresh_token": self._encode(principal, "refresh", self.refresh_ttl),
+            "access_token": self._encode(principal, auth.id, "access", uuid.uuid4().hex, now, now + self.access_ttl),
+            "refresh_token": self._encode(principal, auth.id, "refresh", auth.refresh_jti, now, refresh_exp),
             "token_type": "Bearer",
             "expires_in": self.access_ttl,
         }
 
-    def _encode(self, p: Principal, typ: str, ttl: int) -> str:
-        now = int(time.time())
+    def _encode(self, p: Principal, sid: str, typ: str, jti: str, iat: int, exp: int) -> str:
         claims = {
             "iss": ISSUER,
             "typ": typ,
             "sub": f"{p.kind}:{p.account_id if p.kind == 'customer' else p.staff_id}",
+            "sid": sid,
             "cid": p.customer_id,
             "role": p.role.value if p.role else None,
-            "iat": now,
-            "exp": now + ttl,
-            "jti": uuid.uuid4().hex,
+            "iat": iat,
+            "exp": exp,
+            "jti": jti,
         }
         return jwt.encode(claims, self.key, algorithm="HS256")
 
     def verify(self, token: str, typ: str = "access") -> Principal:
         try:
-            claims = jwt.decode(token, self.key, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "typ"]})
+            claims = jwt.decode(
+                token, self.key, algorithms=["HS256"], issuer=ISSUER,
+                options={"require": ["exp", "sub", "typ", "sid", "jti"]},
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("登录已过期，请重新登录", "token expired", code="token_expired") from None
         except jwt.PyJWTError:
             raise Unauthorized("登录信息无效，请重新登录", "invalid token") from None
         if claims.get("typ") != typ:
             raise Unauthorized("登录信息无效，请重新登录", f"a {claims.get('typ')} token where a {typ} token is needed")
+        sid, jti = claims.get("sid"), claims.get("jti")
+        if not isinstance(sid, str) or not isinstance(jti, str):
+            raise Unauthorized("登录信息无效，请重新登录", "malformed token session")
         kind, _, ident = str(claims["sub"]).partition(":")
         if kind == "customer" and ident.isdigit() and isinstance(claims.get("cid"), int):
-            return Principal("customer", account_id=int(ident), customer_id=claims["cid"])
+            return Principal("customer", account_id=int(ident), customer_id=claims["cid"], session_id=sid, token_id=jti)
         if kind == "staff" and ident.isdigit() and claims.get("role") in ("admin", "sales"):
-            return Principal("staff", staff_id=int(ident), role=StaffRole(claims["role"]))
+            return Principal("staff", staff_id=int(ident), role=StaffRole(claims["role"]), session_id=sid, token_id=jti)
         raise Unauthorized("登录信息无效，请重新登录", "malformed token subject")
+
+
+def _timestamp(value: datetime) -> float:
+    return value.timestamp()
 
 
 def bearer(connection: ASGIConnection) -> str:
@@ -120,26 +142,121 @@ def bearer(connection: ASGIConnection) -> str:
     return token.strip()
 
 
-class LoginLimiter:
-    """At most N logins per minute per key (address, username): a sliding window in memory.
-    Per process; behind several API replicas each counts its own."""
+# --------------------------------------------------------------------------- the caller's address
 
-    def __init__(self, per_minute: int):
+
+def client_address(connection: ASGIConnection) -> str:
+    """The caller's IP address. Forwarded headers (``X-Forwarded-For``) are believed only from the
+    proxies named in ``api.trusted_proxies``: the server is set up that way (``server_config``),
+    so this is the peer's address, or the client's as a trusted proxy reported it."""
+    return connection.client.host if connection.client else "-"
+
+
+def is_local(connection: ASGIConnection) -> bool:
+    """Is the caller on this machine? Not when the request came through a proxy (it carries
+    forwarded headers): a proxy on this machine would make every internet caller look local."""
+    headers = connection.headers
+    if any(name in headers for name in ("x-forwarded-for", "forwarded", "x-real-ip")):
+        return False
+    try:
+        return ipaddress.ip_address(client_address(connection)).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------- login limits
+
+
+class LoginLimiter:
+    """Login attempts, limited three ways (in memory; behind several API replicas each counts its
+    own):
+
+    - per address: at most ``per_minute`` attempts a minute, whatever the username;
+    - per (username, address): at most ``per_minute`` wrong passwords a minute — a guesser at one
+      address is stopped, and the account's owner at another address is not;
+    - per username, from every address together: once ``per_minute × 3`` wrong passwords fell in
+      15 minutes, one attempt at that username every few seconds, the wait doubling with each
+      further ``per_minute`` failures up to 5 minutes. Guessing spread over many addresses slows
+      to a crawl, while the owner is kept waiting minutes at most, never locked out.
+    """
+
+    WINDOW_S = 60
+    GLOBAL_WINDOW_S = 15 * 60
+    MAX_GAP_S = 300
+
+    def __init__(self, per_minute: int, *, clock=time.monotonic):
         self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
+        self.clock = clock
+        self._attempts: dict[str, deque[float]] = {}
+        self._failures: dict[str, deque[float]] = {}
+        self._last_try: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def hit(self, *keys: str) -> None:
-        now = time.monotonic()
+    @staticmethod
+    def _trim(window: deque[float], now: float, span: float) -> deque[float]:
+        while window and now - window[0] > span:
+            window.popleft()
+        return window
+
+    def _gap(self, failures: int) -> float:
+        """Seconds between attempts at a username with ``failures`` recent wrong passwords."""
+        threshold = self.per_minute * 3
+        if failures < threshold:
+            return 0.0
+        return min(self.MAX_GAP_S, 5.0 * 2 ** ((failures - threshold) // self.per_minute))
+
+    def attempt(self, address: str, username: str | None = None) -> None:
+        """Count an attempt; TooMany (with Retry-After) when one of the limits is reached."""
+        now = self.clock()
         with self._lock:
-            for key in keys:
-                window = self._hits.setdefault(key, deque())
-                while window and now - window[0] > 60:
-                    window.popleft()
-                if len(window) >= self.per_minute:
-                    raise RateLimited("登录过于频繁，请稍后再试", f"login rate limit reached for {key}", retry_after_s=60)
-                window.append(now)
+            self._sweep(now)
+            per_address = self._trim(self._attempts.setdefault(f"ip:{address}", deque()), now, self.WINDOW_S)
+            if len(per_address) >= self.per_minute:
+                retry = int(self.WINDOW_S - (now - per_address[0])) + 1
+                raise TooMany("登录过于频繁，请稍后再试", f"login rate limit reached for address {address}", retry_after_s=retry)
+            if username is not None:
+                user = username.lower()
+                pair = self._trim(self._failures.setdefault(f"pair:{user}@{address}", deque()), now, self.WINDOW_S)
+                if len(pair) >= self.per_minute:
+                    retry = int(self.WINDOW_S - (now - pair[0])) + 1
+                    raise TooMany("密码错误次数过多，请稍后再试", f"too many wrong passwords for {user!r} from {address}",
+                                  retry_after_s=retry)
+                failures = len(self._trim(self._failures.setdefault(f"user:{user}", deque()), now, self.GLOBAL_WINDOW_S))
+                gap = self._gap(failures)
+                last = self._last_try.get(user)
+                if gap and last is not None and now - last < gap:
+                    retry = int(gap - (now - last)) + 1
+                    raise TooMany("该账号登录失败次数过多，请稍后再试",
+                                  f"{failures} wrong passwords for {user!r} in 15 min: one attempt every {gap:.0f} s",
+                                  retry_after_s=retry)
+                self._last_try[user] = now
+            per_address.append(now)
+
+    def failed(self, address: str, username: str) -> None:
+        """A wrong password (or unknown username) for ``username`` from ``address``."""
+        now = self.clock()
+        user = username.lower()
+        with self._lock:
+            self._failures.setdefault(f"pair:{user}@{address}", deque()).append(now)
+            self._failures.setdefault(f"user:{user}", deque()).append(now)
+
+    def succeeded(self, address: str, username: str) -> None:
+        """The right password: this address's failures for the username are forgotten."""
+        with self._lock:
+            self._failures.pop(f"pair:{username.lower()}@{address}", None)
+
+    def _sweep(self, now: float) -> None:
+        # Keep memory bounded under a flood of addresses and usernames: drop empty windows now
+        # and then (cheap: only when the tables grew large).
+        if len(self._attempts) + len(self._failures) < 10_000:
+            return
+        for table, span in ((self._attempts, self.WINDOW_S), (self._failures, self.GLOBAL_WINDOW_S)):
+            for key in [k for k, w in table.items() if not self._trim(w, now, span)]:
+                del table[key]
+        for user in [u for u, t in self._last_try.items() if now - t > self.GLOBAL_WINDOW_S]:
+            del self._last_try[user]
 
 
-def not_authorized(message: str) -> NotAuthorizedException:
-    return NotAuthorizedException(message)
+def login_failed(address: str, username: str, reason: str) -> None:
+    """Every failed staff login leaves a line (never the password)."""
+    log.warning("staff login failed", username=username[:64], client=address, reason=reason)

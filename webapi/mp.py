@@ -20,10 +20,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, PathParameter
 from sqlmodel import Session, select
 
-from bridge.actors import Actor, audit
+from bridge import sessions
+from bridge import accounts as account_rules
+from bridge.accounts import bind_phone, bound_accounts, signed_in_account
+from bridge.actors import Actor
 from bridge.customers import create_customer, resolve_customer
 from bridge.db import read_scope, session_scope
-from bridge.errors import Conflict, InvalidInput, NotFound
+from bridge.errors import InvalidInput, NotFound
 from bridge.models import (
     Account,
     Address,
@@ -46,7 +49,7 @@ from bridge.statemachine import LABELS, transition
 from bridge.stock import submit_order
 from bridge.types import utcnow
 from bridge.visibility import get_visible_product, visible_to
-from webapi.auth import Principal, Unauthorized, bearer
+from webapi.auth import Principal, Unauthorized, bearer, client_address
 
 PAGE_SIZE = 20
 Me = NamedDependency[Principal]
@@ -119,11 +122,11 @@ def provide_principal(request: Request) -> Principal:
 
 
 def _me(session: Session, principal: Principal) -> tuple[Account, Customer]:
-    """The caller's account and (surviving) customer; a token of an unbound account is void."""
-    account = session.get(Account, principal.account_id)
-    if account is None:
-        raise Unauthorized("账号已解绑，请重新登录", f"account {principal.account_id} no longer exists")
-    return account, resolve_customer(session, account.customer_id)
+    """The caller's account and (surviving) customer, while the token's session is active: the
+    token of an unbound account, or of a session that ended, is void (S1)."""
+    account, customer = signed_in_account(session, principal.account_id)
+    sessions.check_active(session, principal.session_id, principal.subject)
+    return account, customer
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -231,7 +234,7 @@ def _order_detail(session: Session, order: Order) -> dict[str, Any]:
 def login(request: Request, data: JSONBody[LoginBody]) -> dict[str, Any]:
     """WeChat login: exchange the ``wx.login`` code for the bridge's own tokens. A first login
     creates the account and a new customer (default type; salesperson from the invite code)."""
-    request.app.state.login_limiter.hit(f"ip:{request.client.host if request.client else '-'}")
+    request.app.state.wechat_limiter.attempt(client_address(request))
     session_info = request.app.state.wechat.code2session(data.code)
     rt = runtime(request)
     with session_scope(rt.engine) as session:
@@ -252,9 +255,12 @@ def login(request: Request, data: JSONBody[LoginBody]) -> dict[str, Any]:
                 account.customer_id = customer.id  # its customer was merged away
         account.last_login_at = utcnow()
         session.add(account)
+        session.flush()
+        auth = sessions.open_session(session, sessions.Subject(account_id=account.id),
+                                     ttl_s=rt.config.security.refresh_ttl_s, client=client_address(request))
         principal = Principal("customer", account_id=account.id, customer_id=customer.id)
         answer = {"new_customer": created, "customer": {"id": customer.id, "name": customer.name, "type": customer.type}}
-    return {**request.app.state.tokens.issue(principal), **answer}
+        return {**request.app.state.tokens.issue(principal, auth), **answer}
 
 
 def _salesperson_for(session: Session, invite: str | None, default_username: str | None) -> int | None:
@@ -271,48 +277,47 @@ def _salesperson_for(session: Session, invite: str | None, default_username: str
 
 @post("/auth/refresh", sync_to_thread=True, operation_id="mpRefresh", tags=["mp auth"])
 def refresh(request: Request, data: JSONBody[RefreshBody]) -> dict[str, Any]:
-    """A new access token (and refresh token) for a valid refresh token."""
+    """A new access token and a new refresh token for a valid refresh token; the one presented is
+    used up. Presenting a used-up refresh token again ends the whole session (S1)."""
+    rt = runtime(request)
     tokens = request.app.state.tokens
     principal = tokens.verify(data.refresh_token, "refresh")
     if principal.kind != "customer":
         raise Unauthorized("请使用小程序登录", "a staff token on a customer endpoint", code="wrong_token")
+    with session_scope(rt.engine) as session:
+        account, customer = signed_in_account(session, principal.account_id)
+        auth = sessions.rotate(session, principal.session_id, principal.token_id, principal.subject,
+                               ttl_s=rt.config.security.refresh_ttl_s)
+        answer = None if auth is None else tokens.issue(
+            Principal("customer", account_id=account.id, customer_id=customer.id), auth)
+    if answer is None:  # committed: the session is ended
+        raise Unauthorized("登录已失效，请重新登录", "refresh token used twice: the session is ended", code="session_ended")
+    return answer
+
+
+@post("/auth/logout", sync_to_thread=True, operation_id="mpLogout", tags=["mp auth"], status_code=200)
+def logout(request: Request, me: Me) -> dict[str, Any]:
+    """End this sign-in: its access and refresh tokens stop working at once."""
     with session_scope(runtime(request).engine) as session:
-        account, customer = _me(session, principal)
-    return tokens.issue(Principal("customer", account_id=account.id, customer_id=customer.id))
+        _me(session, me)
+        sessions.end(session, me.session_id, "logout")
+    return {"logged_out": True}
 
 
 @post("/auth/phone", sync_to_thread=True, operation_id="mpBindPhone", tags=["mp auth"])
-def bind_phone(request: Request, data: JSONBody[PhoneBody], me: Me) -> dict[str, Any]:
+def phone_binding(request: Request, data: JSONBody[PhoneBody], me: Me) -> dict[str, Any]:
     """Bind the WeChat phone number to this account. When a salesperson already registered
     that phone on a customer, this account joins that customer (scenario 2)."""
     phone = request.app.state.wechat.phone_number(data.code)
     with session_scope(runtime(request).engine) as session:
-        account, customer = _me(session, principal=me)
-        other = session.exec(select(Account).where(Account.phone == phone, Account.id != account.id)).first()
-        if other is not None:
-            raise Conflict("该手机号已绑定其他微信账号", f"phone already bound to account {other.id}")
-        account.phone = phone
-        session.add(account)
-        joined = None
-        registered = session.exec(
-            select(Customer).where(Customer.phone == phone, Customer.merged_into_id.is_(None), Customer.id != customer.id)
-        ).first()
-        if registered is not None:
-            has_history = session.exec(select(Order.id).where(Order.customer_id == customer.id)).first()
-            others = session.exec(select(Account.id).where(Account.customer_id == customer.id, Account.id != account.id)).first()
-            if has_history or others:
-                # Two real customers: a person decides (customers merge), nothing is moved here.
-                audit(session, me.actor, "account.phone_matches_customer", "customer", registered.id,
-                      {"account_id": account.id, "current_customer_id": customer.id})
-            else:
-                account.customer_id = registered.id
-                audit(session, me.actor, "account.joined_customer", "customer", registered.id,
-                      {"account_id": account.id, "left_customer_id": customer.id, "phone": phone})
-                joined = registered
-        final = joined or customer
+        account, _ = signed_in_account(session, me.account_id)
+        auth = sessions.check_active(session, me.session_id, me.subject)
+        binding = bind_phone(session, me.actor, account, phone)
+        final = binding.customer
         principal = Principal("customer", account_id=account.id, customer_id=final.id)
-        answer = {"phone": phone, "customer": {"id": final.id, "name": final.name}, "joined_registered_customer": joined is not None}
-    return {**answer, **request.app.state.tokens.issue(principal)}
+        answer = {"phone": binding.phone, "customer": {"id": final.id, "name": final.name},
+                  "joined_registered_customer": binding.joined}
+        return {**answer, **request.app.state.tokens.issue(principal, auth)}
 
 
 # --------------------------------------------------------------------------- me
@@ -334,7 +339,7 @@ def me_view(request: Request, me: Me) -> dict[str, Any]:
 
 
 def _accounts(session: Session, customer: Customer) -> list[dict[str, Any]]:
-    rows = session.exec(select(Account).where(Account.customer_id == customer.id).order_by(Account.id)).all()
+    rows = bound_accounts(session, customer.id)
     return [{"id": a.id, "phone": a.phone, "wechat_bound": a.openid is not None, "nickname": a.nickname} for a in rows]
 
 
@@ -348,17 +353,11 @@ def accounts(request: Request, me: Me) -> list[dict[str, Any]]:
 
 @delete("/me/accounts/{account_id:int}", sync_to_thread=True, operation_id="mpUnbindAccount", tags=["mp me"], status_code=200)
 def unbind_account(request: Request, account_id: PathId, me: Me) -> dict[str, Any]:
-    """Unbind one of this customer's accounts; the last one cannot be removed."""
+    """Unbind one of this customer's accounts; the last one cannot be removed. Its sign-ins end
+    at once; orders it placed keep naming it."""
     with session_scope(runtime(request).engine) as session:
-        _, customer = _me(session, me)
-        target = session.get(Account, account_id)
-        if target is None or target.customer_id != customer.id:
-            raise NotFound("账号不存在", f"account {account_id} not found for customer {customer.id}")
-        remaining = session.exec(select(sa.func.count()).select_from(Account).where(Account.customer_id == customer.id)).one()
-        if remaining <= 1:
-            raise Conflict("至少需要保留一个绑定账号", "the last account of a customer cannot be unbound")
-        audit(session, me.actor, "account.unbind", "account", target.id, {"customer_id": customer.id, "phone": target.phone})
-        session.delete(target)
+        account, customer = _me(session, me)
+        account_rules.unbind_account(session, Actor.customer(customer.id, account.id), customer, account_id)
         return {"unbound": account_id}
 
 
@@ -587,7 +586,7 @@ def salesperson(request: Request, me: Me) -> dict[str, Any]:
     with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
         user = session.get(StaffUser, customer.salesperson_id) if customer.salesperson_id else None
-        if user is None:
+        if user is None or not user.active:  # a salesperson who left: the admins answer for them
             user = session.exec(select(StaffUser).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
                                 .order_by(StaffUser.id)).first()
         if user is None:
@@ -600,14 +599,17 @@ def inquiry(request: Request, data: JSONBody[InquiryBody], me: Me) -> dict[str, 
     """Leave a custom-product inquiry for the salesperson (C11)."""
     with session_scope(runtime(request).engine) as session:
         account, customer = _me(session, me)
-        row = Inquiry(customer_id=customer.id, account_id=account.id, body=data.body.strip())
+        body = data.body.strip()
+        if not body:
+            raise InvalidInput("询价内容不能为空", "inquiry body is blank", field="body")
+        row = Inquiry(customer_id=customer.id, account_id=account.id, body=body)
         session.add(row)
         session.flush()
         return {"id": row.id, "status": row.status.value, "created_at": row.created_at.isoformat()}
 
 
 AUTH_FREE = [login, refresh]
-PROTECTED = [bind_phone, me_view, accounts, unbind_account, list_addresses, add_address, update_address, delete_address,
+PROTECTED = [logout, phone_binding, me_view, accounts, unbind_account, list_addresses, add_address, update_address, delete_address,
              products, product_detail, scan, place, orders, order_detail, cancel, confirm_receipt, salesperson, inquiry]
 
 def _routes():

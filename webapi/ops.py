@@ -4,6 +4,9 @@ age, dead letters, inbox lag)."""
 
 from __future__ import annotations
 
+import hmac
+import threading
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,8 +15,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlmodel import Session, select
 
+from bridge.errors import Forbidden, NotSignedIn
 from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from bridge.types import utcnow
+from webapi.auth import is_local
 
 
 class Metrics:
@@ -60,9 +65,36 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+CONNECTOR_CHECK_TTL_S = 10.0
+"""/readyz asks the connector at most this often; calls in between get the last answer."""
+
+
+class ReadyCache:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.at = float("-inf")
+        self.value = "ok"
+
+
+def _connector_state(request: Request) -> str:
+    cache: ReadyCache = request.app.state.ready_cache
+    with cache.lock:
+        if time.monotonic() - cache.at < CONNECTOR_CHECK_TTL_S:
+            return cache.value
+        try:
+            bad = [f"{line.name}: {line.detail}" for line in request.app.state.runtime.connector.ready() if not line.ok]
+            cache.value = "ok" if not bad else "; ".join(bad)
+        except Exception as exc:
+            cache.value = f"error: {exc}"
+        cache.at = time.monotonic()
+        return cache.value
+
+
 @get("/readyz", operation_id="readyz", tags=["ops"], sync_to_thread=True)
 def readyz(request: Request) -> Response[dict[str, Any]]:
-    """The database answers and the connector's own checks pass; 503 otherwise."""
+    """The database answers and the connector can work; 503 otherwise. What failed (which can
+    name paths and files) is shown to callers on this machine, or to all with
+    ``api.ops_details``; others get the bare status."""
     rt = request.app.state.runtime
     checks: dict[str, Any] = {}
     try:
@@ -71,18 +103,34 @@ def readyz(request: Request) -> Response[dict[str, Any]]:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
-    try:
-        bad = [f"{line.name}: {line.detail}" for line in rt.connector.check() if not line.ok]
-        checks["connector"] = "ok" if not bad else "; ".join(bad)
-    except Exception as exc:
-        checks["connector"] = f"error: {exc}"
+    checks["connector"] = _connector_state(request)
     ready = all(v == "ok" for v in checks.values())
-    return Response({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+    body: dict[str, Any] = {"status": "ready" if ready else "not ready"}
+    if rt.config.api.ops_details or is_local(request):
+        body["checks"] = checks
+    return Response(body, status_code=200 if ready else 503)
+
+
+def _may_read_metrics(request: Request) -> None:
+    """``api.metrics``: local (callers on this machine, not through a proxy), token (a bearer
+    token equal to the configured one) or public."""
+    api = request.app.state.runtime.config.api
+    if api.metrics == "public":
+        return
+    if api.metrics == "token":
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        expected = api.metrics_secret() or ""
+        if scheme.lower() != "bearer" or not expected or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise NotSignedIn("请提供监控令牌", "metrics need the bearer token of api.metrics_token", code="login_required")
+        return
+    if not is_local(request):
+        raise Forbidden("没有权限", "metrics are served to callers on this machine only (api.metrics = local)")
 
 
 @get("/metrics", operation_id="metrics", tags=["ops"], sync_to_thread=True, include_in_schema=False)
 def metrics(request: Request) -> Response[bytes]:
-    """Prometheus metrics."""
+    """Prometheus metrics, to whom ``api.metrics`` allows."""
+    _may_read_metrics(request)
     m: Metrics = request.app.state.metrics
     with Session(request.app.state.runtime.engine) as session:
         m.refresh(session)

@@ -22,6 +22,8 @@ from litestar.params import FromPath, JSONBody, Parameter, PathParameter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bridge import scope, sessions
+from bridge.accounts import bound_accounts
 from bridge.actors import audit
 from bridge.catalog import COLUMNS, CellError
 from bridge.customers import (
@@ -32,10 +34,9 @@ from bridge.customers import (
     set_customer_type,
     update_customer,
 )
-from bridge.db import session_scope
+from bridge.db import read_scope, session_scope
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bridge.models import (
-    Account,
     Address,
     Customer,
     Inquiry,
@@ -46,15 +47,15 @@ from bridge.models import (
     Product,
     ProductGrant,
     ProductKind,
-    StaffRole,
     StaffUser,
 )
 from bridge.statemachine import allowed, release, transition
 from bridge.types import utcnow
 from bridge.users import hash_password, verify_password
 from bridge.visibility import is_visible
-from webapi.auth import Principal, Unauthorized, bearer
-from webapi.mp import PAGE_SIZE, _address, _money, _order_detail, _order_summary, _product, runtime
+from webapi.app import ERROR_RESPONSES
+from webapi.auth import Principal, Unauthorized, bearer, client_address, login_failed
+from webapi.mp import PAGE_SIZE, _address, _order_detail, _order_summary, _product, runtime
 
 Staff = NamedDependency[Principal]
 
@@ -152,30 +153,28 @@ def provide_staff(request: Request) -> Principal:
     principal = request.app.state.tokens.verify(bearer(request))
     if principal.kind != "staff":
         raise Unauthorized("请使用员工账号登录", "a customer token on a staff endpoint", code="wrong_token")
-    with session_scope(runtime(request).engine) as session:
-        return _current(session, principal.staff_id)
+    with read_scope(runtime(request).engine) as session:
+        current = _current(session, principal.staff_id, principal.session_id)
+        sessions.check_active(session, principal.session_id, principal.subject)
+        return current
 
 
-def _current(session: Session, staff_id: int | None) -> Principal:
+def _current(session: Session, staff_id: int | None, session_id: str | None = None) -> Principal:
     user = session.get(StaffUser, staff_id) if staff_id else None
     if user is None:
         raise Unauthorized("登录信息无效，请重新登录", f"staff user {staff_id} no longer exists")
     if not user.active:
         raise Unauthorized("账号已停用，请联系管理员", f"staff user {staff_id} is inactive", code="account_disabled")
-    return Principal("staff", staff_id=user.id, role=user.role)
+    return Principal("staff", staff_id=user.id, role=user.role, session_id=session_id)
 
 
 # --------------------------------------------------------------------------- scope: the one rule
 
 
 def in_scope(staff: Principal) -> sa.ColumnElement[bool]:
-    """SQL condition on ``Customer``: the customers ``staff`` may see and act on — every
-    (non-alias) customer for an admin, their own for a salesperson. Orders, inquiries and
-    notes are in scope through their customer."""
-    roots = Customer.merged_into_id.is_(None)
-    if staff.is_admin:
-        return roots
-    return sa.and_(roots, Customer.salesperson_id == staff.staff_id)
+    """SQL condition on ``Customer``: the customers ``staff`` may see and act on (``bridge.scope``).
+    Orders, inquiries and notes are in scope through their customer."""
+    return scope.customers_of(staff.actor)
 
 
 def _my_customer(session: Session, staff: Principal, customer_id: int) -> Customer:
@@ -248,7 +247,7 @@ def _awaiting_payment() -> sa.ColumnElement[bool]:
 
 
 def _customer_detail(session: Session, c: Customer) -> dict[str, Any]:
-    accounts = session.exec(select(Account).where(Account.customer_id == c.id).order_by(Account.id)).all()
+    accounts = bound_accounts(session, c.id)
     addresses = session.exec(
         select(Address).where(Address.customer_id == c.id, Address.deleted.is_(False))
         .order_by(Address.is_default.desc(), Address.id)
@@ -323,45 +322,67 @@ def _decoy_hash() -> str:
     return hash_password(secrets.token_hex(16))
 
 
-def _client_key(request: Request) -> str:
-    return f"ip:{request.client.host if request.client else '-'}"
-
-
-def _issue(request: Request, user: StaffUser) -> dict[str, Any]:
+def _issue(request: Request, session: Session, user: StaffUser, auth=None) -> dict[str, Any]:
+    """The login answer: tokens of a new session (or of ``auth``, on a refresh) and the user."""
+    if auth is None:
+        auth = sessions.open_session(session, sessions.Subject(staff_id=user.id),
+                                     ttl_s=runtime(request).config.security.refresh_ttl_s, client=client_address(request))
     principal = Principal("staff", staff_id=user.id, role=user.role)
-    return {**request.app.state.tokens.issue(principal), "user": _user(user)}
+    return {**request.app.state.tokens.issue(principal, auth), "user": _user(user)}
 
 
 @post("/auth/login", sync_to_thread=True, operation_id="salesLogin", tags=["sales auth"])
 def login(request: Request, data: JSONBody[LoginBody]) -> dict[str, Any]:
-    """Username and password → tokens. Limited per address and per username; a wrong username
-    and a wrong password get the same answer."""
+    """Username and password → tokens. Limited per address, per (username, address) and, more
+    slowly, per username from everywhere; a wrong username and a wrong password get the same
+    answer. Every failure is logged (without the password)."""
     username = data.username.strip()
-    request.app.state.login_limiter.hit(_client_key(request), f"staff:{username.lower()}")
+    address = client_address(request)
+    limiter = request.app.state.login_limiter
+    limiter.attempt(address, username)
     with session_scope(runtime(request).engine) as session:
         user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
         stored = user.password_hash if user is not None else _decoy_hash()
         if not verify_password(stored, data.password) or user is None:
+            limiter.failed(address, username)
+            login_failed(address, username, "unknown user" if user is None else "wrong password")
             raise Unauthorized(BAD_LOGIN, f"login refused for {username!r}", code="bad_credentials")
         if not user.active:
+            login_failed(address, username, "user deactivated")
             raise Unauthorized("账号已停用，请联系管理员", f"staff user {user.id} is inactive", code="account_disabled")
-        return _issue(request, user)
+        limiter.succeeded(address, username)
+        return _issue(request, session, user)
 
 
 @post("/auth/refresh", sync_to_thread=True, operation_id="salesRefresh", tags=["sales auth"])
 def refresh(request: Request, data: JSONBody[RefreshBody]) -> dict[str, Any]:
-    """New tokens for a valid staff refresh token, if the user is still active."""
+    """New tokens for a valid staff refresh token, if the user is still active; the one presented
+    is used up, and presenting it again ends the whole session (S1)."""
     principal = request.app.state.tokens.verify(data.refresh_token, "refresh")
     if principal.kind != "staff":
         raise Unauthorized("请使用员工账号登录", "a customer token on a staff endpoint", code="wrong_token")
     with session_scope(runtime(request).engine) as session:
-        return _issue(request, session.get(StaffUser, _current(session, principal.staff_id).staff_id))
+        _current(session, principal.staff_id)
+        auth = sessions.rotate(session, principal.session_id, principal.token_id, principal.subject,
+                               ttl_s=runtime(request).config.security.refresh_ttl_s)
+        answer = None if auth is None else _issue(request, session, session.get(StaffUser, principal.staff_id), auth)
+    if answer is None:  # committed: the session is ended
+        raise Unauthorized("登录已失效，请重新登录", "refresh token used twice: the session is ended", code="session_ended")
+    return answer
+
+
+@post("/auth/logout", sync_to_thread=True, operation_id="salesLogout", tags=["sales auth"], status_code=200)
+def logout(request: Request, staff: Staff) -> dict[str, Any]:
+    """End this sign-in: its access and refresh tokens stop working at once."""
+    with session_scope(runtime(request).engine) as session:
+        sessions.end(session, staff.session_id, "logout")
+    return {"logged_out": True}
 
 
 @post("/auth/wechat/login", sync_to_thread=True, operation_id="salesWechatLogin", tags=["sales auth"])
 def wechat_login(request: Request, data: JSONBody[WechatCodeBody]) -> dict[str, Any]:
     """Log in from the phone with the WeChat account bound earlier (``/auth/wechat/bind``)."""
-    request.app.state.login_limiter.hit(_client_key(request))
+    request.app.state.wechat_limiter.attempt(client_address(request))
     openid = request.app.state.wechat.code2session(data.code).openid
     with session_scope(runtime(request).engine) as session:
         user = session.exec(select(StaffUser).where(StaffUser.wechat_openid == openid)).first()
@@ -369,8 +390,9 @@ def wechat_login(request: Request, data: JSONBody[WechatCodeBody]) -> dict[str, 
             raise Unauthorized("该微信尚未绑定员工账号，请先用用户名和密码登录后绑定", "no staff user bound to this openid",
                                code="wechat_not_bound")
         if not user.active:
+            login_failed(client_address(request), user.username, "user deactivated (WeChat login)")
             raise Unauthorized("账号已停用，请联系管理员", f"staff user {user.id} is inactive", code="account_disabled")
-        return _issue(request, user)
+        return _issue(request, session, user)
 
 
 @post("/auth/wechat/bind", sync_to_thread=True, operation_id="salesWechatBind", tags=["sales auth"], status_code=200)
@@ -606,7 +628,7 @@ def products(
 ) -> dict[str, Any]:
     """Every product, active or not, by kind, searched by name, code or marking."""
     with session_scope(runtime(request).engine) as session:
-        stmt = select(Product)
+        stmt = select(Product).where(scope.products_of(staff.actor))
         if kind:
             stmt = stmt.where(Product.kind == ProductKind(kind))
         if q and q.strip():
@@ -630,7 +652,7 @@ def add_product(request: Request, data: JSONBody[ProductBody], staff: Staff) -> 
     with session_scope(runtime(request).engine) as session:
         if session.exec(select(Product.id).where(Product.sku == fields["sku"])).first() is not None:
             raise Conflict(f"商品编码 {fields['sku']} 已存在", f"sku {fields['sku']!r} already exists", field="sku")
-        product = Product(kind=ProductKind(data.kind), **fields)
+        product = Product(kind=ProductKind(data.kind), created_by_id=staff.staff_id, **fields)
         try:
             with session.begin_nested():
                 session.add(product)
@@ -648,7 +670,7 @@ def grant_product(request: Request, product_id: PathId, data: JSONBody[GrantBody
     changes nothing. ``visible_to_customer`` says whether the customer now sees it (a hide or
     an inactive product still wins over the grant)."""
     with session_scope(runtime(request).engine) as session:
-        product = session.get(Product, product_id)
+        product = session.exec(select(Product).where(Product.id == product_id, scope.products_of(staff.actor))).first()
         if product is None:
             raise NotFound("商品不存在", f"product {product_id} not found")
         customer = _my_customer(session, staff, data.customer_id)
@@ -671,9 +693,12 @@ def grant_product(request: Request, product_id: PathId, data: JSONBody[GrantBody
 
 
 AUTH_FREE = [login, refresh, wechat_login]
-PROTECTED = [wechat_bind, me, customers, add_customer, customer_detail, change_customer, change_type, customer_note,
+PROTECTED = [logout, wechat_bind, me, customers, add_customer, customer_detail, change_customer, change_type, customer_note,
              orders, order_detail, release_order, cancel_order, order_note, inquiries, handle_inquiry,
              products, add_product, grant_product]
+
+for _handler in AUTH_FREE + PROTECTED:
+    _handler.responses = {**ERROR_RESPONSES, **(_handler.responses or {})}
 
 ROUTES = [
     Router(path="/api/sales/v1", route_handlers=AUTH_FREE),

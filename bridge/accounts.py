@@ -1,0 +1,116 @@
+"""Accounts (C10): the WeChat users and phone numbers through which a customer orders.
+
+A first mini-program login makes an account (and a new customer for it). Binding the account's
+WeChat phone number ties it to that number; when a salesperson had registered the number on a
+customer, the account joins that customer (scenario 2). A phone number belongs to at most one
+customer (S3): a number registered on one customer or bound by an account of one customer cannot
+be bound by another customer's account; an admin merges the two when they are one company.
+
+Unbinding keeps the account row — orders and inquiries name the account that placed them — but
+releases its openid and phone, ends every session it had, and takes it out of every list; the
+same WeChat user logging in again gets a new account.
+
+Functions take the caller's ``Session`` and never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bridge import sessions
+from bridge.actors import Actor, audit
+from bridge.customers import normalize_phone, phone_holder, resolve_customer
+from bridge.errors import Conflict, Forbidden, NotFound, NotSignedIn
+from bridge.models import Account, Customer, Order
+from bridge.scope import may_act_on
+from bridge.types import utcnow
+
+
+def bound(customer_id: int) -> sa.ColumnElement[bool]:
+    """SQL condition on ``Account``: the accounts of ``customer_id`` that are still bound."""
+    return sa.and_(Account.customer_id == customer_id, Account.unbound_at.is_(None))
+
+
+def bound_accounts(session: Session, customer_id: int) -> list[Account]:
+    return list(session.exec(select(Account).where(bound(customer_id)).order_by(Account.id)).all())
+
+
+def signed_in_account(session: Session, account_id: int | None) -> tuple[Account, Customer]:
+    """The account a customer's token names and its (surviving) customer; NotSignedIn when the
+    account is gone or unbound."""
+    account = session.get(Account, account_id) if account_id else None
+    if account is None or account.unbound_at is not None:
+        raise NotSignedIn("账号已解绑，请重新登录", f"account {account_id} is unbound or does not exist", code="account_unbound")
+    return account, resolve_customer(session, account.customer_id)
+
+
+@dataclass(frozen=True)
+class PhoneBinding:
+    phone: str
+    customer: Customer
+    """The customer the account belongs to now."""
+    joined: bool
+    """True when the account joined the customer a salesperson registered with this phone."""
+
+
+def bind_phone(session: Session, actor: Actor, account: Account, phone: str) -> PhoneBinding:
+    """Bind ``phone`` (as WeChat confirmed it) to ``account``; see the module docstring. Refused
+    (Conflict) when the number belongs to another customer and this one cannot simply join it."""
+    phone = normalize_phone(phone)
+    customer = resolve_customer(session, account.customer_id)
+    other = session.exec(
+        select(Account).where(Account.phone == phone, Account.id != account.id, Account.unbound_at.is_(None))
+    ).first()
+    if other is not None:
+        raise Conflict("该手机号已绑定其他微信账号", f"phone already bound to account {other.id}", code="phone_taken")
+    holder = phone_holder(session, phone, other_than=customer.id)
+    joined = False
+    if holder is not None:
+        has_history = session.exec(select(Order.id).where(Order.customer_id == customer.id)).first()
+        others = session.exec(select(Account.id).where(bound(customer.id), Account.id != account.id)).first()
+        if has_history or others:
+            # Two real customers: a person decides (customers merge); nothing moves here.
+            audit(session, actor, "account.phone_matches_customer", "customer", holder.id,
+                  {"account_id": account.id, "current_customer_id": customer.id, "phone": phone})
+            raise Conflict(
+                "该手机号已登记在另一个客户名下，请联系业务员处理（可由管理员合并客户）",
+                f"phone {phone} belongs to customer {holder.id}; account {account.id} is of customer {customer.id}, "
+                "which has orders or other accounts: an admin merges them",
+                code="phone_belongs_to_other_customer",
+            )
+        audit(session, actor, "account.joined_customer", "customer", holder.id,
+              {"account_id": account.id, "left_customer_id": customer.id, "phone": phone})
+        account.customer_id, customer, joined = holder.id, holder, True
+    account.phone = phone
+    session.add(account)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # another account bound the same number at this very moment
+        raise Conflict("该手机号已绑定其他微信账号", f"phone {phone} was just bound by another account", code="phone_taken") from None
+    return PhoneBinding(phone, customer, joined)
+
+
+def unbind_account(session: Session, actor: Actor, customer: Customer, account_id: int) -> Account:
+    """Unbind one of ``customer``'s accounts (C10); the last one cannot be unbound. The account's
+    sessions end at once; its orders and inquiries keep naming it."""
+    if not may_act_on(actor, customer):
+        raise Forbidden("无权解绑该客户的账号", f"{actor} may not unbind accounts of customer {customer.id}")
+    target = session.get(Account, account_id, with_for_update=True)
+    if target is None or target.customer_id != customer.id or target.unbound_at is not None:
+        raise NotFound("账号不存在", f"account {account_id} not found for customer {customer.id}")
+    remaining = session.exec(select(sa.func.count()).select_from(Account).where(bound(customer.id))).one()
+    if remaining <= 1:
+        raise Conflict("至少需要保留一个绑定账号", "the last account of a customer cannot be unbound")
+    ended = sessions.end_all(session, sessions.Subject(account_id=target.id), "account unbound")
+    audit(session, actor, "account.unbind", "account", target.id,
+          {"customer_id": customer.id, "phone": target.phone, "wechat": target.openid is not None, "sessions_ended": ended})
+    target.unbound_at = utcnow()
+    target.openid = target.unionid = target.phone = None
+    session.add(target)
+    session.flush()
+    return target

@@ -1,0 +1,75 @@
+"""Who may see and act on which customer, and on which custom product (S3): one rule, asked by
+every list and every action, so a new page cannot forget it.
+
+- An admin: every customer (aliases left by a merge are never listed; their id leads to the
+  survivor), every product.
+- A salesperson: their own customers (``Customer.salesperson_id``) and those customers' orders,
+  inquiries, notes and accounts; standard products, and the custom products they made or that
+  are granted to one of their customers — never another company's wheel at its agreed price.
+- A customer: itself.
+
+Anything outside the caller's scope is answered exactly like something that does not exist.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from bridge.actors import Actor
+from bridge.models import ActorKind, Customer, Product, ProductGrant, ProductKind
+
+
+def _staff_id(actor: Actor) -> int | None:
+    return int(actor.id) if actor.id and actor.id.isdigit() else None
+
+
+def customers_of(actor: Actor) -> sa.ColumnElement[bool]:
+    """SQL condition on ``Customer``: the (non-alias) customers ``actor`` may see and act on."""
+    roots = Customer.merged_into_id.is_(None)
+    if actor.kind == ActorKind.ADMIN:
+        return roots
+    if actor.kind == ActorKind.SALES and _staff_id(actor) is not None:
+        return sa.and_(roots, Customer.salesperson_id == _staff_id(actor))
+    if actor.kind == ActorKind.CUSTOMER and actor.customer_id is not None:
+        return sa.and_(roots, Customer.id == actor.customer_id)
+    return sa.false()
+
+
+def may_act_on(actor: Actor, customer: Customer) -> bool:
+    """May ``actor`` act on ``customer`` (a root customer, already resolved)? Same rule as
+    ``customers_of``, for a customer in hand."""
+    if actor.kind == ActorKind.ADMIN:
+        return True
+    if actor.kind == ActorKind.SALES:
+        return customer.salesperson_id is not None and customer.salesperson_id == _staff_id(actor)
+    if actor.kind == ActorKind.CUSTOMER:
+        return actor.customer_id == customer.id
+    return False
+
+
+def may_manage(actor: Actor, customer: Customer) -> bool:
+    """May ``actor`` change ``customer`` (its data, type, salesperson)? Staff within their scope
+    only: a customer sees itself but does not manage itself."""
+    return actor.kind in (ActorKind.ADMIN, ActorKind.SALES) and may_act_on(actor, customer)
+
+
+def products_of(actor: Actor) -> sa.ColumnElement[bool]:
+    """SQL condition on ``Product``: the products ``actor`` (staff) may see in the catalog and
+    grant. A salesperson: standard ones, custom ones they made, and custom ones granted to one of
+    their own customers (or to a whole customer type by an admin: those are every customer's)."""
+    if actor.kind == ActorKind.ADMIN:
+        return sa.true()
+    staff_id = _staff_id(actor)
+    if actor.kind != ActorKind.SALES or staff_id is None:
+        return sa.false()
+    granted_to_mine = select(ProductGrant.product_id).join(Customer, Customer.id == ProductGrant.customer_id).where(
+        Customer.salesperson_id == staff_id, Customer.merged_into_id.is_(None)
+    )
+    granted_to_a_type = select(ProductGrant.product_id).where(ProductGrant.customer_type.is_not(None))
+    return sa.or_(
+        Product.kind == ProductKind.STANDARD,
+        Product.created_by_id == staff_id,
+        Product.id.in_(granted_to_mine),
+        Product.id.in_(granted_to_a_type),
+    )

@@ -1,0 +1,137 @@
+"""Text that crosses an edge: the rules every front end, import, export and connector shares.
+
+- **Control characters.** NUL and the other C0 control characters (tab, line feed and carriage
+  return aside), DEL and lone surrogates have no place in a name, an address or a remark: PostgreSQL
+  refuses NUL, XML (SOAP, XLSX) cannot hold any of them, and a terminal or a spreadsheet shows them as
+  garbage or worse. Input carrying one is refused with the field's name (``check_text``); text the
+  bridge writes out from older data has them removed (``strip_control``).
+- **Formula-like cells.** A spreadsheet cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return is run as a formula when a person opens the file in Excel or WPS (OWASP, "CSV
+  injection"). Every CSV the bridge writes for people neutralises such a text cell by putting an
+  apostrophe in front of it (``neutralise_cell``); ``restore_cell`` takes exactly that apostrophe
+  away again, so a file read back gives the original text. Plain numbers (``-5``, ``+3.20``) are
+  left as they are. XLSX cells are written as text cells instead (``catalog``), which needs no
+  apostrophe.
+- **LIKE patterns.** A search text becomes a ``LIKE`` pattern with ``%``, ``_`` and ``\\`` escaped
+  (``like_pattern``; use it with ``escape="\\\\"``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bridge.errors import DomainError
+
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""Characters no text field may hold: C0 controls except tab, LF and CR; DEL; lone surrogates."""
+
+LINE_BREAKS = re.compile("[\t\n\r]")
+"""Allowed in multi-line text (remarks, notes, inquiries), not in a one-line field (a name)."""
+
+
+class BadText(DomainError):
+    """Input text with a character it may not hold (answered 400, naming the field)."""
+
+    status = 400
+    code = "invalid_input"
+
+
+def has_control(value: str) -> bool:
+    return CONTROL.search(value) is not None
+
+
+def describe(char: str) -> str:
+    """``U+0000`` for a character, as a person can look it up."""
+    return f"U+{ord(char):04X}"
+
+
+def check_text(value: str, field: str, label: str | None = None, *, multiline: bool = True) -> str:
+    """``value`` if it holds no control character (nor, when not ``multiline``, a tab or line
+    break); else ``BadText`` naming ``field`` (``label`` is its Chinese name, for the message)."""
+    found = CONTROL.search(value) or (None if multiline else LINE_BREAKS.search(value))
+    if found is None:
+        return value
+    name = label or field
+    raise BadText(
+        f"{name}含有不允许的控制字符（{describe(found.group())}），请删除后重试",
+        f"{field}: contains the control character {describe(found.group())} at position {found.start()}",
+        field=field,
+    )
+
+
+def find_control(value: Any, path: str = "", depth: int = 0, max_depth: int = 32) -> tuple[str, str] | None:
+    """The first string in a decoded JSON value (dicts, lists, strings) that holds a control
+    character, as (path, character), e.g. ``("lines[0].marking", "\\x00")``; keys count too.
+    Raises ``ValueError`` when the value is nested deeper than ``max_depth``."""
+    if isinstance(value, str):
+        found = CONTROL.search(value)
+        return (path or "$", found.group()) if found else None
+    if depth >= max_depth and isinstance(value, (dict, list)):
+        raise ValueError(f"nested deeper than {max_depth} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and (found := CONTROL.search(key)):
+                return where, found.group()
+            if (hit := find_control(item, where, depth + 1, max_depth)) is not None:
+                return hit
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if (hit := find_control(item, f"{path}[{index}]", depth + 1, max_depth)) is not None:
+                return hit
+    return None
+
+
+def strip_control(value: str) -> str:
+    """``value`` without the characters ``CONTROL`` matches (for text written out of older data)."""
+    return CONTROL.sub("", value)
+
+
+def clean_strings(value: Any) -> Any:
+    """A document (dicts, lists, scalars) with ``strip_control`` applied to every string."""
+    if isinstance(value, str):
+        return strip_control(value) if CONTROL.search(value) else value
+    if isinstance(value, dict):
+        return {k: clean_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_strings(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- spreadsheet cells
+
+_FORMULA_START = re.compile("^'*[=+\\-@\t\r]")
+_ESCAPED = re.compile("^'+[=+\\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+
+
+def neutralise_cell(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula: an apostrophe is put in front of text
+    that starts with ``= + - @``, a tab or a carriage return (after any apostrophes already there,
+    so ``restore_cell`` can tell them apart). Plain numbers stay as they are."""
+    if _FORMULA_START.match(value) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    """The text ``neutralise_cell`` was given: one leading apostrophe is taken away where it had
+    put one. ``restore_cell(neutralise_cell(x)) == x`` for every text ``x``."""
+    return value[1:] if _ESCAPED.match(value) else value
+
+
+def is_formula_like(value: str) -> bool:
+    """Would a spreadsheet run this text as a formula?"""
+    return bool(_FORMULA_START.match(value)) and not value.startswith("'") and not _PLAIN_NUMBER.match(value)
+
+
+# --------------------------------------------------------------------------- SQL LIKE
+
+LIKE_ESCAPE = "\\"
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's own characters escaped (``column.ilike(p, escape=LIKE_ESCAPE)``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
