@@ -21,6 +21,20 @@ Decimals never pass through binary floats in CSV: they are written and read as t
 stores numbers as doubles, which hold any decimal of up to 15 significant digits exactly; every
 decimal column here has at most 14 (``ExactDecimal(14, 2)``), and cells are read back through
 a 15-digit conversion, so numeric cells round-trip exactly and stay usable in Excel formulas.
+
+Formula-like text stays text (OWASP "CSV injection", the rule is ``bridge.text``'s): a cell
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be run as a formula by
+Excel or WPS. In CSV such a cell gets an apostrophe in front (``'=1+1``; plain numbers such as
+``-5`` are left alone) and every cell is quoted, so a ";" inside one can't start a new cell in a
+locale that separates with ";". Import takes exactly that apostrophe away again
+(``restore_cell``), so an exported CSV imported back gives the original text; in a CSV made by
+hand, write ``''=1+1`` for a text that really starts with ``'=``. In XLSX the cell is a text
+cell marked with Excel's quote prefix (what typing ``'=1+1`` in Excel gives): it shows the exact
+text, no apostrophe is added, and it is read back as it is.
+
+Control characters (``bridge.text.CONTROL``) are refused in every imported cell. On export they
+are removed from the cell (XLSX can't hold them, and import would refuse them) and a warning
+names the products concerned, so their stored text can be corrected.
 """
 
 from __future__ import annotations
@@ -43,13 +57,25 @@ from sqlmodel import Session, insert, select
 
 from bridge.actors import Actor, audit
 from bridge.errors import Conflict, InvalidInput
+from bridge.logs import get_logger
 from bridge.models import Product, ProductKind
+from bridge.text import (
+    CONTROL,
+    describe,
+    has_control,
+    is_formula_like,
+    neutralise_cell,
+    restore_cell,
+    strip_control,
+)
 from bridge.types import utcnow
 
 FORMATS = ("csv", "xlsx")
 ENCODINGS = ("auto", "utf-8", "gb18030")
 
 Progress = Callable[[int, int], None]
+
+log = get_logger("bridge.catalog")
 
 
 class CellError(Exception):
@@ -303,13 +329,20 @@ def export_products(session: Session, path: str | Path, fmt: str | None = None) 
 
     ``fmt`` is "csv" or "xlsx", by default taken from the file suffix. CSV is UTF-8 with a BOM,
     which Excel on Chinese Windows needs to show the text right. The file appears complete or
-    not at all (written beside it, then renamed)."""
+    not at all (written beside it, then renamed). Formula-like text is neutralised and control
+    characters are removed, with a logged warning naming the products (see the module
+    docstring)."""
     path = Path(path)
     fmt = _format_of(path, fmt)
     # Sorted here, not in SQL: PostgreSQL's locale collation and SQLite's byte order disagree
     # on codes with punctuation, and the same catalog should give the same file everywhere.
     products = sorted(session.exec(select(Product)).all(), key=lambda p: p.sku)
     rows = [[getattr(p, c.key) for c in COLUMNS] for p in products]
+    unclean = {
+        p.sku: [c.header for c, v in zip(COLUMNS, row) if isinstance(v, str) and has_control(v)]
+        for p, row in zip(products, rows)
+    }
+    unclean = {sku: headers for sku, headers in unclean.items() if headers}
     temp = path.with_name(f".{path.name}.part")
     try:
         if fmt == "csv":
@@ -323,15 +356,33 @@ def export_products(session: Session, path: str | Path, fmt: str | None = None) 
             f"无法写入文件 {path}：{exc.strerror}（文件是否在 Excel 中打开？）",
             f"cannot write {path}: {exc.strerror or exc} (is it open in Excel?)",
         ) from exc
+    if unclean:
+        log.warning(
+            f"{path.name}: control characters removed from {len(unclean)} product(s); "
+            "correct them in the catalog (importing this file back does it)",
+            file=str(path),
+            products={_visible(sku): headers for sku, headers in unclean.items()},
+        )
     return len(products)
+
+
+def _export_text(column: Column, value: Any) -> str:
+    """A value as the text of its cell, without the control characters no sheet may hold."""
+    return strip_control(column.format(value))
+
+
+def _visible(text: str) -> str:
+    """Text for a message or a log line, each control character shown as <U+001B>: a raw
+    escape character would act on the terminal that shows it."""
+    return CONTROL.sub(lambda m: f"<{describe(m.group())}>", text)
 
 
 def _write_csv(path: Path, rows: list[list[Any]]) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
         writer.writerow([c.header for c in COLUMNS])
         for row in rows:
-            writer.writerow([c.format(v) if v is not None else "" for c, v in zip(COLUMNS, row)])
+            writer.writerow([neutralise_cell(_export_text(c, v)) if v is not None else "" for c, v in zip(COLUMNS, row)])
 
 
 def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
@@ -353,10 +404,12 @@ def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
             if column.numeric:
                 cell.value = float(value)  # exact: ≤ 14 significant digits, see module docstring
             else:
-                cell.value = column.format(value)
+                cell.value = text = _export_text(column, value)
                 # openpyxl turns any text starting with "=" into a formula; a name or marking
-                # must stay the text it is.
+                # must stay the text it is. The quote prefix keeps it text when someone edits
+                # the cell in Excel or WPS, and is not part of the value read back.
                 cell.data_type = "s"
+                cell.quotePrefix = is_formula_like(text)
             cell.number_format = column.number_format
     for i, column in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = column.width
@@ -572,7 +625,8 @@ def _read_csv(path: Path, text: str) -> list[tuple[int, list[str]]]:
     try:
         # Numbered by record, not by line: a cell with a line break is still one sheet row.
         for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
-            rows.append((number, [c.strip() for c in cells]))
+            # restore_cell after strip: the apostrophe export put in front protects a leading tab.
+            rows.append((number, [restore_cell(c.strip()) for c in cells]))
     except csv.Error as exc:
         row = len(rows) + 1
         raise _unreadable(path, f"第 {row} 行 CSV 格式错误：{exc}", f"bad CSV at row {row}: {exc}") from exc
@@ -716,7 +770,7 @@ def _check_row(
     for index, text in enumerate(cells):
         if text and index not in columns:
             report.errors.append(
-                RowError(number, f"({_column_letter(index)})", text, "该列没有表头", "value in a column without a header")
+                RowError(number, f"({_column_letter(index)})", _visible(text), "该列没有表头", "value in a column without a header")
             )
     for index, (header, column) in columns.items():
         text = cells[index] if index < len(cells) else ""
@@ -727,7 +781,18 @@ def _check_row(
                 values[column.key] = None
             continue  # a field that can't be empty, left empty: "not given"
         try:
-            values[column.key] = column.parse(text)
+            values[column.key] = column.parse(_no_control(text))
         except CellError as exc:
-            report.errors.append(RowError(number, header, text, exc.zh, exc.en))
+            report.errors.append(RowError(number, header, _visible(text), exc.zh, exc.en))
     return values
+
+
+def _no_control(text: str) -> str:
+    found = CONTROL.search(text)
+    if found is None:
+        return text
+    char = describe(found.group())
+    raise CellError(
+        f"含有不允许的控制字符 {char}（第 {found.start() + 1} 个字符），请删除后重试",
+        f"contains the control character {char} at position {found.start() + 1}; remove it",
+    )

@@ -563,7 +563,12 @@ def products_export(
 
     Edit the file and bring it back with `products import`; an export imported unchanged
     changes nothing. To edit in Excel, prefer .xlsx: Excel reads a CSV's codes and numbers as it
-    likes (0012 becomes 12). CSV is UTF-8 with a BOM, so Excel on Chinese Windows shows it right."""
+    likes (0012 becomes 12). CSV is UTF-8 with a BOM, so Excel on Chinese Windows shows it right.
+
+    Text that Excel or WPS would run as a formula (starting with = + - @, a tab or a carriage
+    return) stays text: in CSV it gets one apostrophe in front ('=1+1), which `products import`
+    takes away again; in XLSX it is written as a text cell. Control characters are removed, with
+    a warning naming the products."""
     from bridge.catalog import FORMATS, export_products
 
     fmt = _choice(fmt, FORMATS, "--format")
@@ -602,7 +607,11 @@ def products_import(
     order; 编码 and 名称 are required, a column left out keeps its current values. An XLSX file
     is read from its first sheet; empty rows are skipped. When any row is bad, nothing is
     imported: every bad cell is listed with its row number, column, value and reason, and the
-    command exits 1. The import is recorded in the audit log."""
+    command exits 1. The import is recorded in the audit log.
+
+    In a CSV, one apostrophe before a leading = + - @, tab or carriage return is taken away (as
+    `products export` puts it there; write ''=1+1 for text starting with '=); a cell holding a
+    control character is refused."""
     from bridge.actors import CLI_ADMIN
     from bridge.catalog import COLUMNS, ENCODINGS, FORMATS, import_products
 
