@@ -17,7 +17,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from bridge.actors import Actor
 from bridge.config import OrdersSection
 from bridge.customers import resolve_customer
 from bridge.documents import order_document
-from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, TooMany
 from bridge.models import (
     ActorKind,
     Address,
@@ -241,8 +241,9 @@ def place_order(
     if existing is not None:
         return _replay(existing, digest)
 
-    ship_to, address_id = _ship_to(session, customer, request)
     now = utcnow()
+    _check_order_rate(session, customer.id, limits, now)
+    ship_to, address_id = _ship_to(session, customer, request)
     lines: list[OrderLine] = []
     for n, line in enumerate(request.lines, 1):
         try:
@@ -274,14 +275,18 @@ def place_order(
         )
 
     verdict = stock_verdict([(l.sku, l.quantity) for l in lines], stock)
+    total = sum((l.amount for l in lines), Decimal("0.00"))
+    # Above the review amount an order waits for the salesperson whatever the customer's type.
+    held = limits.review_above_amount is not None and total > limits.review_above_amount
+    released = customer.type == CustomerType.TYPE_1 and not held
     order = Order(
         order_no=next_order_no(session, limits.number_prefix, timezone, now),
         customer_id=customer.id,
         account_id=account_id,
         placed_by_staff_id=int(actor.id) if actor.kind in (ActorKind.SALES, ActorKind.ADMIN) and (actor.id or "").isdigit() else None,
         status=OrderStatus.AWAITING_SHIPMENT if verdict == StockCheck.SUFFICIENT else OrderStatus.PENDING,
-        released=customer.type == CustomerType.TYPE_1,
-        released_at=now if customer.type == CustomerType.TYPE_1 else None,
+        released=released,
+        released_at=now if released else None,
         stock_check=verdict,
         stock_source=stock.source if stock is not None else "none",
         idempotency_key=request.idempotency_key,
@@ -289,7 +294,7 @@ def place_order(
         ship_to=ship_to,
         address_id=address_id,
         remark=(request.remark or "").strip(),
-        total_amount=sum((l.amount for l in lines), Decimal("0.00")),
+        total_amount=total,
         created_at=now,
         updated_at=now,
     )
@@ -314,7 +319,8 @@ def place_order(
         actor,
         "placed",
         to_status=order.status,
-        data={"stock_check": verdict.value, "stock_source": order.stock_source, "released": order.released},
+        data={"stock_check": verdict.value, "stock_source": order.stock_source, "released": order.released}
+        | ({"held_for_review": True, "review_above_amount": str(limits.review_above_amount)} if held else {}),
         at=now,
     )
     key = customer_key(customer.id)
@@ -339,9 +345,30 @@ def place_order(
             "customer_id": customer.id,
             "salesperson_id": customer.salesperson_id,
             "needs_payment_confirmation": not order.released,
+            "held_for_review": held,
         },
     )
     return Placement(order=order, created=True, lines=lines)
+
+
+def _check_order_rate(session: Session, customer_id: int, limits: OrdersSection, now) -> None:
+    """TooMany when the customer placed ``per_customer_per_minute`` new orders in the last minute
+    or ``per_customer_per_day`` in the last 24 hours (a replay of an order never gets here). Runs
+    with the customer's row held, so two requests at once cannot both pass the last place."""
+    for span, most, zh in ((timedelta(minutes=1), limits.per_customer_per_minute, "每分钟"),
+                           (timedelta(days=1), limits.per_customer_per_day, "每天")):
+        placed = session.exec(
+            select(Order.created_at).where(Order.customer_id == customer_id, Order.created_at > now - span)
+            .order_by(Order.created_at.desc()).limit(most)
+        ).all()
+        if len(placed) >= most:
+            oldest = placed[-1] if placed[-1].tzinfo else placed[-1].replace(tzinfo=now.tzinfo)
+            wait = max(1, int((oldest + span - now).total_seconds()) + 1)
+            raise TooMany(
+                f"下单过于频繁：{zh}最多 {most} 单，请稍后再试",
+                f"customer {customer_id} placed {most} orders within {span}: limit reached",
+                retry_after_s=wait,
+            )
 
 
 def _locked_customer(session: Session, customer_id: int) -> Customer:
