@@ -29,6 +29,15 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 LINE_BREAKS = re.compile("[\t\n\r]")
 """Allowed in multi-line text (remarks, notes, inquiries), not in a one-line field (a name)."""
 
+# The same rules as regular expressions for request schemas (OpenAPI / msgspec ``pattern``, which
+# searches): the API's field types (webapi.fields) say in their documentation what they refuse.
+TEXT_PATTERN = "^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+LINE_PATTERN = "^[^\x00-\x1f\x7f]*$"
+# Not blank either: leading white space, one visible character, then anything allowed (the
+# classes do not overlap, so matching stays linear on hostile input).
+TEXT_NONBLANK_PATTERN = "^[^\\S\x0b\x0c\x1c-\x1f]*[^\\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+LINE_NONBLANK_PATTERN = "^[^\\S\x09-\x0d\x1c-\x1f]*[^\\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
 
 class BadText(DomainError):
     """Input text with a character it may not hold (answered 400, naming the field)."""
@@ -58,29 +67,6 @@ def check_text(value: str, field: str, label: str | None = None, *, multiline: b
         f"{field}: contains the control character {describe(found.group())} at position {found.start()}",
         field=field,
     )
-
-
-def find_control(value: Any, path: str = "", depth: int = 0, max_depth: int = 32) -> tuple[str, str] | None:
-    """The first string in a decoded JSON value (dicts, lists, strings) that holds a control
-    character, as (path, character), e.g. ``("lines[0].marking", "\\x00")``; keys count too.
-    Raises ``ValueError`` when the value is nested deeper than ``max_depth``."""
-    if isinstance(value, str):
-        found = CONTROL.search(value)
-        return (path or "$", found.group()) if found else None
-    if depth >= max_depth and isinstance(value, (dict, list)):
-        raise ValueError(f"nested deeper than {max_depth} levels")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and (found := CONTROL.search(key)):
-                return where, found.group()
-            if (hit := find_control(item, where, depth + 1, max_depth)) is not None:
-                return hit
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if (hit := find_control(item, f"{path}[{index}]", depth + 1, max_depth)) is not None:
-                return hit
-    return None
 
 
 def strip_control(value: str) -> str:

@@ -24,7 +24,7 @@ from litestar.static_files import create_static_files_router
 
 from bridge.config import Config
 from bridge.errors import DomainError
-from bridge.text import CONTROL, BadText, describe, find_control
+from bridge.text import CONTROL, BadText, describe
 from bridge.logs import get_logger
 from bridge.runtime import Runtime
 from webapi.auth import LoginLimiter, Tokens
@@ -49,13 +49,13 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
 ERROR_RESPONSES = {
     status: ResponseSpec(data_container=ErrorBody, description=text)
     for status, text in (
-        (400, "Bad input (invalid_input) or a WeChat code that cannot be used"),
+        (400, "Bad input (invalid_input): the request does not match this document (the field is named)"),
         (401, "Not logged in, or the token expired / is invalid"),
         (403, "Not allowed"),
         (404, "Does not exist — or is not visible to the caller, which answers the same"),
         (409, "Conflicts with the current state (order cannot be cancelled, key reused…)"),
         (413, "Request body too large"),
-        (422, "Refused by a business rule"),
+        (422, "Refused by a business rule, or a WeChat code that cannot be used (wechat_code_invalid)"),
         (429, "Too many attempts"),
         (503, "WeChat or the ERP is not available right now"),
     )
@@ -100,7 +100,8 @@ def wechat_error(request: Request, exc: Exception) -> Response:
     from webapi.wechat import InvalidCode
 
     if isinstance(exc, InvalidCode):
-        return _error(400, "wechat_code_invalid", "微信授权已失效，请重新进入小程序", detail=str(exc))
+        # 422, not 400: the request is well formed; WeChat refused the code it carries
+        return _error(422, "wechat_code_invalid", "微信授权已失效，请重新进入小程序", detail=str(exc))
     return _error(503, "wechat_unavailable", "微信服务暂时不可用，请稍后再试", detail=str(exc))
 
 
@@ -118,34 +119,41 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 async def edge_guard(request: Request) -> None:
     """Before any handler (and so before any token check or rate limit): refuse a JSON body nested
-    deeper than ``MAX_JSON_DEPTH``, and control characters anywhere in the path, the query or a
-    JSON body (``bridge.text``) — 400 naming the field, for both databases alike."""
+    deeper than ``MAX_JSON_DEPTH`` (one log line, no traceback), and control characters in the
+    path or the query (``bridge.text``) — 400 naming the field. Text fields of bodies carry the
+    same rule as their schema pattern (``webapi.fields``); fields a body has beyond its schema are
+    ignored, never stored."""
     where = _control_in_url(request)
     if where is not None:
         raise _bad_text(*where)
     if request.method not in _BODY_METHODS or "json" not in request.headers.get("content-type", "json"):
         return
     body = await request.body()
-    if not body:
-        return
+    if not body or (body.count(b"[") + body.count(b"{")) <= MAX_JSON_DEPTH:
+        return  # cannot be nested too deep: no need to decode it twice
     try:
-        data = msgspec.json.decode(body)
+        too_deep = _nested_deeper(msgspec.json.decode(body), MAX_JSON_DEPTH)
     except RecursionError:
-        data = _TOO_DEEP
+        too_deep = True
     except msgspec.DecodeError:
         return  # not JSON at all: the handler's own decoding answers it (400)
-    try:
-        found = None if data is _TOO_DEEP else find_control(data, max_depth=MAX_JSON_DEPTH)
-    except ValueError:
-        data = _TOO_DEEP
-    if data is _TOO_DEEP:
+    if too_deep:
         log.warning("request refused: nested too deeply", path=request.url.path, bytes=len(body))
         raise TooDeep("请求数据嵌套过深", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    if found is not None:
-        raise _bad_text(*found)
 
 
-_TOO_DEEP = object()
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Is the decoded JSON ``value`` nested more than ``limit`` levels (without recursing)?"""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 class TooDeep(DomainError):

@@ -17,7 +17,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Request, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, PathParameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from sqlmodel import Session, select
 
 from bridge import sessions
@@ -49,6 +49,7 @@ from bridge.statemachine import LABELS, transition
 from bridge.stock import submit_order
 from bridge.types import utcnow
 from bridge.visibility import get_visible_product, visible_to
+from webapi import fields
 from webapi.auth import Principal, Unauthorized, bearer, client_address
 
 PAGE_SIZE = 20
@@ -56,55 +57,55 @@ Me = NamedDependency[Principal]
 
 # --------------------------------------------------------------------------- request bodies
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: a bigger number is bad input, not a 500
-Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
-PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
-Text64 = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Text32 = Annotated[str, msgspec.Meta(max_length=32)]
+Id = fields.Id
+PathId = fields.PathId
 
 
 class LoginBody(msgspec.Struct):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-    invite: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    code: fields.token(1, 128)
+    invite: fields.line(32) | None = None
 
 
 class RefreshBody(msgspec.Struct):
-    refresh_token: Annotated[str, msgspec.Meta(min_length=10, max_length=2048)]
+    refresh_token: fields.token(10, 2048)
 
 
 class PhoneBody(msgspec.Struct):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    code: fields.token(1, 128)
 
 
 class AddressBody(msgspec.Struct):
-    recipient: Text64
-    phone: Annotated[str, msgspec.Meta(min_length=5, max_length=32)]
-    detail: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-    province: Text32 = ""
-    city: Text32 = ""
-    district: Text32 = ""
+    recipient: fields.line(64, required=True)
+    phone: Annotated[str, msgspec.Meta(min_length=5, max_length=32, pattern=r"^[0-9+\-() ]{5,32}$")]
+    detail: fields.line(255, required=True)
+    province: fields.line(32) = ""
+    city: fields.line(32) = ""
+    district: fields.line(32) = ""
     is_default: bool = False
 
 
 class ScanBody(msgspec.Struct):
-    payload: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    payload: fields.token(1, 1024)
 
 
 class OrderLineBody(msgspec.Struct):
     product_id: Id
-    quantity: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
-    qr_payload: Annotated[str, msgspec.Meta(max_length=512)] | None = None
-    marking: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=fields.MAX_ID)]
+    qr_payload: fields.token(0, 512) | None = None
+    marking: fields.line(128) | None = None
 
 
 class OrderBody(msgspec.Struct):
+    """The documented limits of ``lines``, ``remark`` and ``quantity`` are the configured ones
+    (``[orders]``, written into the OpenAPI document by ``webapi.app.document_limits``)."""
+
     lines: Annotated[list[OrderLineBody], msgspec.Meta(min_length=1, max_length=500)]
     address_id: Id
-    remark: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    remark: fields.text(5000) = ""
 
 
 class InquiryBody(msgspec.Struct):
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    body: fields.text(2000, required=True)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -437,7 +438,7 @@ def products(
     request: Request,
     me: Me,
     kind: Annotated[str | None, Parameter(pattern="^(standard|custom)$", required=False)] = None,
-    q: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
+    q: fields.Search = None,
     page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
 ) -> dict[str, Any]:
     """The products this customer may see (C1, C2): by kind, searched by name, spec or code."""
@@ -548,7 +549,7 @@ def orders(
 
 
 @get("/orders/{order_no:str}", sync_to_thread=True, operation_id="mpOrder", tags=["mp orders"])
-def order_detail(request: Request, order_no: FromPath[str], me: Me) -> dict[str, Any]:
+def order_detail(request: Request, order_no: fields.OrderNo, me: Me) -> dict[str, Any]:
     """One order with its lines, timeline, shipments, couriers and tracking numbers (C8)."""
     with read_scope(runtime(request).engine) as session:
         _, customer = _me(session, me)
@@ -566,13 +567,13 @@ def _move_own_order(request: Request, order_no: str, me: Principal, to: OrderSta
 
 
 @post("/orders/{order_no:str}/cancel", sync_to_thread=True, operation_id="mpCancelOrder", tags=["mp orders"], status_code=200)
-def cancel(request: Request, order_no: FromPath[str], me: Me) -> dict[str, Any]:
+def cancel(request: Request, order_no: fields.OrderNo, me: Me) -> dict[str, Any]:
     """Cancel an order that has not been released to production (C13); the ERP is told."""
     return _move_own_order(request, order_no, me, OrderStatus.CANCELLED)
 
 
 @post("/orders/{order_no:str}/receipt", sync_to_thread=True, operation_id="mpConfirmReceipt", tags=["mp orders"], status_code=200)
-def confirm_receipt(request: Request, order_no: FromPath[str], me: Me) -> dict[str, Any]:
+def confirm_receipt(request: Request, order_no: fields.OrderNo, me: Me) -> dict[str, Any]:
     """Confirm receipt of a shipped order → 已完成 (C9); the ERP is told."""
     return _move_own_order(request, order_no, me, OrderStatus.COMPLETED)
 

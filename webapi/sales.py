@@ -18,7 +18,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Request, Router, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter, PathParameter
+from litestar.params import JSONBody, Parameter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -53,6 +53,7 @@ from bridge.statemachine import allowed, release, transition
 from bridge.types import utcnow
 from bridge.users import hash_password, verify_password
 from bridge.visibility import is_visible
+from webapi import fields
 from webapi.app import ERROR_RESPONSES
 from webapi.auth import Principal, Unauthorized, bearer, client_address, login_failed
 from webapi.mp import PAGE_SIZE, _address, _order_detail, _order_summary, _product, runtime
@@ -61,35 +62,33 @@ Staff = NamedDependency[Principal]
 
 # --------------------------------------------------------------------------- request bodies
 
-MAX_ID = 2**31 - 1
-"""Ids fit a 32-bit column: a bigger one is bad input (400), not a database error."""
-Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
-PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
-NoteText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+Id = fields.Id
+PathId = fields.PathId
+NoteText = fields.text(2000, required=True)
 Phone = Annotated[str, msgspec.Meta(pattern=r"^[0-9+\-() ]{3,32}$")]
-Decimal_ = Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\s*[+-]?[0-9.,]+\s*$")]
+Decimal_ = Annotated[str, msgspec.Meta(max_length=24, pattern=r"^ *[+-]?[0-9.,]+ *$")]
 Money = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
 """Money as a string, never a float: at least 0, at most two decimals."""
 
 
 class LoginBody(msgspec.Struct):
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    username: fields.token(1, 64)
+    password: fields.token(1, 256)
 
 
 class RefreshBody(msgspec.Struct):
-    refresh_token: Annotated[str, msgspec.Meta(min_length=10, max_length=2048)]
+    refresh_token: fields.token(10, 2048)
 
 
 class WechatCodeBody(msgspec.Struct):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    code: fields.token(1, 128)
 
 
 class CustomerCreateBody(msgspec.Struct):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    name: fields.line(128, required=True)
     type: Literal[1, 2]
     phone: Phone | None = None
-    contact_name: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    contact_name: fields.line(64) | None = None
     salesperson_id: Id | None = None
     """Admins only; a salesperson's new customer is their own."""
 
@@ -97,9 +96,9 @@ class CustomerCreateBody(msgspec.Struct):
 class CustomerUpdateBody(msgspec.Struct):
     """Only the fields given change; ``null`` clears phone / contact / salesperson."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | msgspec.UnsetType = msgspec.UNSET
+    name: fields.line(128, required=True) | msgspec.UnsetType = msgspec.UNSET
     phone: Phone | None | msgspec.UnsetType = msgspec.UNSET
-    contact_name: Annotated[str, msgspec.Meta(max_length=64)] | None | msgspec.UnsetType = msgspec.UNSET
+    contact_name: fields.line(64) | None | msgspec.UnsetType = msgspec.UNSET
     salesperson_id: Id | None | msgspec.UnsetType = msgspec.UNSET
     """Admins only."""
 
@@ -113,30 +112,30 @@ class NoteBody(msgspec.Struct):
 
 
 class CancelBody(msgspec.Struct):
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    reason: fields.text(500) | None = None
 
 
 class ProductBody(msgspec.Struct):
     """A new product; text and decimal limits are the catalog's (``bridge.catalog.COLUMNS``)."""
 
-    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    sku: fields.line(64, required=True)
+    name: fields.line(128, required=True)
     price: Money
     kind: Literal["custom", "standard"] = "custom"
     """Salespeople create custom products only."""
-    unit: Annotated[str, msgspec.Meta(min_length=1, max_length=16)] = "片"
-    erp_item_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    shape: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    unit: fields.line(16, required=True) = "片"
+    erp_item_code: fields.line(64) | None = None
+    shape: fields.line(32) | None = None
     outer_diameter_mm: Decimal_ | None = None
     thickness_mm: Decimal_ | None = None
     bore_mm: Decimal_ | None = None
-    abrasive: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    grit: Annotated[str, msgspec.Meta(max_length=16)] | None = None
-    hardness: Annotated[str, msgspec.Meta(max_length=8)] | None = None
-    bond: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    abrasive: fields.line(32) | None = None
+    grit: fields.line(16) | None = None
+    hardness: fields.line(8) | None = None
+    bond: fields.line(16) | None = None
     max_speed_ms: Decimal_ | None = None
-    marking: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    description: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    marking: fields.line(128) | None = None
+    description: fields.text(2000) | None = None
 
 
 class GrantBody(msgspec.Struct):
@@ -425,7 +424,7 @@ def me(request: Request, staff: Staff) -> dict[str, Any]:
 def customers(
     request: Request,
     staff: Staff,
-    q: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
+    q: fields.Search = None,
     page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
 ) -> dict[str, Any]:
     """My customers (all, for an admin), searched by name, contact, phone or ERP code."""
@@ -508,7 +507,7 @@ def orders(
     staff: Staff,
     status: Annotated[str | None, Parameter(required=False, pattern="^(pending|in_production|awaiting_shipment|shipped|completed|cancelled)$")] = None,
     awaiting_payment: Annotated[bool, Parameter(required=False)] = False,
-    customer_id: Annotated[int | None, Parameter(required=False, ge=1, le=MAX_ID)] = None,
+    customer_id: Annotated[int | None, Parameter(required=False, ge=1, le=fields.MAX_ID)] = None,
     page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
 ) -> dict[str, Any]:
     """My customers' orders, newest first; ``awaiting_payment=true``: the ones waiting for my
@@ -526,14 +525,14 @@ def orders(
 
 
 @get("/orders/{order_no:str}", sync_to_thread=True, operation_id="salesOrder", tags=["sales orders"])
-def order_detail(request: Request, order_no: FromPath[str], staff: Staff) -> dict[str, Any]:
+def order_detail(request: Request, order_no: fields.OrderNo, staff: Staff) -> dict[str, Any]:
     """One order with its lines, timeline, shipments and notes."""
     with session_scope(runtime(request).engine) as session:
         return _staff_order_detail(session, staff, _my_order(session, staff, order_no))
 
 
 @post("/orders/{order_no:str}/release", sync_to_thread=True, operation_id="salesReleaseOrder", tags=["sales orders"], status_code=200)
-def release_order(request: Request, order_no: FromPath[str], staff: Staff) -> dict[str, Any]:
+def release_order(request: Request, order_no: fields.OrderNo, staff: Staff) -> dict[str, Any]:
     """Payment confirmed: release a type-2 order to production (A1, A6); the ERP is told.
     Releasing a released order again changes nothing."""
     with session_scope(runtime(request).engine) as session:
@@ -547,7 +546,7 @@ def release_order(request: Request, order_no: FromPath[str], staff: Staff) -> di
 
 
 @post("/orders/{order_no:str}/cancel", sync_to_thread=True, operation_id="salesCancelOrder", tags=["sales orders"], status_code=200)
-def cancel_order(request: Request, order_no: FromPath[str], staff: Staff, data: JSONBody[CancelBody | None] = None) -> dict[str, Any]:
+def cancel_order(request: Request, order_no: fields.OrderNo, staff: Staff, data: JSONBody[CancelBody | None] = None) -> dict[str, Any]:
     """Cancel an order that has not shipped; the ERP and the customer are told."""
     reason = ((data.reason if data else None) or "").strip() or None
     with session_scope(runtime(request).engine) as session:
@@ -560,7 +559,7 @@ def cancel_order(request: Request, order_no: FromPath[str], staff: Staff, data: 
 
 
 @post("/orders/{order_no:str}/notes", sync_to_thread=True, operation_id="salesOrderNote", tags=["sales orders"])
-def order_note(request: Request, order_no: FromPath[str], data: JSONBody[NoteBody], staff: Staff) -> dict[str, Any]:
+def order_note(request: Request, order_no: fields.OrderNo, data: JSONBody[NoteBody], staff: Staff) -> dict[str, Any]:
     """A note on an order (A6)."""
     with session_scope(runtime(request).engine) as session:
         order = _my_order(session, staff, order_no)
@@ -623,7 +622,7 @@ def products(
     request: Request,
     staff: Staff,
     kind: Annotated[str | None, Parameter(pattern="^(standard|custom)$", required=False)] = None,
-    q: Annotated[str | None, Parameter(max_length=64, required=False)] = None,
+    q: fields.Search = None,
     page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
 ) -> dict[str, Any]:
     """Every product, active or not, by kind, searched by name, code or marking."""
