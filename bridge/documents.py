@@ -2,6 +2,8 @@
 
 One builder per document, used by every caller (placement, merge, the preview command later),
 so what is previewed is what is sent. Decimals travel as strings so no connector rounds them.
+Control characters are stripped from every text (``bridge.text.clean_strings``): input refuses
+them today, but older rows may hold one, and no ERP's XML, database or spreadsheet should get it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,23 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bridge.models import Customer, Order, OrderLine, StaffUser
+from bridge.text import clean_strings
 
 ORDER_SCHEMA = "jht.order/1"
 CUSTOMER_SCHEMA = "jht.customer/1"
 COMMAND_SCHEMA = "jht.order_command/1"
 MERGE_SCHEMA = "jht.customer_merge/1"
+
+
+def _clean(build):
+    """The document ``build`` makes, with control characters stripped from its texts."""
+    import functools
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return clean_strings(build(*args, **kwargs))
+
+    return wrapper
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -27,6 +41,7 @@ def customer_ref(customer: Customer) -> dict[str, Any]:
     return {"id": customer.id, "erp_code": customer.erp_code, "name": customer.name}
 
 
+@_clean
 def customer_document(session: Session, customer: Customer) -> dict[str, Any]:
     """``customer.upsert``: what the ERP customer master needs (E4)."""
     sales = session.get(StaffUser, customer.salesperson_id) if customer.salesperson_id else None
@@ -43,6 +58,7 @@ def customer_document(session: Session, customer: Customer) -> dict[str, Any]:
     }
 
 
+@_clean
 def order_document(
     session: Session, order: Order, *, customer: Customer | None = None, lines: list[OrderLine] | None = None
 ) -> dict[str, Any]:
@@ -83,11 +99,13 @@ def order_document(
     }
 
 
+@_clean
 def command_document(order: Order, command: str, at: datetime) -> dict[str, Any]:
     """``order.release`` / ``order.cancel`` / ``order.complete`` (E5)."""
     return {"schema": COMMAND_SCHEMA, "order_no": order.order_no, "command": command, "at": _iso(at)}
 
 
+@_clean
 def merge_document(survivor: Customer, absorbed: Customer, at: datetime) -> dict[str, Any]:
     """``customer.merge``: the ERP should fold the absorbed customer record into the survivor (A2)."""
     return {

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bridge.text import CONTROL, describe
 from bridge.actors import Actor
 from bridge.config import DEFAULT_STATUS_MAP, InboxSection
 from bridge.connector import Connector, ErpEvent
@@ -264,6 +265,8 @@ def _text(data: dict[str, Any], key: str, *, required: bool = True, limit: int =
     value = str(value).strip()
     if len(value) > limit:
         raise Unreadable(f"{key} is longer than {limit} characters")
+    if found := CONTROL.search(value):
+        raise Unreadable(f"{key} contains the control character {describe(found.group())}")
     return value
 
 

@@ -73,7 +73,7 @@ def test_no_5xx_and_every_answer_matches_the_schema(live, tmp_path, caller, path
         "--checks", CHECKS, "--max-examples", "10", "--no-shrink", "--seed", "1",
         "--report", "ndjson", "--report-dir", str(tmp_path),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600,
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
                          env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
     summary = [line for line in run.stdout.splitlines() if "generated" in line or " in " in line and "=" in line]
     print(f"schemathesis ({caller}): " + " | ".join(s.strip() for s in summary[-2:]))
