@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
-from bridge.models import Address, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR, StaffRole, StaffUser
+from bridge.models import CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR, StaffRole, StaffUser
 from tests.api_helpers import key, login, make_client
 
 

@@ -10,7 +10,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select

@@ -4,7 +4,6 @@ ERP order number read back, injection stored verbatim, exact money, error classe
 
 from __future__ import annotations
 
-import os
 import uuid
 from decimal import Decimal
 from pathlib import Path

@@ -67,10 +67,10 @@ def order_of(engine, order_no) -> Order:
         return s.exec(select(Order).where(Order.order_no == order_no)).one()
 
 
-def new_customer(engine, sales, name, type):
+def new_customer(engine, sales, name, type, phone="13900000001"):
     with Session(engine, expire_on_commit=False) as s:
-        customer = create_customer(s, Actor.sales(sales.id), name=name, type=type, phone="13900000001")
-        address = Address(customer_id=customer.id, recipient="陈国强", phone="13900000001",
+        customer = create_customer(s, Actor.sales(sales.id), name=name, type=type, phone=phone)
+        address = Address(customer_id=customer.id, recipient="陈国强", phone=phone,
                           province="广东省", city="佛山市", district="南海区", detail="狮山镇科技路 18 号")
         s.add(address)
         s.commit()
@@ -138,7 +138,7 @@ def test_scenario_2_custom_product_for_one_new_customer(engine, rt, sim, sales):
     """§6.2: the salesperson creates the customer and a custom product only it sees; no stock
     → 等待处理; the ERP produces, payment is confirmed there, then it ships in two parts."""
     customer, address = new_customer(engine, sales, "东莞市长安镇精工模具有限公司", type=2)
-    other, _ = new_customer(engine, sales, "别的客户", type=2)
+    other, _ = new_customer(engine, sales, "别的客户", type=2, phone="13900000002")
     custom = new_product(engine, sku="CUS-JG-001", name="定制 碗形砂轮 11-150×60×32 GC80J", kind=ProductKind.CUSTOM,
                          price=Decimal("420.00"))
     with Session(engine) as s:

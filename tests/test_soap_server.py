@@ -6,7 +6,6 @@ authentication. The committed WSDLs are checked against the served ones like mig
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path

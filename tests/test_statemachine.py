@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bridge.actors import Actor
 from bridge.errors import Forbidden, TransitionRefused
-from bridge.models import ActorKind, Order, OrderEvent, OrderStatus, OutboxMessage
+from bridge.models import Order, OrderEvent, OrderStatus, OutboxMessage
 from bridge.statemachine import LABELS, apply_erp_status, release, transition
 from tests.conftest import count
 

@@ -36,7 +36,7 @@ import socket
 import ssl
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from socketserver import ThreadingMixIn
 from typing import Any, Callable, Iterable
