@@ -195,8 +195,9 @@ def init(
     ),
 ) -> None:
     """Make a working setup in FOLDER (default ./var): bridge.toml, the SQLite database, the
-    file-drop folders and a token signing key. Running it again changes nothing that exists;
-    it only brings the database schema up to date."""
+    file-drop folders and a token signing key. The config file, the database and the key are
+    made readable by their owner only (mode 600; the secrets folder 700). Running it again
+    changes nothing that exists; it only brings the database schema up to date."""
     from bridge.db import make_engine, upgrade
 
     folder = folder.resolve()
@@ -206,7 +207,11 @@ def init(
     if config_file.exists():
         out.print(f"{config_file} exists: keeping it")
     else:
-        config_file.write_text(CONFIG_TEMPLATE.format(date=datetime.now().date().isoformat()), encoding="utf-8")
+        # Owner-only from the first byte (no window at the umask's mode): it names the secret
+        # files and may later hold the database's and the ERP's addresses.
+        fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(CONFIG_TEMPLATE.format(date=datetime.now().date().isoformat()))
         made.append(str(config_file))
     for sub in ("erp/out", "erp/in", "erp/archive", "erp/error"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -279,20 +284,24 @@ def _revision_or_fail(ctx, current_revision):
 
 @app.command()
 def check(ctx: typer.Context) -> None:
-    """Diagnose the setup: configuration, database (reachable, schema up to date), and the
-    ERP connector's folder. Prints one line per check; exits 1 if any failed."""
+    """Diagnose the setup: configuration, database (reachable, schema up to date), the ERP
+    connector, the token key, file permissions (config, database and secret files private to
+    their owner) and demo logins whose published password still works. Prints one line per
+    check: ok, WARN (works, but fix it before going live) or FAIL. Exits 1 if any failed;
+    warnings alone exit 0."""
     from bridge.diagnose import run_checks
 
     st = state(ctx)
     config = st.config()
     results = run_checks(config, st.engine())
-    bad = 0
     for result in results:
-        mark = "ok  " if result.ok else "FAIL"
-        bad += not result.ok
-        out.print(f"[{mark}] {result.name}: {result.detail}", markup=False)
+        out.print(f"[{result.mark}] {result.name}: {result.detail}", markup=False)
+    bad = sum(not result.ok for result in results)
+    warnings = sum(result.ok and result.warn for result in results)
     if bad:
-        fail(f"{bad} check(s) failed")
+        fail(f"{bad} check(s) failed" + (f", {warnings} warning(s)" if warnings else ""))
+    if warnings:
+        out.print(f"{warnings} warning(s): see the WARN lines")
 
 
 # --------------------------------------------------------------------------- config
@@ -313,6 +322,19 @@ def config_show(ctx: typer.Context) -> None:
 # --------------------------------------------------------------------------- users
 
 
+_PASSWORD_STDIN_HELP = "Read the password from the first line of standard input (for scripts)."
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A new password: one line of stdin, or typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        fail("the two passwords differ")
+    return password
+
+
 @users_app.command("add")
 def users_add(
     ctx: typer.Context,
@@ -322,10 +344,11 @@ def users_add(
     phone: Annotated[Optional[str], typer.Option(help="Phone shown to the salesperson's customers.")] = None,
     wechat: Annotated[Optional[str], typer.Option(help="WeChat / WeCom id shown to customers.")] = None,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input (for scripts).")
+        bool, typer.Option("--password-stdin", help=_PASSWORD_STDIN_HELP)
     ] = False,
 ) -> None:
-    """Add an admin or a salesperson. The password is asked for twice (or read from stdin)."""
+    """Add an admin or a salesperson. The password is asked for twice (or read from stdin); it
+    needs at least 10 characters and must not be a common or easily guessed one."""
     from bridge.actors import CLI_ADMIN
     from bridge.models import StaffRole
     from bridge.users import add_user
@@ -334,12 +357,7 @@ def users_add(
         staff_role = StaffRole(role)
     except ValueError:
         raise typer.BadParameter("use admin or sales", param_hint="--role")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            fail("the two passwords differ")
+    password = _new_password(password_stdin)
     with unit_of_work(ctx) as session:
         user = add_user(
             session,
@@ -366,8 +384,83 @@ def users_list(ctx: typer.Context) -> None:
         users = session.exec(select(StaffUser).order_by(StaffUser.id)).all()
     table = Table("id", "username", "name", "role", "phone", "invite code", "active")
     for u in users:
-        table.add_row(str(u.id), u.username, u.display_name, u.role.value, u.phone or "", u.invite_code or "", "yes" if u.active else "no")
+        table.add_row(*_cells(u.id, u.username, u.display_name, u.role.value, u.phone, u.invite_code,
+                              "yes" if u.active else "no"))
     out.print(table)
+
+
+_USERNAME_ARG = Annotated[str, typer.Argument(help="Login name of the staff user (see `users list`).", show_default=False)]
+
+
+@users_app.command("deactivate")
+def users_deactivate(ctx: typer.Context, username: _USERNAME_ARG) -> None:
+    """Deactivate a staff user: they can no longer sign in, and every session they have open
+    ends now. The last active admin cannot be deactivated. Their customers keep them as
+    salesperson: the command says how many, to be given another salesperson."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.users import deactivate_user
+
+    with unit_of_work(ctx) as session:
+        result = deactivate_user(session, CLI_ADMIN, username)
+        user = result.user
+        who = (user.role.value, user.username, user.id, user.display_name)  # read before the commit expires it
+    role, name, user_id, display_name = who
+    if result.changed:
+        out.print(f"deactivated {role} {name} (id {user_id}): "
+                  f"{result.sessions_ended} sign-in session(s) ended", markup=False)
+    else:
+        out.print(f"{name} (id {user_id}) was already inactive"
+                  + (f"; {result.sessions_ended} sign-in session(s) ended" if result.sessions_ended else ""),
+                  markup=False)
+    if result.customers:
+        out.print(f"note: {result.customers} customer(s) still have {name} ({display_name}) as "
+                  "salesperson: give them another one (an admin, in the salesperson API: PATCH "
+                  "/api/sales/v1/customers/ID with salesperson_id; `jht-bridge customers list` shows them)",
+                  markup=False)
+
+
+@users_app.command("activate")
+def users_activate(ctx: typer.Context, username: _USERNAME_ARG) -> None:
+    """Let a deactivated staff user sign in again, with the password they had (reset it with
+    `users reset-password` if that may be known to others)."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.users import activate_user
+
+    with unit_of_work(ctx) as session:
+        changed = activate_user(session, CLI_ADMIN, username)
+    out.print(f"activated {username}" if changed else f"{username} is already active: nothing changed", markup=False)
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    ctx: typer.Context,
+    username: _USERNAME_ARG,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help=_PASSWORD_STDIN_HELP)] = False,
+) -> None:
+    """Set a new password for a staff user, asked for twice (or read from stdin), and end every
+    session they have open. It needs at least 10 characters and must not be a common or easily
+    guessed one."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.users import get_user, reset_password
+
+    with unit_of_work(ctx) as session:
+        get_user(session, username)  # an unknown name fails before the password is typed
+    password = _new_password(password_stdin)
+    with unit_of_work(ctx) as session:
+        ended = reset_password(session, CLI_ADMIN, username, password)
+    out.print(f"new password set for {username}: {ended} sign-in session(s) ended", markup=False)
+
+
+@users_app.command("revoke")
+def users_revoke(ctx: typer.Context, username: _USERNAME_ARG) -> None:
+    """End every sign-in session of a staff user (a lost phone, a shared computer): each of
+    their apps and browsers must sign in again. The account and its password stay as they are."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.users import revoke_sessions
+
+    with unit_of_work(ctx) as session:
+        ended = revoke_sessions(session, CLI_ADMIN, username)
+    out.print(f"{username}: {ended} sign-in session(s) ended", markup=False)
 
 
 # --------------------------------------------------------------------------- customers

@@ -11,6 +11,7 @@ state change and the outbox row it causes are committed together or not at all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,7 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
         url = db.secret_url()
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
+        _create_private_sqlite_file(make_url(url).database)
         engine = sa.create_engine(url, echo=db.echo, **kwargs)
         _setup_sqlite(engine, db.busy_timeout_ms)
     else:
@@ -43,6 +45,18 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
             url, echo=db.echo, pool_size=db.pool_size, pool_pre_ping=True, **kwargs
         )
     return engine
+
+
+def _create_private_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600), before SQLite would create it
+    with the umask's mode (often world-readable). SQLite gives the -wal and -shm files it makes
+    later the database file's mode. An existing file is left as it is."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # there already, or no such folder: SQLite then opens it or says what is wrong
 
 
 def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -161,6 +161,10 @@ CUSTOMER_PRICES = (("hengda", "41-105x1.2x16-A60N", "1.05"), ("hengda", "27-100x
 
 SALES_LOGIN = ("sales", "demo-sales-123")
 ADMIN_LOGIN = ("admin", "demo-admin-123")
+DEMO_LOGINS = (SALES_LOGIN, ADMIN_LOGIN)
+"""Every demo (username, password). The passwords are public on purpose (in this source, and
+printed by ``jht-bridge demo-data``), so ``jht-bridge check`` warns while any of them still opens
+its active account."""
 
 
 def qr_payload(index: int, sku: str) -> str:

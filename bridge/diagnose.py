@@ -1,10 +1,19 @@
-"""``jht-bridge check``: one line per thing that must work, each saying what to do when not."""
+"""``jht-bridge check``: one line per thing that must work, each saying what to do when not.
+
+A line is ok, a failure (the bridge cannot work like this), or a warning: it works, but is unsafe
+to go live with — files others on the machine can read, a demo login whose published password
+still opens it.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from bridge.config import Config
@@ -15,13 +24,23 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    warn: bool = False
+    """Works, but should be fixed before going live; printed as WARN, not counted as a failure."""
+
+    @property
+    def mark(self) -> str:
+        return "FAIL" if not self.ok else "WARN" if self.warn else "ok  "
 
 
 def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
     results = [CheckResult("config", True, config.source or "no file found: built-in defaults")]
-    results += _database(config, engine)
+    database = _database(config, engine)
+    results += database
     results += _connector(config)
     results += _secrets(config)
+    results += _file_modes(config)
+    if all(r.ok for r in database):
+        results += _demo_logins(engine)
     return results
 
 
@@ -89,3 +108,89 @@ def _secrets(config: Config) -> list[CheckResult]:
         return [CheckResult("token key", True, f"from {where}")]
     hint = sec.token_secret_file or "security.token_secret_file"
     return [CheckResult("token key", False, f"none: set JHT_SECURITY__TOKEN_SECRET or create {hint}")]
+
+
+def _demo_logins(engine: Engine) -> list[CheckResult]:
+    """Demo users (``jht-bridge demo-data``) that are active and still open with their public
+    demo password: anyone may sign in as them."""
+    from sqlmodel import Session, select
+
+    from bridge.demo import DEMO_LOGINS
+    from bridge.models import StaffUser
+    from bridge.users import verify_password
+
+    passwords = dict(DEMO_LOGINS)
+    with Session(engine) as session:
+        users = session.exec(
+            select(StaffUser).where(StaffUser.username.in_(list(passwords)), StaffUser.active.is_(True))
+        ).all()
+    open_ = sorted(u.username for u in users if verify_password(u.password_hash, passwords[u.username]))
+    if not open_:
+        return [CheckResult("demo logins", True, "no demo login opens with its published password")]
+    names = ", ".join(open_)
+    return [CheckResult(
+        "demo logins", True,
+        f"{names} still sign(s) in with the published demo password: anyone can. Before real use run "
+        f"`jht-bridge users reset-password NAME` or `jht-bridge users deactivate NAME` for {names}",
+        warn=True,
+    )]
+
+
+def _file_modes(config: Config) -> list[CheckResult]:
+    """The config file, the SQLite database (and its -wal/-shm files) and every secret file named
+    in the config must be readable and writable by their owner only; their folder of secrets too."""
+    if os.name == "nt":  # Windows has ACLs, not these mode bits
+        return []
+    files = []
+    if config.source:
+        files.append(Path(config.source).resolve())  # absolute: the chmod hint works from any folder
+    db_file = _sqlite_file(config)
+    if db_file is not None:
+        files += [db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")]
+    secrets = _secret_files(config)
+    files += secrets
+    config_dir = Path(config.source).resolve().parent if config.source else None
+    folders = sorted({p.resolve().parent for p in secrets if p.resolve().parent != config_dir})
+    loose = []
+    for path in [*files, *folders]:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue  # not there (yet): other checks say so where it matters
+        if mode & 0o077:
+            want = "700" if path.is_dir() else "600"
+            loose.append(f"{path} is open to group/others (mode {mode:03o}): run chmod {want} {path}")
+    if loose:
+        return [CheckResult("file permissions", True, "; ".join(loose), warn=True)]
+    return [CheckResult("file permissions", True, "config, database and secret files are private to their owner")]
+
+
+def _sqlite_file(config: Config) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(config.database.url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.database.startswith("file:"):
+        return None
+    return Path(url.database)
+
+
+def _secret_files(config: Config) -> list[Path]:
+    """Every ``*_file`` key of the config (built-in sections and connector tables)."""
+    found: list[Path] = []
+
+    def walk(node) -> None:
+        if isinstance(node, BaseModel):
+            items = [*((name, getattr(node, name)) for name in type(node).model_fields), *(node.model_extra or {}).items()]
+        elif isinstance(node, dict):
+            items = list(node.items())
+        else:
+            return
+        for key, value in items:
+            if key.endswith("_file") and isinstance(value, (str, Path)) and str(value):
+                path = Path(value)
+                found.append(path if path.is_absolute() else config.base_dir / path)
+            else:
+                walk(value)
+
+    walk(config)
+    return found

@@ -1,22 +1,42 @@
-"""Staff users (admins and salespeople): creating them and checking their passwords.
+"""Staff users (admins and salespeople): creating and managing them, and their passwords.
 
-Passwords are hashed with argon2id (argon2-cffi's defaults, which follow RFC 9106).
+Every change to a staff user goes through this module, and each writes an audit row: adding
+one, deactivating and activating, a password reset, ending their sign-in sessions. Anything
+that takes an account away from someone (deactivation, a password reset, "end sessions") ends
+every sign-in session of that user at once (``bridge.sessions``), so no token issued before
+outlives it.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, which follow RFC 9106) and must pass
+``check_password``: long enough, and not one of the common or easily guessed ones.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
+from bridge import sessions
 from bridge.actors import Actor, audit
-from bridge.errors import Conflict, InvalidInput
-from bridge.models import StaffRole, StaffUser
+from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bridge.models import ActorKind, Customer, StaffRole, StaffUser
 
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+"""The staff login takes passwords up to this length (webapi/sales.py): a longer one could never sign in."""
+MIN_PASSWORD_SCORE = 3
+"""zxcvbn's score (0–4) a password needs: 3 is "safely unguessable" for an online attack."""
+
+_ZXCVBN_MAX = 72
+# zxcvbn keeps the user inputs of a call in a module-level dictionary, so two checks at once
+# (API requests run in threads) could score one password against the other's username.
+_zxcvbn_lock = threading.Lock()
 
 
 def hash_password(password: str) -> str:
@@ -30,6 +50,52 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def check_password(password: str, username: str, display_name: str | None = None) -> None:
+    """Refuse (InvalidInput) a password shorter than ``MIN_PASSWORD_LENGTH`` or one zxcvbn
+    scores below ``MIN_PASSWORD_SCORE``: common passwords (``12345678``), dictionary words,
+    keyboard walks, dates, and anything built from the user's own username or name."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 位，建议用几个不相关的词组成",
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters",
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"密码不能超过 {MAX_PASSWORD_LENGTH} 位",
+            f"password must have at most {MAX_PASSWORD_LENGTH} characters",
+        )
+    from zxcvbn import zxcvbn
+
+    inputs = [value for value in (username, display_name) if value]
+    with _zxcvbn_lock:
+        # zxcvbn refuses longer input (its matching slows down fast); what comes after the
+        # first 72 characters only makes a password stronger.
+        result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=inputs)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        why = feedback.get("warning") or "common words or patterns"
+        hints = " ".join(feedback.get("suggestions") or [])
+        raise InvalidInput(
+            "密码太容易被猜到（常见密码、单词、键盘顺序、日期或用户名），请换一个更长、不常见的密码，例如几个不相关的词组合",
+            f"password too easy to guess (score {result['score']} of 4, at least {MIN_PASSWORD_SCORE} needed): "
+            f"{why}" + (f" {hints}" if hints else ""),
+        )
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以管理员工账号", f"{actor} may not manage staff users")
+
+
+def get_user(session: Session, username: str, *, lock: bool = False) -> StaffUser:
+    """The staff user named ``username``; NotFound when there is none."""
+    stmt = select(StaffUser).where(StaffUser.username == username.strip())
+    user = session.exec(stmt.with_for_update() if lock else stmt).first()
+    if user is None:
+        raise NotFound(f"员工账号 {username} 不存在", f"staff user {username!r} does not exist")
+    return user
+
+
 def add_user(
     session: Session,
     actor: Actor,
@@ -41,19 +107,19 @@ def add_user(
     phone: str | None = None,
     wechat_id: str | None = None,
 ) -> StaffUser:
-    """Create a staff user; a salesperson gets an invite code for their share link."""
+    """Create a staff user; a salesperson gets an invite code for their share link. The password
+    must pass ``check_password``. Admins only."""
+    _require_admin(actor)
     username = username.strip()
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise InvalidInput("用户名只能包含字母、数字、点、下划线和短横线", f"invalid username {username!r}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"密码至少 {MIN_PASSWORD_LENGTH} 位", f"password must have at least {MIN_PASSWORD_LENGTH} characters"
-        )
+    display_name = (display_name or username).strip()
+    check_password(password, username, display_name)
     if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
         raise Conflict("用户名已存在", f"user {username!r} already exists")
     user = StaffUser(
         username=username,
-        display_name=(display_name or username).strip(),
+        display_name=display_name,
         role=role,
         password_hash=hash_password(password),
         phone=phone,
@@ -64,3 +130,90 @@ def add_user(
     session.flush()
     audit(session, actor, "user.add", "staff_user", user.id, {"username": username, "role": role.value})
     return user
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """What ``deactivate_user`` did, and what is left for the operator to do."""
+
+    user: StaffUser
+    changed: bool
+    """False when the user was inactive already."""
+    sessions_ended: int
+    customers: int
+    """Customers (not merged ones) still assigned to this user as their salesperson: they
+    should be given another salesperson."""
+
+
+def deactivate_user(session: Session, actor: Actor, username: str) -> Deactivation:
+    """Deactivate a staff user: they can no longer sign in, and every session they have is ended
+    now. Refused (Conflict) for the last active admin, so someone can still manage the shop.
+    Their customers keep them as salesperson until reassigned; the result counts them."""
+    _require_admin(actor)
+    user = get_user(session, username, lock=True)
+    if user.active and user.role == StaffRole.ADMIN:
+        # Locking the active admins makes two admins deactivating each other at the same
+        # time wait for one another: the second then sees it would remove the last one.
+        admins = session.exec(
+            select(StaffUser.id).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True)).with_for_update()
+        ).all()
+        if set(admins) <= {user.id}:
+            raise Conflict(
+                "不能停用最后一个启用的管理员账号，请先添加或启用另一个管理员",
+                f"{user.username!r} is the last active admin: add or activate another admin first",
+            )
+    changed = user.active
+    if changed:
+        user.active = False
+        session.add(user)
+        session.flush()
+    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "user deactivated")
+    customers = session.exec(
+        select(sa.func.count()).select_from(Customer)
+        .where(Customer.salesperson_id == user.id, Customer.merged_into_id.is_(None))
+    ).one()
+    if changed or ended:
+        audit(session, actor, "user.deactivate", "staff_user", user.id,
+              {"username": user.username, "sessions_ended": ended, "customers": customers})
+    return Deactivation(user, changed, ended, customers)
+
+
+def activate_user(session: Session, actor: Actor, username: str) -> bool:
+    """Let a deactivated staff user sign in again (with the password they had). True when they
+    were inactive; an active user is left as they are and nothing is written."""
+    _require_admin(actor)
+    user = get_user(session, username, lock=True)
+    if user.active:
+        return False
+    user.active = True
+    session.add(user)
+    session.flush()
+    audit(session, actor, "user.activate", "staff_user", user.id, {"username": user.username})
+    return True
+
+
+def reset_password(session: Session, actor: Actor, username: str, new_password: str) -> int:
+    """Give a staff user a new password (it must pass ``check_password``) and end every session
+    they have, so whoever knew the old password is signed out too. Returns how many sessions
+    were ended."""
+    _require_admin(actor)
+    user = get_user(session, username, lock=True)
+    check_password(new_password, user.username, user.display_name)
+    user.password_hash = hash_password(new_password)
+    session.add(user)
+    session.flush()
+    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "password reset")
+    audit(session, actor, "user.reset_password", "staff_user", user.id,
+          {"username": user.username, "sessions_ended": ended})
+    return ended
+
+
+def revoke_sessions(session: Session, actor: Actor, username: str) -> int:
+    """End every sign-in session of a staff user (a lost phone, a shared computer): they must
+    sign in again. Returns how many were active."""
+    _require_admin(actor)
+    user = get_user(session, username)
+    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "ended by an admin")
+    audit(session, actor, "user.revoke_sessions", "staff_user", user.id,
+          {"username": user.username, "sessions_ended": ended})
+    return ended

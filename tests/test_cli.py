@@ -138,7 +138,7 @@ def test_users_add_hashes_the_password_and_refuses_duplicates(folder):
     again = invoke("users", "add", "zhangwei", "--password-stdin", input="a-good-password\n")
     assert again.exit_code == 1 and "already exists" in again.output
     short = invoke("users", "add", "li", "--password-stdin", input="short\n")
-    assert short.exit_code == 1 and "at least 8" in short.output
+    assert short.exit_code == 1 and "at least 10" in short.output
     bad_role = invoke("users", "add", "li", "--role", "boss", "--password-stdin", input="a-good-password\n")
     assert bad_role.exit_code == 2
 
