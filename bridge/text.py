@@ -12,6 +12,9 @@
   away again, so a file read back gives the original text. Plain numbers (``-5``, ``+3.20``) are
   left as they are. XLSX cells are written as text cells instead (``catalog``), which needs no
   apostrophe.
+- **JSON nesting.** No document the bridge takes in (a request body, an ERP file) needs more than a
+  few levels; deeper than ``MAX_JSON_DEPTH`` is refused before a parser recurses into it
+  (``json_too_deep``), so a small hostile file or body cannot exhaust the stack.
 - **LIKE patterns.** A search text becomes a ``LIKE`` pattern with ``%``, ``_`` and ``\\`` escaped
   (``like_pattern``; use it with ``escape="\\\\"``).
 """
@@ -110,6 +113,41 @@ def restore_cell(value: str) -> str:
 def is_formula_like(value: str) -> bool:
     """Would a spreadsheet run this text as a formula?"""
     return bool(_FORMULA_START.match(value)) and not value.startswith("'") and not _PLAIN_NUMBER.match(value)
+
+
+# --------------------------------------------------------------------------- JSON nesting
+
+MAX_JSON_DEPTH = 32
+"""How deeply arrays and objects may nest in JSON the bridge reads (API bodies, ERP files)."""
+
+# A string (escapes included, an unterminated one up to the end) or one bracket: brackets inside
+# strings are text, not nesting.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.S)
+_JSON_TOKENS_B = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.S)
+
+
+def json_too_deep(data: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Does this JSON text nest arrays and objects more than ``limit`` levels deep? It reads the
+    text without decoding it (no recursion, linear time), so it runs before any parser does.
+    Text that is not JSON gets an answer too: the parser then says what is wrong with it."""
+    if isinstance(data, str):
+        if data.count("[") + data.count("{") <= limit:
+            return False
+        tokens, opening, closing = _JSON_TOKENS, ("[", "{"), ("]", "}")
+    else:
+        if data.count(b"[") + data.count(b"{") <= limit:
+            return False
+        tokens, opening, closing = _JSON_TOKENS_B, (b"[", b"{"), (b"]", b"}")
+    depth = 0
+    for match in tokens.finditer(data):
+        token = match.group()
+        if token in opening:
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in closing:
+            depth -= 1
+    return False
 
 
 # --------------------------------------------------------------------------- SQL LIKE

@@ -24,7 +24,7 @@ from litestar.static_files import create_static_files_router
 
 from bridge.config import Config
 from bridge.errors import DomainError
-from bridge.text import CONTROL, BadText, describe
+from bridge.text import CONTROL, MAX_JSON_DEPTH, BadText, describe, json_too_deep
 from bridge.logs import get_logger
 from bridge.runtime import Runtime
 from webapi.auth import LoginLimiter, Tokens
@@ -110,10 +110,6 @@ def internal_error(request: Request, exc: Exception) -> Response:
     return _error(500, "internal_error", "服务器开小差了，请稍后再试")
 
 
-MAX_JSON_DEPTH = 32
-"""No request body the API takes nests deeper than a handful of levels; 32 leaves room and keeps
-decoding and checking a hostile body cheap."""
-
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -129,31 +125,9 @@ async def edge_guard(request: Request) -> None:
     if request.method not in _BODY_METHODS or "json" not in request.headers.get("content-type", "json"):
         return
     body = await request.body()
-    if not body or (body.count(b"[") + body.count(b"{")) <= MAX_JSON_DEPTH:
-        return  # cannot be nested too deep: no need to decode it twice
-    try:
-        too_deep = _nested_deeper(msgspec.json.decode(body), MAX_JSON_DEPTH)
-    except RecursionError:
-        too_deep = True
-    except msgspec.DecodeError:
-        return  # not JSON at all: the handler's own decoding answers it (400)
-    if too_deep:
+    if json_too_deep(body):
         log.warning("request refused: nested too deeply", path=request.url.path, bytes=len(body))
         raise TooDeep("请求数据嵌套过深", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-
-
-def _nested_deeper(value: Any, limit: int) -> bool:
-    """Is the decoded JSON ``value`` nested more than ``limit`` levels (without recursing)?"""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
 
 
 class TooDeep(DomainError):

@@ -13,10 +13,17 @@ it was quarantined. So the cursor is only informative: what is in in/ is what is
 and a restart simply reads it again (the bridge deduplicates by event id).
 
 The stock snapshot is the file ``stock.json`` (``stock.csv``) the ERP rewrites in the root.
+
+Nothing in the share is trusted: an entry of in/ that is not a regular file (a symbolic link, a
+folder, a named pipe, a socket) is never opened or followed but quarantined as it is, moved to
+error/ itself; a file's size is taken from its directory entry before it is opened, and a file
+over ``formats.MAX_INBOUND_BYTES`` is quarantined unread; any error decoding one file quarantines
+that file with its reason, and the files behind it are read as usual.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -32,6 +39,7 @@ from typing import Any
 from bridge.config import FiledropSection
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
 from bridge.logs import get_logger
+from connectors.filedrop import formats
 from connectors.filedrop.files import (
     ARCHIVE,
     DONE_SUFFIX,
@@ -44,6 +52,8 @@ from connectors.filedrop.files import (
     free_name,
     fsync_dir,
     is_ignored,
+    remove_stale_temps,
+    stale_temps,
     write_atomic,
 )
 from connectors.filedrop.formats import (
@@ -55,6 +65,7 @@ from connectors.filedrop.formats import (
     decode_stock,
     encode_document,
     out_name,
+    too_large,
 )
 
 log = get_logger("connectors.filedrop")
@@ -88,6 +99,69 @@ def _fit_id(event_id: str) -> str:
 
 def _signature(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _not_a_file(st: os.stat_result) -> FileProblem | None:
+    """Why a directory entry (its ``lstat``) is not a regular file the bridge may read, or None."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return FileProblem(
+            "is a symbolic link: the bridge does not follow links out of the share",
+            "是符号链接（快捷方式）：桥接程序不会跟随链接去读共享目录以外的文件，请放入文件本身",
+        )
+    if stat.S_ISDIR(mode):
+        return FileProblem("is a folder", "是文件夹，不是文件：请只在 in/ 中放事件文件")
+    if stat.S_ISFIFO(mode):
+        return FileProblem("is a named pipe (FIFO)", "是命名管道（FIFO），不是普通文件")
+    if stat.S_ISSOCK(mode):
+        return FileProblem("is a socket", "是套接字，不是普通文件")
+    return FileProblem("is not a regular file (a device?)", "不是普通文件")
+
+
+class _Refused(Exception):
+    """The file turned out not to be one the bridge may read, once opened."""
+
+    def __init__(self, problem: FileProblem):
+        super().__init__(problem.en)
+        self.problem = problem
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them. The open does not
+    follow a symbolic link (O_NOFOLLOW: an entry swapped for a link after it was looked at) nor
+    block on a named pipe (O_NONBLOCK), and what was opened is checked again (fstat) before a
+    byte is read: _Refused when it is not a regular file or is too large. Windows has neither
+    flag: there the look at the entry (lstat) before the open is the check."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Refused(_not_a_file(os.lstat(path)) or FileProblem(
+                "is a symbolic link: the bridge does not follow links out of the share", "是符号链接")) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        problem = _not_a_file(st)
+        if problem is None and st.st_size > limit:
+            problem = too_large(st.st_size, limit)
+        if problem is not None:
+            raise _Refused(problem)
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:  # grew while being read
+                raise _Refused(too_large(total, limit))
+    finally:
+        os.close(fd)
 
 
 def _format_of(name: str, default: str) -> str:
@@ -141,6 +215,7 @@ class FiledropConnector(Connector):
         self._wake = threading.Event()
         self._watcher: _Watcher | None = None
         self._watcher_started = 0.0
+        self._temps_cleaned = False
 
     # ------------------------------------------------------------------ folders
 
@@ -155,6 +230,19 @@ class FiledropConnector(Connector):
         if not folder.is_dir():
             raise TransientError(f"the file-drop folder {folder} is missing (jht-bridge init makes it)")
         return folder
+
+    def _clean_temps_once(self) -> None:
+        """Before the first delivery (and the first pull): remove the temporary files a writer
+        killed in the middle left in out/, archive/ and error/ (``files.stale_temps``)."""
+        if self._temps_cleaned:
+            return
+        self._temps_cleaned = True
+        for sub in (OUT, ARCHIVE, ERROR):
+            folder = self.root / sub
+            if folder.is_dir():
+                removed = remove_stale_temps(folder)
+                if removed:
+                    log.info("stale temporary files removed", folder=str(folder), files=removed)
 
     # ------------------------------------------------------------------ outgoing
 
@@ -180,6 +268,7 @@ class FiledropConnector(Connector):
     def _deliver(self, kind: str, doc: dict[str, Any]) -> str:
         name, data = self.render(kind, doc)
         out = self._folder(OUT)
+        self._clean_temps_once()
         final = out / name
         try:
             if final.is_file() and final.read_bytes() == data:
@@ -227,44 +316,66 @@ class FiledropConnector(Connector):
     # ------------------------------------------------------------------ incoming
 
     def _candidates(self, in_dir: Path) -> list[tuple[str, os.stat_result]]:
-        """Complete files in in/, in name order."""
+        """Entries of in/ to look at, in name order, with their ``lstat``: complete files, and
+        every entry that is not a regular file (quarantined as it is, marker or not)."""
         names = os.listdir(in_dir)
         present = set(names)
         found = []
         for name in sorted(names):
             if is_ignored(name):
                 continue
-            if self.settings.require_done_marker and name + DONE_SUFFIX not in present:
-                continue
             try:
-                st = os.stat(in_dir / name)
+                st = os.lstat(in_dir / name)
             except FileNotFoundError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                found.append((name, st))
+            regular = stat.S_ISREG(st.st_mode)
+            if regular and self.settings.require_done_marker and name + DONE_SUFFIX not in present:
+                continue
+            found.append((name, st))
         return found
 
     def _read(self, in_dir: Path, name: str, st: os.stat_result, *, settle: bool = True) -> _InboundFile | None:
-        """Read and parse one inbound file; None when it is to be looked at again later."""
+        """Read and parse one inbound entry (``st`` is its ``lstat``); None when it is to be
+        looked at again later. An entry that is not a regular file, a file over the size limit
+        and a file that cannot be decoded — whatever the error — become one quarantined event."""
         sig = _signature(st)
-        try:
-            raw = (in_dir / name).read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:  # e.g. still open in the ERP on Windows
-            log.warning("inbound file not readable yet", file=name, error=str(exc))
-            self._deferred[name] = sig
-            return None
-        fmt = _format_of(name, self.settings.format)
-        try:
-            items = decode_events(raw, fmt, self.settings.encoding)
-        except FileProblem as problem:
-            if settle and time.time() - st.st_mtime < self.settings.settle_s:
-                self._deferred[name] = sig  # its writer may still be writing it
+        raw: bytes | None = None
+        problem = _not_a_file(st)
+        if problem is None and st.st_size > formats.MAX_INBOUND_BYTES:
+            problem = too_large(st.st_size, formats.MAX_INBOUND_BYTES)
+        if problem is None:
+            try:
+                raw = _read_limited(in_dir / name, formats.MAX_INBOUND_BYTES)
+            except FileNotFoundError:
                 return None
+            except _Refused as refused:
+                problem = refused.problem
+            except OSError as exc:  # e.g. still open in the ERP on Windows
+                log.warning("inbound file not readable yet", file=name, error=str(exc))
+                self._deferred[name] = sig
+                return None
+        if problem is None:
+            fmt = _format_of(name, self.settings.format)
+            try:
+                items = decode_events(raw, fmt, self.settings.encoding)
+            except FileProblem as decoding:
+                if settle and time.time() - st.st_mtime < self.settings.settle_s:
+                    self._deferred[name] = sig  # its writer may still be writing it
+                    return None
+                problem = decoding
+            except Exception as exc:  # a bug or a case no rule foresaw: this file only, never the loop
+                log.warning("inbound file could not be decoded", file=name, error=f"{type(exc).__name__}: {exc}")
+                problem = FileProblem(
+                    f"{type(exc).__name__}: {exc}", f"读取文件时出错（{type(exc).__name__}），请把文件和错误信息交给技术人员"
+                )
+        if problem is not None:
             self._deferred.pop(name, None)
-            digest = hashlib.sha256(raw).hexdigest()[:16]
-            excerpt = raw[:300].decode("gb18030" if self.settings.encoding == "gb18030" else "utf-8", "replace")
+            if raw is not None:
+                digest = hashlib.sha256(raw).hexdigest()[:16]
+                excerpt = raw[:300].decode("gb18030" if self.settings.encoding == "gb18030" else "utf-8", "replace")
+            else:  # never read: the entry as it stands names it
+                digest = hashlib.sha256(f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{problem.en}".encode()).hexdigest()[:16]
+                excerpt = ""
             event = ErpEvent(
                 event_id=_fit_id(f"file:{name}:{digest}"),
                 kind="invalid",
@@ -292,6 +403,7 @@ class FiledropConnector(Connector):
         The cursor is not needed to resume (files leave in/ only once acknowledged); the one
         returned is the name of the last file handed out, for people."""
         in_dir = self._folder(IN)
+        self._clean_temps_once()
         with self._lock:
             try:
                 candidates = self._candidates(in_dir)
@@ -337,7 +449,7 @@ class FiledropConnector(Connector):
                 if state is None:
                     # Acknowledged by another instance or after a restart: read the file again.
                     try:
-                        st = os.stat(in_dir / name)
+                        st = os.lstat(in_dir / name)
                     except OSError:
                         return
                     state = self._read(in_dir, name, st, settle=False)
@@ -361,7 +473,7 @@ class FiledropConnector(Connector):
         ]
         dest = self.root / (ERROR if quarantined else ARCHIVE)
         source = in_dir / state.name
-        if not source.exists():
+        if not os.path.lexists(source):  # a link is moved as it is, even one pointing nowhere
             self._files.pop(state.name, None)
             return
         try:
@@ -477,29 +589,38 @@ class FiledropConnector(Connector):
     def _stock_path(self) -> Path:
         preferred = self.root / f"stock.{self.settings.format}"
         other = self.root / ("stock.csv" if self.settings.format == "json" else "stock.json")
-        return other if not preferred.exists() and other.exists() else preferred
+        return other if not os.path.lexists(preferred) and os.path.lexists(other) else preferred
 
     def _load_stock(self) -> _StockSnapshot:
         if not self.root.is_dir():
             raise TransientError(f"the file-drop folder {self.root} is not there: is the ERP share mounted?")
         path = self._stock_path()
         try:
-            st = path.stat()
+            st = os.lstat(path)
         except FileNotFoundError:
             raise TransientError(f"the ERP has not written {path.name} yet ({path})") from None
         except OSError as exc:
             raise TransientError(f"cannot read {path}: {exc.strerror or exc}") from None
+        problem = _not_a_file(st)
+        if problem is None and st.st_size > formats.MAX_STOCK_BYTES:
+            problem = too_large(st.st_size, formats.MAX_STOCK_BYTES)
+        if problem is not None:
+            raise TransientError(f"{path} {problem.en}" if problem.en.startswith("is ") else f"{path}: {problem.en}")
         sig = _signature(st)
         with self._stock_lock:
             if self._stock is not None and self._stock.path == path and self._stock.signature == sig:
                 return self._stock
             try:
-                raw = path.read_bytes()
+                raw = _read_limited(path, formats.MAX_STOCK_BYTES)
                 as_of_text, items = decode_stock(raw, _format_of(path.name, self.settings.format), self.settings.encoding)
+            except _Refused as refused:
+                raise TransientError(f"{path}: {refused.problem.en}") from None
             except OSError as exc:
                 raise TransientError(f"cannot read {path}: {exc.strerror or exc}") from None
             except FileProblem as problem:
                 raise TransientError(f"{path} cannot be read: {problem.en}") from None
+            except Exception as exc:  # whatever else decoding raised: the snapshot is unusable, not the bridge
+                raise TransientError(f"{path} cannot be read: {type(exc).__name__}: {exc}") from None
             as_of = datetime.fromtimestamp(st.st_mtime, timezone.utc)
             if as_of_text:
                 try:
@@ -526,9 +647,28 @@ class FiledropConnector(Connector):
 
     # ------------------------------------------------------------------ check
 
+    def ready(self) -> list[CheckLine]:
+        """For ``/readyz``: the root and its folders are there and this process may write in
+        them (asked of the file system, nothing written). Never raises."""
+        try:
+            if not self.root.is_dir():
+                return [CheckLine("filedrop root", False, "the file-drop folder is not there: is the ERP share mounted?")]
+            lines = []
+            for sub in FOLDERS:
+                folder = self.root / sub
+                if not folder.is_dir():
+                    lines.append(CheckLine(f"filedrop {sub}/", False, f"{sub}/ is missing"))
+                elif not os.access(folder, os.W_OK):
+                    lines.append(CheckLine(f"filedrop {sub}/", False, f"{sub}/ is not writable"))
+                else:
+                    lines.append(CheckLine(f"filedrop {sub}/", True, "present and writable"))
+            return lines
+        except Exception as exc:
+            return [CheckLine("filedrop", False, f"looking at the file-drop folder failed: {type(exc).__name__}")]
+
     def check(self) -> list[CheckLine]:
         """Root and folders present and writable, files waiting both ways, quarantined files,
-        the stock snapshot and its age. Never raises."""
+        stale temporary files, the stock snapshot and its age. Never raises."""
         try:
             return self._check()
         except Exception as exc:  # a check must report, not crash
@@ -560,7 +700,7 @@ class FiledropConnector(Connector):
         now = time.time()
         out_dir = self.root / OUT
         if out_dir.is_dir():
-            ages = [now - st.st_mtime for _, st in self._listing(out_dir)]
+            ages = [now - st.st_mtime for _, st in self._entries(out_dir)]
             if not ages:
                 lines.append(CheckLine("filedrop to the ERP", True, "nothing waiting in out/"))
             else:
@@ -573,7 +713,7 @@ class FiledropConnector(Connector):
         in_dir = self.root / IN
         if in_dir.is_dir():
             waiting = self._candidates(in_dir)
-            unmarked = len(self._listing(in_dir)) - len(waiting)
+            unmarked = len(self._entries(in_dir)) - len(waiting)
             detail = (
                 f"{len(waiting)} file(s) waiting in in/, oldest {_age(now - min(st.st_mtime for _, st in waiting))}"
                 if waiting
@@ -584,7 +724,8 @@ class FiledropConnector(Connector):
             lines.append(CheckLine("filedrop from the ERP", True, detail))
         error_dir = self.root / ERROR
         if error_dir.is_dir():
-            bad = [n for n, _ in self._listing(error_dir) if not n.endswith(ERROR_NOTE_SUFFIX)]
+            # folders and links moved there count: each needs a person as much as a file does
+            bad = [n for n, _ in self._entries(error_dir) if not n.endswith(ERROR_NOTE_SUFFIX)]
             if bad:
                 lines.append(
                     CheckLine(
@@ -596,25 +737,34 @@ class FiledropConnector(Connector):
                 )
             else:
                 lines.append(CheckLine("filedrop quarantine", True, "error/ is empty"))
+        stale = {sub: stale_temps(self.root / sub) for sub in (OUT, ARCHIVE, ERROR) if (self.root / sub).is_dir()}
+        count = sum(len(names) for names in stale.values())
+        if count:
+            where = ", ".join(f"{len(names)} in {sub}/" for sub, names in stale.items() if names)
+            lines.append(CheckLine(
+                "filedrop temporary files", True,
+                f"{count} stale temporary file(s) left by an interrupted write ({where}): "
+                "the bridge removes them before its next delivery",
+            ))
         lines.append(self._check_stock())
         return lines
 
-    def _listing(self, folder: Path) -> list[tuple[str, os.stat_result]]:
+    def _entries(self, folder: Path) -> list[tuple[str, os.stat_result]]:
+        """Every entry of ``folder`` a reader does not ignore, with its ``lstat``."""
         found = []
         for name in sorted(os.listdir(folder)):
             if is_ignored(name):
                 continue
             try:
-                st = os.stat(folder / name)
+                st = os.lstat(folder / name)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                found.append((name, st))
+            found.append((name, st))
         return found
 
     def _check_stock(self) -> CheckLine:
         path = self._stock_path()
-        if not path.exists():
+        if not os.path.lexists(path):
             # Not a failure: a new setup has none until the ERP is connected. Orders still
             # work; they start as 等待处理 (stock unknown), which the ERP corrects later.
             return CheckLine(

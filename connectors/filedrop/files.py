@@ -13,11 +13,19 @@ A writer writes to a temporary name that readers ignore (``.tmp-…``), flushes 
 then renames it to its final name: a rename inside one folder is atomic, so a final name
 always holds a complete file. A writer that cannot rename may instead write ``<file>.done``
 beside a complete file (see ``require_done_marker``).
+
+The bridge's temporary names say who wrote them, ``.tmp-{name}.{host}.{pid}.{random}``, so that
+a writer killed in the middle (SIGKILL, power cut) leaves a file the next start can recognise as
+stale and remove (``remove_stale_temps``): one of this host whose process is gone, or any older
+than ``STALE_TEMP_AGE_S``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -27,6 +35,12 @@ DONE_SUFFIX = ".done"
 ERROR_NOTE_SUFFIX = ".error.txt"
 TEMP_PREFIX = ".tmp-"
 _IGNORED_ENDINGS = (".tmp", ".part", DONE_SUFFIX)
+STALE_TEMP_AGE_S = 3600
+"""A temporary file of ours this old is stale whoever wrote it: no write takes an hour."""
+PROBE_PIDS = os.name != "nt"
+"""Whether a process can be asked if it still runs (``os.kill(pid, 0)``). Not on Windows, where
+that call terminates the process: there only age makes a temporary file stale."""
+_TEMP_NAME = re.compile(r"^\.tmp-(?P<name>.+)\.(?P<host>[a-z0-9-]+)\.(?P<pid>[0-9]+)\.(?P<rand>[0-9a-f]+)$")
 
 
 def make_folders(root: Path) -> list[Path]:
@@ -65,13 +79,75 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def this_host() -> str:
+    """This machine's name as it goes into temporary file names: lower case letters, digits and
+    dashes (dots and anything else become dashes), at most 40 characters."""
+    name = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-")
+    return name[:40] or "host"
+
+
+def temp_name(name: str) -> str:
+    """The temporary name ``write_atomic`` writes ``name`` under first."""
+    return f"{TEMP_PREFIX}{name}.{this_host()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but not ours to signal (or cannot tell): keep its file
+    return True
+
+
+def stale_temps(folder: Path, now: float | None = None) -> list[str]:
+    """Names of temporary files in ``folder`` that ``write_atomic`` left behind and nobody will
+    finish: written on this host by a process that is gone, or older than ``STALE_TEMP_AGE_S``.
+    Names of another shape (the ERP's own temporaries, probes) are never included."""
+    now = time.time() if now is None else now
+    host = this_host()
+    found = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    for name in names:
+        parts = _TEMP_NAME.match(name)
+        if parts is None:
+            continue
+        try:
+            st = os.lstat(folder / name)
+        except OSError:
+            continue
+        old = now - st.st_mtime > STALE_TEMP_AGE_S
+        orphan = PROBE_PIDS and parts["host"] == host and int(parts["pid"]) != os.getpid() and not _alive(int(parts["pid"]))
+        if old or orphan:
+            found.append(name)
+    return found
+
+
+def remove_stale_temps(folder: Path) -> list[str]:
+    """Remove ``stale_temps(folder)``; returns the names removed."""
+    removed = []
+    for name in stale_temps(folder):
+        try:
+            os.unlink(folder / name)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # another bridge removing it at the same time, or no permission: not fatal
+        removed.append(name)
+    return removed
+
+
 def write_atomic(folder: Path, name: str, data: bytes) -> Path:
     """Write ``data`` to ``folder/name`` so that no reader ever sees a partial file: a
     temporary ``.tmp-…`` file, flushed and fsynced, renamed into place, then the folder
     fsynced. Replaces a file of the same name. On failure the temporary file is removed and
     the OSError is raised."""
     final = folder / name
-    temp = folder / f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temp = folder / temp_name(name)
     try:
         with open(temp, "xb") as fh:
             fh.write(data)
@@ -89,8 +165,9 @@ def write_atomic(folder: Path, name: str, data: bytes) -> Path:
 
 
 def free_name(folder: Path, name: str) -> str:
-    """``name`` if nothing in ``folder`` has it, else ``stem.2.ext``, ``stem.3.ext`` …"""
-    if not (folder / name).exists():
+    """``name`` if nothing in ``folder`` has it, else ``stem.2.ext``, ``stem.3.ext`` … (a link
+    counts, even one pointing nowhere)."""
+    if not os.path.lexists(folder / name):
         return name
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
@@ -98,6 +175,6 @@ def free_name(folder: Path, name: str) -> str:
     n = 2
     while True:
         candidate = f"{stem}.{n}.{ext}" if ext else f"{stem}.{n}"
-        if not (folder / candidate).exists():
+        if not os.path.lexists(folder / candidate):
             return candidate
         n += 1

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge.connector import EVENT_KINDS
+from bridge.text import MAX_JSON_DEPTH, json_too_deep, neutralise_cell, restore_cell
 
 # --------------------------------------------------------------------------- errors
 
@@ -43,6 +44,49 @@ class FileProblem(ValueError):
 
 
 MAX_INBOUND_BYTES = 10 * 1024 * 1024
+"""An inbound event file larger than this is quarantined unread (the connector checks the size
+before it opens the file)."""
+MAX_STOCK_BYTES = 64 * 1024 * 1024
+"""The stock snapshot lists every item the ERP has, so it may be larger than an event file; a
+larger one is not read (the snapshot counts as unavailable)."""
+
+
+def _mb(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB"
+
+
+def too_large(size: int, limit: int) -> FileProblem:
+    """The problem of a file of ``size`` bytes over ``limit``."""
+    return FileProblem(
+        f"the file is larger than {_mb(limit)} ({size} bytes): it was not read",
+        f"文件过大（{size} 字节，超过 {_mb(limit)}），未读取",
+    )
+
+
+def _parse_json(text: str) -> Any:
+    """json.loads with every way it can fail as a FileProblem: nesting deeper than
+    ``MAX_JSON_DEPTH`` is refused before parsing, the parser's own RecursionError caught, and
+    NaN / Infinity refused."""
+    if json_too_deep(text):
+        raise FileProblem(
+            f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
+            f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层，无法读取",
+        )
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise FileProblem(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）",
+        ) from None
+    except RecursionError:
+        raise FileProblem("JSON nested too deeply to be read", "JSON 嵌套过深，无法读取") from None
+    except ValueError as exc:
+        raise FileProblem(f"not valid JSON: {exc}", f"JSON 格式错误：{exc}") from None
+
+
+def _csv_problem(exc: csv.Error) -> FileProblem:
+    return FileProblem(f"not valid CSV: {exc}", f"CSV 格式错误：{exc}")
 
 # --------------------------------------------------------------------------- outgoing
 
@@ -121,6 +165,12 @@ def _cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         raise DocumentError(f"a nested value {value!r} has no CSV column")
     return str(value)
+
+
+def _text_cell(value: Any) -> str:
+    """A cell of a CSV file written for people (out/): formula-like text neutralised
+    (``bridge.text.neutralise_cell``); ``decode_document`` restores it."""
+    return neutralise_cell(_cell(value))
 
 
 def _require(doc: dict[str, Any], key: str, what: str) -> Any:
@@ -212,7 +262,7 @@ def _order_rows(doc: dict[str, Any]) -> list[list[str]]:
     rows = []
     for i, line in enumerate(doc["lines"]):
         try:
-            rows.append([_cell(v) for v in header] + [_cell(line.get(f)) for f in LINE_FIELDS])
+            rows.append([_text_cell(v) for v in header] + [_text_cell(line.get(f)) for f in LINE_FIELDS])
         except DocumentError as exc:
             raise DocumentError(f"order {doc.get('order_no')}: lines[{i}]: {exc}") from None
     return rows
@@ -233,13 +283,13 @@ def encode_document(kind: str, doc: dict[str, Any], fmt: str, encoding: str) -> 
         merged = " ".join(str(i) for i in body.get("merged_ids") or [])
         values = [body.get(c) for c in CUSTOMER_CSV_COLUMNS[:6]]
         values += [sales.get("username"), sales.get("name"), merged, body.get("updated_at")]
-        return _csv_bytes(CUSTOMER_CSV_COLUMNS, [[_cell(v) for v in values]], encoding)
+        return _csv_bytes(CUSTOMER_CSV_COLUMNS, [[_text_cell(v) for v in values]], encoding)
     if kind == "customer.merge":
         survivor, absorbed = body["survivor"], body["absorbed"]
         values = [survivor.get("id"), survivor.get("erp_code"), survivor.get("name")]
         values += [absorbed.get("id"), absorbed.get("erp_code"), absorbed.get("name"), body.get("at")]
-        return _csv_bytes(MERGE_CSV_COLUMNS, [[_cell(v) for v in values]], encoding)
-    return _csv_bytes(COMMAND_CSV_COLUMNS, [[_cell(body.get(c)) for c in COMMAND_CSV_COLUMNS]], encoding)
+        return _csv_bytes(MERGE_CSV_COLUMNS, [[_text_cell(v) for v in values]], encoding)
+    return _csv_bytes(COMMAND_CSV_COLUMNS, [[_text_cell(body.get(c)) for c in COMMAND_CSV_COLUMNS]], encoding)
 
 
 def out_name(seq: str, ref: str, kind: str, fmt: str) -> str:
@@ -268,14 +318,15 @@ def _int_or_none(text: str) -> int | None:
 def decode_document(kind: str, raw: bytes, fmt: str, encoding: str) -> dict[str, Any]:
     """Read an outgoing file back into its document (what the ERP side does; the simulator
     uses it). CSV values come back with their types: ids and quantities as integers, flags as
-    booleans, amounts as text."""
+    booleans, amounts as text, and every text exactly as the bridge had it (the apostrophe in
+    front of a formula-like cell taken away again)."""
     text = decode_text(raw, encoding)
     if fmt == "json":
         return json.loads(text)
-    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    rows = [{k: restore_cell(v or "") for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
     if not rows:
         raise DocumentError(f"the {kind} file has no rows")
-    first = {k: v or "" for k, v in rows[0].items()}
+    first = rows[0]
     if kind == "order.create":
         return {
             "schema": "jht.order/1",
@@ -451,15 +502,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _json_events(text: str) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise FileProblem(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）",
-        ) from None
-    except ValueError as exc:
-        raise FileProblem(f"not valid JSON: {exc}", f"JSON 格式错误：{exc}") from None
+    value = _parse_json(text)
     items = value if isinstance(value, list) else [value]
     if not isinstance(value, (list, dict)):
         raise FileProblem(
@@ -507,8 +550,18 @@ def _csv_events(text: str) -> list[dict[str, Any]]:
             f"the CSV file has {what} (columns: {', '.join(EVENT_CSV_COLUMNS)})",
             f"CSV 文件列名不正确：{unknown or '有重复的列'}",
         )
+    raw_rows = list(reader)
+    # A short row is fine where someone left out empty cells at its end, but a last row that is
+    # short and has no line break after it is where a copy or a write stopped: csv would fill the
+    # missing cells with None and the event would go in cut short.
+    if raw_rows and None in raw_rows[-1].values() and not text.endswith(("\n", "\r")):
+        row_no = len(raw_rows) + 1
+        raise FileProblem(
+            f"row {row_no} has fewer cells than the header: the file looks cut off",
+            f"第 {row_no} 行的单元格比表头少，且文件未以换行结束：文件可能不完整（被截断）",
+        )
     groups: dict[tuple, list[tuple[int, dict[str, str]]]] = {}
-    for row_no, raw_row in enumerate(reader, start=2):
+    for row_no, raw_row in enumerate(raw_rows, start=2):
         if None in raw_row:
             raise FileProblem(f"row {row_no} has more cells than the header", f"第 {row_no} 行的单元格比表头多")
         row = {k.strip(): (v or "").strip() for k, v in raw_row.items()}
@@ -608,13 +661,14 @@ def decode_events(raw: bytes, fmt: str, encoding: str) -> list[dict[str, Any]]:
     kind and data. Raises FileProblem when the file breaks any rule: it is then read as a whole
     or not at all."""
     if len(raw) > MAX_INBOUND_BYTES:
-        raise FileProblem(
-            f"the file is larger than {MAX_INBOUND_BYTES // (1024 * 1024)} MB", "文件过大（超过 10 MB）"
-        )
+        raise too_large(len(raw), MAX_INBOUND_BYTES)
     if not raw.strip():
         raise FileProblem("the file is empty", "文件为空")
     text = decode_text(raw, encoding)
-    events = _json_events(text) if fmt == "json" else _csv_events(text)
+    try:
+        events = _json_events(text) if fmt == "json" else _csv_events(text)
+    except csv.Error as exc:
+        raise _csv_problem(exc) from None
     seen: set[str] = set()
     for event in events:
         if event["event_id"] is not None:
@@ -652,6 +706,8 @@ def encode_events(events: list[dict[str, Any]], fmt: str, encoding: str) -> byte
 def decode_stock(raw: bytes, fmt: str, encoding: str) -> tuple[str | None, dict[str, Decimal]]:
     """(as_of, {sku: quantity}) of the ERP's stock snapshot. JSON:
     ``{"as_of": "...", "items": {"SKU": 12}}``; CSV: columns sku, quantity. Raises FileProblem."""
+    if len(raw) > MAX_STOCK_BYTES:
+        raise too_large(len(raw), MAX_STOCK_BYTES)
     text = decode_text(raw, encoding)
     items: dict[str, Decimal] = {}
 
@@ -667,23 +723,23 @@ def decode_stock(raw: bytes, fmt: str, encoding: str) -> tuple[str | None, dict[
         items[str(sku).strip()] = value
 
     if fmt == "json":
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileProblem(f"not valid JSON: {exc.msg} (line {exc.lineno})", "JSON 格式错误") from None
+        value = _parse_json(text)
         if not isinstance(value, dict) or not isinstance(value.get("items"), dict):
             raise FileProblem('expected {"as_of": "...", "items": {"SKU": quantity, ...}}', "库存文件格式不正确")
         for sku, qty in value["items"].items():
             put(sku, qty, f"item {sku}")
         as_of = value.get("as_of")
         return (str(as_of) if as_of else None), items
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not {"sku", "quantity"} <= {c.strip() for c in reader.fieldnames or []}:
-        raise FileProblem("the stock CSV needs the columns sku and quantity", "库存 CSV 需要 sku 和 quantity 两列")
-    for row_no, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-        if row.get("sku"):
-            put(row["sku"], row.get("quantity", ""), f"row {row_no}")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not {"sku", "quantity"} <= {c.strip() for c in reader.fieldnames or []}:
+            raise FileProblem("the stock CSV needs the columns sku and quantity", "库存 CSV 需要 sku 和 quantity 两列")
+        for row_no, row in enumerate(reader, start=2):
+            row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+            if row.get("sku"):
+                put(row["sku"], row.get("quantity", ""), f"row {row_no}")
+    except csv.Error as exc:
+        raise _csv_problem(exc) from None
     return None, items
 
 
