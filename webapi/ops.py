@@ -33,6 +33,9 @@ class Metrics:
         self.dead = Gauge("jht_outbox_dead_letters", "Messages that need a person", registry=self.registry)
         self.inbox_parked = Gauge("jht_inbox_parked", "ERP events waiting for their order", registry=self.registry)
         self.inbox_dead = Gauge("jht_inbox_dead", "ERP events that need a person", registry=self.registry)
+        self.inbox_quarantined = Gauge(
+            "jht_inbox_quarantined", "ERP events (or whole files) refused as unreadable or malformed", registry=self.registry
+        )
         self.inbox_lag = Gauge("jht_inbox_last_event_age_seconds", "Time since the last ERP event arrived", registry=self.registry)
 
     def refresh(self, session: Session) -> None:
@@ -45,7 +48,8 @@ class Metrics:
         oldest = session.exec(select(sa.func.min(OutboxMessage.created_at)).where(pending)).one()
         self.outbox_age.set((now - _aware(oldest)).total_seconds() if oldest else 0)
         self.dead.set(session.exec(select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)).one())
-        for gauge, status in ((self.inbox_parked, InboxStatus.PARKED), (self.inbox_dead, InboxStatus.DEAD)):
+        for gauge, status in ((self.inbox_parked, InboxStatus.PARKED), (self.inbox_dead, InboxStatus.DEAD),
+                              (self.inbox_quarantined, InboxStatus.QUARANTINED)):
             gauge.set(session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.status == status)).one())
         last = session.exec(select(sa.func.max(InboxEvent.received_at))).one()
         self.inbox_lag.set((now - _aware(last)).total_seconds() if last else 0)
