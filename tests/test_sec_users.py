@@ -294,9 +294,15 @@ def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
-def test_sec09_init_creates_private_files_and_check_warns_on_loose_modes(folder):
-    os.umask(0o022)  # the usual default, which would make new files 644
+@pytest.fixture
+def usual_umask():
+    """The usual default umask, which would make new files 644; restored afterwards."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_sec09_init_creates_private_files_and_check_warns_on_loose_modes(folder, usual_umask):
     result = invoke("init")
     assert result.exit_code == 0, result.output
     var = folder / "var"
@@ -323,11 +329,9 @@ def test_sec09_init_creates_private_files_and_check_warns_on_loose_modes(folder)
     assert "mode 644" in line and "mode 640" in line and "mode 755" in line
 
 
-@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
-def test_sec09_a_new_sqlite_file_is_private_and_an_existing_one_is_left_alone(tmp_path):
+def test_sec09_a_new_sqlite_file_is_private_and_an_existing_one_is_left_alone(tmp_path, usual_umask):
     from bridge.db import make_engine, upgrade
 
-    os.umask(0o022)
     engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
     upgrade(engine)
     with engine.begin() as conn:  # a write, so the -wal and -shm files exist
