@@ -23,20 +23,13 @@ from sqlmodel import Session, select
 
 from bridge import sessions
 from bridge.actors import Actor, audit
-from bridge.customers import normalize_phone, phone_holder, resolve_customer
+from bridge.config import CustomersSection
+from bridge.customers import bound, create_customer, normalize_phone, phone_holder, resolve_customer
 from bridge.errors import Conflict, Forbidden, NotFound, NotSignedIn
 from bridge.models import Account, Customer, Order
 from bridge.scope import may_act_on
 from bridge.types import utcnow
-
-
-def bound(customer_id: int) -> sa.ColumnElement[bool]:
-    """SQL condition on ``Account``: the accounts of ``customer_id`` that are still bound."""
-    return sa.and_(Account.customer_id == customer_id, Account.unbound_at.is_(None))
-
-
-def bound_accounts(session: Session, customer_id: int) -> list[Account]:
-    return list(session.exec(select(Account).where(bound(customer_id)).order_by(Account.id)).all())
+from bridge.users import salesperson_for_invite
 
 
 def signed_in_account(session: Session, account_id: int | None) -> tuple[Account, Customer]:
@@ -46,6 +39,47 @@ def signed_in_account(session: Session, account_id: int | None) -> tuple[Account
     if account is None or account.unbound_at is not None:
         raise NotSignedIn("账号已解绑，请重新登录", f"account {account_id} is unbound or does not exist", code="account_unbound")
     return account, resolve_customer(session, account.customer_id)
+
+
+def signed_in(session: Session, account_id: int | None, session_id: str | None) -> tuple[Account, Customer]:
+    """``signed_in_account`` while the sign-in session ``session_id`` is active: the token of an
+    unbound account, or of a session that ended, is void (S1)."""
+    account, customer = signed_in_account(session, account_id)
+    sessions.check_active(session, session_id, sessions.Subject(account_id=account.id))
+    return account, customer
+
+
+@dataclass(frozen=True)
+class WechatLogin:
+    account: Account
+    customer: Customer
+    """The account's (surviving) customer."""
+    created: bool
+    """True for a first login: the account and its customer were made now."""
+
+
+def wechat_login(
+    session: Session, openid: str, unionid: str | None, *, invite: str | None, settings: CustomersSection
+) -> WechatLogin:
+    """The account of the WeChat user ``openid``. A first login makes the account and a new
+    customer for it (``settings.default_type``; the salesperson of the invite code, else the
+    default salesperson, else none). An account whose customer was merged away follows it to
+    the survivor."""
+    account = session.exec(select(Account).where(Account.openid == openid)).first()
+    created = account is None
+    if created:
+        customer = create_customer(
+            session, Actor.system("wechat-login"), name=f"微信用户{openid[-6:]}", type=settings.default_type,
+            salesperson_id=salesperson_for_invite(session, invite, settings.default_salesperson),
+        )
+        account = Account(customer_id=customer.id, openid=openid, unionid=unionid)
+    else:
+        customer = resolve_customer(session, account.customer_id)
+        account.customer_id = customer.id  # unchanged unless its customer was merged away
+    account.last_login_at = utcnow()
+    session.add(account)
+    session.flush()
+    return WechatLogin(account, customer, created)
 
 
 @dataclass(frozen=True)

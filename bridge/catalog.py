@@ -57,6 +57,7 @@ from sqlmodel import Session, insert, select
 
 from bridge.actors import Actor, audit
 from bridge.errors import Conflict, InvalidInput
+from bridge.labels import PRODUCT_KIND
 from bridge.logs import get_logger
 from bridge.models import Product, ProductKind
 from bridge.text import (
@@ -159,7 +160,7 @@ _KINDS = {
     "定制品": ProductKind.CUSTOM,
     "custom": ProductKind.CUSTOM,
 }
-_KIND_LABELS = {ProductKind.STANDARD: "标准品", ProductKind.CUSTOM: "定制品"}
+_KIND_LABELS = PRODUCT_KIND
 
 
 def _parse_kind(text: str) -> ProductKind:

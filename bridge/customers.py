@@ -27,6 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
+from bridge.addresses import list_addresses
+from bridge.db import Page, paginate
+from bridge.notes import NoteView, notes_on, staff_names
+from bridge.statemachine import OPEN, awaiting_payment
 from bridge.documents import customer_document, merge_document, order_document
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bridge.models import (
@@ -48,8 +52,8 @@ from bridge.models import (
     StaffUser,
 )
 from bridge.outbox import customer_key, enqueue
-from bridge.scope import may_manage
-from bridge.text import check_text, like_pattern
+from bridge.scope import customers_of, may_act_on, may_manage
+from bridge.text import LIKE_ESCAPE, check_text, like_pattern
 from bridge.types import utcnow
 
 NAME_MAX = 128
@@ -123,6 +127,18 @@ def _check_phone(session: Session, value: str | None, customer_id: int | None) -
 # --------------------------------------------------------------------------- lookup
 
 
+def customer_for(session: Session, actor: Actor, customer_id: int) -> Customer:
+    """The customer ``customer_id`` (an alias left by a merge leads to its survivor) if ``actor``
+    may see it (``bridge.scope``); else the same NotFound as a customer that does not exist."""
+    try:
+        target = resolve_customer(session, customer_id)
+    except NotFound:
+        target = None
+    if target is None or not may_act_on(actor, target):
+        raise NotFound("客户不存在", f"customer {customer_id} not found for {actor}")
+    return target
+
+
 def resolve_customer(session: Session, customer_id: int) -> Customer:
     """The customer ``customer_id`` stands for today: itself, or the survivor it was merged into."""
     customer = session.get(Customer, customer_id)
@@ -149,6 +165,47 @@ def _get(session: Session, customer_id: int, *, lock: bool = False) -> Customer:
     return customer
 
 
+def bound(customer_id: int) -> sa.ColumnElement[bool]:
+    """SQL condition on ``Account``: the accounts of ``customer_id`` that are still bound."""
+    return sa.and_(Account.customer_id == customer_id, Account.unbound_at.is_(None))
+
+
+def bound_accounts(session: Session, customer_id: int) -> list[Account]:
+    return list(session.exec(select(Account).where(bound(customer_id)).order_by(Account.id)).all())
+
+
+@dataclass(frozen=True)
+class CustomerOverview:
+    """A customer as staff read it: who they are, how to reach them, what is going on."""
+
+    customer: Customer
+    salesperson: str | None
+    accounts: list[Account]
+    addresses: list[Address]
+    open_orders: int
+    awaiting_payment_orders: int
+    notes: list[NoteView]
+
+
+def customer_overview(session: Session, actor: Actor, customer: Customer) -> CustomerOverview:
+    """The overview of ``customer`` (staff within their scope)."""
+    if not may_manage(actor, customer):
+        raise NotFound("客户不存在", f"customer {customer.id} not found for {actor}")
+
+    def count(*where) -> int:
+        return session.exec(select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id, *where)).one()
+
+    return CustomerOverview(
+        customer=customer,
+        salesperson=staff_names(session, {customer.salesperson_id}).get(customer.salesperson_id),
+        accounts=bound_accounts(session, customer.id),
+        addresses=list_addresses(session, actor, customer),
+        open_orders=count(Order.status.in_(OPEN)),
+        awaiting_payment_orders=count(awaiting_payment()),
+        notes=notes_on(session, customer=customer),
+    )
+
+
 @dataclass
 class CustomerRow:
     """One line of the customer list (CLI, admin pages)."""
@@ -159,9 +216,10 @@ class CustomerRow:
     orders: int
 
 
-def list_customers(session: Session, *, search: str | None = None, include_merged: bool = False) -> list[CustomerRow]:
-    """Customers by id with their account and order counts; ``search`` matches the name,
-    contact, phone, ERP code, a bound account's phone or the exact id."""
+def _customer_rows(search: str | None, include_merged: bool):
+    """The select behind the customer list: customers by id with their salesperson's name and
+    their account and order counts; ``search`` matches the name, contact, phone, ERP code, a
+    bound account's phone or the exact id."""
     accounts = (
         select(sa.func.count()).select_from(Account)
         .where(Account.customer_id == Customer.id, Account.unbound_at.is_(None)).scalar_subquery()
@@ -178,10 +236,10 @@ def list_customers(session: Session, *, search: str | None = None, include_merge
         text = search.strip()
         like = like_pattern(text)
         matches = [
-            column.ilike(like, escape="\\")
+            column.ilike(like, escape=LIKE_ESCAPE)
             for column in (Customer.name, Customer.contact_name, Customer.phone, Customer.erp_code)
         ]
-        matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone.ilike(like, escape="\\"))))
+        matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone.ilike(like, escape=LIKE_ESCAPE))))
         if text.isdigit() and int(text) <= 2**31 - 1:  # a phone number is not an id (and overflows one)
             matches.append(Customer.id == int(text))
         try:
@@ -192,7 +250,18 @@ def list_customers(session: Session, *, search: str | None = None, include_merge
             matches.append(Customer.phone == phone)
             matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone == phone)))
         stmt = stmt.where(sa.or_(*matches))
-    return [CustomerRow(c, sales, n_acc, n_ord) for c, sales, n_acc, n_ord in session.exec(stmt).all()]
+    return stmt
+
+
+def list_customers(session: Session, *, search: str | None = None, include_merged: bool = False) -> list[CustomerRow]:
+    """Every customer (the CLI, an admin's export), with the counts of ``_customer_rows``."""
+    return [CustomerRow(*row) for row in session.exec(_customer_rows(search, include_merged)).all()]
+
+
+def customer_page(session: Session, actor: Actor, *, search: str | None = None, page: int = 1) -> Page[CustomerRow]:
+    """One page of the customers ``actor`` may see (``bridge.scope``), searched and counted in SQL."""
+    found = paginate(session, _customer_rows(search, False).where(customers_of(actor)), page)
+    return Page([CustomerRow(*row) for row in found.items], found.total, found.page, found.page_size)
 
 
 # --------------------------------------------------------------------------- validation
@@ -277,8 +346,12 @@ def create_customer(
     salesperson who names no salesperson becomes the customer's own."""
     if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES, ActorKind.SYSTEM):
         raise Forbidden("没有创建客户的权限", f"{actor} may not create customers")
-    if salesperson_id is None and actor.kind == ActorKind.SALES and actor.id and actor.id.isdigit():
-        salesperson_id = int(actor.id)
+    if actor.kind == ActorKind.SALES:
+        # A salesperson's new customer is their own; only an admin names another salesperson.
+        own = int(actor.id) if actor.id and actor.id.isdigit() else None
+        if salesperson_id not in (None, own):
+            raise Forbidden("只有管理员可以为客户指定其他业务员", "salespeople create customers for themselves only")
+        salesperson_id = own
     customer = Customer(
         name=_check_name(name),
         type=_check_type(type),
@@ -328,6 +401,8 @@ def update_customer(
     if contact_name is not _UNSET:
         wanted["contact_name"] = _check_text(contact_name, CONTACT_MAX, "联系人", "contact name")
     if salesperson_id is not _UNSET:
+        if actor.kind not in (ActorKind.ADMIN, ActorKind.SYSTEM):
+            raise Forbidden("只有管理员可以更换客户的业务员", "only admins reassign customers")
         wanted["salesperson_id"] = _check_salesperson(session, salesperson_id)
     changes = {k: [getattr(customer, k), v] for k, v in wanted.items() if getattr(customer, k) != v}
     if not changes:

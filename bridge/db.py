@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from bridge.config import Config, DatabaseSection
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -109,6 +113,28 @@ def read_scope(engine: Engine) -> Iterator[Session]:
 
 
 # --------------------------------------------------------------------------- migrations
+
+
+PAGE_SIZE = 20
+"""Rows per page of every list the APIs and pages show."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its rows and where it stands in the whole."""
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int = PAGE_SIZE
+
+
+def paginate(session: Session, stmt, page: int = 1, page_size: int = PAGE_SIZE) -> Page:
+    """Page ``page`` (1-based) of ``stmt`` (already ordered), counted and cut in SQL. A select of
+    one entity gives its objects; a select of several, tuples."""
+    total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.exec(stmt.offset((page - 1) * page_size).limit(page_size)).all()
+    return Page(list(rows), total, page, page_size)
 
 
 def alembic_config(engine_or_url: Engine | str):

@@ -28,14 +28,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bridge import addresses, statemachine
 from bridge.actors import Actor
+from bridge.addresses import SHIP_TO_FIELDS
 from bridge.config import OrdersSection
 from bridge.customers import resolve_customer
 from bridge.documents import order_document
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, TooMany
 from bridge.models import (
     ActorKind,
-    Address,
     Customer,
     CustomerPrice,
     CustomerType,
@@ -44,17 +45,21 @@ from bridge.models import (
     OrderStatus,
     Product,
     ProductQR,
+    OrderEvent,
     Sequence,
+    Shipment,
+    ShipmentLine,
     StockCheck,
 )
 from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
-from bridge.scope import may_act_on
+from bridge.db import Page, paginate
+from bridge.notes import NoteView, notes_on
+from bridge.scope import customers_of, may_act_on
 from bridge.statemachine import record
 from bridge.types import utcnow
 from bridge.visibility import get_visible_product
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
-SHIP_TO_FIELDS = {"recipient": 64, "phone": 32, "province": 32, "city": 32, "district": 32, "detail": 255}
 
 
 @dataclass(frozen=True)
@@ -196,9 +201,7 @@ def _replay(order: Order, digest: str) -> Placement:
 def _ship_to(session: Session, customer: Customer, request: OrderRequest) -> tuple[dict[str, str], int | None]:
     if request.address_id is None:
         return _clean_ship_to(request.ship_to or {}), None
-    address = session.get(Address, request.address_id)
-    if address is None or address.customer_id != customer.id or address.deleted:
-        raise NotFound("收货地址不存在", f"address {request.address_id} not found for customer {customer.id}")
+    address = addresses.find_address(session, customer, request.address_id)
     return (
         {k: getattr(address, k) or "" for k in SHIP_TO_FIELDS},
         address.id,
@@ -394,3 +397,75 @@ def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
             raise Forbidden("只能为自己的客户下单", f"sales user {actor.id} is not assigned to customer {customer.id}")
     elif actor.kind != ActorKind.ADMIN:
         raise Forbidden("无权下单", f"{actor.kind.value} cannot place orders")
+
+
+# --------------------------------------------------------------------------- reading orders
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    shipment: Shipment
+    lines: list[ShipmentLine]
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """An order as a person reads it, and what the reader may do with it now (asked of the state
+    machine, so a button never offers what the rule would refuse)."""
+
+    order: Order
+    customer: Customer
+    lines: list[OrderLine]
+    shipments: list[ShipmentView]
+    events: list[OrderEvent]
+    """The timeline, oldest first, without the ERP reports the bridge ignored."""
+    notes: list[NoteView]
+    """Staff notes on the order: staff readers only (a customer never sees them)."""
+    can_cancel: bool
+    can_confirm_receipt: bool
+    can_release: bool
+
+
+def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
+    """The details of ``order`` (found in the actor's scope, ``scope.order_for``)."""
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()
+    shipments = session.exec(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)).all()
+    events = session.exec(
+        select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.action != "ignored").order_by(OrderEvent.id)
+    ).all()
+    views = [ShipmentView(s, list(session.exec(select(ShipmentLine).where(ShipmentLine.shipment_id == s.id)
+                                               .order_by(ShipmentLine.id)))) for s in shipments]
+    staff = actor.kind in (ActorKind.ADMIN, ActorKind.SALES)
+    return OrderDetails(
+        order=order,
+        customer=session.get(Customer, order.customer_id),
+        lines=list(lines),
+        shipments=views,
+        events=list(events),
+        notes=notes_on(session, order=order) if staff else [],
+        can_cancel=statemachine.allowed(order, OrderStatus.CANCELLED, actor) is None,
+        can_confirm_receipt=statemachine.allowed(order, OrderStatus.COMPLETED, actor) is None,
+        can_release=statemachine.release_refused(order, actor) is None,
+    )
+
+
+def order_page(
+    session: Session,
+    actor: Actor,
+    *,
+    status: OrderStatus | None = None,
+    awaiting_payment: bool = False,
+    customer: Customer | None = None,
+    page: int = 1,
+) -> Page[tuple[Order, Customer]]:
+    """The orders of the customers ``actor`` may see (or of ``customer``, one of them), newest
+    first; ``awaiting_payment``: only those waiting for a payment confirmation (A6)."""
+    stmt = select(Order, Customer).join(Customer, Customer.id == Order.customer_id).where(customers_of(actor))
+    if customer is not None:
+        stmt = stmt.where(Order.customer_id == customer.id)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if awaiting_payment:
+        stmt = stmt.where(statemachine.awaiting_payment())
+    found = paginate(session, stmt.order_by(Order.id.desc()), page)
+    return Page([tuple(row) for row in found.items], found.total, found.page, found.page_size)

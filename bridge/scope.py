@@ -14,10 +14,11 @@ Anything outside the caller's scope is answered exactly like something that does
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bridge.actors import Actor
-from bridge.models import ActorKind, Customer, Product, ProductGrant, ProductKind
+from bridge.errors import NotFound
+from bridge.models import ActorKind, Customer, Inquiry, Order, Product, ProductGrant, ProductKind
 
 
 def _staff_id(actor: Actor) -> int | None:
@@ -73,3 +74,38 @@ def products_of(actor: Actor) -> sa.ColumnElement[bool]:
         Product.id.in_(granted_to_mine),
         Product.id.in_(granted_to_a_type),
     )
+
+
+# --------------------------------------------------------------------------- lookups in scope
+# The one way every front end finds "an order / inquiry / product the caller may see" (a customer:
+# ``customers.customer_for``, which also follows merges): anything
+# outside the scope raises the same NotFound as something that does not exist.
+
+
+def order_for(session: Session, actor: Actor, order_no: str) -> Order:
+    """The order ``order_no`` if ``actor`` may see its customer."""
+    order = session.exec(
+        select(Order).join(Customer, Customer.id == Order.customer_id).where(Order.order_no == order_no, customers_of(actor))
+    ).first()
+    if order is None:
+        raise NotFound("订单不存在", f"order {order_no} not found for {actor}")
+    return order
+
+
+def inquiry_for(session: Session, actor: Actor, inquiry_id: int) -> Inquiry:
+    """The inquiry ``inquiry_id`` if ``actor`` may see its customer."""
+    inquiry = session.exec(
+        select(Inquiry).join(Customer, Customer.id == Inquiry.customer_id)
+        .where(Inquiry.id == inquiry_id, customers_of(actor))
+    ).first()
+    if inquiry is None:
+        raise NotFound("询价不存在", f"inquiry {inquiry_id} not found for {actor}")
+    return inquiry
+
+
+def product_for(session: Session, actor: Actor, product_id: int) -> Product:
+    """The product ``product_id`` if ``actor`` (staff) may see it in the catalog."""
+    product = session.exec(select(Product).where(Product.id == product_id, products_of(actor))).first()
+    if product is None:
+        raise NotFound("商品不存在", f"product {product_id} not found for {actor}")
+    return product

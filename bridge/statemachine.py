@@ -20,12 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from bridge.actors import Actor
+from bridge.labels import ORDER_STATUS
 from bridge.documents import command_document
-from bridge.errors import Forbidden, TransitionRefused
+from bridge.errors import DomainError, Forbidden, TransitionRefused
 from bridge.models import ActorKind, Customer, Order, OrderEvent, OrderStatus
 from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
 from bridge.scope import may_act_on
@@ -34,14 +36,7 @@ from bridge.types import utcnow
 S = OrderStatus
 A = ActorKind
 
-LABELS = {
-    S.PENDING: "等待处理",
-    S.IN_PRODUCTION: "生产中",
-    S.AWAITING_SHIPMENT: "等待发货",
-    S.SHIPPED: "已发货",
-    S.COMPLETED: "已完成",
-    S.CANCELLED: "已取消",
-}
+LABELS = ORDER_STATUS
 
 # How far along an order is; the ERP never moves an order to a lower rank.
 RANK = {S.PENDING: 0, S.IN_PRODUCTION: 1, S.AWAITING_SHIPMENT: 2, S.SHIPPED: 3, S.COMPLETED: 4}
@@ -216,6 +211,38 @@ def apply_erp_status(
     return transition(session, order, to, actor, note=note, data=data)
 
 
+def release_refused(order: Order, actor: Actor) -> DomainError | None:
+    """None when ``actor`` may release ``order`` (A1, A6) now; else the error ``release`` raises.
+    Only an open order is released, by its customer's salesperson, an admin or the ERP."""
+    if order.released:
+        return TransitionRefused("订单已确认收款", f"order {order.order_no} is already released", order_no=order.order_no)
+    if order.status not in OPEN:
+        return TransitionRefused(
+            f"订单当前状态为「{LABELS[order.status]}」，不能确认收款",
+            f"order {order.order_no} is {order.status.value}: cannot release",
+            order_no=order.order_no,
+        )
+    if actor.kind == A.SALES:
+        reason = _sales_owns(order, actor)
+        if reason:
+            return Forbidden("只能确认自己客户的订单", f"order {order.order_no}: {reason}")
+    elif actor.kind not in (A.ADMIN, A.ERP):
+        return Forbidden("无权确认收款", f"{actor.kind.value} may not release order {order.order_no}")
+    return None
+
+
+def awaits_payment(order: Order) -> bool:
+    """Is ``order`` waiting for a payment confirmation (A6)? ``awaiting_payment`` in Python."""
+    return not order.released and order.status in OPEN
+
+
+def awaiting_payment() -> sa.ColumnElement[bool]:
+    """SQL condition on ``Order``: waiting for a payment confirmation (A6) — not released and still
+    open. Only type-2 orders are ever unreleased (type 1 is released at placement), and an order
+    keeps the rule it was placed under when its customer's type changes later."""
+    return sa.and_(Order.released.is_(False), Order.status.in_(OPEN))
+
+
 def release(session: Session, order: Order, actor: Actor, *, note: str | None = None) -> OrderEvent | None:
     """Payment confirmed: release a type-2 order to production (A1, E5).
 
@@ -224,18 +251,9 @@ def release(session: Session, order: Order, actor: Actor, *, note: str | None = 
     Releasing a released order again is a no-op (returns None)."""
     if order.released:
         return None
-    if order.status in TERMINAL or order.status == S.SHIPPED:
-        raise TransitionRefused(
-            f"订单当前状态为「{LABELS[order.status]}」，不能确认收款",
-            f"order {order.order_no} is {order.status.value}: cannot release",
-            order_no=order.order_no,
-        )
-    if actor.kind == A.SALES:
-        reason = _sales_owns(order, actor)
-        if reason:
-            raise Forbidden("只能确认自己客户的订单", f"order {order.order_no}: {reason}")
-    elif actor.kind not in (A.ADMIN, A.ERP):
-        raise Forbidden("无权确认收款", f"{actor.kind.value} may not release order {order.order_no}")
+    refusal = release_refused(order, actor)
+    if refusal is not None:
+        raise refusal
     at = utcnow()
     order.released = True
     order.released_at = at

@@ -1,4 +1,5 @@
-"""Staff users (admins and salespeople): creating and managing them, and their passwords.
+"""Staff users (admins and salespeople): creating and managing them, their passwords, signing
+in (password or a bound WeChat account), and who answers a customer (``contact_for``).
 
 Every change to a staff user goes through this module, and each writes an audit row: adding
 one, deactivating and activating, a password reset, ending their sign-in sessions. Anything
@@ -15,6 +16,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -23,13 +25,13 @@ from sqlmodel import Session, select
 
 from bridge import sessions
 from bridge.actors import Actor, audit
-from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from bridge.models import ActorKind, Customer, StaffRole, StaffUser
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
-"""The staff login takes passwords up to this length (webapi/sales.py): a longer one could never sign in."""
+"""The staff login takes passwords up to this length (webapi/signin.py): a longer one could never sign in."""
 MIN_PASSWORD_SCORE = 3
 """zxcvbn's score (0–4) a password needs: 3 is "safely unguessable" for an online attack."""
 
@@ -217,3 +219,105 @@ def revoke_sessions(session: Session, actor: Actor, username: str) -> int:
     audit(session, actor, "user.revoke_sessions", "staff_user", user.id,
           {"username": user.username, "sessions_ended": ended})
     return ended
+
+
+# --------------------------------------------------------------------------- signing in
+
+
+@cache
+def _decoy_hash() -> str:
+    # Verifying against a throw-away hash when the user does not exist costs the same as a real
+    # check, so the answer's timing does not tell which usernames exist either.
+    return hash_password(secrets.token_hex(16))
+
+
+BAD_LOGIN = "用户名或密码错误"
+
+
+def _disabled(user: StaffUser) -> NotSignedIn:
+    return NotSignedIn("账号已停用，请联系管理员", f"staff user {user.id} is inactive", code="account_disabled")
+
+
+def sign_in(session: Session, username: str, password: str) -> StaffUser:
+    """The active staff user with this username and password. A wrong username and a wrong
+    password get the same answer (``bad_credentials``) in the same time; a deactivated user is
+    ``account_disabled``. The caller counts and logs failures (it knows where they came from)."""
+    username = username.strip()
+    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+    stored = user.password_hash if user is not None else _decoy_hash()
+    if not verify_password(stored, password) or user is None:
+        reason = "unknown user" if user is None else "wrong password"
+        raise NotSignedIn(BAD_LOGIN, f"login refused for {username!r}: {reason}", code="bad_credentials")
+    if not user.active:
+        raise _disabled(user)
+    return user
+
+
+def current_staff(session: Session, staff_id: int | None) -> StaffUser:
+    """The staff user a token names, as they are now: gone or deactivated users are signed out."""
+    user = session.get(StaffUser, staff_id) if staff_id else None
+    if user is None:
+        raise NotSignedIn("登录信息无效，请重新登录", f"staff user {staff_id} no longer exists")
+    if not user.active:
+        raise _disabled(user)
+    return user
+
+
+def signed_in_staff(session: Session, staff_id: int | None, session_id: str | None) -> StaffUser:
+    """``current_staff`` while the sign-in session ``session_id`` is active (S1)."""
+    user = current_staff(session, staff_id)
+    sessions.check_active(session, session_id, sessions.Subject(staff_id=user.id))
+    return user
+
+
+def wechat_sign_in(session: Session, openid: str) -> StaffUser:
+    """The active staff user who bound this WeChat account (``bind_wechat``)."""
+    user = session.exec(select(StaffUser).where(StaffUser.wechat_openid == openid)).first()
+    if user is None:
+        raise NotSignedIn("该微信尚未绑定员工账号，请先用用户名和密码登录后绑定", "no staff user bound to this openid",
+                          code="wechat_not_bound")
+    if not user.active:
+        raise _disabled(user)
+    return user
+
+
+def bind_wechat(session: Session, actor: Actor, user: StaffUser, openid: str) -> StaffUser:
+    """Bind a WeChat account to ``user`` (themselves), so later phone logins need no password. One
+    WeChat account opens one staff user."""
+    if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES) or actor.id != str(user.id):
+        raise Forbidden("只能绑定自己的微信", f"{actor} may not bind WeChat for staff user {user.id}")
+    other = session.exec(select(StaffUser).where(StaffUser.wechat_openid == openid, StaffUser.id != user.id)).first()
+    if other is not None:
+        raise Conflict("该微信已绑定其他员工账号", f"openid already bound to staff user {other.id}")
+    if user.wechat_openid != openid:
+        user.wechat_openid = openid
+        session.add(user)
+        audit(session, actor, "user.wechat_bind", "staff_user", user.id)
+        session.flush()
+    return user
+
+
+def contact_for(session: Session, customer: Customer) -> StaffUser:
+    """Who a customer contacts (C3): their salesperson, or, when they have none or theirs has
+    left, the first active admin, who answers for them."""
+    user = session.get(StaffUser, customer.salesperson_id) if customer.salesperson_id else None
+    if user is None or not user.active:
+        user = session.exec(select(StaffUser).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
+                            .order_by(StaffUser.id)).first()
+    if user is None:
+        raise NotFound("暂未分配业务员，请稍后再试", "no salesperson assigned and no admin to fall back to")
+    return user
+
+
+def salesperson_for_invite(session: Session, invite: str | None, default_username: str | None) -> int | None:
+    """The salesperson a new customer gets: the active owner of the invite code they came with,
+    else the configured default salesperson, else none."""
+    if invite:
+        user = session.exec(select(StaffUser).where(StaffUser.invite_code == invite, StaffUser.active.is_(True))).first()
+        if user is not None:
+            return user.id
+    if default_username:
+        user = session.exec(select(StaffUser).where(StaffUser.username == default_username)).first()
+        if user is not None:
+            return user.id
+    return None

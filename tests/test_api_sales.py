@@ -194,7 +194,7 @@ def test_a6_salesperson_binds_wechat_and_logs_in_with_it(api, mine):
 
 def _routes():
     """Every protected sales route as (method, path) with its path parameters filled with 1."""
-    from webapi.sales import PROTECTED
+    from webapi.routes import SALES as PROTECTED
 
     for handler in PROTECTED:
         for path in handler.paths:

@@ -1,5 +1,6 @@
-"""The Litestar application: wiring only. Routes live in ``webapi/mp.py`` (the mini-program) and
-``webapi/ops.py`` (health, readiness, metrics); rules live in ``bridge``.
+"""The Litestar application: wiring only. Routes live in the feature modules gathered by
+``webapi/routes.py`` (both APIs) and ``webapi/ops.py`` (health, readiness, metrics); rules live
+in ``bridge``.
 
 Handlers are synchronous (SQLAlchemy sessions, the ERP connector and WeChat all block) and run
 in Litestar's thread pool (``sync_to_thread=True``), never on the event loop.
@@ -262,7 +263,7 @@ def server_config(app: Litestar, config: Config, host: str, port: int, **kw: Any
 def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
     """The API for ``runtime`` (its config, database and connector). ``wechat`` is the WeChat
     client (webapi.wechat.WeChatClient); tests pass one pointed at a fake server."""
-    from webapi import mp, ops, sales
+    from webapi import ops, routes
     from webapi.wechat import WeChatError
 
     if wechat is None:
@@ -271,7 +272,7 @@ def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
         wechat = WeChatClient(runtime.config.wechat)
     app = Litestar(
         route_handlers=[
-            *mp.ROUTES, *ops.ROUTES, *sales.ROUTES,
+            *routes.routers(ERROR_RESPONSES), *ops.ROUTES,
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False),
         ],
         exception_handlers={

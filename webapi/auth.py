@@ -21,14 +21,19 @@ from datetime import datetime
 from typing import Any, Literal
 
 import jwt
+from litestar import Request
+from litestar.di import NamedDependency
 from litestar.connection import ASGIConnection
 
+from bridge.accounts import signed_in as signed_in_account
 from bridge.actors import Actor
 from bridge.config import Config
+from bridge.db import read_scope
 from bridge.errors import NotSignedIn, TooMany
 from bridge.logs import get_logger
 from bridge.models import AuthSession, StaffRole
 from bridge.sessions import Subject
+from bridge.users import signed_in_staff
 
 ISSUER = "jht-bridge"
 Unauthorized = NotSignedIn
@@ -260,3 +265,58 @@ class LoginLimiter:
 def login_failed(address: str, username: str, reason: str) -> None:
     """Every failed staff login leaves a line (never the password)."""
     log.warning("staff login failed", username=username[:64], client=address, reason=reason)
+
+
+# --------------------------------------------------------------------------- who is calling (dependencies)
+
+Me = NamedDependency[Principal]
+"""A handler parameter ``me``: the customer calling (``provide_customer``)."""
+Staff = NamedDependency[Principal]
+"""A handler parameter ``staff``: the staff user calling (``provide_staff``)."""
+
+
+def runtime(connection: ASGIConnection):
+    """The running bridge behind the app (``bridge.runtime.Runtime``)."""
+    return connection.app.state.runtime
+
+
+def wake_dispatcher(connection: ASGIConnection) -> None:
+    """Tell the outbox loop a message waits, so the ERP hears of it now (not at the next poll)."""
+    wake = getattr(connection.app.state, "wake_dispatcher", None)
+    if wake:
+        wake()
+
+
+def provide_customer(request: Request) -> Principal:
+    """The customer behind the bearer token (a staff token is refused here)."""
+    principal = request.app.state.tokens.verify(bearer(request))
+    if principal.kind != "customer":
+        raise Unauthorized("请使用小程序登录", "a staff token on a customer endpoint", code="wrong_token")
+    return principal
+
+
+def provide_staff(request: Request) -> Principal:
+    """The staff user behind the bearer token, as they are *now*: a customer's token is refused,
+    and so is the token of a user deleted or deactivated since it was issued, or of a session
+    that ended. The role comes from the database, so a demoted admin loses admin rights at once."""
+    principal = request.app.state.tokens.verify(bearer(request))
+    if principal.kind != "staff":
+        raise Unauthorized("请使用员工账号登录", "a customer token on a staff endpoint", code="wrong_token")
+    with read_scope(runtime(request).engine) as session:
+        user = signed_in_staff(session, principal.staff_id, principal.session_id)
+        return Principal("staff", staff_id=user.id, role=user.role, session_id=principal.session_id)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A customer's caller, checked against the database: their account, their (surviving)
+    customer, and the actor the services are called as."""
+
+    account: Any
+    customer: Any
+    actor: Actor
+
+
+def signed_in(session, me: Principal) -> SignedIn:
+    account, customer = signed_in_account(session, me.account_id, me.session_id)
+    return SignedIn(account, customer, Actor.customer(customer.id, account.id))

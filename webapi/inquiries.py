@@ -1,0 +1,54 @@
+"""Custom-product inquiries (C11), both APIs: a customer leaves one; staff list and follow them
+up. The rules are ``bridge.inquiries``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import JSONBody, Parameter
+
+from bridge import inquiries
+from bridge.db import read_scope, session_scope
+from bridge.models import InquiryStatus
+from webapi import fields, views
+from webapi.auth import Me, Staff, runtime, signed_in
+
+
+class InquiryBody(msgspec.Struct):
+    body: fields.text(2000, required=True)
+
+
+@post("/inquiries", sync_to_thread=True, operation_id="mpInquiry", tags=["mp me"])
+def leave_inquiry(request: Request, data: JSONBody[InquiryBody], me: Me) -> views.InquiryCreated:
+    """Leave a custom-product inquiry for the salesperson (C11)."""
+    with session_scope(runtime(request).engine) as session:
+        who = signed_in(session, me)
+        row = inquiries.create_inquiry(session, who.actor, who.customer, data.body, account_id=who.account.id)
+        return views.inquiry_created(row)
+
+
+@get("/inquiries", sync_to_thread=True, operation_id="salesInquiries", tags=["sales inquiries"])
+def staff_inquiries(
+    request: Request,
+    staff: Staff,
+    status: Annotated[str | None, Parameter(required=False, pattern="^(open|handled)$")] = None,
+    page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
+) -> views.InquiryPage:
+    """My customers' custom-product inquiries, newest first."""
+    with read_scope(runtime(request).engine) as session:
+        found = inquiries.inquiry_page(session, staff.actor, status=InquiryStatus(status) if status else None, page=page)
+        return views.inquiry_page(found)
+
+
+@post("/inquiries/{inquiry_id:int}/handle", sync_to_thread=True, operation_id="salesHandleInquiry",
+      tags=["sales inquiries"], status_code=200)
+def handle_inquiry(request: Request, inquiry_id: fields.PathId, staff: Staff) -> views.InquiryOut:
+    """Mark an inquiry as followed up; doing it again changes nothing."""
+    with session_scope(runtime(request).engine) as session:
+        return views.inquiry_view(inquiries.handle_inquiry(session, staff.actor, inquiry_id))
+
+
+MP = [leave_inquiry]
+SALES = [staff_inquiries, handle_inquiry]
