@@ -7,9 +7,11 @@ cluster). Without it the PostgreSQL half is skipped on a developer machine, and 
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from decimal import Decimal
+from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
@@ -39,6 +41,16 @@ def require(present: bool, message: str) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_module(name: str) -> ModuleType:
+    """``pytest.importorskip`` under the ``require`` rule: the module, or a failure in CI and a
+    skip elsewhere when it cannot be imported. Tests call this, never ``importorskip``."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        require(False, f"cannot import {name} ({exc}); scripts/test installs it")
+        raise  # not reached: require fails or skips
 
 
 def require_postgresql() -> str:
