@@ -28,6 +28,8 @@ from bridge.models import (
     metadata,
 )
 
+pytest_plugins = ("tests.fake_wechat",)  # the fake_wechat fixture
+
 PG_URL = os.environ.get("JHT_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["sqlite", "postgresql"]

@@ -159,8 +159,8 @@ def test_c8_c12_two_shipments_with_tracking_numbers_then_shipped(engine, erp, cl
     with Session(engine) as s:
         shipments = s.exec(select(Shipment).order_by(Shipment.id)).all()
         assert [(x.courier, x.tracking_no) for x in shipments] == [("顺丰速运", "SF1001"), ("德邦物流", "DB2002")]
-        assert sum(l.quantity for l in s.exec(select(ShipmentLine))) == 4
-        assert all(l.order_line_id is not None for l in s.exec(select(ShipmentLine)))
+        assert sum(item.quantity for item in s.exec(select(ShipmentLine))) == 4
+        assert all(item.order_line_id is not None for item in s.exec(select(ShipmentLine)))
         notices = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.shipment")).all()
         assert [n.payload["tracking_no"] for n in notices] == ["SF1001", "DB2002"]
     assert fresh(engine, Order, order.id).status == OrderStatus.SHIPPED

@@ -209,10 +209,10 @@ def _order_detail(session: Session, order: Order) -> dict[str, Any]:
         "can_cancel": order.status in (OrderStatus.PENDING, OrderStatus.AWAITING_SHIPMENT) and not order.released,
         "can_confirm_receipt": order.status == OrderStatus.SHIPPED,
         "lines": [
-            {"line_no": l.line_no, "product_id": l.product_id, "sku": l.sku, "name": l.name, "spec": l.spec,
-             "marking": l.marking, "quantity": l.quantity, "unit": l.unit, "unit_price": _money(l.unit_price),
-             "amount": _money(l.amount)}
-            for l in lines
+            {"line_no": line.line_no, "product_id": line.product_id, "sku": line.sku, "name": line.name, "spec": line.spec,
+             "marking": line.marking, "quantity": line.quantity, "unit": line.unit, "unit_price": _money(line.unit_price),
+             "amount": _money(line.amount)}
+            for line in lines
         ],
         "shipments": [
             {"courier": s.courier, "tracking_no": s.tracking_no, "shipped_at": s.shipped_at.isoformat(),
@@ -514,8 +514,8 @@ def place(
     """Submit an order without payment (C5). The same ``Idempotency-Key`` returns the same
     order; the initial status comes from the stock check (C7)."""
     rt = runtime(request)
-    lines = [LineRequest(quantity=l.quantity, product_id=l.product_id, qr_payload=l.qr_payload, marking=l.marking)
-             for l in data.lines]
+    lines = [LineRequest(quantity=line.quantity, product_id=line.product_id, qr_payload=line.qr_payload, marking=line.marking)
+             for line in data.lines]
     req = OrderRequest(lines=lines, idempotency_key=idempotency_key, address_id=data.address_id, remark=data.remark)
     with read_scope(rt.engine) as session:
         account, customer = _me(session, me)
