@@ -50,12 +50,10 @@ from api_bench import free_port, start, stop  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 from sync_bench import Quiet, drain, place_many, seed  # noqa: E402
-from bridge.actors import Actor  # noqa: E402
 from bridge.config import load_config  # noqa: E402
 from bridge.db import make_engine, upgrade  # noqa: E402
 from bridge.logs import setup_logging  # noqa: E402
 from bridge.models import Order, OutboxMessage, Product  # noqa: E402
-from bridge.orders import LineRequest, OrderRequest, place_order  # noqa: E402
 from bridge.outbox import message_action  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from connectors.soap.erp_server import DEFAULT_PATH  # noqa: E402

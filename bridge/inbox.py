@@ -355,7 +355,7 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
     )
     session.add(shipment)
     session.flush()
-    by_sku = {l.sku: l.id for l in session.exec(select(OrderLine).where(OrderLine.order_id == order.id))}
+    by_sku = {line.sku: line.id for line in session.exec(select(OrderLine).where(OrderLine.order_id == order.id))}
     for sku, qty in parsed:
         session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=by_sku.get(sku), sku=sku, quantity=qty))
     record(

@@ -277,8 +277,8 @@ def place_order(
             )
         )
 
-    verdict = stock_verdict([(l.sku, l.quantity) for l in lines], stock)
-    total = sum((l.amount for l in lines), Decimal("0.00"))
+    verdict = stock_verdict([(line.sku, line.quantity) for line in lines], stock)
+    total = sum((line.amount for line in lines), Decimal("0.00"))
     # Above the review amount an order waits for the salesperson whatever the customer's type.
     held = limits.review_above_amount is not None and total > limits.review_above_amount
     released = customer.type == CustomerType.TYPE_1 and not held

@@ -113,8 +113,8 @@ def submit_order(
         known = session.exec(
             select(Order).where(Order.idempotency_key == request.idempotency_key, Order.customer_id == customer_id)
         ).first()
-        ids = [l.product_id for l in request.lines if l.product_id is not None]
-        skus = {l.sku for l in request.lines if l.sku}
+        ids = [line.product_id for line in request.lines if line.product_id is not None]
+        skus = {line.sku for line in request.lines if line.sku}
         if ids:
             skus |= set(session.exec(select(Product.sku).where(Product.id.in_(ids))).all())
     stock = None if known is not None else checker.check(sorted(skus))

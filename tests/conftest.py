@@ -7,9 +7,11 @@ cluster). Without it the PostgreSQL half is skipped on a developer machine, and 
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from decimal import Decimal
+from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +28,8 @@ from bridge.models import (
     metadata,
 )
 
+pytest_plugins = ("tests.fake_wechat",)  # the fake_wechat fixture
+
 PG_URL = os.environ.get("JHT_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["sqlite", "postgresql"]
@@ -39,6 +43,16 @@ def require(present: bool, message: str) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_module(name: str) -> ModuleType:
+    """``pytest.importorskip`` under the ``require`` rule: the module, or a failure in CI and a
+    skip elsewhere when it cannot be imported. Tests call this, never ``importorskip``."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        require(False, f"cannot import {name} ({exc}); scripts/test installs it")
+        raise  # not reached: require fails or skips
 
 
 def require_postgresql() -> str:

@@ -2,9 +2,8 @@
 
 Implements what ``webapi.wechat`` uses: ``/sns/jscode2session``, ``/cgi-bin/stable_token``,
 ``/wxa/business/getuserphonenumber`` and ``/cgi-bin/message/subscribe/send``, with WeChat's
-habit of answering HTTP 200 with an ``errcode``. Use the ``fake_wechat`` fixture::
-
-    from tests.fake_wechat import fake_wechat  # noqa: F401
+habit of answering HTTP 200 with an ``errcode``. Use the ``fake_wechat`` fixture (tests/conftest.py
+registers this module as a pytest plugin, so every test can ask for it)::
 
     def test_login(fake_wechat):
         fake_wechat.codes["code-1"] = ("openid-1", "union-1")

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from bridge.actors import Actor
 from bridge.config import OrdersSection
+from bridge.hookspecs import hookimpl
 from bridge.models import Address, Customer, CustomerType, Product, StaffRole, StaffUser
 from bridge.orders import LineRequest, OrderRequest, StockAnswer, place_order
 from bridge.types import utcnow
@@ -85,10 +86,12 @@ def place(engine, shop, customer, qty: int = 2, stock: StockAnswer | None = None
         return placed.order
 
 
-def filedrop_runtime(engine, folder, **env):
+def filedrop_runtime(engine, folder, plugins: tuple = (), **env):
     """A Runtime on ``engine`` with the file-drop connector in ``folder``/erp (and the
-    simulator's side of it), configured through the environment as an operator would."""
+    simulator's side of it), configured through the environment as an operator would;
+    ``plugins`` are registered as outside plugins are (see ``RecordingNotifier``)."""
     from bridge.config import load_config
+    from bridge.plugins import make_plugin_manager
     from bridge.runtime import Runtime
     from connectors.filedrop import make_folders
 
@@ -100,7 +103,28 @@ def filedrop_runtime(engine, folder, **env):
         **{k: str(v) for k, v in env.items()},
     }
     config = load_config(None, environ=environ)
-    return Runtime.open(config, engine)
+    return Runtime.open(config, engine, pm=make_plugin_manager(extra_plugins=plugins))
+
+
+class RecordingNotifier:
+    """A notifier plugin that keeps every notice it is handed, registered through the
+    ``register_notifiers`` hook as a WeCom or e-mail plugin would be:
+    ``filedrop_runtime(engine, folder, plugins=(recorder,))``."""
+
+    name = "recording"
+
+    def __init__(self):
+        self.notices: list[tuple[str, dict]] = []
+
+    @hookimpl
+    def register_notifiers(self):
+        return [self]
+
+    def notify(self, kind: str, payload: dict) -> None:
+        self.notices.append((kind, dict(payload)))
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [payload for k, payload in self.notices if k == kind]
 
 
 # --------------------------------------------------------------------------- the ODBC connector's ERP side

@@ -23,6 +23,16 @@ def sync_rounds(rt, sim, rounds: int = 3) -> None:
         rt.poller().drain()
 
 
+def assert_released(answer, order_no: str, status: str) -> None:
+    """The salesperson's release answer: 200 with the order now released, nothing left to
+    release, the status unchanged (payment is a fact beside the status, A1)."""
+    assert answer.status_code == 200, answer.text
+    order = answer.json()
+    assert order["order_no"] == order_no and order["status"] == status
+    assert order["released"] is True and order["released_at"]
+    assert order["can_release"] is False and order["awaiting_payment"] is False
+
+
 def test_scenario_1_over_http(engine, tmp_path):
     client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
     with Session(engine, expire_on_commit=False) as s:
@@ -57,7 +67,7 @@ def test_scenario_1_over_http(engine, tmp_path):
         assert sim.orders[order_no]["lines"][0]["quantity"] == 10 and not sim.released[order_no]
 
         released = c.post(f"/api/sales/v1/orders/{order_no}/release", headers=staff)
-        assert released.status_code in (200, 201), released.text
+        assert_released(released, order_no, "awaiting_shipment")
         assert c.get("/api/sales/v1/orders", headers=staff, params={"awaiting_payment": "true"}).json()["items"] == []
         flow()
         assert (order_no, "release") in sim.commands  # the ERP is told (E5)
@@ -122,7 +132,9 @@ def test_scenario_2_over_http(engine, tmp_path):
 
         flow()
         assert views() == ("等待处理", "pending")
-        c.post(f"/api/sales/v1/orders/{order_no}/release", headers=staff)  # payment agreed with the customer
+        released = c.post(f"/api/sales/v1/orders/{order_no}/release", headers=staff)  # payment agreed with the customer
+        assert_released(released, order_no, "pending")
+        assert c.get(f"/api/mp/v1/orders/{order_no}", headers=auth).json()["released"] is True
         sim.produce(order_no)
         flow()
         assert views() == ("生产中", "in_production")

@@ -1,4 +1,5 @@
-"""Catalog import/export (C1, A3, A4): exact round trips, all-or-nothing imports, clear errors."""
+"""Catalog import/export (A3, S2): the products an admin keeps (both kinds) round-trip exactly; a bad file
+is refused with its row and reason and imports nothing (all-or-nothing), and no cell becomes a formula."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def run_import(session, path, **kw):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_a4_export_then_import_changes_nothing_field_by_field(session, catalog, tmp_path, fmt):
+def test_a3_export_then_import_changes_nothing_field_by_field(session, catalog, tmp_path, fmt):
     before = snapshot(session)
     path = tmp_path / f"catalog.{fmt}"
     assert export_products(session, path) == 4
@@ -113,7 +114,7 @@ def test_a4_export_then_import_changes_nothing_field_by_field(session, catalog, 
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_a4_export_into_an_empty_catalog_recreates_it_exactly(session, catalog, tmp_path, fmt):
+def test_a3_export_into_an_empty_catalog_recreates_it_exactly(session, catalog, tmp_path, fmt):
     before = snapshot(session)
     path = tmp_path / f"catalog.{fmt}"
     export_products(session, path)
@@ -128,7 +129,7 @@ def test_a4_export_into_an_empty_catalog_recreates_it_exactly(session, catalog, 
     assert snapshot(session) == before
 
 
-def test_a4_csv_export_is_utf8_with_bom_chinese_headers_sorted_and_exact(session, catalog, tmp_path):
+def test_a3_csv_export_is_utf8_with_bom_chinese_headers_sorted_and_exact(session, catalog, tmp_path):
     path = tmp_path / "catalog.csv"
     export_products(session, path)
     raw = path.read_bytes()
@@ -147,7 +148,7 @@ def test_a4_csv_export_is_utf8_with_bom_chinese_headers_sorted_and_exact(session
     assert by_sku["0012"]["类型 (标准品/定制品)"] == "定制品"
 
 
-def test_a4_xlsx_export_keeps_codes_and_formula_like_text_as_text(session, catalog, tmp_path):
+def test_s2_xlsx_export_keeps_codes_and_formula_like_text_as_text(session, catalog, tmp_path):
     path = tmp_path / "catalog.xlsx"
     export_products(session, path)
     ws = load_workbook(path).worksheets[0]
@@ -162,7 +163,7 @@ def test_a4_xlsx_export_keeps_codes_and_formula_like_text_as_text(session, catal
 # --------------------------------------------------------------------------- creating and updating
 
 
-def test_a4_import_creates_products_from_english_or_spaced_headers(session, tmp_path):
+def test_a3_import_creates_products_from_english_or_spaced_headers(session, tmp_path):
     path = write_csv(
         tmp_path / "new.csv",
         [
@@ -181,7 +182,7 @@ def test_a4_import_creates_products_from_english_or_spaced_headers(session, tmp_
     assert standard.price == Decimal("2.80") and standard.unit == "片" and standard.max_speed_ms == Decimal("80.0")
 
 
-def test_a4_import_counts_updates_and_changes_only_cells_that_differ(session, catalog, tmp_path):
+def test_a3_import_counts_updates_and_changes_only_cells_that_differ(session, catalog, tmp_path):
     path = tmp_path / "catalog.xlsx"
     export_products(session, path)
     wb = load_workbook(path)
@@ -209,7 +210,7 @@ def test_a4_import_counts_updates_and_changes_only_cells_that_differ(session, ca
     assert (audit.detail["created"], audit.detail["updated"], audit.detail["unchanged"]) == (1, 2, 2)
 
 
-def test_a4_a_column_left_out_keeps_its_values_and_an_empty_cell_clears_optional_ones(session, catalog, tmp_path):
+def test_a3_a_column_left_out_keeps_its_values_and_an_empty_cell_clears_optional_ones(session, catalog, tmp_path):
     path = write_csv(
         tmp_path / "prices.csv",
         [["编码", "名称", "单价", "说明", "单位"], ["1-400x50x127-WA60K", "白刚玉平形砂轮 400×50×127", "170", "", ""]],
@@ -225,7 +226,7 @@ def test_a4_a_column_left_out_keeps_its_values_and_an_empty_cell_clears_optional
     assert wheel["marking"] == "1-400×50×127-WA60K5V-35m/s"  # column absent: untouched
 
 
-def test_a4_dry_run_counts_but_writes_nothing(session, catalog, tmp_path):
+def test_a3_dry_run_counts_but_writes_nothing(session, catalog, tmp_path):
     before = snapshot(session)
     path = write_csv(
         tmp_path / "change.csv",
@@ -240,7 +241,7 @@ def test_a4_dry_run_counts_but_writes_nothing(session, catalog, tmp_path):
     assert count(session, AuditLog, AuditLog.action == "products.import") == 0
 
 
-def test_a4_progress_is_reported_up_to_the_last_row(session, tmp_path):
+def test_a3_progress_is_reported_up_to_the_last_row(session, tmp_path):
     rows = [["编码", "名称"]] + [[f"P-{i:04d}", f"砂轮 {i}"] for i in range(450)]
     calls = []
     run_import(session, write_csv(tmp_path / "p.csv", rows), progress=lambda done, total: calls.append((done, total)))
@@ -251,7 +252,7 @@ def test_a4_progress_is_reported_up_to_the_last_row(session, tmp_path):
 # --------------------------------------------------------------------------- all or nothing
 
 
-def test_a4_import_with_a_bad_row_imports_nothing_and_reports_the_row(session, catalog, tmp_path):
+def test_s2_import_with_a_bad_row_imports_nothing_and_reports_the_row(session, catalog, tmp_path):
     before = snapshot(session)
     path = write_csv(
         tmp_path / "bad.csv",
@@ -275,7 +276,7 @@ def test_a4_import_with_a_bad_row_imports_nothing_and_reports_the_row(session, c
     assert count(session, AuditLog, AuditLog.action == "products.import") == 0
 
 
-def test_a4_a_bad_row_at_the_end_of_a_long_xlsx_rolls_back_all_the_good_rows(session, tmp_path):
+def test_s2_a_bad_row_at_the_end_of_a_long_xlsx_rolls_back_all_the_good_rows(session, tmp_path):
     rows = [HEADERS[:2] + ["单价"]] + [[f"P-{i:04d}", f"平形砂轮 {i}", 10 + i / 100] for i in range(800)]
     rows.append(["P-LAST", "最后一行", "12.345"])
     path = write_xlsx(tmp_path / "long.xlsx", rows)
@@ -288,7 +289,7 @@ def test_a4_a_bad_row_at_the_end_of_a_long_xlsx_rolls_back_all_the_good_rows(ses
     assert count(session, Product) == 0
 
 
-def test_a4_a_code_twice_in_the_file_is_a_row_error(session, tmp_path):
+def test_s2_a_code_twice_in_the_file_is_a_row_error(session, tmp_path):
     path = write_csv(tmp_path / "dup.csv", [["编码", "名称"], ["A-1", "一"], ["A-2", "二"], ["A-1", "三"]])
     report = run_import(session, path)
     assert [(e.row, e.column, e.value) for e in report.errors] == [(4, "编码", "A-1")]
@@ -305,7 +306,7 @@ def test_a4_a_code_twice_in_the_file_is_a_row_error(session, tmp_path):
     ],
     ids=["unknown", "duplicate", "missing-required"],
 )
-def test_a4_unknown_duplicate_or_missing_headers_are_refused(session, tmp_path, header, problem):
+def test_s2_unknown_duplicate_or_missing_headers_are_refused(session, tmp_path, header, problem):
     path = write_csv(tmp_path / "h.csv", [header, ["A-1"] + ["1"] * (len(header) - 1)])
     report = run_import(session, path)
     assert not report.ok
@@ -330,7 +331,7 @@ def test_a4_unknown_duplicate_or_missing_headers_are_refused(session, tmp_path, 
         ("标记", "1-400×50\n×127", "换行"),
     ],
 )
-def test_a4_cells_are_checked_against_the_product_rules(session, tmp_path, column, value, zh):
+def test_s2_cells_are_checked_against_the_product_rules(session, tmp_path, column, value, zh):
     path = write_csv(tmp_path / "v.csv", [["编码", "名称", column], ["A-1", "砂轮", value]])
     report = run_import(session, path)
     assert [(e.row, e.column, e.value) for e in report.errors] == [(2, column, value)]
@@ -338,14 +339,14 @@ def test_a4_cells_are_checked_against_the_product_rules(session, tmp_path, colum
     assert count(session, Product) == 0
 
 
-def test_a4_text_longer_than_the_model_allows_is_refused(session, tmp_path):
+def test_s2_text_longer_than_the_model_allows_is_refused(session, tmp_path):
     limit = Product.__table__.c["name"].type.length
     path = write_csv(tmp_path / "long.csv", [["编码", "名称"], ["A-1", "砂" * limit], ["A-2", "砂" * (limit + 1)]])
     report = run_import(session, path)
     assert [(e.row, e.column) for e in report.errors] == [(3, "名称")]
 
 
-def test_a4_a_value_under_no_header_is_a_row_error(session, tmp_path):
+def test_s2_a_value_under_no_header_is_a_row_error(session, tmp_path):
     path = write_csv(tmp_path / "x.csv", [["编码", "名称", ""], ["A-1", "一", ""], ["A-2", "二", "多余"]])
     report = run_import(session, path)
     assert [(e.row, e.column, e.value) for e in report.errors] == [(3, "(C)", "多余")]
@@ -354,7 +355,7 @@ def test_a4_a_value_under_no_header_is_a_row_error(session, tmp_path):
 # --------------------------------------------------------------------------- files as people make them
 
 
-def test_a4_empty_rows_are_skipped_and_an_xlsx_is_read_from_its_first_sheet(session, tmp_path):
+def test_a3_empty_rows_are_skipped_and_an_xlsx_is_read_from_its_first_sheet(session, tmp_path):
     rows = [[], ["编码", "名称", "单价"], ["A-1", "一", 1], [None, None, None], [], ["A-2", "二", 2.5]]
     path = write_xlsx(tmp_path / "gaps.xlsx", rows, extra_sheet_first=True)
     report = run_import(session, path)
@@ -364,14 +365,14 @@ def test_a4_empty_rows_are_skipped_and_an_xlsx_is_read_from_its_first_sheet(sess
     assert snapshot(session)["A-2"]["price"] == Decimal("2.50")
 
 
-def test_a4_row_numbers_are_the_sheet_rows_after_blank_lines_and_multiline_cells(session, tmp_path):
+def test_s2_row_numbers_are_the_sheet_rows_after_blank_lines_and_multiline_cells(session, tmp_path):
     rows = [["编码", "名称", "说明"], ["A-1", "一", "第一行\n第二行"], [], ["A-2", "二", ""], ["A-3", "三", ""], ["A-3", "重复", ""]]
     report = run_import(session, write_csv(tmp_path / "n.csv", rows))
     # A multi-line cell is still one row in Excel: the duplicate is on the sheet's row 6.
     assert [e.row for e in report.errors] == [6]
 
 
-def test_a4_a_gb18030_csv_from_chinese_excel_is_detected(session, tmp_path):
+def test_a3_a_gb18030_csv_from_chinese_excel_is_detected(session, tmp_path):
     rows = [["编码", "名称", "形状", "磨料"], ["A-1", "白刚玉平形砂轮", "1 平形砂轮", "WA 白刚玉"]]
     path = write_csv(tmp_path / "gb.csv", rows, encoding="gb18030")
     with pytest.raises(UnicodeDecodeError):
@@ -385,7 +386,7 @@ def test_a4_a_gb18030_csv_from_chinese_excel_is_detected(session, tmp_path):
     assert (product.name, product.shape, product.abrasive) == ("白刚玉平形砂轮", "1 平形砂轮", "WA 白刚玉")
 
 
-def test_a4_an_explicit_encoding_is_used_and_a_wrong_one_is_a_clear_error(session, tmp_path):
+def test_s2_an_explicit_encoding_is_used_and_a_wrong_one_is_a_clear_error(session, tmp_path):
     path = write_csv(tmp_path / "gb.csv", [["编码", "名称"], ["A-1", "碗形砂轮"]], encoding="gb18030")
     with pytest.raises(InvalidInput) as caught:
         run_import(session, path, encoding="utf-8")
@@ -393,7 +394,7 @@ def test_a4_an_explicit_encoding_is_used_and_a_wrong_one_is_a_clear_error(sessio
     assert run_import(session, path, encoding="gb18030").created == 1
 
 
-def test_a4_excel_unicode_text_tab_separated_utf16_is_read(session, tmp_path):
+def test_a3_excel_unicode_text_tab_separated_utf16_is_read(session, tmp_path):
     path = tmp_path / "unicode.csv"
     path.write_bytes("编码\t名称\r\nA-1\t筒形砂轮\r\n".encode("utf-16"))
     report = run_import(session, path)
@@ -413,7 +414,7 @@ def test_a4_excel_unicode_text_tab_separated_utf16_is_read(session, tmp_path):
         ("gbk.csv", b"\x81\x30\x81", "csv", "encoding"),
     ],
 )
-def test_a4_a_file_that_cannot_be_read_is_a_clear_error(session, tmp_path, name, content, fmt, says):
+def test_s2_a_file_that_cannot_be_read_is_a_clear_error(session, tmp_path, name, content, fmt, says):
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(InvalidInput) as caught:
@@ -423,14 +424,14 @@ def test_a4_a_file_that_cannot_be_read_is_a_clear_error(session, tmp_path, name,
     assert count(session, Product) == 0
 
 
-def test_a4_an_empty_file_is_reported_not_crashed_on(session, tmp_path):
+def test_s2_an_empty_file_is_reported_not_crashed_on(session, tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
     report = run_import(session, path)
     assert not report.ok and report.errors[0].reason_en == "the file is empty"
 
 
-def test_a4_damage_inside_an_xlsx_sheet_is_a_clear_error(session, tmp_path):
+def test_s2_damage_inside_an_xlsx_sheet_is_a_clear_error(session, tmp_path):
     import zipfile
 
     rows = [["编码", "名称"]] + [[f"A-{i}", "砂轮"] for i in range(2000)]
@@ -448,7 +449,7 @@ def test_a4_damage_inside_an_xlsx_sheet_is_a_clear_error(session, tmp_path):
     assert count(session, Product) == 0
 
 
-def test_a4_export_to_a_folder_that_does_not_exist_is_a_clear_error(session, catalog, tmp_path):
+def test_a3_export_to_a_folder_that_does_not_exist_is_a_clear_error(session, catalog, tmp_path):
     with pytest.raises(InvalidInput) as caught:
         export_products(session, tmp_path / "missing" / "catalog.xlsx")
     assert "cannot write" in caught.value.detail

@@ -720,7 +720,7 @@ def test_e4_an_update_that_changes_nothing_writes_nothing(session, make):
     assert count(session, OutboxMessage) == 0 and count(session, AuditLog) == 0
 
 
-def test_e4_another_salesperson_may_not_update_a_customer(session, make):
+def test_s3_another_salesperson_may_not_update_a_customer(session, make):
     mine, other = make.staff(), make.staff()
     customer = make.customer(salesperson_id=mine.id)
     with pytest.raises(Forbidden):
@@ -738,7 +738,7 @@ def test_e4_another_salesperson_may_not_update_a_customer(session, make):
     ],
     ids=["empty-name", "long-name", "type-3", "unknown-salesperson", "long-phone"],
 )
-def test_e4_invalid_customer_is_refused_with_a_chinese_message(session, kw):
+def test_s2_invalid_customer_is_refused_with_a_chinese_message(session, kw):
     args = {"name": "锦亨泰", "type": 2, **kw}
     with pytest.raises(InvalidInput) as exc:
         create_customer(session, ADMIN, **args)
@@ -746,7 +746,7 @@ def test_e4_invalid_customer_is_refused_with_a_chinese_message(session, kw):
     assert count(session, Customer) == 0
 
 
-def test_e4_an_inactive_or_non_sales_staff_user_cannot_be_the_salesperson(session, make):
+def test_a10_an_inactive_or_non_sales_staff_user_cannot_be_the_salesperson(session, make):
     inactive = make.staff(active=False)
     with pytest.raises(InvalidInput) as exc:
         create_customer(session, ADMIN, name="锦亨泰", type=2, salesperson_id=inactive.id)
@@ -761,7 +761,7 @@ def test_a7_a_salesperson_creating_a_customer_becomes_its_salesperson(session, m
     assert customer.salesperson_id == sales.id
 
 
-def test_a8_customer_list_hides_aliases_and_searches_account_phones(session, make):
+def test_a2_customer_list_hides_aliases_and_searches_account_phones(session, make):
     survivor, absorbed = make.customer(name="锦亨泰"), make.customer(name="锦亨泰2")
     other = make.customer(name="别家")
     add_account(session, survivor, phone="13812345678")
@@ -855,7 +855,7 @@ def test_a1_cli_set_type_reports_the_change_and_waiting_orders(cli_setup):
     assert runner.invoke(app, [*config, "customers", "set-type", str(a), "3"]).exit_code == 2
 
 
-def test_a8_cli_customer_list_shows_customers_and_counts(cli_setup):
+def test_cli_customer_list_shows_customers_erp_codes_and_counts(cli_setup):
     runner, config, engine = cli_setup
     _two_customers(engine)
 

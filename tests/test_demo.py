@@ -163,7 +163,7 @@ def test_demo_data_command_loads_the_demo_and_check_passes(cli):
 
 
 @pytest.mark.parametrize("name", ["catalog.xlsx", "catalog.csv"])
-def test_a4_products_export_then_import_reports_all_unchanged(cli, tmp_path, name):
+def test_a3_products_export_then_import_reports_all_unchanged(cli, tmp_path, name):
     assert cli("demo-data").exit_code == 0
     exported = cli("products", "export", name)
     assert exported.exit_code == 0, exported.output
@@ -174,7 +174,7 @@ def test_a4_products_export_then_import_reports_all_unchanged(cli, tmp_path, nam
     assert f"{name}: 25 row(s): 0 created, 0 updated, 25 unchanged" in imported.stdout
 
 
-def test_a4_products_import_of_a_bad_file_exits_1_naming_the_row_and_imports_nothing(cli, tmp_path, session):
+def test_s2_products_import_of_a_bad_file_exits_1_naming_the_row_and_imports_nothing(cli, tmp_path, session):
     assert cli("demo-data").exit_code == 0
     assert cli("products", "export", "catalog.xlsx").exit_code == 0
     wb = load_workbook(tmp_path / "catalog.xlsx")
@@ -191,7 +191,7 @@ def test_a4_products_import_of_a_bad_file_exits_1_naming_the_row_and_imports_not
     assert count(session, Product, Product.sku == "NEW-1") == 0
 
 
-def test_a4_products_import_dry_run_and_an_unreadable_file(cli, tmp_path, session):
+def test_a3_products_import_dry_run_and_an_unreadable_file(cli, tmp_path, session):
     (tmp_path / "new.csv").write_text("编码,名称,单价\nNEW-1,新砂轮,9.9\n", encoding="utf-8")
     dry = cli("products", "import", "new.csv", "--dry-run")
     assert dry.exit_code == 0, dry.output

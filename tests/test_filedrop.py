@@ -210,8 +210,8 @@ def test_e1_gb18030_round_trip_of_chinese_names_and_remarks(root, fmt):
     got_order = decode_document("order.create", raw, fmt, "gb18030")
     assert (got_customer["name"], got_customer["contact_name"]) == ("𠮷祥砂轮厂", "欧阳娜娜")
     assert (got_order["remark"], got_order["ship_to"]["detail"]) == (order["remark"], order["ship_to"]["detail"])
-    assert [(l["sku"], l["quantity"], l["spec"]) for l in got_order["lines"]] == [
-        (l["sku"], l["quantity"], l["spec"]) for l in order["lines"]
+    assert [(line["sku"], line["quantity"], line["spec"]) for line in got_order["lines"]] == [
+        (line["sku"], line["quantity"], line["spec"]) for line in order["lines"]
     ]
     if fmt == "json":
         assert got_order == order and got_customer == customer
@@ -627,7 +627,7 @@ def test_close_stops_the_watcher_thread(root):
 
 
 def line(lines, name):
-    return next(l for l in lines if l.name == name)
+    return next(check for check in lines if check.name == name)
 
 
 def test_o3_check_reports_folders_backlog_quarantine_and_stock(fd, root):
@@ -737,7 +737,7 @@ def test_sim_ships_in_two_parts_with_couriers_and_tracking_numbers(fd, sim):
     assert first.data["shipment_id"] != second.data["shipment_id"]
     assert all(e.data["courier"] and e.data["tracking_no"] for e in (first, second))
     shipped = first.data["lines"] + second.data["lines"]
-    assert sorted((l["sku"], l["quantity"]) for l in shipped) == [("WA-100", 10), ("WA-200", 20), ("WA-300", 30)]
+    assert sorted((item["sku"], item["quantity"]) for item in shipped) == [("WA-100", 10), ("WA-200", 20), ("WA-300", 30)]
     assert "order_status" not in first.data and second.data["order_status"] == "shipped"
 
 
@@ -815,7 +815,7 @@ def test_sim_go_down_makes_the_connector_fail_transiently_and_come_back_loses_no
             fd.pull_events(None)
         with pytest.raises(TransientError):
             fd.query_stock(["WA-100"])
-        assert not all(l.ok for l in fd.check())
+        assert not all(check.ok for check in fd.check())
         sim.step()  # the ERP keeps working on its side
     fd.push_order({**sample_order("JHT-20261125-0002"), "_outbox_id": 2})
     sim.step()

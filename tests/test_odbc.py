@@ -24,7 +24,7 @@ from connectors.odbc.simulator import (
     sql_file,
 )
 from connectors.odbc.statements import REQUIRED, load_statements, parse_statements
-from tests.conftest import require_postgresql
+from tests.conftest import require_module, require_postgresql
 
 INJECTION = "Robert'); DROP TABLE jht_order_in;-- \" OR 1=1 /* 注入 */ ?"
 BIG_MONEY = "12345678901.23"
@@ -60,7 +60,7 @@ def sqlite_db(tmp_path):
 def pg_database():
     """A fresh PostgreSQL database for this module (schema from interface.sql), dropped at the end."""
     url = urlsplit(require_postgresql())
-    psycopg = pytest.importorskip("psycopg")
+    psycopg = require_module("psycopg")
     user, password = unquote(url.username or ""), unquote(url.password or "")
     host, port, base = url.hostname or "127.0.0.1", url.port or 5432, url.path.lstrip("/") or "postgres"
     name = f"jht_odbc_{uuid.uuid4().hex[:10]}"

@@ -20,7 +20,7 @@ from bridge.cli import app
 from bridge.resources import etc_path
 from connectors.odbc.simulator import TABLES, create_schema
 from connectors.odbc.statements import REQUIRED
-from tests.conftest import require_postgresql
+from tests.conftest import require_module, require_postgresql
 
 runner = CliRunner()
 LINE = re.compile(r"^\[(ok  |FAIL)\] connector odbc: ([^:]+): (.*)$")
@@ -94,7 +94,7 @@ def bridge_folder(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def pg_server():
     url = urlsplit(require_postgresql())
-    psycopg = pytest.importorskip("psycopg")
+    psycopg = require_module("psycopg")
     user, password = unquote(url.username or ""), unquote(url.password or "")
     host, port = url.hostname or "127.0.0.1", url.port or 5432
     admin = psycopg.connect(host=host, port=port, user=user, password=password,

@@ -148,7 +148,7 @@ def test_a9_price_is_snapshotted_and_customer_price_wins(session, shop):
     session.add(shop["wheel"])
     session.commit()
     lines = session.exec(select(OrderLine).order_by(OrderLine.line_no)).all()
-    assert [(l.unit_price, l.amount) for l in lines] == [
+    assert [(line.unit_price, line.amount) for line in lines] == [
         (Decimal("170.00"), Decimal("340.00")), (Decimal("2.10"), Decimal("2100.00"))]
     assert session.get(Order, placed.order.id).total_amount == Decimal("2440.00")
 

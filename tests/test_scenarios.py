@@ -30,12 +30,18 @@ from bridge.statemachine import release, transition
 from bridge.stock import submit_order
 from bridge.visibility import get_visible_product
 from connectors.filedrop.simulator import ErpSimulator
-from tests.sync_helpers import filedrop_runtime
+from tests.sync_helpers import RecordingNotifier, filedrop_runtime
 
 
 @pytest.fixture
-def rt(engine, tmp_path):
-    runtime = filedrop_runtime(engine, tmp_path)
+def notices():
+    """What the bridge's notifiers were handed, recorded by a notifier plugin."""
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def rt(engine, tmp_path, notices):
+    runtime = filedrop_runtime(engine, tmp_path, plugins=(notices,))
     yield runtime
     runtime.connector.close()
 
@@ -85,7 +91,7 @@ def new_product(engine, **kw):
         return product
 
 
-def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, sim, sales):
+def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, sim, sales, notices):
     """§6.1: new type-2 customer, stock sufficient → 等待发货; the salesperson confirms payment;
     the ERP ships with a tracking number; the customer confirms receipt → 已完成, ERP told."""
     wheel = new_product(engine, sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
@@ -106,7 +112,11 @@ def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, s
     assert order_of(engine, order_no).erp_ref == sim.erp_refs[order_no]
     with Session(engine) as s:
         reminder = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.new_order")).one()
-        assert reminder.status == OutboxStatus.DELIVERED and reminder.payload["needs_payment_confirmation"]
+        assert reminder.status == OutboxStatus.DELIVERED
+    # A5: the notifiers were handed the reminder, addressed to this customer's salesperson, saying
+    # the payment is to be confirmed.
+    assert [(n["order_no"], n["salesperson_id"], n["needs_payment_confirmation"])
+            for n in notices.of_kind("notify.new_order")] == [(order_no, sales.id, True)]
 
     with Session(engine) as s:  # the salesperson confirms payment from the phone
         release(s, s.exec(select(Order).where(Order.order_no == order_no)).one(), Actor.sales(sales.id))
@@ -123,6 +133,9 @@ def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, s
         assert shipment.tracking_no == sim.shipments[order_no][0]["tracking_no"] and shipment.courier
         notice = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.shipment")).one()
         assert notice.payload["tracking_no"] == shipment.tracking_no and notice.status == OutboxStatus.DELIVERED
+    # C12: the notifiers were handed the shipment notice for this customer, with the tracking number.
+    assert [(n["order_no"], n["customer_id"], n["tracking_no"]) for n in notices.of_kind("notify.shipment")] == [
+        (order_no, customer.id, shipment.tracking_no)]
 
     with Session(engine) as s:  # the customer confirms receipt
         transition(s, s.exec(select(Order).where(Order.order_no == order_no)).one(), OrderStatus.COMPLETED,
@@ -134,7 +147,7 @@ def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, s
     assert sim.imports[order_no] == 1
 
 
-def test_scenario_2_custom_product_for_one_new_customer(engine, rt, sim, sales):
+def test_scenario_2_custom_product_for_one_new_customer(engine, rt, sim, sales, notices):
     """§6.2: the salesperson creates the customer and a custom product only it sees; no stock
     → 等待处理; the ERP produces, payment is confirmed there, then it ships in two parts."""
     customer, address = new_customer(engine, sales, "东莞市长安镇精工模具有限公司", type=2)
@@ -154,6 +167,9 @@ def test_scenario_2_custom_product_for_one_new_customer(engine, rt, sim, sales):
 
     cycle(rt, sim)
     assert sim.status[order_no] == "pending"
+    # A5: the salesperson who created the customer is reminded of its order, to confirm payment.
+    assert [(n["order_no"], n["salesperson_id"], n["needs_payment_confirmation"])
+            for n in notices.of_kind("notify.new_order")] == [(order_no, sales.id, True)]
     sim.produce(order_no)
     cycle(rt, sim)
     assert order_of(engine, order_no).status == OrderStatus.IN_PRODUCTION

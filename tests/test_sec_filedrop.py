@@ -523,10 +523,10 @@ def test_sec17_stale_temp_files_are_removed_at_the_first_delivery(fd, root):
 def test_sec17_check_reports_stale_temporary_files(fd, root):
     """sec17: check() says how many stale temporaries it sees (they are removed at start)."""
     killed_writer_temp(root / "out")
-    line = next((l for l in fd.check() if l.name == "filedrop temporary files"), None)
+    line = next((check for check in fd.check() if check.name == "filedrop temporary files"), None)
     assert line is not None and "1 stale temporary file(s)" in line.detail and "out/" in line.detail
     fd.push_customer({**sample_customer(), "_outbox_id": 1})
-    assert not [l for l in fd.check() if l.name == "filedrop temporary files"]
+    assert not [check for check in fd.check() if check.name == "filedrop temporary files"]
 
 
 def test_sec17_on_windows_only_age_counts(root, monkeypatch):

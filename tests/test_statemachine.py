@@ -144,7 +144,7 @@ def test_e3_erp_moves_send_nothing_back_to_the_erp(session, world):
     assert _outbox(session, order) == []
 
 
-def test_c12_a_cancellation_by_someone_else_is_noticed_to_the_customer(session, world):
+def test_n1_a_cancellation_by_someone_else_queues_a_cancellation_notice(session, world):
     by_sales = _order(session, world["customer"], S.PENDING)
     transition(session, by_sales, S.CANCELLED, _actor("sales", world))
     assert _outbox(session, by_sales) == [("erp", "order.cancel"), ("notify", "notify.cancelled")]

@@ -13,7 +13,6 @@ import structlog
 
 from bridge.connector import PermanentError, TransientError
 from bridge.models import Account
-from tests.fake_wechat import fake_wechat  # noqa: F401
 from webapi.wechat import (
     InvalidCode,
     SubscriptionRefused,
