@@ -145,7 +145,6 @@ def names_its_fields(document: dict, schema: dict | None) -> bool:
     return bool(schema.get("properties"))
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11: typed responses")
 def test_openapi_every_2xx_answer_documents_its_fields(live):
     """The mini-program's contract (issue #11): every 2xx answer of /api/mp/v1 and /api/sales/v1
     has a schema naming its fields, never a bare object (which every body matches, so the

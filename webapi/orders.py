@@ -71,8 +71,8 @@ def place(
     """Submit an order without payment (C5); the same ``Idempotency-Key`` returns the same order,
     and the initial status comes from the stock check (C7)."""
     rt = runtime(request)
-    lines = [LineRequest(quantity=l.quantity, product_id=l.product_id, qr_payload=l.qr_payload, marking=l.marking)
-             for l in data.lines]
+    lines = [LineRequest(quantity=line.quantity, product_id=line.product_id, qr_payload=line.qr_payload,
+                         marking=line.marking) for line in data.lines]
     req = OrderRequest(lines=lines, idempotency_key=idempotency_key, address_id=data.address_id, remark=data.remark)
     with read_scope(rt.engine) as session:
         who = signed_in(session, me)

@@ -431,9 +431,9 @@ def _detail_fields(d: OrderDetails) -> dict[str, Any]:
         remark=o.remark,
         erp_ref=o.erp_ref,
         can_cancel=d.can_cancel,
-        lines=[OrderLineView(line_no=l.line_no, product_id=l.product_id, sku=l.sku, name=l.name, spec=l.spec,
-                             marking=l.marking, quantity=l.quantity, unit=l.unit, unit_price=_money(l.unit_price),
-                             amount=_money(l.amount)) for l in d.lines],
+        lines=[OrderLineView(line_no=x.line_no, product_id=x.product_id, sku=x.sku, name=x.name, spec=x.spec,
+                             marking=x.marking, quantity=x.quantity, unit=x.unit, unit_price=_money(x.unit_price),
+                             amount=_money(x.amount)) for x in d.lines],
         shipments=[ShipmentOut(courier=s.shipment.courier, tracking_no=s.shipment.tracking_no,
                                shipped_at=s.shipment.shipped_at.isoformat(),
                                lines=[ShippedLine(sku=x.sku, quantity=x.quantity) for x in s.lines])
