@@ -24,11 +24,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from bridge.actors import Actor
+from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
 from bridge.config import OutboxSection
 from bridge.connector import Connector, PermanentError, TransientError
 from bridge.db import session_scope
 from bridge.logs import get_logger
-from bridge.models import OutboxMessage, OutboxStatus
+from bridge.models import Order, OutboxMessage, OutboxStatus
 from bridge.types import utcnow
 
 TARGET_ERP = "erp"
@@ -259,7 +261,7 @@ class Dispatcher:
             for message, delivery in outcomes:
                 kept += self._record(session, rows.get(message.id), message, delivery)
             _record_answers(session, [r for r in rows.values() if r.status == OutboxStatus.DELIVERED and r.result],
-                            self.connector.name if self.connector is not None else "erp")
+                            self.connector.name if self.connector is not None else "erp", self.log)
         return kept
 
     def _record(self, session: Session, row: OutboxMessage | None, message: OutboxMessage, delivery: Delivery) -> bool:
@@ -346,34 +348,33 @@ def _text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _record_answers(session: Session, rows: list[OutboxMessage], connector_name: str) -> None:
+def _record_answers(session: Session, rows: list[OutboxMessage], connector_name: str, log) -> None:
     """Keep what the ERP answered (its order numbers, its customer codes) for a batch of
-    delivered messages: one query per kind, not one per message (nor a flush per message)."""
-    from bridge.models import Customer, Order
-
+    delivered messages, through ``bridge.bindings`` as the inbox does: one query per kind to
+    load the records, not one per message. An answer the bindings refuse (a customer code
+    another customer holds) makes its message a dead letter with the reason; the rest of the
+    batch is recorded."""
     refs = {r.aggregate_id: str(r.result["erp_ref"])[:64] for r in rows
             if r.kind == "order.create" and r.result.get("erp_ref")}
-    codes = {int(r.aggregate_id): str(r.result["erp_code"])[:64] for r in rows
-             if r.kind == "customer.upsert" and r.result.get("erp_code")}
-    if not refs and not codes:
+    upserts = [r for r in rows if r.kind == "customer.upsert" and r.result.get("erp_code")]
+    if not refs and not upserts:
         return
+    erp = Actor.erp(connector_name)
     with session.no_autoflush:
-        orders = session.exec(select(Order).where(Order.order_no.in_(refs), Order.erp_ref.is_(None))).all() if refs else []
-        customers = session.exec(select(Customer).where(Customer.id.in_(codes), Customer.erp_code.is_(None))).all() if codes else []
-    if orders:
-        from bridge.actors import Actor
-        from bridge.statemachine import record
-
-        erp = Actor.erp(connector_name)
+        orders = session.exec(select(Order).where(Order.order_no.in_(refs))).all() if refs else []
     for order in orders:
-        order.erp_ref = refs[order.order_no]
-        session.add(order)
-        # The same timeline line as an order.accepted event would give (that event is then
-        # ignored: the reference is already known).
-        record(session, order, erp, "accepted", note=f"ERP order {order.erp_ref}")
-    for customer in customers:
-        customer.erp_code = codes[customer.id]
-        session.add(customer)
+        bind_order_ref(session, order, refs[order.order_no], erp)
+    for row in upserts:
+        customer = root_customer(session, int(row.aggregate_id))
+        if customer is None:
+            continue
+        try:
+            bind_customer_code(session, connector_name, customer, str(row.result["erp_code"])[:64])
+        except CodeTaken as exc:
+            row.status = OutboxStatus.DEAD
+            row.last_error = exc.detail
+            session.add(row)
+            log.error("dead letter", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id, error=row.last_error)
 
 
 # --------------------------------------------------------------------------- operators
