@@ -51,7 +51,7 @@ from bridge.models import (
     StockSnapshot,
     SyncCursor,
 )
-from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.outbox import enqueue_notice
 from bridge.statemachine import apply_erp_status, release
 from bridge.timeline import record
 from bridge.types import utcnow
@@ -358,16 +358,8 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
               "lines": [{"sku": s, "quantity": q} for s, q in parsed]},
     )
     # C12: the customer hears of each shipment with its courier and tracking number.
-    enqueue(
-        session,
-        target=TARGET_NOTIFY,
-        kind="notify.shipment",
-        ordering_key=customer_key(order.customer_id),
-        aggregate_type="order",
-        aggregate_id=order.order_no,
-        payload={"order_no": order.order_no, "customer_id": order.customer_id, "shipment_id": shipment_id,
-                 "courier": courier, "tracking_no": tracking_no},
-    )
+    enqueue_notice(session, "shipment", customer_id=order.customer_id, order_no=order.order_no,
+                   shipment_id=shipment_id, courier=courier, tracking_no=tracking_no)
     outcome = f"order {order.order_no}: shipment {shipment_id} ({courier or '-'} {tracking_no or '-'})"
     if data.get("order_status") is not None:
         try:

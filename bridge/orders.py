@@ -47,9 +47,9 @@ from bridge.models import (
     Sequence,
     StockCheck,
 )
-from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.outbox import customer_key, enqueue, enqueue_notice
 from bridge.scope import may_act_on
-from bridge.statemachine import record
+from bridge.timeline import record
 from bridge.types import utcnow
 from bridge.visibility import get_visible_product
 
@@ -323,31 +323,18 @@ def place_order(
         | ({"held_for_review": True, "review_above_amount": str(limits.review_above_amount)} if held else {}),
         at=now,
     )
-    key = customer_key(customer.id)
     enqueue(
         session,
         kind="order.create",
-        ordering_key=key,
+        ordering_key=customer_key(customer.id),
         aggregate_type="order",
         aggregate_id=order.order_no,
         payload=order_document(session, order, customer=customer, lines=lines),
     )
     # A5: the salesperson hears of every new order (type 2: they must confirm payment).
-    enqueue(
-        session,
-        target=TARGET_NOTIFY,
-        kind="notify.new_order",
-        ordering_key=key,
-        aggregate_type="order",
-        aggregate_id=order.order_no,
-        payload={
-            "order_no": order.order_no,
-            "customer_id": customer.id,
-            "salesperson_id": customer.salesperson_id,
-            "needs_payment_confirmation": not order.released,
-            "held_for_review": held,
-        },
-    )
+    enqueue_notice(session, "new_order", customer_id=customer.id, order_no=order.order_no,
+                   salesperson_id=customer.salesperson_id, needs_payment_confirmation=not order.released,
+                   held_for_review=held)
     return Placement(order=order, created=True, lines=lines)
 
 

@@ -65,6 +65,23 @@ def enqueue(
     return row
 
 
+def enqueue_notice(
+    session: Session, event: str, *, customer_id: int, order_no: str | None = None, **fields: Any
+) -> OutboxMessage:
+    """Queue the notice ``notify.<event>`` for the notifiers (N1, N2), about an order or, without
+    ``order_no``, about a customer, in the customer's queue (so it follows the change it tells
+    of). The payload is ``order_no`` (if any), ``customer_id`` and ``fields``. Never commits."""
+    return enqueue(
+        session,
+        target=TARGET_NOTIFY,
+        kind=f"notify.{event}",
+        ordering_key=customer_key(customer_id),
+        aggregate_type="order" if order_no is not None else "customer",
+        aggregate_id=order_no if order_no is not None else customer_id,
+        payload=({"order_no": order_no} if order_no is not None else {}) | {"customer_id": customer_id, **fields},
+    )
+
+
 # --------------------------------------------------------------------------- delivery
 
 

@@ -27,7 +27,8 @@ from bridge.actors import Actor
 from bridge.documents import command_document
 from bridge.errors import Forbidden, TransitionRefused
 from bridge.models import ActorKind, Customer, Order, OrderEvent, OrderStatus
-from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.outbox import customer_key, enqueue, enqueue_notice
+from bridge.timeline import record
 from bridge.scope import may_act_on
 from bridge.types import utcnow
 
@@ -126,34 +127,6 @@ def _refusal_message(order: Order, to: OrderStatus) -> str:
     return f"订单不能从「{LABELS[order.status]}」变为「{LABELS[to]}」"
 
 
-def record(
-    session: Session,
-    order: Order,
-    actor: Actor,
-    action: str,
-    *,
-    from_status: OrderStatus | None = None,
-    to_status: OrderStatus | None = None,
-    note: str | None = None,
-    data: dict | None = None,
-    at: datetime | None = None,
-) -> OrderEvent:
-    """Add a line to the order's timeline (in the caller's transaction)."""
-    event = OrderEvent(
-        order_id=order.id,
-        at=at or utcnow(),
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        data=data,
-    )
-    session.add(event)
-    return event
-
-
 def transition(
     session: Session,
     order: Order,
@@ -180,15 +153,7 @@ def transition(
     if to == S.CANCELLED and actor.kind != A.CUSTOMER:
         # The customer hears of a cancellation they did not make. (Shipment notices, with their
         # tracking numbers, are sent per shipment by the inbox, not per status change.)
-        enqueue(
-            session,
-            target=TARGET_NOTIFY,
-            kind="notify.cancelled",
-            ordering_key=customer_key(order.customer_id),
-            aggregate_type="order",
-            aggregate_id=order.order_no,
-            payload={"order_no": order.order_no, "status": to.value, "customer_id": order.customer_id},
-        )
+        enqueue_notice(session, "cancelled", customer_id=order.customer_id, order_no=order.order_no, status=to.value)
     return event
 
 
