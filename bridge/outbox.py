@@ -27,7 +27,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from bridge.actors import Actor
 from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
 from bridge.config import OutboxSection
-from bridge.connector import Connector, PermanentError, TransientError
+from bridge.connector import COMMANDS, Connector, PermanentError, TransientError
 from bridge.db import session_scope
 from bridge.logs import get_logger
 from bridge.models import Order, OutboxMessage, OutboxStatus
@@ -99,7 +99,7 @@ def message_action(message: OutboxMessage) -> tuple[str, dict[str, Any]]:
         return "push_merge", doc
     if kind == "order.create":
         return "push_order", doc
-    if kind.startswith("order.") and kind.split(".", 1)[1] in ("release", "cancel", "complete"):
+    if kind.startswith("order.") and kind.split(".", 1)[1] in COMMANDS:
         return "order_command", doc
     return "unknown", doc
 

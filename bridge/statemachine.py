@@ -24,6 +24,7 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from bridge.actors import Actor
+from bridge.connector import Command
 from bridge.documents import command_document
 from bridge.errors import Forbidden, TransitionRefused
 from bridge.models import ActorKind, Customer, Order, OrderEvent, OrderStatus
@@ -98,7 +99,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], Rule] = {
 }
 
 # Messages to the ERP caused by a person's transition (E5). The ERP's own moves send nothing back.
-COMMANDS = {S.CANCELLED: "cancel", S.COMPLETED: "complete"}
+ERP_COMMAND_ON = {S.CANCELLED: Command.CANCEL, S.COMPLETED: Command.COMPLETE}
 
 
 def allowed(order: Order, to: OrderStatus, actor: Actor) -> str | None:
@@ -147,7 +148,7 @@ def transition(
     order.updated_at = at
     session.add(order)
     event = record(session, order, actor, "status", from_status=frm, to_status=to, note=note, data=data, at=at)
-    command = COMMANDS.get(to)
+    command = ERP_COMMAND_ON.get(to)
     if command and actor.kind != A.ERP:
         _tell_erp(session, order, command, at)
     if to == S.CANCELLED and actor.kind != A.CUSTOMER:
@@ -208,7 +209,7 @@ def release(session: Session, order: Order, actor: Actor, *, note: str | None = 
     session.add(order)
     event = record(session, order, actor, "release", note=note, at=at)
     if actor.kind != A.ERP:
-        _tell_erp(session, order, "release", at)
+        _tell_erp(session, order, Command.RELEASE, at)
     return event
 
 

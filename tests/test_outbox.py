@@ -272,3 +272,18 @@ def test_retry_policy_backs_off_exponentially_with_jitter_and_a_cap():
         assert full / 2 <= min(delays) and max(delays) <= full
         assert len(set(delays)) > 1
     assert not policy.exhausted(4) and policy.exhausted(5)
+
+
+def test_e5_every_command_word_of_the_contract_is_delivered_as_an_order_command():
+    """E5: release, cancel and complete are spelled once (bridge.connector.COMMANDS); the
+    dispatcher hands each to ``order_command`` and refuses a word outside them."""
+    from bridge.connector import COMMANDS
+
+    assert COMMANDS == ("release", "cancel", "complete")
+    for command in COMMANDS:
+        message = OutboxMessage(id=1, target="erp", kind=f"order.{command}", ordering_key="customer:1",
+                                aggregate_type="order", aggregate_id="JHT-1", payload={"command": command})
+        assert message_action(message)[0] == "order_command"
+    odd = OutboxMessage(id=2, target="erp", kind="order.explode", ordering_key="customer:1",
+                        aggregate_type="order", aggregate_id="JHT-1", payload={})
+    assert message_action(odd)[0] == "unknown"
