@@ -112,6 +112,8 @@ class RetryPolicy:
     ``d = min(max_s, base_s · 2^(n-1))`` ("equal jitter": never less than half the backoff, so
     an outage is not hammered, and spread so that messages do not retry in lockstep). After
     ``max_attempts`` failures it is a dead letter; a permanent error makes it one at once.
+    The inbox loop backs off from a failing ``pull_events`` by the same formula (it never
+    gives up, so it ignores ``max_attempts``).
     """
 
     base_s: float = 2.0
@@ -123,7 +125,8 @@ class RetryPolicy:
         return cls(settings.backoff_base_s, settings.backoff_max_s, settings.max_attempts)
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> float:
-        d = min(self.max_s, self.base_s * 2 ** max(0, attempts - 1))
+        # The exponent is capped: a poll failing for days must not overflow the float.
+        d = min(self.max_s, self.base_s * 2 ** min(max(0, attempts - 1), 64))
         return d / 2 + (rng or random).uniform(0, d / 2)
 
     def exhausted(self, attempts: int) -> bool:

@@ -49,6 +49,8 @@ LABELS = {
 RANK = {S.PENDING: 0, S.IN_PRODUCTION: 1, S.AWAITING_SHIPMENT: 2, S.SHIPPED: 3, S.COMPLETED: 4}
 TERMINAL = frozenset({S.COMPLETED, S.CANCELLED})
 OPEN = frozenset({S.PENDING, S.IN_PRODUCTION, S.AWAITING_SHIPMENT})
+"""Orders still on their way: an unreleased type-2 order in one of these waits for the
+salesperson's payment confirmation (A1, A6); shipped, completed and cancelled ones wait for nothing."""
 
 Guard = Callable[[Order, Actor], str | None]
 """Returns None when allowed, else the reason (English) it is not."""
