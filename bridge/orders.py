@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +50,7 @@ from bridge.outbox import customer_key, enqueue, enqueue_notice
 from bridge.scope import may_act_on
 from bridge.timeline import record
 from bridge.types import utcnow
-from bridge.visibility import get_visible_product
+from bridge.visibility import applies_to, get_visible_product
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 SHIP_TO_FIELDS = {"recipient": 64, "phone": 32, "province": 32, "city": 32, "district": 32, "detail": 255}
@@ -107,10 +106,7 @@ def stock_verdict(lines: list[tuple[str, int]], stock: StockAnswer | None) -> St
 def price_for(session: Session, customer: Customer, product: Product) -> Decimal:
     """The customer's price (A9): their own agreed price, else their type's, else the list price."""
     rows = session.exec(
-        select(CustomerPrice).where(
-            CustomerPrice.product_id == product.id,
-            sa.or_(CustomerPrice.customer_id == customer.id, CustomerPrice.customer_type == customer.type),
-        )
+        select(CustomerPrice).where(CustomerPrice.product_id == product.id, applies_to(CustomerPrice, customer))
     ).all()
     own = [r.price for r in rows if r.customer_id == customer.id]
     by_type = [r.price for r in rows if r.customer_id is None]
