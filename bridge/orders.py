@@ -369,11 +369,12 @@ def _locked_customer(session: Session, customer_id: int) -> Customer:
 
 
 def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
-    if actor.kind == ActorKind.CUSTOMER:
-        if actor.customer_id not in (customer.id, requested_id):
-            raise Forbidden("无权为其他客户下单", f"customer actor {actor.customer_id} ordering for {customer.id}")
-    elif actor.kind == ActorKind.SALES:
-        if not may_act_on(actor, customer):
-            raise Forbidden("只能为自己的客户下单", f"sales user {actor.id} is not assigned to customer {customer.id}")
-    elif actor.kind != ActorKind.ADMIN:
+    """Orders are placed by people (the customer, its salesperson, an admin) within their
+    scope (bridge.scope); this only picks the words of the refusal."""
+    if actor.kind not in (ActorKind.CUSTOMER, ActorKind.SALES, ActorKind.ADMIN):
         raise Forbidden("无权下单", f"{actor.kind.value} cannot place orders")
+    if not may_act_on(actor, customer, named_as=requested_id):
+        raise Forbidden(
+            "只能为自己的客户下单" if actor.kind == ActorKind.SALES else "无权为其他客户下单",
+            f"{actor} may not order for customer {customer.id}",
+        )
