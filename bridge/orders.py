@@ -4,7 +4,8 @@ and its outbox message in one transaction.
 The bridge never waits on the ERP to accept an order: the order and an ``order.create``
 outbox row are written together and the customer gets an answer at once; the dispatcher
 delivers later. The stock check happens *before* placement (the caller asks the ERP with a
-deadline, outside any transaction) and its answer is passed in as a ``StockAnswer``.
+deadline, outside any transaction) and its answer is passed in as a ``StockAnswer``;
+``submit_order`` does both steps, the way every front end places an order.
 
 The same idempotency key from the same customer returns the same order, so double taps and
 network retries never create two orders; the same key with a different order is refused.
@@ -19,17 +20,19 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bridge.actors import Actor
-from bridge.config import OrdersSection
+from bridge.config import Config, OrdersSection
 from bridge.customers import resolve_customer
+from bridge.db import read_scope, session_scope
 from bridge.documents import order_document
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, TooMany
 from bridge.models import (
@@ -81,6 +84,13 @@ class StockAnswer:
 
     quantities: dict[str, Decimal]
     source: Literal["live", "snapshot"] = "live"
+
+
+class StockSource(Protocol):
+    """What placement asks for stock (``bridge.stock.StockChecker``: the ERP with a deadline,
+    else the snapshot)."""
+
+    def check(self, skus: list[str]) -> StockAnswer | None: ...
 
 
 @dataclass
@@ -377,4 +387,39 @@ def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
         raise Forbidden(
             "只能为自己的客户下单" if actor.kind == ActorKind.SALES else "无权为其他客户下单",
             f"{actor} may not order for customer {customer.id}",
+        )
+
+
+def submit_order(
+    engine: Engine,
+    checker: StockSource,
+    actor: Actor,
+    customer_id: int,
+    request: OrderRequest,
+    config: Config,
+    *,
+    account_id: int | None = None,
+) -> Placement:
+    """Place an order the way the API does: stock check first (outside any transaction),
+    then the order and its outbox rows in one transaction. A repeated idempotency key skips
+    the stock check and returns the order it made."""
+    with read_scope(engine) as session:
+        known = session.exec(
+            select(Order).where(Order.idempotency_key == request.idempotency_key, Order.customer_id == customer_id)
+        ).first()
+        ids = [l.product_id for l in request.lines if l.product_id is not None]
+        skus = {l.sku for l in request.lines if l.sku}
+        if ids:
+            skus |= set(session.exec(select(Product.sku).where(Product.id.in_(ids))).all())
+    stock = None if known is not None else checker.check(sorted(skus))
+    with session_scope(engine) as session:
+        return place_order(
+            session,
+            actor,
+            customer_id,
+            request,
+            limits=config.orders,
+            timezone=config.bridge.timezone,
+            stock=stock,
+            account_id=account_id,
         )

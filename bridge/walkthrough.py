@@ -26,11 +26,10 @@ from bridge.models import (
     Shipment,
     StaffUser,
 )
-from bridge.orders import LineRequest, OrderRequest
+from bridge.orders import LineRequest, OrderRequest, submit_order
 from bridge.runtime import Runtime
 from bridge.labels import STATUS_LABELS
 from bridge.statemachine import release, transition
-from bridge.stock import submit_order
 from bridge.types import utcnow
 from bridge.worker import wait_until
 
