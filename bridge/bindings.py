@@ -54,8 +54,9 @@ def root_customer(session: Session, customer_id: int) -> Customer | None:
 def bind_customer_code(session: Session, connector: str, customer: Customer, code: str) -> CodeChange | None:
     """Record that the ERP behind ``connector`` knows ``customer`` (a root) as ``code``.
 
-    Returns what changed, or None when the customer already had this code. Raises CodeTaken,
-    writing nothing, when another customer holds the code (as its ERP code or its binding)."""
+    Returns what changed, or None when the customer already had this code and its binding.
+    Raises CodeTaken, writing nothing, when another customer holds the code (as its ERP code
+    or its binding)."""
     holder_id = session.exec(select(Customer.id).where(Customer.erp_code == code, Customer.id != customer.id)).first()
     if holder_id is None:
         holder_id = session.exec(
@@ -88,7 +89,7 @@ def bind_customer_code(session: Session, connector: str, customer: Customer, cod
             session.flush()
     except IntegrityError:
         raise _taken(code, customer.id, None) from None
-    return None if previous == code else CodeChange(customer.id, previous, code)
+    return CodeChange(customer.id, previous, code)
 
 
 def _taken(code: str, customer_id: int, holder: Customer | None) -> CodeTaken:
