@@ -57,7 +57,7 @@ from sqlmodel import Session, insert, select
 
 from bridge.actors import Actor, audit
 from bridge.errors import Conflict, InvalidInput
-from bridge.labels import PRODUCT_KIND
+from bridge.labels import PRODUCT_KIND_LABELS
 from bridge.logs import get_logger
 from bridge.models import Product, ProductKind
 from bridge.text import (
@@ -154,13 +154,8 @@ def _format_money(value: Decimal | None) -> str:
     return "" if value is None else format(value.quantize(Decimal("0.01")), "f")
 
 
-_KINDS = {
-    "标准品": ProductKind.STANDARD,
-    "standard": ProductKind.STANDARD,
-    "定制品": ProductKind.CUSTOM,
-    "custom": ProductKind.CUSTOM,
-}
-_KIND_LABELS = PRODUCT_KIND
+# A kind is written by its label (标准品) or its code (standard).
+_KINDS = {label: kind for kind, label in PRODUCT_KIND_LABELS.items()} | {kind.value: kind for kind in ProductKind}
 
 
 def _parse_kind(text: str) -> ProductKind:
@@ -234,7 +229,7 @@ def _dec(key: str, header: str, *, positive: bool, money: bool = False, width: i
 COLUMNS: tuple[Column, ...] = (
     Column("sku", "编码", _text("sku"), _str, required=True, width=22),
     Column("name", "名称", _text("name"), _str, required=True, width=28),
-    Column("kind", "类型 (标准品/定制品)", _parse_kind, lambda v: _KIND_LABELS[ProductKind(v)], width=10),
+    Column("kind", "类型 (标准品/定制品)", _parse_kind, lambda v: PRODUCT_KIND_LABELS[ProductKind(v)], width=10),
     Column("erp_item_code", "ERP物料编码", _text("erp_item_code"), _str, width=16),
     Column("unit", "单位", _text("unit"), _str, width=6),
     _dec("price", "单价", positive=False, money=True),

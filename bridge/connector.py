@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,6 +42,27 @@ class TransientError(ConnectorError):
 
 class PermanentError(ConnectorError):
     """Never retry as is: the ERP rejected the message (its words are the message text)."""
+
+
+class Command(StrEnum):
+    """What ``order_command`` tells the ERP about an order (E5)."""
+
+    RELEASE = "release"
+    """Type 2: payment confirmed, produce and ship it."""
+    CANCEL = "cancel"
+    COMPLETE = "complete"
+    """The customer confirmed receipt."""
+
+
+COMMANDS: tuple[str, ...] = tuple(c.value for c in Command)
+"""The command words, in the order above: every connector accepts exactly these."""
+
+
+def check_command(order_no: str, command: str) -> Command:
+    """The command, or a PermanentError naming the words there are (for ``order_command``)."""
+    if command not in COMMANDS:
+        raise PermanentError(f"order {order_no}: unknown command {command!r} (known: {', '.join(COMMANDS)})")
+    return Command(command)
 
 
 # Kinds of events an ERP sends (``ErpEvent.kind``) and what their ``data`` holds.
@@ -114,7 +136,8 @@ class Connector:
 
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
         """Tell the ERP: ``release`` (payment confirmed), ``cancel`` or ``complete`` (receipt
-        confirmed by the customer). Repeating a command is harmless."""
+        confirmed by the customer): ``COMMANDS``, checked by ``check_command``. Repeating a
+        command is harmless."""
         raise NotImplementedError
 
     def push_merge(self, doc: dict[str, Any]) -> None:

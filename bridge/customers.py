@@ -43,7 +43,6 @@ from bridge.models import (
     Inquiry,
     Note,
     Order,
-    OrderStatus,
     OutboxMessage,
     OutboxStatus,
     ProductGrant,
@@ -59,10 +58,6 @@ from bridge.types import utcnow
 NAME_MAX = 128
 PHONE_MAX = 32
 CONTACT_MAX = 64
-
-# Orders still on their way: an unreleased type-2 order in one of these waits for the
-# salesperson's payment confirmation. Shipped/completed/cancelled ones wait for nothing.
-OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.IN_PRODUCTION, OrderStatus.AWAITING_SHIPMENT)
 
 _UNSET: Any = object()
 
@@ -468,7 +463,7 @@ def set_customer_type(session: Session, actor: Actor, customer_id: int, new_type
     waiting = session.exec(
         select(sa.func.count())
         .select_from(Order)
-        .where(Order.customer_id == customer.id, Order.released.is_(False), Order.status.in_(OPEN_STATUSES))
+        .where(Order.customer_id == customer.id, awaiting_payment())
     ).one()
     old_type = customer.type
     if old_type != new_type:

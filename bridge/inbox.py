@@ -34,14 +34,13 @@ from sqlmodel import Session, select
 
 from bridge.text import CONTROL, describe
 from bridge.actors import Actor
+from bridge.bindings import bind_customer_code, bind_order_ref, root_customer
 from bridge.config import DEFAULT_STATUS_MAP, InboxSection
 from bridge.connector import Connector, ErpEvent
 from bridge.db import session_scope
 from bridge.errors import DomainError, TransitionRefused
 from bridge.logs import get_logger
 from bridge.models import (
-    Customer,
-    ErpBinding,
     InboxEvent,
     InboxStatus,
     Order,
@@ -52,8 +51,9 @@ from bridge.models import (
     StockSnapshot,
     SyncCursor,
 )
-from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
-from bridge.statemachine import apply_erp_status, record, release
+from bridge.outbox import enqueue_notice
+from bridge.statemachine import apply_erp_status, release
+from bridge.timeline import record
 from bridge.types import utcnow
 
 STREAM = "events"
@@ -270,12 +270,8 @@ def _text(data: dict[str, Any], key: str, *, required: bool = True, limit: int =
     return value
 
 
-def _set_erp_ref(order: Order, data: dict[str, Any]) -> bool:
-    ref = _text(data, "erp_ref", required=False)
-    if ref and order.erp_ref != ref:
-        order.erp_ref = ref
-        return True
-    return False
+def _set_erp_ref(poller: InboxPoller, session: Session, order: Order, data: dict[str, Any]) -> bool:
+    return bind_order_ref(session, order, _text(data, "erp_ref", required=False), poller.actor)
 
 
 def _apply_status(poller: InboxPoller, session: Session, order: Order, word: Any, note: str | None, data: dict) -> str:
@@ -293,13 +289,12 @@ def _apply_status(poller: InboxPoller, session: Session, order: Order, word: Any
 
 def apply_order_status(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
     order = _order(session, data)
-    ref_changed = _set_erp_ref(order, data)
+    ref_changed = _set_erp_ref(poller, session, order, data)
     note = _text(data, "note", required=False, limit=500)
     try:
         return _apply_status(poller, session, order, data.get("status"), note, {"erp_status": data.get("status")})
     except Ignore:
         if ref_changed:
-            session.add(order)
             return f"order {order.order_no}: ERP reference {order.erp_ref}"
         raise
 
@@ -307,10 +302,8 @@ def apply_order_status(poller: InboxPoller, session: Session, data: dict[str, An
 def apply_order_accepted(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
     order = _order(session, data)
     _text(data, "erp_ref")
-    if not _set_erp_ref(order, data):
+    if not _set_erp_ref(poller, session, order, data):
         raise Ignore(f"order {order.order_no} already has ERP reference {order.erp_ref}")
-    session.add(order)
-    record(session, order, poller.actor, "accepted", note=f"ERP order {order.erp_ref}")
     return f"order {order.order_no}: ERP reference {order.erp_ref}"
 
 
@@ -365,16 +358,8 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
               "lines": [{"sku": s, "quantity": q} for s, q in parsed]},
     )
     # C12: the customer hears of each shipment with its courier and tracking number.
-    enqueue(
-        session,
-        target=TARGET_NOTIFY,
-        kind="notify.shipment",
-        ordering_key=customer_key(order.customer_id),
-        aggregate_type="order",
-        aggregate_id=order.order_no,
-        payload={"order_no": order.order_no, "customer_id": order.customer_id, "shipment_id": shipment_id,
-                 "courier": courier, "tracking_no": tracking_no},
-    )
+    enqueue_notice(session, "shipment", customer_id=order.customer_id, order_no=order.order_no,
+                   shipment_id=shipment_id, courier=courier, tracking_no=tracking_no)
     outcome = f"order {order.order_no}: shipment {shipment_id} ({courier or '-'} {tracking_no or '-'})"
     if data.get("order_status") is not None:
         try:
@@ -422,29 +407,13 @@ def apply_customer_code(poller: InboxPoller, session: Session, data: dict[str, A
     if isinstance(raw_id, bool) or not str(raw_id or "").isdigit():
         raise Unreadable("customer_id must be a whole number")
     code = _text(data, "erp_code")
-    customer = session.get(Customer, int(raw_id))
+    customer = root_customer(session, int(raw_id))
     if customer is None:
         raise Park(f"customer {raw_id} is not known to the bridge")
-    while customer.merged_into_id is not None:
-        customer = session.get(Customer, customer.merged_into_id)
-    if customer.erp_code == code:
+    change = bind_customer_code(session, poller.name, customer, code)  # CodeTaken: a dead letter
+    if change is None:
         raise Ignore(f"customer {customer.id} already has ERP code {code}")
-    other = session.exec(select(Customer).where(Customer.erp_code == code, Customer.id != customer.id)).first()
-    if other is not None:
-        raise Refuse(f"ERP code {code} already belongs to customer {other.id}; merge them or correct the ERP")
-    previous, customer.erp_code = customer.erp_code, code
-    session.add(customer)
-    binding = session.exec(
-        select(ErpBinding).where(
-            ErpBinding.connector == poller.name, ErpBinding.entity == "customer", ErpBinding.internal_id == customer.id
-        )
-    ).first()
-    if binding is None:
-        session.add(ErpBinding(connector=poller.name, entity="customer", internal_id=customer.id, external_id=code))
-    else:
-        binding.external_id = code
-        session.add(binding)
-    return f"customer {customer.id}: ERP code {previous or '-'} → {code}"
+    return f"customer {customer.id}: ERP code {change.previous or '-'} → {code}"
 
 
 def _unknown_kind(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:

@@ -1,12 +1,15 @@
-"""The Chinese words people read for the bridge's enums — order statuses, customer types, product
-kinds, inquiry statuses — in one place, so the mini-program, the sales API, the admin pages, the
-CLI and the label sheets all say the same thing."""
+"""What people read for a code: every Chinese label the mini-program, the admin pages, the
+sales API, the CLI and the demo show for one of the bridge's enums.
+
+Codes (``pending``, ``custom``, 1 / 2 …) are what the API, the database and the ERP documents
+carry; a front end shows the label next to the code and never spells a label of its own.
+"""
 
 from __future__ import annotations
 
-from bridge.models import InquiryStatus, OrderStatus, ProductKind
+from bridge.models import CustomerType, InquiryStatus, OrderStatus, ProductKind
 
-ORDER_STATUS = {
+STATUS_LABELS: dict[OrderStatus, str] = {
     OrderStatus.PENDING: "等待处理",
     OrderStatus.IN_PRODUCTION: "生产中",
     OrderStatus.AWAITING_SHIPMENT: "等待发货",
@@ -14,10 +17,22 @@ ORDER_STATUS = {
     OrderStatus.COMPLETED: "已完成",
     OrderStatus.CANCELLED: "已取消",
 }
+"""Order statuses (C6)."""
 
-CUSTOMER_TYPE = {1: "类型一", 2: "类型二"}
-"""1: the ERP makes the production order at once; 2: the salesperson confirms payment first."""
+CUSTOMER_TYPE_LABELS: dict[CustomerType, str] = {
+    CustomerType.TYPE_1: "类型一",
+    CustomerType.TYPE_2: "类型二",
+}
+"""Customer types (A1); keyed by the enum, so the plain numbers 1 and 2 look up too."""
 
-PRODUCT_KIND = {ProductKind.STANDARD: "标准品", ProductKind.CUSTOM: "定制品"}
+PRODUCT_KIND_LABELS: dict[ProductKind, str] = {
+    ProductKind.STANDARD: "标准品",
+    ProductKind.CUSTOM: "定制品",
+}
+"""Product kinds (C1, A3)."""
 
-INQUIRY_STATUS = {InquiryStatus.OPEN: "待跟进", InquiryStatus.HANDLED: "已处理"}
+INQUIRY_STATUS_LABELS: dict[InquiryStatus, str] = {
+    InquiryStatus.OPEN: "待跟进",
+    InquiryStatus.HANDLED: "已处理",
+}
+"""Inquiry statuses (C11, A6)."""

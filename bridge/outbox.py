@@ -24,11 +24,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from bridge.actors import Actor
+from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
 from bridge.config import OutboxSection
-from bridge.connector import Connector, PermanentError, TransientError
+from bridge.connector import COMMANDS, Connector, PermanentError, TransientError
 from bridge.db import session_scope
 from bridge.logs import get_logger
-from bridge.models import OutboxMessage, OutboxStatus
+from bridge.models import Order, OutboxMessage, OutboxStatus
 from bridge.types import utcnow
 
 TARGET_ERP = "erp"
@@ -63,6 +65,23 @@ def enqueue(
     return row
 
 
+def enqueue_notice(
+    session: Session, event: str, *, customer_id: int, order_no: str | None = None, **fields: Any
+) -> OutboxMessage:
+    """Queue the notice ``notify.<event>`` for the notifiers (N1, N2), about an order or, without
+    ``order_no``, about a customer, in the customer's queue (so it follows the change it tells
+    of). The payload is ``order_no`` (if any), ``customer_id`` and ``fields``. Never commits."""
+    return enqueue(
+        session,
+        target=TARGET_NOTIFY,
+        kind=f"notify.{event}",
+        ordering_key=customer_key(customer_id),
+        aggregate_type="order" if order_no is not None else "customer",
+        aggregate_id=order_no if order_no is not None else customer_id,
+        payload=({"order_no": order_no} if order_no is not None else {}) | {"customer_id": customer_id, **fields},
+    )
+
+
 # --------------------------------------------------------------------------- delivery
 
 
@@ -80,7 +99,7 @@ def message_action(message: OutboxMessage) -> tuple[str, dict[str, Any]]:
         return "push_merge", doc
     if kind == "order.create":
         return "push_order", doc
-    if kind.startswith("order.") and kind.split(".", 1)[1] in ("release", "cancel", "complete"):
+    if kind.startswith("order.") and kind.split(".", 1)[1] in COMMANDS:
         return "order_command", doc
     return "unknown", doc
 
@@ -93,6 +112,8 @@ class RetryPolicy:
     ``d = min(max_s, base_s · 2^(n-1))`` ("equal jitter": never less than half the backoff, so
     an outage is not hammered, and spread so that messages do not retry in lockstep). After
     ``max_attempts`` failures it is a dead letter; a permanent error makes it one at once.
+    The inbox loop backs off from a failing ``pull_events`` by the same formula (it never
+    gives up, so it ignores ``max_attempts``).
     """
 
     base_s: float = 2.0
@@ -104,7 +125,8 @@ class RetryPolicy:
         return cls(settings.backoff_base_s, settings.backoff_max_s, settings.max_attempts)
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> float:
-        d = min(self.max_s, self.base_s * 2 ** max(0, attempts - 1))
+        # The exponent is capped: a poll failing for days must not overflow the float.
+        d = min(self.max_s, self.base_s * 2 ** min(max(0, attempts - 1), 64))
         return d / 2 + (rng or random).uniform(0, d / 2)
 
     def exhausted(self, attempts: int) -> bool:
@@ -259,7 +281,7 @@ class Dispatcher:
             for message, delivery in outcomes:
                 kept += self._record(session, rows.get(message.id), message, delivery)
             _record_answers(session, [r for r in rows.values() if r.status == OutboxStatus.DELIVERED and r.result],
-                            self.connector.name if self.connector is not None else "erp")
+                            self.connector.name if self.connector is not None else "erp", self.log)
         return kept
 
     def _record(self, session: Session, row: OutboxMessage | None, message: OutboxMessage, delivery: Delivery) -> bool:
@@ -346,34 +368,33 @@ def _text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _record_answers(session: Session, rows: list[OutboxMessage], connector_name: str) -> None:
+def _record_answers(session: Session, rows: list[OutboxMessage], connector_name: str, log) -> None:
     """Keep what the ERP answered (its order numbers, its customer codes) for a batch of
-    delivered messages: one query per kind, not one per message (nor a flush per message)."""
-    from bridge.models import Customer, Order
-
+    delivered messages, through ``bridge.bindings`` as the inbox does: one query per kind to
+    load the records, not one per message. An answer the bindings refuse (a customer code
+    another customer holds) makes its message a dead letter with the reason; the rest of the
+    batch is recorded."""
     refs = {r.aggregate_id: str(r.result["erp_ref"])[:64] for r in rows
             if r.kind == "order.create" and r.result.get("erp_ref")}
-    codes = {int(r.aggregate_id): str(r.result["erp_code"])[:64] for r in rows
-             if r.kind == "customer.upsert" and r.result.get("erp_code")}
-    if not refs and not codes:
+    upserts = [r for r in rows if r.kind == "customer.upsert" and r.result.get("erp_code")]
+    if not refs and not upserts:
         return
+    erp = Actor.erp(connector_name)
     with session.no_autoflush:
-        orders = session.exec(select(Order).where(Order.order_no.in_(refs), Order.erp_ref.is_(None))).all() if refs else []
-        customers = session.exec(select(Customer).where(Customer.id.in_(codes), Customer.erp_code.is_(None))).all() if codes else []
-    if orders:
-        from bridge.actors import Actor
-        from bridge.statemachine import record
-
-        erp = Actor.erp(connector_name)
+        orders = session.exec(select(Order).where(Order.order_no.in_(refs))).all() if refs else []
     for order in orders:
-        order.erp_ref = refs[order.order_no]
-        session.add(order)
-        # The same timeline line as an order.accepted event would give (that event is then
-        # ignored: the reference is already known).
-        record(session, order, erp, "accepted", note=f"ERP order {order.erp_ref}")
-    for customer in customers:
-        customer.erp_code = codes[customer.id]
-        session.add(customer)
+        bind_order_ref(session, order, refs[order.order_no], erp)
+    for row in upserts:
+        customer = root_customer(session, int(row.aggregate_id))
+        if customer is None:
+            continue
+        try:
+            bind_customer_code(session, connector_name, customer, str(row.result["erp_code"])[:64])
+        except CodeTaken as exc:
+            row.status = OutboxStatus.DEAD
+            row.last_error = exc.detail
+            session.add(row)
+            log.error("dead letter", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id, error=row.last_error)
 
 
 # --------------------------------------------------------------------------- operators

@@ -37,15 +37,17 @@ def customers_of(actor: Actor) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
-def may_act_on(actor: Actor, customer: Customer) -> bool:
+def may_act_on(actor: Actor, customer: Customer, *, named_as: int | None = None) -> bool:
     """May ``actor`` act on ``customer`` (a root customer, already resolved)? Same rule as
-    ``customers_of``, for a customer in hand."""
+    ``customers_of``, for a customer in hand. ``named_as`` is the id the caller named the
+    customer by, when that was an alias left by a merge: a customer signed in under the
+    absorbed id is the survivor now."""
     if actor.kind == ActorKind.ADMIN:
         return True
     if actor.kind == ActorKind.SALES:
         return customer.salesperson_id is not None and customer.salesperson_id == _staff_id(actor)
     if actor.kind == ActorKind.CUSTOMER:
-        return actor.customer_id == customer.id
+        return actor.customer_id is not None and actor.customer_id in (customer.id, named_as)
     return False
 
 

@@ -25,33 +25,39 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from bridge.actors import Actor
-from bridge.labels import ORDER_STATUS
+from bridge.connector import Command
 from bridge.documents import command_document
 from bridge.errors import DomainError, Forbidden, TransitionRefused
+from bridge.labels import STATUS_LABELS
 from bridge.models import ActorKind, Customer, Order, OrderEvent, OrderStatus
-from bridge.outbox import TARGET_NOTIFY, customer_key, enqueue
+from bridge.outbox import customer_key, enqueue, enqueue_notice
+from bridge.timeline import record
 from bridge.scope import may_act_on
 from bridge.types import utcnow
 
 S = OrderStatus
 A = ActorKind
 
-LABELS = ORDER_STATUS
 
 # How far along an order is; the ERP never moves an order to a lower rank.
 RANK = {S.PENDING: 0, S.IN_PRODUCTION: 1, S.AWAITING_SHIPMENT: 2, S.SHIPPED: 3, S.COMPLETED: 4}
 TERMINAL = frozenset({S.COMPLETED, S.CANCELLED})
 OPEN = frozenset({S.PENDING, S.IN_PRODUCTION, S.AWAITING_SHIPMENT})
+"""Orders still on their way: an unreleased type-2 order in one of these waits for the
+salesperson's payment confirmation (A1, A6); shipped, completed and cancelled ones wait for nothing."""
 
 Guard = Callable[[Order, Actor], str | None]
 """Returns None when allowed, else the reason (English) it is not."""
 
 
-def _sales_owns(order: Order, actor: Actor) -> str | None:
-    # A salesperson acts on their own customers' orders only (bridge.scope).
+def _out_of_scope(order: Order, actor: Actor) -> str | None:
+    # A person acts on the orders of the customers in their scope (bridge.scope: a customer on
+    # its own, a salesperson on their customers', an admin on all); the ERP on every order.
+    if actor.kind == A.ERP:
+        return None
     customer = object_session(order).get(Customer, order.customer_id)
     if customer is None or not may_act_on(actor, customer):
-        return f"the order's customer is not assigned to sales user {actor.id}"
+        return f"the order is for another customer, outside the scope of {actor}"
     return None
 
 
@@ -73,7 +79,7 @@ def _rule(*actors: ActorKind, guards: dict[ActorKind, Guard] | None = None) -> R
     return Rule(frozenset(actors), guards)
 
 
-_CANCEL_GUARDS = {A.CUSTOMER: _customer_may_cancel, A.SALES: _sales_owns}
+_CANCEL_GUARDS = {A.CUSTOMER: _customer_may_cancel}
 
 TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], Rule] = {
     (S.PENDING, S.IN_PRODUCTION): _rule(A.ERP, A.ADMIN),
@@ -92,7 +98,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], Rule] = {
 }
 
 # Messages to the ERP caused by a person's transition (E5). The ERP's own moves send nothing back.
-COMMANDS = {S.CANCELLED: "cancel", S.COMPLETED: "complete"}
+ERP_COMMAND_ON = {S.CANCELLED: Command.CANCEL, S.COMPLETED: Command.COMPLETE}
 
 
 def allowed(order: Order, to: OrderStatus, actor: Actor) -> str | None:
@@ -107,46 +113,19 @@ def allowed(order: Order, to: OrderStatus, actor: Actor) -> str | None:
         return f"an order cannot go from {frm.value} to {to.value}"
     if actor.kind not in rule.actors:
         return f"{actor.kind.value} may not move an order from {frm.value} to {to.value}"
-    if actor.kind == A.CUSTOMER and actor.customer_id != order.customer_id:
-        return "the order belongs to another customer"
+    reason = _out_of_scope(order, actor)
+    if reason is not None:
+        return reason
     guard = (rule.guards or {}).get(actor.kind)
     return guard(order, actor) if guard else None
 
 
 def _refusal_message(order: Order, to: OrderStatus) -> str:
     if to == S.CANCELLED:
-        return f"订单当前状态为「{LABELS[order.status]}」，不能取消"
+        return f"订单当前状态为「{STATUS_LABELS[order.status]}」，不能取消"
     if to == S.COMPLETED:
-        return f"订单当前状态为「{LABELS[order.status]}」，不能确认收货"
-    return f"订单不能从「{LABELS[order.status]}」变为「{LABELS[to]}」"
-
-
-def record(
-    session: Session,
-    order: Order,
-    actor: Actor,
-    action: str,
-    *,
-    from_status: OrderStatus | None = None,
-    to_status: OrderStatus | None = None,
-    note: str | None = None,
-    data: dict | None = None,
-    at: datetime | None = None,
-) -> OrderEvent:
-    """Add a line to the order's timeline (in the caller's transaction)."""
-    event = OrderEvent(
-        order_id=order.id,
-        at=at or utcnow(),
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        data=data,
-    )
-    session.add(event)
-    return event
+        return f"订单当前状态为「{STATUS_LABELS[order.status]}」，不能确认收货"
+    return f"订单不能从「{STATUS_LABELS[order.status]}」变为「{STATUS_LABELS[to]}」"
 
 
 def transition(
@@ -169,21 +148,13 @@ def transition(
     order.updated_at = at
     session.add(order)
     event = record(session, order, actor, "status", from_status=frm, to_status=to, note=note, data=data, at=at)
-    command = COMMANDS.get(to)
+    command = ERP_COMMAND_ON.get(to)
     if command and actor.kind != A.ERP:
         _tell_erp(session, order, command, at)
     if to == S.CANCELLED and actor.kind != A.CUSTOMER:
         # The customer hears of a cancellation they did not make. (Shipment notices, with their
         # tracking numbers, are sent per shipment by the inbox, not per status change.)
-        enqueue(
-            session,
-            target=TARGET_NOTIFY,
-            kind="notify.cancelled",
-            ordering_key=customer_key(order.customer_id),
-            aggregate_type="order",
-            aggregate_id=order.order_no,
-            payload={"order_no": order.order_no, "status": to.value, "customer_id": order.customer_id},
-        )
+        enqueue_notice(session, "cancelled", customer_id=order.customer_id, order_no=order.order_no, status=to.value)
     return event
 
 
@@ -211,26 +182,6 @@ def apply_erp_status(
     return transition(session, order, to, actor, note=note, data=data)
 
 
-def release_refused(order: Order, actor: Actor) -> DomainError | None:
-    """None when ``actor`` may release ``order`` (A1, A6) now; else the error ``release`` raises.
-    Only an open order is released, by its customer's salesperson, an admin or the ERP."""
-    if order.released:
-        return TransitionRefused("订单已确认收款", f"order {order.order_no} is already released", order_no=order.order_no)
-    if order.status not in OPEN:
-        return TransitionRefused(
-            f"订单当前状态为「{LABELS[order.status]}」，不能确认收款",
-            f"order {order.order_no} is {order.status.value}: cannot release",
-            order_no=order.order_no,
-        )
-    if actor.kind == A.SALES:
-        reason = _sales_owns(order, actor)
-        if reason:
-            return Forbidden("只能确认自己客户的订单", f"order {order.order_no}: {reason}")
-    elif actor.kind not in (A.ADMIN, A.ERP):
-        return Forbidden("无权确认收款", f"{actor.kind.value} may not release order {order.order_no}")
-    return None
-
-
 def awaits_payment(order: Order) -> bool:
     """Is ``order`` waiting for a payment confirmation (A6)? ``awaiting_payment`` in Python."""
     return not order.released and order.status in OPEN
@@ -251,7 +202,7 @@ def release(session: Session, order: Order, actor: Actor, *, note: str | None = 
     Releasing a released order again is a no-op (returns None)."""
     if order.released:
         return None
-    refusal = release_refused(order, actor)
+    refusal = _release_refusal(order, actor)
     if refusal is not None:
         raise refusal
     at = utcnow()
@@ -261,8 +212,52 @@ def release(session: Session, order: Order, actor: Actor, *, note: str | None = 
     session.add(order)
     event = record(session, order, actor, "release", note=note, at=at)
     if actor.kind != A.ERP:
-        _tell_erp(session, order, "release", at)
+        _tell_erp(session, order, Command.RELEASE, at)
     return event
+
+
+def _release_refusal(order: Order, actor: Actor) -> DomainError | None:
+    """Why ``actor`` may not release ``order`` (not yet released), or None."""
+    if order.status not in OPEN:
+        return TransitionRefused(
+            f"订单当前状态为「{STATUS_LABELS[order.status]}」，不能确认收款",
+            f"order {order.order_no} is {order.status.value}: cannot release",
+            order_no=order.order_no,
+        )
+    if actor.kind not in (A.SALES, A.ADMIN, A.ERP):
+        return Forbidden("无权确认收款", f"{actor.kind.value} may not release order {order.order_no}")
+    reason = _out_of_scope(order, actor)
+    if reason is not None:
+        return Forbidden("只能确认自己客户的订单", f"order {order.order_no}: {reason}")
+    return None
+
+
+# --------------------------------------------------------------------------- what may be done now
+
+CANCEL, CONFIRM_RECEIPT, RELEASE = "cancel", "confirm_receipt", "release"
+ACTIONS = (CANCEL, CONFIRM_RECEIPT, RELEASE)
+"""What a person can ask of an order in a front end: its buttons (``can_<action>``)."""
+
+
+def may(order: Order, actor: Actor, action: str) -> str | None:
+    """None when ``actor`` may do ``action`` (one of ``ACTIONS``) to ``order`` now; else the
+    reason (English) it may not. The same guards as ``transition`` and ``release`` themselves,
+    so a button is shown exactly when pressing it would work."""
+    if action == CANCEL:
+        return allowed(order, S.CANCELLED, actor)
+    if action == CONFIRM_RECEIPT:
+        return allowed(order, S.COMPLETED, actor)
+    if action == RELEASE:
+        if order.released:
+            return f"order {order.order_no} is already released"
+        refusal = _release_refusal(order, actor)
+        return refusal.detail if refusal is not None else None
+    raise ValueError(f"unknown order action {action!r} (one of {', '.join(ACTIONS)})")
+
+
+def actions(order: Order, actor: Actor) -> frozenset[str]:
+    """The ``ACTIONS`` ``actor`` may do to ``order`` now (see ``may``)."""
+    return frozenset(a for a in ACTIONS if may(order, actor, a) is None)
 
 
 def _tell_erp(session: Session, order: Order, command: str, at: datetime) -> None:

@@ -21,14 +21,13 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bridge.actors import Actor
 from bridge.config import Config
 from bridge.connector import Connector
 from bridge.db import read_scope, session_scope
 from bridge.inbox import save_stock
 from bridge.logs import get_logger
-from bridge.models import Order, Product, StockSnapshot
-from bridge.orders import OrderRequest, Placement, StockAnswer, place_order
+from bridge.models import StockSnapshot
+from bridge.orders import StockAnswer
 from bridge.types import utcnow
 
 log = get_logger("bridge.stock")
@@ -94,38 +93,3 @@ class StockChecker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def submit_order(
-    engine: Engine,
-    checker: StockChecker,
-    actor: Actor,
-    customer_id: int,
-    request: OrderRequest,
-    config: Config,
-    *,
-    account_id: int | None = None,
-) -> Placement:
-    """Place an order the way the API does: stock check first (outside any transaction),
-    then the order and its outbox rows in one transaction. A repeated idempotency key skips
-    the stock check and returns the order it made."""
-    with read_scope(engine) as session:
-        known = session.exec(
-            select(Order).where(Order.idempotency_key == request.idempotency_key, Order.customer_id == customer_id)
-        ).first()
-        ids = [line.product_id for line in request.lines if line.product_id is not None]
-        skus = {line.sku for line in request.lines if line.sku}
-        if ids:
-            skus |= set(session.exec(select(Product.sku).where(Product.id.in_(ids))).all())
-    stock = None if known is not None else checker.check(sorted(skus))
-    with session_scope(engine) as session:
-        return place_order(
-            session,
-            actor,
-            customer_id,
-            request,
-            limits=config.orders,
-            timezone=config.bridge.timezone,
-            stock=stock,
-            account_id=account_id,
-        )

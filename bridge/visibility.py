@@ -12,9 +12,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bridge.errors import NotFound
-from bridge.models import Customer, Product, ProductGrant, ProductHide, ProductKind
+from bridge.models import Customer, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind
 
 PRODUCT_NOT_FOUND = "商品不存在或已下架"
+
+
+def applies_to(model: type[ProductGrant] | type[CustomerPrice], customer: Customer) -> sa.ColumnElement[bool]:
+    """SQL condition on a table of rows for one customer or for a whole customer type (grants,
+    A3; prices, A9): true for the rows about ``customer`` itself or about every customer of
+    its type."""
+    return sa.or_(model.customer_id == customer.id, model.customer_type == customer.type)
 
 
 def visible_to(customer: Customer) -> sa.ColumnElement[bool]:
@@ -23,10 +30,7 @@ def visible_to(customer: Customer) -> sa.ColumnElement[bool]:
         # An alias has no catalog of its own; callers resolve to the surviving customer first.
         raise ValueError(f"customer {customer.id} is merged into {customer.merged_into_id}")
     hidden = sa.exists().where(ProductHide.product_id == Product.id, ProductHide.customer_id == customer.id)
-    granted = sa.exists().where(
-        ProductGrant.product_id == Product.id,
-        sa.or_(ProductGrant.customer_id == customer.id, ProductGrant.customer_type == customer.type),
-    )
+    granted = sa.exists().where(ProductGrant.product_id == Product.id, applies_to(ProductGrant, customer))
     return sa.and_(
         Product.active.is_(True),
         sa.not_(hidden),

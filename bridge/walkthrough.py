@@ -26,10 +26,10 @@ from bridge.models import (
     Shipment,
     StaffUser,
 )
-from bridge.orders import LineRequest, OrderRequest
+from bridge.orders import LineRequest, OrderRequest, submit_order
 from bridge.runtime import Runtime
-from bridge.statemachine import LABELS, release, transition
-from bridge.stock import submit_order
+from bridge.labels import STATUS_LABELS
+from bridge.statemachine import release, transition
 from bridge.types import utcnow
 from bridge.worker import wait_until
 
@@ -122,7 +122,7 @@ class Walkthrough:
         self._wait("the ERP's stock figures", lambda: self.rt.stock_checker().snapshot([wheel.sku]) is not None)
         say(f"  1. ERP stock file {self.root / 'stock.json'}: {wheel.sku} = 500")
         order = self._place(customer, address, wheel, 20, "演示订单：请尽快发货")
-        say(f"  2. customer submits {order.order_no}: 20 × {wheel.name} → 「{LABELS[order.status]}」"
+        say(f"  2. customer submits {order.order_no}: 20 × {wheel.name} → 「{STATUS_LABELS[order.status]}」"
             f" (stock checked live: {order.stock_check.value})")
         self._wait("the order to reach the ERP", lambda: self._order(order.order_no).erp_ref is not None)
         say(f"  3. written to {self.root / 'out'}, taken by the ERP as {self._order(order.order_no).erp_ref};"
@@ -138,13 +138,13 @@ class Walkthrough:
         self._wait("the shipment", self._status_is(order.order_no, OrderStatus.SHIPPED))
         with self._session() as s:
             shipment = s.exec(select(Shipment).join(Order).where(Order.order_no == order.order_no)).first()
-        say(f"  5. the ERP ships: {shipment.courier} {shipment.tracking_no} → 「{LABELS[OrderStatus.SHIPPED]}」, customer notified")
+        say(f"  5. the ERP ships: {shipment.courier} {shipment.tracking_no} → 「{STATUS_LABELS[OrderStatus.SHIPPED]}」, customer notified")
         with self._session() as s:
             row = s.exec(select(Order).where(Order.order_no == order.order_no)).one()
             transition(s, row, OrderStatus.COMPLETED, Actor.customer(customer.id))
             s.commit()
         self._wait("the ERP to hear of the receipt", lambda: (order.order_no, "complete") in self.sim.commands)
-        say(f"  6. customer confirms receipt → 「{LABELS[OrderStatus.COMPLETED]}」, the ERP is told (order.complete)")
+        say(f"  6. customer confirms receipt → 「{STATUS_LABELS[OrderStatus.COMPLETED]}」, the ERP is told (order.complete)")
         return order.order_no
 
     def scenario_2(self) -> str:
@@ -152,21 +152,21 @@ class Walkthrough:
         customer, address, custom = self._pick(CustomerType.TYPE_1, ProductKind.CUSTOM)
         say(f"场景二 / Scenario 2 — {customer.name}（类型一）orders its own custom product")
         order = self._place(customer, address, custom, 8, "定制品，按图纸生产")
-        say(f"  1. {custom.name} is visible only to this customer; order {order.order_no} → 「{LABELS[order.status]}」"
+        say(f"  1. {custom.name} is visible only to this customer; order {order.order_no} → 「{STATUS_LABELS[order.status]}」"
             f" (no stock for a custom wheel)")
         self._wait("the order to reach the ERP", lambda: order.order_no in self.sim.orders)
         self.sim.produce(order.order_no)
         self._wait("production", self._status_is(order.order_no, OrderStatus.IN_PRODUCTION))
-        say(f"  2. the ERP starts production → 「{LABELS[OrderStatus.IN_PRODUCTION]}」")
+        say(f"  2. the ERP starts production → 「{STATUS_LABELS[OrderStatus.IN_PRODUCTION]}」")
         self.sim.finish(order.order_no)
         self._wait("production to finish", self._status_is(order.order_no, OrderStatus.AWAITING_SHIPMENT))
-        say(f"  3. production done → 「{LABELS[OrderStatus.AWAITING_SHIPMENT]}」")
+        say(f"  3. production done → 「{STATUS_LABELS[OrderStatus.AWAITING_SHIPMENT]}」")
         self.sim.ship(order.order_no, parts=2)
         self._wait("the shipments", self._status_is(order.order_no, OrderStatus.SHIPPED))
         with self._session() as s:
             shipments = s.exec(select(Shipment).join(Order).where(Order.order_no == order.order_no)).all()
         parts = "; ".join(f"{x.courier} {x.tracking_no}" for x in shipments)
-        say(f"  4. shipped in {len(shipments)} parts ({parts}) → 「{LABELS[OrderStatus.SHIPPED]}」")
+        say(f"  4. shipped in {len(shipments)} parts ({parts}) → 「{STATUS_LABELS[OrderStatus.SHIPPED]}」")
         return order.order_no
 
     def keep_running(self) -> None:

@@ -24,7 +24,7 @@ from bridge.config import Config
 from bridge.connector import Connector
 from bridge.inbox import InboxPoller
 from bridge.logs import get_logger
-from bridge.outbox import Dispatcher
+from bridge.outbox import Dispatcher, RetryPolicy
 
 log = get_logger("bridge.worker")
 
@@ -105,6 +105,9 @@ class Worker:
 
     def _inbox_loop(self) -> None:
         interval = self.config.inbox.poll_interval_s
+        # From one poll interval up to ten of them (at most 30 s): a short blip is over soon, a
+        # long outage is not hammered.
+        backoff = RetryPolicy(base_s=interval, max_s=max(interval, min(10 * interval, 30.0)))
         failures = 0
         with _InboxLeadership(self.engine, self.connector.name, self.stop_event, interval) as leader:
             while not self.stop_event.is_set():
@@ -115,9 +118,7 @@ class Worker:
                 except Exception as exc:
                     # The ERP side is away: say so once in a while, not at every poll.
                     failures += 1
-                    # Doubling from one poll interval up to ten of them (at most 30 s): a short
-                    # blip is over soon, a long outage is not hammered.
-                    wait = min(interval * 2 ** min(failures - 1, 10), max(interval, min(10 * interval, 30.0)))
+                    wait = backoff.delay(failures)
                     if failures == 1 or failures % 10 == 0:
                         log.warning("inbox poll failed; retrying", error=str(exc) or type(exc).__name__,
                                     failures=failures, retry_in_s=round(wait, 1))

@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from bridge.connector import COMMANDS, Command  # noqa: F401  COMMANDS: the words the ERP side accepts (re-exported)
+
 COURIERS = (
     ("顺丰速运", "SF", 12),
     ("中通快递", "75", 12),
@@ -30,7 +32,6 @@ COURIERS = (
     ("圆通速递", "YT", 13),
     ("京东物流", "JDX", 12),
 )
-COMMANDS = ("release", "cancel", "complete")
 
 
 class ErpRejected(Exception):
@@ -187,12 +188,12 @@ class ErpCore:
                 raise UnknownOrder(f"order {order_no} is not in the ERP (yet)")
             self.arrivals.append((self.orders[order_no]["customer"]["id"], order_no, kind))
             self.commands.append((order_no, command))
-            if command == "release":
+            if command == Command.RELEASE:
                 self.released[order_no] = True
-            elif command == "cancel" and self.status[order_no] not in ("shipped", "completed", "cancelled"):
+            elif command == Command.CANCEL and self.status[order_no] not in ("shipped", "completed", "cancelled"):
                 self._unreserve(order_no)
                 self._set_status(order_no, "cancelled")
-            elif command == "complete":
+            elif command == Command.COMPLETE:
                 self.status[order_no] = "completed"
 
     def stock_of(self, skus: list[str]) -> dict[str, Decimal]:

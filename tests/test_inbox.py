@@ -249,3 +249,34 @@ def test_e3_the_inbox_lead_passes_on_to_the_next_worker_in_the_same_process(engi
     for _ in range(3):  # whichever pooled connection the next one gets, the lock is free
         with _InboxLeadership(engine, "memory", stop, 0.01) as nxt:
             assert nxt.held()
+
+
+def test_e6_the_inbox_loop_backs_off_from_an_unreachable_erp_by_the_outboxs_formula(engine, erp):
+    """E6: while ``pull_events`` fails, the inbox loop waits by the outbox's RetryPolicy (equal
+    jitter, doubling from one poll interval up to ten of them, at most 30 s), for as long as
+    the ERP is away (no overflow after many failures), and says so only once in a while."""
+    from bridge.config import Config
+    from bridge.worker import Worker
+
+    class CountingStop:
+        """Stands in for the worker's stop event: records each wait, stops after ``n``."""
+
+        def __init__(self, n):
+            self.n, self.waits = n, []
+
+        def is_set(self):
+            return len(self.waits) >= self.n
+
+        def wait(self, seconds):
+            self.waits.append(seconds)
+            return self.is_set()
+
+    erp.down = True
+    config = Config.model_validate({"inbox": {"poll_interval_s": 2.0}}, context={"skip_existence_checks": True})
+    worker = Worker(config, engine, erp, dispatch=False)
+    worker.stop_event = CountingStop(1200)
+    worker._inbox_loop()
+    waits = worker.stop_event.waits
+    for failures, full in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 20), (1200, 20)]:
+        assert full / 2 <= waits[failures - 1] <= full, (failures, waits[failures - 1])
+    assert len({round(w, 6) for w in waits[10:]}) > 1  # jittered, not in lockstep

@@ -153,6 +153,18 @@ def test_a9_price_is_snapshotted_and_customer_price_wins(session, shop):
     assert session.get(Order, placed.order.id).total_amount == Decimal("2440.00")
 
 
+def test_a9_another_customers_or_another_types_price_does_not_apply(session, shop, make):
+    """A9: the price rows asked are the customer's own and its type's (the same "customer or
+    customer type" rule as grants, bridge.visibility.applies_to), no one else's."""
+    other = make.customer(type=CustomerType.TYPE_1)
+    session.add(CustomerPrice(product_id=shop["wheel"].id, customer_type=1, price=Decimal("100.00")))
+    session.add(CustomerPrice(product_id=shop["wheel"].id, customer_id=other.id, price=Decimal("90.00")))
+    session.commit()
+    _place(session, shop)
+    session.commit()
+    assert session.exec(select(OrderLine.unit_price)).all() == [Decimal("180.00")]
+
+
 @pytest.mark.parametrize(
     "stock,status,check",
     [

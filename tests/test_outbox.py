@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bridge.config import OutboxSection
 from bridge.connector import TransientError
-from bridge.models import Customer, Order, OutboxMessage, OutboxStatus
+from bridge.models import Customer, ErpBinding, Order, OutboxMessage, OutboxStatus
 from bridge.outbox import Dispatcher, RetryPolicy, message_action, retry_dead
 from bridge.testing.memory import MemoryConnector
 from tests.sync_helpers import Clock, make_shop, place
@@ -76,6 +76,45 @@ def test_e4_customer_upsert_stores_the_erp_code(engine, erp, clock):
     dispatcher(engine, erp, clock).drain()
     with Session(engine) as s:
         assert s.get(Customer, cid).erp_code == f"C{cid:04d}"
+        # The same binding as a customer.code event from the ERP makes (bridge.bindings).
+        binding = s.exec(select(ErpBinding).where(ErpBinding.internal_id == cid)).one()
+        assert (binding.connector, binding.entity, binding.external_id) == ("memory", "customer", f"C{cid:04d}")
+
+
+def test_a11_an_erp_code_another_customer_holds_is_a_dead_letter_and_the_queue_flows(engine, erp, clock):
+    """A11 (a code belongs to one customer): the ERP answers customer b's upsert with the code
+    customer a already holds. The answer is not taken, b's upsert becomes a dead letter naming
+    the code and its holder (instead of failing the batch's commit round after round), and b's
+    order queued behind it still reaches the ERP."""
+    from bridge.actors import Actor
+    from bridge.customers import create_customer
+    from bridge.models import Address
+
+    shop = make_shop(engine, customers=0)
+    with Session(engine, expire_on_commit=False) as s:
+        a = create_customer(s, Actor.admin(shop["sales"].id), name="甲公司", type=1)
+        b = create_customer(s, Actor.admin(shop["sales"].id), name="乙公司", type=1)
+        s.flush()
+        address = Address(customer_id=b.id, recipient="王工", phone="13900000000", detail="工业大道 9 号")
+        s.add(address)
+        s.commit()
+    shop["addresses"][b.id] = address.id
+    order = place(engine, shop, b)
+    erp.customer_codes = {a.id: "K-001", b.id: "K-001"}
+
+    dispatcher(engine, erp, clock).drain()
+
+    with Session(engine) as s:
+        assert s.get(Customer, a.id).erp_code == "K-001"
+        assert s.get(Customer, b.id).erp_code is None
+        bound = s.exec(select(ErpBinding.internal_id).where(ErpBinding.external_id == "K-001")).all()
+        assert bound == [a.id]
+    upsert_b = next(r for r in rows(engine) if r.kind == "customer.upsert" and r.aggregate_id == str(b.id))
+    assert upsert_b.status == OutboxStatus.DEAD
+    assert "K-001" in upsert_b.last_error and f"customer {a.id}" in upsert_b.last_error
+    assert order.order_no in erp.orders
+    create = next(r for r in rows(engine) if r.kind == "order.create")
+    assert create.status == OutboxStatus.DELIVERED
 
 
 def test_e6_messages_of_one_customer_keep_their_order_while_others_flow(engine, erp, clock):
@@ -233,3 +272,18 @@ def test_retry_policy_backs_off_exponentially_with_jitter_and_a_cap():
         assert full / 2 <= min(delays) and max(delays) <= full
         assert len(set(delays)) > 1
     assert not policy.exhausted(4) and policy.exhausted(5)
+
+
+def test_e5_every_command_word_of_the_contract_is_delivered_as_an_order_command():
+    """E5: release, cancel and complete are spelled once (bridge.connector.COMMANDS); the
+    dispatcher hands each to ``order_command`` and refuses a word outside them."""
+    from bridge.connector import COMMANDS
+
+    assert COMMANDS == ("release", "cancel", "complete")
+    for command in COMMANDS:
+        message = OutboxMessage(id=1, target="erp", kind=f"order.{command}", ordering_key="customer:1",
+                                aggregate_type="order", aggregate_id="JHT-1", payload={"command": command})
+        assert message_action(message)[0] == "order_command"
+    odd = OutboxMessage(id=2, target="erp", kind="order.explode", ordering_key="customer:1",
+                        aggregate_type="order", aggregate_id="JHT-1", payload={})
+    assert message_action(odd)[0] == "unknown"

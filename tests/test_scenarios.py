@@ -25,9 +25,8 @@ from bridge.models import (
     StaffRole,
     StaffUser,
 )
-from bridge.orders import LineRequest, OrderRequest
+from bridge.orders import LineRequest, OrderRequest, submit_order
 from bridge.statemachine import release, transition
-from bridge.stock import submit_order
 from bridge.visibility import get_visible_product
 from connectors.filedrop.simulator import ErpSimulator
 from tests.sync_helpers import RecordingNotifier, filedrop_runtime

@@ -10,7 +10,8 @@ from sqlmodel import select
 from bridge.actors import Actor
 from bridge.errors import Forbidden, TransitionRefused
 from bridge.models import Order, OrderEvent, OrderStatus, OutboxMessage
-from bridge.statemachine import LABELS, apply_erp_status, release, transition
+from bridge.labels import STATUS_LABELS
+from bridge.statemachine import ACTIONS, actions, apply_erp_status, may, release, transition
 from tests.conftest import count
 
 S = OrderStatus
@@ -212,7 +213,7 @@ def test_a1_release_refused_once_shipped_or_final(session, world, status):
 
 
 def test_c6_every_status_has_a_chinese_label():
-    assert LABELS == {
+    assert STATUS_LABELS == {
         S.PENDING: "等待处理",
         S.IN_PRODUCTION: "生产中",
         S.AWAITING_SHIPMENT: "等待发货",
@@ -220,3 +221,56 @@ def test_c6_every_status_has_a_chinese_label():
         S.COMPLETED: "已完成",
         S.CANCELLED: "已取消",
     }
+
+
+# --------------------------------------------------------------------------- what may be done now
+
+PEOPLE = ["customer", "other_customer", "sales", "other_sales", "admin", "erp", "system"]
+BUTTON_CASES = [(status, released, who, action) for status in S for released in (False, True)
+                for who in PEOPLE for action in ACTIONS]
+
+
+def _person(kind, world, make):
+    if kind == "other_customer":
+        return Actor.customer(make.customer().id, 2)
+    if kind == "other_sales":
+        return Actor.sales(make.staff().id)
+    return _actor(kind, world)
+
+
+@pytest.mark.parametrize("status,released,who,action", BUTTON_CASES,
+                         ids=[f"{s.value}-{'released' if r else 'unreleased'}-{w}-{a}" for s, r, w, a in BUTTON_CASES])
+def test_c13_c9_a1_may_says_yes_exactly_when_doing_it_works(session, world, make, status, released, who, action):
+    """C13 (cancel), C9 (confirm receipt), A1 (release): the state machine's answer to "may this
+    person do this now" (the buttons a front end shows) is the one its transitions give: None
+    exactly when the action goes through, else the reason it is refused."""
+    order = _order(session, world["customer"], status, released=released)
+    actor = _person(who, world, make)
+    reason = may(order, actor, action)
+    try:
+        if action == "release":
+            done = release(session, order, actor) is not None
+        else:
+            transition(session, order, S.CANCELLED if action == "cancel" else S.COMPLETED, actor)
+            done = True
+    except (TransitionRefused, Forbidden):
+        done = False
+    assert (reason is None) == done, reason
+    assert reason is None or reason.strip()
+
+
+def test_c13_a6_buttons_of_the_customer_and_of_salespeople(session, world, make):
+    """C13: a customer may cancel an unreleased pending order and confirm receipt of a shipped
+    one; A6: their salesperson may cancel and release an unreleased order, another salesperson
+    nothing."""
+    customer, sales = _actor("customer", world), _actor("sales", world)
+    pending = _order(session, world["customer"], S.PENDING)
+    shipped = _order(session, world["customer"], S.SHIPPED, released=True)
+    assert actions(pending, customer) == {"cancel"}
+    assert actions(shipped, customer) == {"confirm_receipt"}
+    assert actions(pending, sales) == {"cancel", "release"}
+    assert actions(shipped, sales) == frozenset()
+    assert actions(pending, Actor.sales(make.staff().id)) == frozenset()
+    assert "already released" in may(shipped, sales, "release")
+    with pytest.raises(ValueError):
+        may(pending, customer, "teleport")

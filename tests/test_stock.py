@@ -14,8 +14,8 @@ from bridge.actors import Actor
 from bridge.config import Config
 from bridge.inbox import save_stock
 from bridge.models import OrderStatus, StockCheck
-from bridge.orders import LineRequest, OrderRequest
-from bridge.stock import StockChecker, submit_order
+from bridge.orders import LineRequest, OrderRequest, submit_order
+from bridge.stock import StockChecker
 from bridge.testing.memory import MemoryConnector
 from bridge.types import utcnow
 from tests.sync_helpers import make_shop

@@ -144,7 +144,7 @@ def change_type(request: Request, customer_id: fields.PathId, data: JSONBody[Cus
         customer = customers.customer_for(session, staff.actor, customer_id)
         change = customers.set_customer_type(session, staff.actor, customer.id, data.type)
         return views.TypeChange(customer_id=change.customer_id, old_type=change.old_type, type=change.new_type,
-                                type_label=views.labels.CUSTOMER_TYPE[change.new_type], changed=change.changed,
+                                type_label=views.labels.CUSTOMER_TYPE_LABELS[change.new_type], changed=change.changed,
                                 unreleased_open_orders=change.unreleased_open_orders, notice=change.notice)
 
 

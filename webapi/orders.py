@@ -17,8 +17,8 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 from bridge import customers, notes, scope, statemachine
 from bridge.db import read_scope, session_scope
 from bridge.models import Customer, Order, OrderStatus
-from bridge.orders import LineRequest, OrderRequest, order_details, order_page
-from bridge.stock import submit_order
+from bridge.orders import LineRequest, OrderRequest, order_details, order_page, submit_order
+
 from webapi import fields, views
 from webapi.auth import Me, Principal, Staff, runtime, signed_in, wake_dispatcher
 

@@ -147,7 +147,7 @@ def contact_view(user: StaffUser | None) -> Contact | None:
 def me_view(account: Account, customer: Customer, accounts: list[Account], salesperson: StaffUser | None) -> Me:
     return Me(
         customer=MeCustomer(id=customer.id, name=customer.name, type=customer.type,
-                            type_label=labels.CUSTOMER_TYPE[customer.type]),
+                            type_label=labels.CUSTOMER_TYPE_LABELS[customer.type]),
         account=MeAccount(id=account.id, phone=account.phone, nickname=account.nickname),
         accounts=[account_view(a) for a in accounts],
         salesperson=contact_view(salesperson),
@@ -240,7 +240,7 @@ class GrantView(Struct):
 
 def _product_fields(p: Product, price: Decimal | None) -> dict[str, Any]:
     return dict(
-        id=p.id, sku=p.sku, name=p.name, kind=p.kind.value, kind_label=labels.PRODUCT_KIND[p.kind], unit=p.unit,
+        id=p.id, sku=p.sku, name=p.name, kind=p.kind.value, kind_label=labels.PRODUCT_KIND_LABELS[p.kind], unit=p.unit,
         price=_money(price), spec=spec_text(p), shape=p.shape, outer_diameter_mm=_money(p.outer_diameter_mm),
         thickness_mm=_money(p.thickness_mm), bore_mm=_money(p.bore_mm), abrasive=p.abrasive, grit=p.grit,
         hardness=p.hardness, bond=p.bond, max_speed_ms=_money(p.max_speed_ms), marking=p.marking,
@@ -397,7 +397,7 @@ class StaffOrderView(OrderView):
 
 
 def _summary_fields(o: Order) -> dict[str, Any]:
-    return dict(order_no=o.order_no, status=o.status.value, status_label=labels.ORDER_STATUS[o.status],
+    return dict(order_no=o.order_no, status=o.status.value, status_label=labels.STATUS_LABELS[o.status],
                 released=o.released, total_amount=_money(o.total_amount), created_at=o.created_at.isoformat())
 
 
@@ -439,7 +439,7 @@ def _detail_fields(d: OrderDetails) -> dict[str, Any]:
                                lines=[ShippedLine(sku=x.sku, quantity=x.quantity) for x in s.lines])
                    for s in d.shipments],
         timeline=[TimelineEntry(at=e.at.isoformat(), action=e.action, status=e.to_status.value if e.to_status else None,
-                                status_label=labels.ORDER_STATUS[e.to_status] if e.to_status else None,
+                                status_label=labels.STATUS_LABELS[e.to_status] if e.to_status else None,
                                 by=e.actor_kind.value) for e in d.events],
     )
 
@@ -508,7 +508,7 @@ class TypeChange(Struct):
 
 
 def _customer_fields(c: Customer, salesperson: str | None) -> dict[str, Any]:
-    return dict(id=c.id, name=c.name, type=c.type, type_label=labels.CUSTOMER_TYPE[c.type], phone=c.phone,
+    return dict(id=c.id, name=c.name, type=c.type, type_label=labels.CUSTOMER_TYPE_LABELS[c.type], phone=c.phone,
                 contact_name=c.contact_name, erp_code=c.erp_code, salesperson_id=c.salesperson_id,
                 salesperson=salesperson, created_at=c.created_at.isoformat())
 
@@ -565,7 +565,7 @@ def inquiry_created(i: Inquiry) -> InquiryCreated:
 def inquiry_view(v: InquiryView) -> InquiryOut:
     i = v.inquiry
     return InquiryOut(id=i.id, customer=CustomerRef(id=v.customer.id, name=v.customer.name), body=i.body,
-                      status=i.status.value, status_label=labels.INQUIRY_STATUS[i.status],
+                      status=i.status.value, status_label=labels.INQUIRY_STATUS_LABELS[i.status],
                       created_at=i.created_at.isoformat(), handled_by_id=i.handled_by_id, handled_by=v.handled_by,
                       handled_at=_at(i.handled_at))
 

@@ -2,7 +2,8 @@
 
 For tests of the bridge's own loops (and of plugins' hooks): like a real ERP it dedupes
 orders by order number; ``down`` makes every call a TransientError, ``reject`` makes the
-next calls for an order number PermanentErrors; ``events`` are handed out in order with an
+next calls for an order number PermanentErrors; ``customer_codes`` sets the code the ERP
+answers for a customer id (default ``C0001``-style); ``events`` are handed out in order with an
 integer cursor. ``reset()`` forgets everything.
 """
 
@@ -28,6 +29,7 @@ class MemoryConnector(Connector):
         self.calls: list[tuple[str, Any]] = []
         self.orders: dict[str, dict] = {}
         self.customers: dict[int, dict] = {}
+        self.customer_codes: dict[int, str] = {}
         self.commands: list[tuple[str, str]] = []
         self.stock: dict[str, Decimal] = {}
         self.events: list[ErpEvent] = []
@@ -48,7 +50,7 @@ class MemoryConnector(Connector):
     def push_customer(self, doc):
         self._enter("push_customer", doc["id"])
         self.customers[doc["id"]] = doc
-        return doc.get("erp_code") or f"C{doc['id']:04d}"
+        return self.customer_codes.get(doc["id"]) or doc.get("erp_code") or f"C{doc['id']:04d}"
 
     def push_order(self, doc):
         self._enter("push_order", doc["order_no"])

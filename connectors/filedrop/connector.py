@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import FiledropSection
-from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
 from bridge.logs import get_logger
 from connectors.filedrop import formats
 from connectors.filedrop.files import (
@@ -57,7 +57,6 @@ from connectors.filedrop.files import (
     write_atomic,
 )
 from connectors.filedrop.formats import (
-    COMMANDS,
     DocumentError,
     FileProblem,
     check_document,
@@ -295,8 +294,7 @@ class FiledropConnector(Connector):
 
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
         """Writes ``{seq}_{order_no}_order.{command}.{ext}`` holding the command document."""
-        if command not in COMMANDS:
-            raise PermanentError(f"order {order_no}: unknown command {command!r} (known: {', '.join(COMMANDS)})")
+        check_command(order_no, command)
         body = dict(doc or {})
         body.setdefault("schema", COMMAND_SCHEMA)
         body.setdefault("order_no", order_no)

@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bridge.connector import EVENT_KINDS
+from bridge.connector import COMMANDS, EVENT_KINDS
 from bridge.text import MAX_JSON_DEPTH, json_too_deep, neutralise_cell, restore_cell
 
 # --------------------------------------------------------------------------- errors
@@ -90,7 +90,6 @@ def _csv_problem(exc: csv.Error) -> FileProblem:
 
 # --------------------------------------------------------------------------- outgoing
 
-COMMANDS = ("release", "cancel", "complete")
 OUT_KINDS = ("customer.upsert", "order.create", *(f"order.{c}" for c in COMMANDS), "customer.merge")
 
 SHIP_TO_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")

@@ -46,7 +46,7 @@ import pyodbc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from bridge.config import relative_to_config
-from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.odbc.statements import (
@@ -58,7 +58,6 @@ from connectors.odbc.statements import (
     split_queries,
 )
 
-COMMANDS = ("release", "cancel", "complete")
 STOCK_CHUNK = 500
 """At most this many skus per ``select_stock`` call (drivers limit the number of parameters)."""
 
@@ -549,8 +548,7 @@ class OdbcConnector(Connector):
         return None
 
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
-        if command not in COMMANDS:
-            raise PermanentError(f"unknown order command {command!r} (known: {', '.join(COMMANDS)})")
+        check_command(order_no, command)
         if not order_no or not isinstance(order_no, str):
             raise PermanentError("order command without an order number")
         insert = self.statement("insert_command")

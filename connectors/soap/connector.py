@@ -43,7 +43,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from bridge.config import relative_to_config
-from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError
+from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.soap.mapping import MappingError, load_mapping, render
@@ -341,8 +341,7 @@ class SoapConnector(Connector):
         return str(ref) if ref not in (None, "") else None
 
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
-        if command not in ("release", "cancel", "complete"):
-            raise PermanentError(f"unknown order command {command!r}")
+        check_command(order_no, command)
         at_text = at.isoformat() if isinstance(at, datetime) else str(at)
         self._call("order_command", {**(doc or {}), "order_no": order_no, "command": command, "at": at_text})
 

@@ -1,0 +1,44 @@
+"""An order's timeline (``OrderEvent``): one line per thing that happened to it — placed, a
+status change, a release, a shipment, the ERP's acceptance, an ERP move that was ignored.
+
+It sits below the state machine and the outbox, which both write to it: the state machine
+for the changes it decides, the dispatcher and the inbox for what the ERP answered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bridge.actors import Actor
+from bridge.models import Order, OrderEvent, OrderStatus
+from bridge.types import utcnow
+
+
+def record(
+    session: Session,
+    order: Order,
+    actor: Actor,
+    action: str,
+    *,
+    from_status: OrderStatus | None = None,
+    to_status: OrderStatus | None = None,
+    note: str | None = None,
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> OrderEvent:
+    """Add a line to the order's timeline (in the caller's transaction)."""
+    event = OrderEvent(
+        order_id=order.id,
+        at=at or utcnow(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data,
+    )
+    session.add(event)
+    return event

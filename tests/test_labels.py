@@ -1,0 +1,42 @@
+"""The Chinese labels the front ends show for codes (C6, A1, C1, C11): one module, every member."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bridge import labels
+from bridge.models import CustomerType, InquiryStatus, OrderStatus, ProductKind
+
+HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+@pytest.mark.parametrize(
+    "table,enum",
+    [
+        (labels.STATUS_LABELS, OrderStatus),  # C6
+        (labels.CUSTOMER_TYPE_LABELS, CustomerType),  # A1
+        (labels.PRODUCT_KIND_LABELS, ProductKind),  # C1
+        (labels.INQUIRY_STATUS_LABELS, InquiryStatus),  # C11
+    ],
+    ids=["c6-order-status", "a1-customer-type", "c1-product-kind", "c11-inquiry-status"],
+)
+def test_c6_a1_c1_c11_every_code_has_one_distinct_chinese_label(table, enum):
+    assert set(table) == set(enum)
+    assert all(HAN.match(label) for label in table.values())
+    assert len(set(table.values())) == len(table)
+
+
+def test_a1_customer_types_are_labelled_by_their_plain_numbers_too():
+    assert labels.CUSTOMER_TYPE_LABELS[1] == "类型一" and labels.CUSTOMER_TYPE_LABELS[2] == "类型二"
+
+
+def test_a4_the_catalog_sheet_writes_and_reads_kinds_by_the_same_labels():
+    """A4 (bulk import/export of the catalog): the sheet's 类型 column uses bridge.labels."""
+    from bridge.catalog import COLUMNS
+
+    kind = next(c for c in COLUMNS if c.key == "kind")
+    for code, label in labels.PRODUCT_KIND_LABELS.items():
+        assert kind.format(code.value) == label
+        assert kind.parse(label) == code
