@@ -12,8 +12,8 @@ from bridge.config import ConfigError, load_config
 from bridge.connector import Connector
 from bridge.hookspecs import hookimpl
 from bridge.plugins import adjust, connector_classes, load_connector, make_plugin_manager, notifiers
-from bridge.testing.memory import MemoryConnector
 from connectors.filedrop import FiledropConnector
+from tests.doubles.memory import MemoryConnector
 
 
 def _config(tmp_path, text="", **env):
