@@ -7,10 +7,9 @@ import inspect
 
 import pytest
 
-from bridge import hookspecs
+from bridge import hookimpl, hookspecs
 from bridge.config import ConfigError, load_config
 from bridge.connector import Connector
-from bridge.hookspecs import hookimpl
 from bridge.plugins import adjust, connector_classes, load_connector, make_plugin_manager, notifiers
 from connectors.filedrop import FiledropConnector
 from tests.doubles.memory import MemoryConnector

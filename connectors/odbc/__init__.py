@@ -7,7 +7,7 @@ Registered as a plugin, marked ``trylast`` so an outside plugin can replace it u
 
 from __future__ import annotations
 
-from bridge.hookspecs import hookimpl
+from bridge import hookimpl
 from connectors.odbc.connector import OdbcConnector, OdbcSettings
 
 __all__ = ["OdbcConnector", "OdbcSettings", "register_connectors"]

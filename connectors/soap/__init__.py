@@ -8,7 +8,7 @@ Registered as a plugin, marked ``trylast`` so an outside plugin can replace it u
 
 from __future__ import annotations
 
-from bridge.hookspecs import hookimpl
+from bridge import hookimpl
 from connectors.soap.connector import SoapConnector, SoapSettings
 
 __all__ = ["SoapConnector", "SoapSettings", "register_connectors"]
