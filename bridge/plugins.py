@@ -83,11 +83,13 @@ def missing_operations(cls: type[Connector]) -> list[str]:
 
 def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
     """An instance of the connector the config names, with its settings validated; a problem
-    is a ConfigError naming the key, like every other config problem."""
+    (an unknown name, a bad setting, an operation the class lacks, a driver not installed) is a
+    ConfigError naming the key, like every other config problem."""
     from pydantic import BaseModel, ValidationError
 
     from bridge.config import ConfigError, _format_errors
     from bridge.connector import ConnectorContext
+    from bridge.extras import MissingDriver
 
     pm = pm or make_plugin_manager()
     name = config.connector.name
@@ -113,4 +115,7 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
             settings = model.model_validate(settings, context={"base_dir": config.base_dir})
         except ValidationError as exc:
             raise ConfigError([f"connector.{name}.{p}" for p in _format_errors(exc)], config.source) from None
-    return cls(settings, ConnectorContext(base_dir=config.base_dir))
+    try:
+        return cls(settings, ConnectorContext(base_dir=config.base_dir))
+    except MissingDriver as exc:
+        raise ConfigError([f"connector.name: connector {name!r}: {exc}"], config.source) from None
