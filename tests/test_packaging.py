@@ -143,6 +143,33 @@ def test_the_sdist_carries_them_too(built):
     assert "setup.py" in names
 
 
+def test_constraints_pin_every_requirement_within_its_range():
+    """constraints.txt (tools/freeze-constraints) pins every distribution pyproject.toml asks for,
+    core, extras and test tools, at a version its range allows: a requirement added or narrowed
+    without regenerating the file fails here."""
+    import re
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = [Requirement(r) for r in project["dependencies"]]
+    requirements += [Requirement(r) for group in project["optional-dependencies"].values() for r in group]
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[normal(name)] = version.strip()
+    wanted = [r for r in requirements if normal(r.name) != normal(project["name"])]
+    assert {"pyodbc", "zeep", "lxml", "psycopg", "msgspec", "spyne"} <= {normal(r.name) for r in wanted}
+    assert [str(r) for r in wanted if normal(r.name) not in pins] == []
+    assert [f"{r} (pinned {pins[normal(r.name)]})" for r in wanted if pins[normal(r.name)] not in r.specifier] == []
+    assert "psycopg-binary" in pins  # the extra psycopg[binary] brings
+
+
 def test_a_checkout_reads_the_repository_etc():
     """Here (a checkout, editable install) the one source is the repository's etc/."""
     from bridge.resources import etc_path, etc_root
