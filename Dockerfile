@@ -12,8 +12,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends unixodbc tdsodbc odbc-postgresql libsqliteodbc \
  && rm -rf /var/lib/apt/lists/*
 
+# Every extra (odbc: the drivers above, soap, postgresql), at the versions of constraints.txt
 COPY . /src
-RUN pip install --no-cache-dir /src \
+RUN pip install --no-cache-dir -c /src/constraints.txt '/src[all]' \
  && rm -rf /src
 
 RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home jht \

@@ -55,8 +55,8 @@ from bridge.outbox import message_action  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from connectors.odbc import OdbcConnector, OdbcSettings  # noqa: E402
 from connectors.odbc.connector import order_parameters  # noqa: E402
-from connectors.odbc.simulator import create_schema, sql_file  # noqa: E402
 from connectors.odbc.statements import load_statements  # noqa: E402
+from tests.doubles.odbc_erp import create_schema, sql_file  # noqa: E402
 
 INTERFACE_TABLES = "jht_order_line_in, jht_order_in, jht_customer_in, jht_command_in, jht_event_line_out, jht_event_out, jht_stock"
 

@@ -1,5 +1,5 @@
 """Benchmark of the SOAP connector (issue 6): orders/s delivered to the reference SOAP service
-(etc/soap/jht-erp.wsdl, connectors.soap.erp_server on 127.0.0.1) three ways, same orders:
+(etc/soap/jht-erp.wsdl, tests.doubles.soap_erp_server on 127.0.0.1) three ways, same orders:
 
 - dispatcher: N orders (default 1000, 3 lines each) placed first in a fresh SQLite bridge
   database (bridge.orders.place_order, as bench/sync_bench.py does), then the outbox drained
@@ -14,7 +14,7 @@
 Each path makes one untimed warm-up call first (``QueryStock``: the WSDL is loaded). Calls
 are made one at a time, as the dispatcher makes them; the reference server (wsgiref, HTTP/1.0)
 closes the connection after each answer, so every call on every path opens a new one. The
-server runs by default in its own process (``python -m connectors.soap.erp_server``), so its
+server runs by default in its own process (``python -m tests.doubles.soap_erp_server``), so its
 CPU does not share this process's GIL; ``--server thread`` runs it in a thread of this process
 instead. Besides the rates, the CPU time per order of this process and of the server process
 is shown: on a shared machine the rates move with the load, the CPU times much less. The
@@ -56,8 +56,8 @@ from bridge.logs import setup_logging  # noqa: E402
 from bridge.models import Order, OutboxMessage, Product  # noqa: E402
 from bridge.outbox import message_action  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
-from connectors.soap.erp_server import DEFAULT_PATH  # noqa: E402
 from connectors.soap.mapping import render  # noqa: E402
+from tests.doubles.soap_erp_server import DEFAULT_PATH  # noqa: E402
 
 WARM_UP_SKUS = ["WA-400"]
 
@@ -72,14 +72,14 @@ class ErpService:
     def __enter__(self) -> "ErpService":
         if self.how == "thread":
             from connectors.erpsim import MemoryErp
-            from connectors.soap.erp_server import SoapErpServer
+            from tests.doubles.soap_erp_server import SoapErpServer
 
             self.thread_server = SoapErpServer(MemoryErp()).start()
             self.url = self.thread_server.url
             self.described = "in a thread of the bench process (sharing its GIL)"
         else:
             port = free_port()
-            command = [sys.executable, "-m", "connectors.soap.erp_server", "--port", str(port)]
+            command = [sys.executable, "-m", "tests.doubles.soap_erp_server", "--port", str(port)]
             self.log = self.folder / "erp_server.log"
             try:
                 self.proc = start(command, port, DEFAULT_PATH + "?wsdl", self.log)
@@ -87,7 +87,7 @@ class ErpService:
                 print(self.log.read_text(encoding="utf-8", errors="replace")[-3000:], file=sys.stderr)
                 raise
             self.url = f"http://127.0.0.1:{port}{DEFAULT_PATH}"
-            self.described = f"in its own process (python -m connectors.soap.erp_server, pid {self.proc.pid})"
+            self.described = f"in its own process (python -m tests.doubles.soap_erp_server, pid {self.proc.pid})"
         return self
 
     def __exit__(self, *exc) -> None:

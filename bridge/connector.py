@@ -24,6 +24,7 @@ before ``ack`` means the event is pulled again and deduplicated by its id.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -109,8 +110,11 @@ class ConnectorContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Connector:
-    """Base class of ERP connectors. Subclasses set ``name`` and implement the operations."""
+class Connector(ABC):
+    """Base class of ERP connectors. Subclasses set ``name`` and implement the operations; the
+    six of the contract are abstract, so a class missing one cannot be loaded (the plugin
+    manager names it and what it lacks). ``push_merge``, ``ack``, ``ready``, ``wait_for_events``
+    and ``close`` have defaults."""
 
     name: ClassVar[str] = ""
     """The name used in ``connector.name`` of the config file."""
@@ -122,18 +126,21 @@ class Connector:
 
     # -- outgoing ---------------------------------------------------------------------------
 
+    @abstractmethod
     def push_customer(self, doc: dict[str, Any]) -> str | None:
         """Upsert the customer (a ``jht.customer/1`` document) into the ERP's customer master.
         Returns the ERP's customer code when it is known at once, else None (it may come later
         as a ``customer.code`` event)."""
         raise NotImplementedError
 
+    @abstractmethod
     def push_order(self, doc: dict[str, Any]) -> str | None:
         """Create the sales order (a ``jht.order/1`` document), header and lines all or nothing.
         The same order number twice must not create two orders: a duplicate is success.
         Returns the ERP's own order reference when known at once, else None."""
         raise NotImplementedError
 
+    @abstractmethod
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
         """Tell the ERP: ``release`` (payment confirmed), ``cancel`` or ``complete`` (receipt
         confirmed by the customer): ``COMMANDS``, checked by ``check_command``. Repeating a
@@ -147,10 +154,12 @@ class Connector:
 
     # -- incoming ---------------------------------------------------------------------------
 
+    @abstractmethod
     def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
         """Stock now, for the given item codes. Items the ERP does not know are left out."""
         raise NotImplementedError
 
+    @abstractmethod
     def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
         """Events after ``cursor`` (None: from the start), at most ``limit``, oldest first,
         and the cursor to resume from next time."""
@@ -163,6 +172,7 @@ class Connector:
 
     # -- operations -------------------------------------------------------------------------
 
+    @abstractmethod
     def check(self) -> list[CheckLine]:
         """What ``jht-bridge check`` prints: reachable, authenticated, schema/folders present.
         Never raises: a problem is a line with ok=False saying what to do."""

@@ -31,9 +31,11 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
-    """An engine for the configured database (or a URL), with the settings above."""
+    """An engine for the configured database (or a URL), with the settings above. PostgreSQL
+    through psycopg needs the ``postgresql`` extra: without it, a ConfigError says so."""
+    source = None
     if isinstance(db, Config):
-        db = db.database
+        source, db = db.source, db.database
     if isinstance(db, str):
         db = DatabaseSection.model_construct(url=db, busy_timeout_ms=5000, pool_size=5, echo=False)
         url = db.url
@@ -45,10 +47,30 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
         engine = sa.create_engine(url, echo=db.echo, **kwargs)
         _setup_sqlite(engine, db.busy_timeout_ms)
     else:
+        _require_driver(make_url(url), source)
         engine = sa.create_engine(
             url, echo=db.echo, pool_size=db.pool_size, pool_pre_ping=True, **kwargs
         )
     return engine
+
+
+def _require_driver(url: sa.URL, source: str | None) -> None:
+    """The DBAPI module the URL names can be imported, or a ConfigError on ``database.url``."""
+    from bridge.config import ConfigError
+    from bridge.extras import MissingDriver, driver
+
+    try:
+        if url.get_driver_name() == "psycopg":
+            driver("psycopg")
+        else:
+            url.get_dialect().import_dbapi()
+    except MissingDriver as exc:
+        raise ConfigError([f"database.url: {exc}"], source) from None
+    except ImportError as exc:
+        raise ConfigError([
+            f"database.url: the {url.get_backend_name()} driver {url.get_driver_name()} cannot be imported ({exc}): "
+            "use postgresql+psycopg://… and install jht-bridge[postgresql]"
+        ], source) from None
 
 
 def _create_private_sqlite_file(database: str | None) -> None:

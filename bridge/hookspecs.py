@@ -36,4 +36,8 @@ def register_notifiers():
 def adjust_document(kind: str, document: dict, connector_name: str):
     """Change an outgoing document just before the connector gets it (add a field an ERP
     needs, map codes…). Return the new document, or None to leave it. Every plugin's
-    adjustment is applied in turn; the result is what ``outbox preview`` shows."""
+    adjustment is applied in turn, each to the document the one before returned, in pluggy's
+    call order: the plugin registered last runs first (entry-point plugins are registered in
+    no set order, so mark a hook ``@hookimpl(tryfirst=True)`` or ``trylast=True`` when the
+    order matters: those run before / after all others). The result is what the connector
+    gets and what ``outbox preview`` shows."""

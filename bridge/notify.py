@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.hookspecs import hookimpl
+from bridge import hookimpl
 from bridge.logs import get_logger
 
 log = get_logger("bridge.notify")

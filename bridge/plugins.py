@@ -63,21 +63,33 @@ def notifiers(pm: pluggy.PluginManager) -> dict[str, object]:
 
 
 def adjust(pm: pluggy.PluginManager, kind: str, document: dict, connector_name: str) -> dict:
-    """Apply every plugin's ``adjust_document`` in turn."""
-    for impl in pm.hook.adjust_document.get_hookimpls():
-        result = impl.function(kind=kind, document=document, connector_name=connector_name)
-        if result is not None:
+    """Apply every plugin's ``adjust_document`` in pluggy's call order (``hookspecs``), each to
+    the document the one before returned. A pluggy hook call passes the same arguments to every
+    plugin, so each step is its own pluggy call of a subset of the hook holding that one plugin:
+    the order is pluggy's, and hook wrappers and ``JHT_TRACE_HOOKS`` see every step."""
+    steps = [impl.plugin for impl in reversed(pm.hook.adjust_document.get_hookimpls())
+             if not (impl.wrapper or impl.hookwrapper)]
+    for plugin in steps:
+        only = pm.subset_hook_caller("adjust_document", remove_plugins=[p for p in steps if p is not plugin])
+        for result in only(kind=kind, document=document, connector_name=connector_name):  # pluggy drops None
             document = result
     return document
 
 
+def missing_operations(cls: type[Connector]) -> list[str]:
+    """The contract operations (abstract in ``Connector``) the class does not implement."""
+    return sorted(getattr(cls, "__abstractmethods__", ()))
+
+
 def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
     """An instance of the connector the config names, with its settings validated; a problem
-    is a ConfigError naming the key, like every other config problem."""
+    (an unknown name, a bad setting, an operation the class lacks, a driver not installed) is a
+    ConfigError naming the key, like every other config problem."""
     from pydantic import BaseModel, ValidationError
 
     from bridge.config import ConfigError, _format_errors
     from bridge.connector import ConnectorContext
+    from bridge.extras import MissingDriver
 
     pm = pm or make_plugin_manager()
     name = config.connector.name
@@ -88,6 +100,14 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
             [f"connector.name: unknown connector {name!r} (available: {', '.join(sorted(classes)) or 'none'})"],
             config.source,
         )
+    missing = missing_operations(cls)
+    if missing:
+        raise ConfigError(
+            [f"connector.name: connector {name!r} ({cls.__module__}.{cls.__qualname__}) does not implement "
+             f"the operation{'s' if len(missing) > 1 else ''} {', '.join(missing)} of bridge.connector.Connector: "
+             "its plugin is incomplete"],
+            config.source,
+        )
     settings = config.connector.settings_for(name)
     model = getattr(cls, "Settings", None)
     if isinstance(settings, dict) and model is not None and issubclass(model, BaseModel):
@@ -95,4 +115,7 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
             settings = model.model_validate(settings, context={"base_dir": config.base_dir})
         except ValidationError as exc:
             raise ConfigError([f"connector.{name}.{p}" for p in _format_errors(exc)], config.source) from None
-    return cls(settings, ConnectorContext(base_dir=config.base_dir))
+    try:
+        return cls(settings, ConnectorContext(base_dir=config.base_dir))
+    except MissingDriver as exc:
+        raise ConfigError([f"connector.name: connector {name!r}: {exc}"], config.source) from None

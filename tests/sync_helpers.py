@@ -152,7 +152,7 @@ def sqlite_erp(folder: Path) -> str:
     driver; returns the connection string."""
     import pyodbc
 
-    from connectors.odbc.simulator import create_schema
+    from tests.doubles.odbc_erp import create_schema
 
     require_odbc_driver("SQLite3")
     path = folder / "erp.db"
@@ -173,7 +173,7 @@ def postgresql_erp(url: str) -> Iterator[str]:
     at the end."""
     import psycopg
 
-    from connectors.odbc.simulator import create_schema
+    from tests.doubles.odbc_erp import create_schema
 
     require_odbc_driver("PostgreSQL Unicode")
     parts = urlsplit(url)
@@ -197,7 +197,7 @@ def odbc_connector_toml(connection_string: str, dialect: str, folder: Path) -> s
     """The ``[connector]`` part of a config file for the odbc connector on the reference tables;
     the connection string (it holds a password) goes to ``folder``/odbc.secret, as an operator
     would keep it."""
-    from connectors.odbc.simulator import sql_file
+    from tests.doubles.odbc_erp import sql_file
 
     secret = folder / "odbc.secret"
     secret.write_text(connection_string, encoding="utf-8")

@@ -29,8 +29,8 @@ from bridge.worker import wait_until
 from connectors.filedrop import make_folders
 from connectors.filedrop.simulator import ErpSimulator
 from connectors.odbc.connector import is_transient
-from connectors.odbc.simulator import ErpSimulator as SqlErpSimulator
 from tests.conftest import require_postgresql
+from tests.doubles.odbc_erp import ErpSimulator as SqlErpSimulator
 from tests.sync_helpers import (
     filedrop_runtime,
     make_shop,
@@ -111,7 +111,7 @@ class FiledropErp:
 
 
 class OdbcErp:
-    """The ERP behind the interface tables (``connectors.odbc.simulator``), reached through
+    """The ERP behind the interface tables (``tests.doubles.odbc_erp``), reached through
     ODBC: it imports each order row and answers in the same transaction."""
 
     def __init__(self, connection_string: str, dialect: str, folder):
@@ -143,14 +143,14 @@ class OdbcErp:
 
 
 class SoapErp(FiledropErp):
-    """The ERP behind its SOAP web service (``connectors.soap.erp_server``, the reference WSDL)
+    """The ERP behind its SOAP web service (``tests.doubles.soap_erp_server``, the reference WSDL)
     on 127.0.0.1: it imports each order during the call and answers with its number; a
     redelivered order is answered ``duplicate`` with the same number. What the ERP holds is
     read as for the file drop: both sit on ``connectors.erpsim.ErpCore``."""
 
     def __init__(self):  # not the file drop's: no folder
         from connectors.erpsim import MemoryErp
-        from connectors.soap.erp_server import SoapErpServer
+        from tests.doubles.soap_erp_server import SoapErpServer
 
         self.sim = MemoryErp(stock={"WA-400": 1_000_000}, seed=7)
         self.server = SoapErpServer(self.sim).start()

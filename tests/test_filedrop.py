@@ -18,12 +18,12 @@ import pytest
 from bridge.config import load_config
 from bridge.connector import PermanentError, TransientError
 from bridge.plugins import load_connector
-from bridge.testing.connector_kit import AT, ConnectorContract, sample_command, sample_customer, sample_order
 from connectors.filedrop import FiledropConnector, make_folders
 from connectors.filedrop import connector as connector_module
 from connectors.filedrop import files as files_module
 from connectors.filedrop.formats import decode_document
 from connectors.filedrop.simulator import ErpSimulator, SimulatorHarness
+from tests.doubles.connector_kit import AT, ConnectorContract, sample_command, sample_customer, sample_order
 
 FORMATS = [pytest.param(("json", "utf-8"), id="json-utf8"), pytest.param(("csv", "gb18030"), id="csv-gb18030")]
 

@@ -25,7 +25,7 @@ from bridge.models import (
     ShipmentLine,
     StockSnapshot,
 )
-from bridge.testing.memory import MemoryConnector
+from tests.doubles.memory import MemoryConnector
 from tests.sync_helpers import LOAD_LIMITS, Clock, make_shop, place
 
 

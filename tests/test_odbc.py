@@ -13,18 +13,18 @@ import pyodbc
 import pytest
 
 from bridge.connector import PermanentError, TransientError
-from bridge.testing.connector_kit import AT, ConnectorContract, sample_command, sample_customer, sample_order
 from connectors.odbc import OdbcConnector, OdbcSettings
 from connectors.odbc.connector import is_transient, sqlstate
-from connectors.odbc.simulator import (
+from connectors.odbc.statements import REQUIRED, load_statements, parse_statements
+from tests.conftest import require_module, require_postgresql
+from tests.doubles.connector_kit import AT, ConnectorContract, sample_command, sample_customer, sample_order
+from tests.doubles.odbc_erp import (
     ErpSimulator,
     PostgresOutage,
     SqliteOutage,
     create_schema,
     sql_file,
 )
-from connectors.odbc.statements import REQUIRED, load_statements, parse_statements
-from tests.conftest import require_module, require_postgresql
 
 INJECTION = "Robert'); DROP TABLE jht_order_in;-- \" OR 1=1 /* 注入 */ ?"
 BIG_MONEY = "12345678901.23"

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from bridge.cli import app
 from bridge.resources import etc_path
-from connectors.odbc.simulator import TABLES, create_schema
 from connectors.odbc.statements import REQUIRED
 from tests.conftest import require_module, require_postgresql
+from tests.doubles.odbc_erp import TABLES, create_schema
 
 runner = CliRunner()
 LINE = re.compile(r"^\[(ok  |FAIL)\] connector odbc: ([^:]+): (.*)$")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bridge.connector import PermanentError
-from bridge.testing.connector_kit import AT, sample_customer, sample_order
 from connectors.odbc import OdbcConnector, OdbcSettings
-from connectors.odbc.simulator import script_queries
+from tests.doubles.connector_kit import AT, sample_customer, sample_order
+from tests.doubles.odbc_erp import script_queries
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sql-own-tables" / "sqlite"
 

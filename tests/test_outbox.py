@@ -13,7 +13,7 @@ from bridge.config import OutboxSection
 from bridge.connector import TransientError
 from bridge.models import Customer, ErpBinding, Order, OutboxMessage, OutboxStatus
 from bridge.outbox import Dispatcher, RetryPolicy, message_action, retry_dead
-from bridge.testing.memory import MemoryConnector
+from tests.doubles.memory import MemoryConnector
 from tests.sync_helpers import Clock, make_shop, place
 
 SETTINGS = OutboxSection(quick_retries=0, backoff_base_s=2, max_attempts=3, lease_s=30)

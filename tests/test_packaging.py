@@ -63,17 +63,17 @@ def test_the_wheel_carries_the_reference_files_as_bridge_etc(built):
 
 
 def test_an_installed_bridge_finds_them_through_etc_path(built):
-    """Installed from the wheel (not editable) and imported from there, the bridge and the odbc
-    simulator resolve the reference files inside the installed package."""
+    """Installed from the wheel (not editable) and imported from there, the bridge and the SOAP
+    connector (its default mapping) resolve the reference files inside the installed package."""
     site = built["work"] / "site"
     run([*PIP, "install", "--no-deps", "--no-index", "-q", "--target", site, built["wheel"]], cwd=built["work"])
     probe = (
         "import json, sys; sys.path.insert(0, sys.argv[1]);"
         "import bridge; from bridge.resources import etc_path, etc_root;"
-        "from connectors.odbc.simulator import sql_file;"
+        "from connectors.soap.connector import DEFAULT_MAPPING;"
         "print(json.dumps({'package': bridge.__file__, 'root': str(etc_root()),"
         " 'statements': str(etc_path('sql', 'sqlite', 'statements.sql')),"
-        " 'simulator': str(sql_file('postgresql', 'interface.sql')),"
+        " 'mapping': str(etc_path(*DEFAULT_MAPPING)),"
         " 'example': str(etc_path('bridge.example.toml'))}))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -83,9 +83,53 @@ def test_an_installed_bridge_finds_them_through_etc_path(built):
     found = {key: Path(value) for key, value in json.loads(done.stdout).items()}
     assert found["package"].parent == site / "bridge"
     assert found["root"] == site / "bridge" / "etc"
-    for key in ("statements", "simulator", "example"):
+    for key in ("statements", "mapping", "example"):
         assert found[key].is_file() and found[key].is_relative_to(site / "bridge" / "etc"), key
     assert found["statements"].read_bytes() == (REPO / "etc" / "sql" / "sqlite" / "statements.sql").read_bytes()
+
+
+TEST_ONLY = ("spyne", "pytest", "_pytest", "hypothesis", "tests")
+"""Top-level packages the running bridge never imports: test doubles live in tests/doubles/."""
+
+
+def test_the_wheel_carries_no_test_doubles(built):
+    """The installed packages hold no test code: no bridge/testing/, no SOAP or SQL ERP sides,
+    no module importing spyne, pytest or tests (issue 11 point 5)."""
+    import re
+
+    imports_test_code = re.compile(rf"^\s*(?:import|from)\s+(?:{'|'.join(TEST_ONLY)})\b", re.MULTILINE)
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        modules = {name: wheel.read(name).decode("utf-8") for name in wheel.namelist() if name.endswith(".py")}
+    assert "connectors/soap/connector.py" in modules and "connectors/filedrop/simulator.py" in modules
+    assert not [name for name in modules if name.startswith(("bridge/testing/", "tests/"))]
+    for gone in ("connectors/soap/erp_server.py", "connectors/soap/foreign_server.py", "connectors/odbc/simulator.py"):
+        assert gone not in modules
+    assert [name for name, text in modules.items() if imports_test_code.search(text)] == []
+
+
+def test_the_running_bridge_imports_no_test_code(tmp_path):
+    """Every module of the installed packages (bridge, connectors, webapi; the Alembic scripts
+    aside), imported in a fresh interpreter, pulls in nothing from tests/, nor spyne or pytest."""
+    probe = (
+        "import importlib, json, pkgutil, sys\n"
+        "for top in ('bridge', 'connectors', 'webapi'):\n"
+        "    package = importlib.import_module(top)\n"
+        "    for info in pkgutil.walk_packages(package.__path__, top + '.'):\n"
+        "        if not info.name.startswith('bridge.migrations'):\n"
+        "            importlib.import_module(info.name)\n"
+        "loaded = {name: getattr(module, '__file__', None) for name, module in sys.modules.items()}\n"
+        "print(json.dumps(loaded))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert "bridge.cli" in loaded and "webapi.app" in loaded and "connectors.soap.connector" in loaded
+    test_code = sorted(
+        name for name, file in loaded.items()
+        if name.split(".")[0] in TEST_ONLY or (file and Path(file).resolve().is_relative_to(REPO / "tests"))
+    )
+    assert test_code == []
 
 
 def test_the_sdist_carries_them_too(built):
@@ -97,6 +141,33 @@ def test_the_sdist_carries_them_too(built):
     etc = REPO / "etc"
     assert {f"etc/{path.relative_to(etc).as_posix()}" for path in shipped_files(etc)} <= names
     assert "setup.py" in names
+
+
+def test_constraints_pin_every_requirement_within_its_range():
+    """constraints.txt (tools/freeze-constraints) pins every distribution pyproject.toml asks for,
+    core, extras and test tools, at a version its range allows: a requirement added or narrowed
+    without regenerating the file fails here."""
+    import re
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = [Requirement(r) for r in project["dependencies"]]
+    requirements += [Requirement(r) for group in project["optional-dependencies"].values() for r in group]
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[normal(name)] = version.strip()
+    wanted = [r for r in requirements if normal(r.name) != normal(project["name"])]
+    assert {"pyodbc", "zeep", "lxml", "psycopg", "msgspec", "spyne"} <= {normal(r.name) for r in wanted}
+    assert [str(r) for r in wanted if normal(r.name) not in pins] == []
+    assert [f"{r} (pinned {pins[normal(r.name)]})" for r in wanted if pins[normal(r.name)] not in r.specifier] == []
+    assert "psycopg-binary" in pins  # the extra psycopg[binary] brings
 
 
 def test_a_checkout_reads_the_repository_etc():

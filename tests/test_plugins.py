@@ -7,13 +7,12 @@ import inspect
 
 import pytest
 
-from bridge import hookspecs
+from bridge import hookimpl, hookspecs
 from bridge.config import ConfigError, load_config
 from bridge.connector import Connector
-from bridge.hookspecs import hookimpl
 from bridge.plugins import adjust, connector_classes, load_connector, make_plugin_manager, notifiers
-from bridge.testing.memory import MemoryConnector
 from connectors.filedrop import FiledropConnector
+from tests.doubles.memory import MemoryConnector
 
 
 def _config(tmp_path, text="", **env):
@@ -116,6 +115,92 @@ def test_hook_adjust_document_changes_what_the_connector_gets():
     pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(OutsidePlugin(),))
     assert adjust(pm, "order.create", {"order_no": "A"}, "filedrop") == {"order_no": "A", "warehouse": "WH1"}
     assert adjust(pm, "customer.upsert", {"id": 1}, "filedrop") == {"id": 1}
+
+
+class Stamp:
+    """An adjust_document plugin that appends its name to the document's ``trail``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    @hookimpl
+    def adjust_document(self, kind, document, connector_name):
+        return {**document, "trail": [*document.get("trail", []), self.name]}
+
+
+class StampFirst(Stamp):
+    @hookimpl(tryfirst=True)
+    def adjust_document(self, kind, document, connector_name):
+        return {**document, "trail": [*document.get("trail", []), self.name]}
+
+
+class LeavesIt:
+    @hookimpl
+    def adjust_document(self, kind, document, connector_name):
+        document["seen_by_leaves_it"] = list(document.get("trail", []))  # looks, then leaves it
+        return None
+
+
+def test_hook_adjust_document_runs_in_pluggys_order_each_on_what_the_one_before_returned():
+    """E8: the last registered plugin first, a ``tryfirst`` one before all; each adjustment gets
+    the previous one's document, and a plugin returning None leaves it as it is."""
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(StampFirst("early"), Stamp("a"), LeavesIt(), Stamp("b")))
+    out = adjust(pm, "order.create", {"order_no": "A"}, "filedrop")
+    assert out["trail"] == ["early", "b", "a"]
+    assert out["seen_by_leaves_it"] == ["early", "b"]
+
+
+def test_hook_adjust_document_is_called_through_pluggy():
+    """Every adjustment is a pluggy hook call, so hook-call monitoring (``JHT_TRACE_HOOKS``)
+    and hook wrappers see it."""
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(Stamp("a"), Stamp("b")))
+    seen = []
+    pm.add_hookcall_monitoring(
+        lambda hook, impls, kwargs: seen.append((hook, [impl.plugin.name for impl in impls], kwargs["document"])),
+        lambda outcome, hook, impls, kwargs: None,
+    )
+    adjust(pm, "order.create", {"order_no": "A"}, "filedrop")
+    assert seen == [
+        ("adjust_document", ["b"], {"order_no": "A"}),
+        ("adjust_document", ["a"], {"order_no": "A", "trail": ["b"]}),
+    ]
+
+
+class Incomplete(Connector):
+    """A plugin's connector that forgot most of the contract."""
+
+    name = "incomplete"
+
+    def push_customer(self, doc):
+        return None
+
+    def check(self):
+        return []
+
+
+class IncompletePlugin:
+    @hookimpl
+    def register_connectors(self):
+        return [Incomplete]
+
+
+def test_e7_a_connector_missing_an_operation_fails_at_load_naming_it_and_what_it_lacks(tmp_path):
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(IncompletePlugin(),))
+    with pytest.raises(ConfigError) as err:
+        load_connector(_config(tmp_path, '[connector]\nname = "incomplete"\n'), pm)
+    assert err.value.problems == [
+        f"connector.name: connector 'incomplete' ({__name__}.Incomplete) does not implement the operations "
+        "order_command, pull_events, push_order, query_stock of bridge.connector.Connector: its plugin is incomplete"
+    ]
+
+
+def test_e7_the_contract_operations_are_abstract_and_the_built_ins_implement_them():
+    from connectors.odbc import OdbcConnector
+    from connectors.soap import SoapConnector
+
+    assert Connector.__abstractmethods__ == {"push_customer", "push_order", "order_command", "query_stock", "pull_events", "check"}
+    for cls in (FiledropConnector, OdbcConnector, SoapConnector, MemoryConnector):
+        assert not cls.__abstractmethods__, cls
 
 
 def test_plugin_manager_is_made_fresh_each_time():

@@ -24,12 +24,12 @@ from sqlmodel import Session, select
 
 from bridge.connector import TransientError
 from bridge.models import InboxEvent, InboxStatus, Order, OrderStatus, metadata
-from bridge.testing.connector_kit import AT, sample_customer, sample_order
 from connectors.filedrop import FiledropConnector, make_folders
 from connectors.filedrop import connector as connector_module
 from connectors.filedrop import files as files_module
 from connectors.filedrop import formats as formats_module
 from connectors.filedrop.formats import FileProblem, decode_document, decode_events
+from tests.doubles.connector_kit import AT, sample_customer, sample_order
 from tests.sync_helpers import filedrop_runtime, make_shop, place
 
 SECRET = "k3y-0f-the-t0ken-s1gner-7c1d9e0b5a4f"

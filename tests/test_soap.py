@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bridge.connector import ConnectorContext, PermanentError, TransientError
-from bridge.testing.connector_kit import ConnectorContract, sample_customer, sample_order
 from connectors.erpsim import MemoryErp
 from connectors.soap.connector import SoapConnector
-from connectors.soap.erp_server import SoapErpServer, SoapErpSide
+from tests.doubles.connector_kit import ConnectorContract, sample_customer, sample_order
+from tests.doubles.soap_erp_server import SoapErpServer, SoapErpSide
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +55,7 @@ FOREIGN_MAPPING = ROOT / "docs" / "examples" / "soap-foreign" / "mapping.toml"
 
 @pytest.fixture
 def foreign_server():
-    from connectors.soap.foreign_server import ForeignErpServer
+    from tests.doubles.soap_foreign_server import ForeignErpServer
 
     with ForeignErpServer(MemoryErp(), user="bridge", password="桥接-secret") as server:
         yield server
@@ -83,7 +83,7 @@ class TestSoapForeignContract(ConnectorContract):
 
     @pytest.fixture
     def erp(self, foreign_server):
-        from connectors.soap.foreign_server import ForeignErpSide
+        from tests.doubles.soap_foreign_server import ForeignErpSide
 
         return ForeignErpSide(foreign_server)
 
@@ -150,7 +150,7 @@ def test_e6_a_slow_erp_times_out_as_transient_and_a_late_success_is_not_doubled(
 
 
 def test_e6_foreign_already_exists_fault_is_delivered_and_success_false_is_a_rejection(foreign_server, tmp_path):
-    from connectors.soap.foreign_server import ForeignErpSide
+    from tests.doubles.soap_foreign_server import ForeignErpSide
 
     connector = foreign_connector(foreign_server, tmp_path)
     erp = ForeignErpSide(foreign_server)

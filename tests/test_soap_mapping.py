@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bridge.resources import etc_path
-from bridge.testing.connector_kit import sample_customer, sample_order
 from connectors.soap.mapping import MappingError, load_mapping, render, validate
+from tests.doubles.connector_kit import sample_customer, sample_order
 
 REFERENCE = etc_path("soap", "jht-erp.mapping.toml")
 

@@ -19,7 +19,7 @@ from zeep.wsse.username import UsernameToken
 
 from bridge.resources import etc_path
 from connectors.erpsim import MemoryErp
-from connectors.soap.erp_server import SoapErpServer, SoapErpSide
+from tests.doubles.soap_erp_server import SoapErpServer, SoapErpSide
 
 DATA = Path(__file__).parent / "data"
 AT = datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc)
@@ -82,16 +82,16 @@ def svc(erp):
 
 def test_e1_committed_reference_wsdl_is_the_served_one(erp):
     """E1: etc/soap/jht-erp.wsdl is what the reference server serves (regenerate it with
-    ``python -m connectors.soap.erp_server --write-wsdl etc/soap/jht-erp.wsdl``)."""
+    ``python -m tests.doubles.soap_erp_server --write-wsdl etc/soap/jht-erp.wsdl``)."""
     committed = etc_path("soap", "jht-erp.wsdl").read_bytes()
     assert erp.committed_form() == committed, (
-        "the reference service changed: run python -m connectors.soap.erp_server --write-wsdl "
+        "the reference service changed: run python -m tests.doubles.soap_erp_server --write-wsdl "
         "etc/soap/jht-erp.wsdl and review the diff")
 
 
 def test_the_documented_command_regenerates_both_committed_wsdls(tmp_path, capsys):
     """The command of etc/soap/README.md writes exactly the committed files."""
-    from connectors.soap.erp_server import main
+    from tests.doubles.soap_erp_server import main
 
     main(["--write-wsdl", str(tmp_path / "ref.wsdl")])
     main(["--foreign", "--write-wsdl", str(tmp_path / "foreign.wsdl")])
@@ -462,7 +462,7 @@ def test_soap_erp_side_sees_what_the_server_took_and_pulls_its_levers(erp, svc):
 
 # ---------------------------------------------------------------------------------- the foreign service
 
-from connectors.soap.foreign_server import ForeignErpServer, ForeignErpSide  # noqa: E402
+from tests.doubles.soap_foreign_server import ForeignErpServer, ForeignErpSide  # noqa: E402
 
 
 def bill(bill_no: str = "JHT-20261125-0001", *, entries: list | None = None) -> dict:
@@ -495,7 +495,7 @@ def fsvc(foreign):
 
 def test_e1_committed_foreign_wsdl_is_the_served_one(foreign):
     """E1: tests/data/foreign-sales.wsdl is what the foreign server serves (regenerate with
-    ``python -m connectors.soap.erp_server --foreign --write-wsdl tests/data/foreign-sales.wsdl``)."""
+    ``python -m tests.doubles.soap_erp_server --foreign --write-wsdl tests/data/foreign-sales.wsdl``)."""
     assert foreign.committed_form() == (DATA / "foreign-sales.wsdl").read_bytes(), (
         "the foreign service changed: regenerate tests/data/foreign-sales.wsdl and review the diff")
     c = zeep.Client(str(DATA / "foreign-sales.wsdl"))

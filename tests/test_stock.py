@@ -16,8 +16,8 @@ from bridge.inbox import save_stock
 from bridge.models import OrderStatus, StockCheck
 from bridge.orders import LineRequest, OrderRequest, submit_order
 from bridge.stock import StockChecker
-from bridge.testing.memory import MemoryConnector
 from bridge.types import utcnow
+from tests.doubles.memory import MemoryConnector
 from tests.sync_helpers import make_shop
 
 

@@ -8,7 +8,7 @@ replace it under the same name.
 
 from __future__ import annotations
 
-from bridge.hookspecs import hookimpl
+from bridge import hookimpl
 from connectors.filedrop.connector import FiledropConnector
 from connectors.filedrop.files import make_folders
 

@@ -203,7 +203,7 @@ class ErpSimulator(ErpCore):
 
 class SimulatorHarness:
     """The simulator as the ERP side of the connector contract kit
-    (``bridge.testing.connector_kit.ErpSide``)."""
+    (``tests.doubles.connector_kit.ErpSide``)."""
 
     def __init__(self, sim: ErpSimulator):
         self.sim = sim

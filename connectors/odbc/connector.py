@@ -42,9 +42,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable
 
-import pyodbc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from bridge import extras
 from bridge.config import relative_to_config
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
 from bridge.idcursor import IdCursor, select_new
@@ -57,6 +57,8 @@ from connectors.odbc.statements import (
     placeholders,
     split_queries,
 )
+
+pyodbc = extras.LazyDriver("pyodbc")  # imported when an OdbcConnector is made: a file-drop install needs no libodbc
 
 STOCK_CHUNK = 500
 """At most this many skus per ``select_stock`` call (drivers limit the number of parameters)."""
@@ -398,6 +400,7 @@ class OdbcConnector(Connector):
     Settings = OdbcSettings
 
     def __init__(self, settings: Any, context: ConnectorContext | None = None):
+        extras.driver("pyodbc")  # MissingDriver (install jht-bridge[odbc]) before anything else
         context = context or ConnectorContext()
         if not isinstance(settings, OdbcSettings):
             settings = OdbcSettings.model_validate(settings, context={"base_dir": context.base_dir})

@@ -1,14 +1,14 @@
 """The built-in SOAP connector (``connector.name = "soap"``): the ERP's web service through
 zeep, driven by a WSDL and a mapping file. The reference WSDL and its default mapping are in
-``etc/soap/``; ERP sides for tests and demos in ``connectors.soap.erp_server`` and
-``connectors.soap.foreign_server``.
+``etc/soap/``; the ERP sides the tests use are
+``tests/doubles/soap_erp_server.py`` and ``soap_foreign_server.py`` (not installed).
 
 Registered as a plugin, marked ``trylast`` so an outside plugin can replace it under the same name.
 """
 
 from __future__ import annotations
 
-from bridge.hookspecs import hookimpl
+from bridge import hookimpl
 from connectors.soap.connector import SoapConnector, SoapSettings
 
 __all__ = ["SoapConnector", "SoapSettings", "register_connectors"]

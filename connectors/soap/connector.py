@@ -42,6 +42,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from bridge import extras
 from bridge.config import relative_to_config
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
 from bridge.idcursor import IdCursor, select_new
@@ -182,6 +183,8 @@ class SoapConnector(Connector):
     Settings = SoapSettings
 
     def __init__(self, settings: SoapSettings | dict[str, Any], context: ConnectorContext | None = None):
+        for module in ("requests", "lxml.etree", "zeep"):  # imported here, not with the module:
+            extras.driver(module)  # a file-drop install needs no zeep (MissingDriver: jht-bridge[soap])
         if isinstance(settings, dict):
             base = (context or ConnectorContext()).base_dir
             settings = SoapSettings.model_validate(settings, context={"base_dir": base})

@@ -1,4 +1,4 @@
-"""The ERP side of the interface tables, for tests and demos: what the production software does
+"""The ERP side of the interface tables, for tests and benches: what the production software does
 with the reference tables of ``etc/sql/<dialect>/interface.sql``.
 
 ``ErpSimulator`` imports the rows the bridge wrote (fills ``erp_order_no`` and ``imported_at``),

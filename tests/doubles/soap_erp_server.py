@@ -1,4 +1,4 @@
-"""The ERP's SOAP web service, for tests and the demo: the reference interface of
+"""The ERP's SOAP web service, a test double (not installed with the bridge): the reference interface of
 ``etc/soap/jht-erp.wsdl`` served by spyne over real HTTP, backed by the ERP simulator logic
 (``connectors.erpsim``) that every transport shares.
 
@@ -9,7 +9,7 @@
 fault; ``http500``: HTTP 500 with a plain-text body; ``drop``: the connection is closed without an
 answer), ``reject(order_no, text)`` (a business rejection), and optional HTTP basic and/or
 WS-Security UsernameToken authentication. ``SoapErpSide`` is the contract kit's ``ErpSide``
-on top of a server. ``connectors.soap.foreign_server`` serves a differently shaped service
+on top of a server. ``tests.doubles.soap_foreign_server`` serves a differently shaped service
 with the same machinery.
 
 Fault codes (``faultcode`` is ``soap11env:<code>``): ``Client.Rejected`` (business rejection,
@@ -17,12 +17,12 @@ the ERP's words in ``faultstring``), ``Client.Invalid`` (a field missing or malf
 ``Client.UnknownOrder``, ``Client.Authentication`` (WS-Security), ``Server.Unavailable``
 (switch ``fault``), ``Server`` (anything internal).
 
-From a shell, for the demo::
+From a shell in a source checkout, to try the SOAP connector by hand::
 
-    python -m connectors.soap.erp_server --port 8700 --auto-tick 5
-    python -m connectors.soap.erp_server --write-wsdl etc/soap/jht-erp.wsdl   # regenerate the reference
+    python -m tests.doubles.soap_erp_server --port 8700 --auto-tick 5
+    python -m tests.doubles.soap_erp_server --write-wsdl etc/soap/jht-erp.wsdl   # regenerate the reference
 
-spyne is a test/demo dependency only (``pip install 'jht-bridge[test]'``).
+spyne is a test dependency only (``pip install -e '.[soap,test]'``).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ try:
     import spyne  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "connectors.soap.erp_server needs spyne (a test and demo dependency only): "
-        "pip install spyne   (or pip install 'jht-bridge[test]')"
+        "tests.doubles.soap_erp_server needs spyne (a test dependency only): "
+        "pip install spyne   (or pip install -e '.[test]')"
     ) from exc
 
 from lxml import etree
@@ -663,7 +663,7 @@ SoapErpServer = SoapServer
 
 class SoapErpSide:
     """A SOAP ERP server as the ERP side of the connector contract kit
-    (``bridge.testing.connector_kit.ErpSide``). Event ids are the ERP's event numbers as text."""
+    (``tests.doubles.connector_kit.ErpSide``). Event ids are the ERP's event numbers as text."""
 
     def __init__(self, server: SoapServer):
         self.server = server
@@ -726,7 +726,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="write the service's WSDL as committed (see etc/soap/README.md) to FILE and exit")
     args = parser.parse_args(argv)
     if args.foreign:
-        from connectors.soap.foreign_server import ForeignErpServer as server_class
+        from tests.doubles.soap_foreign_server import ForeignErpServer as server_class
     else:
         server_class = SoapErpServer
     if args.write_wsdl:

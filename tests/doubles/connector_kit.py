@@ -2,7 +2,7 @@
 
 Subclass ``ConnectorContract`` in a pytest module and provide two fixtures::
 
-    from bridge.testing.connector_kit import ConnectorContract
+    from tests.doubles.connector_kit import ConnectorContract
 
     class TestMyErpContract(ConnectorContract):
         @pytest.fixture

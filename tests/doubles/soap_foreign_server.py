@@ -7,10 +7,10 @@ customer call that answers ``Success=false`` instead of a fault, a plain ``Clien
 Chinese text for a bill number already there (``单据编号已存在: <BillNo>``) or a business
 rejection (``物料不存在: <MaterialNo>``), and a change feed numbered by ``Seq``. It is backed by
 the same ERP core (``connectors.erpsim``) as every other ERP side, and served with the same
-machinery and switches as the reference service (``connectors.soap.erp_server.SoapServer``).
+machinery and switches as the reference service (``tests.doubles.soap_erp_server.SoapServer``).
 
 ``tests/data/foreign-sales.wsdl`` is its WSDL as committed
-(``python -m connectors.soap.erp_server --foreign --write-wsdl tests/data/foreign-sales.wsdl``).
+(``python -m tests.doubles.soap_erp_server --foreign --write-wsdl tests/data/foreign-sales.wsdl``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from spyne.model.complex import Array
 from spyne.model.primitive import Boolean, DateTime, Decimal as XsDecimal, Integer32, Long, Unicode
 
 from connectors.erpsim import ErpRejected, MemoryErp, UnknownOrder
-from connectors.soap.erp_server import SoapErpSide, SoapServer, build_application, erp_of, exact, invalid, iso, when
+from tests.doubles.soap_erp_server import SoapErpSide, SoapServer, build_application, erp_of, exact, invalid, iso, when
 
 TNS = "http://example.com/erp/sales"
 SERVICE_NAME = "SalesOrderService"
