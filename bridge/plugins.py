@@ -19,6 +19,7 @@ BUILTIN_PLUGINS = (
     "connectors.odbc",
     "connectors.soap",
     "bridge.notify",
+    "bridge.wechat",
 )
 
 
@@ -54,9 +55,11 @@ def connector_classes(pm: pluggy.PluginManager) -> dict[str, type[Connector]]:
     return found
 
 
-def notifiers(pm: pluggy.PluginManager) -> dict[str, object]:
+def notifiers(pm: pluggy.PluginManager, config, engine) -> dict[str, object]:
+    """Every registered notifier by name, each plugin given the bridge's ``config`` and
+    ``engine``; the first answer for a name wins (built-in plugins answer last)."""
     found: dict[str, object] = {}
-    for items in pm.hook.register_notifiers():
+    for items in pm.hook.register_notifiers(config=config, engine=engine):
         for notifier in items or ():
             found.setdefault(notifier.name, notifier)
     return found

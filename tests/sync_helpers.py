@@ -89,7 +89,7 @@ def filedrop_runtime(engine, folder, **env):
     """A Runtime on ``engine`` with the file-drop connector in ``folder``/erp (and the
     simulator's side of it), configured through the environment as an operator would."""
     from bridge.config import load_config
-    from bridge.runtime import Runtime
+    from bridge.app import open_runtime
     from connectors.filedrop import make_folders
 
     root = folder / "erp"
@@ -100,7 +100,7 @@ def filedrop_runtime(engine, folder, **env):
         **{k: str(v) for k, v in env.items()},
     }
     config = load_config(None, environ=environ)
-    return Runtime.open(config, engine)
+    return open_runtime(config, engine)
 
 
 # --------------------------------------------------------------------------- the ODBC connector's ERP side
@@ -186,12 +186,12 @@ def odbc_runtime(engine, folder: Path, connection_string: str, dialect: str, **e
     """A Runtime on ``engine`` with the odbc connector, configured by a config file in ``folder``
     as an operator would."""
     from bridge.config import load_config
-    from bridge.runtime import Runtime
+    from bridge.app import open_runtime
 
     config = folder / "bridge.toml"
     config.write_text(odbc_connector_toml(connection_string, dialect, folder), encoding="utf-8")
     environ = {"JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False), **{k: str(v) for k, v in env.items()}}
-    return Runtime.open(load_config(config, environ=environ), engine)
+    return open_runtime(load_config(config, environ=environ), engine)
 
 
 @contextmanager

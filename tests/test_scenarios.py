@@ -42,7 +42,7 @@ def rt(engine, tmp_path):
 
 @pytest.fixture
 def sim(rt):
-    return ErpSimulator(rt.config.connector.filedrop.root)
+    return ErpSimulator(rt.connector.root)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import structlog
 from bridge.connector import PermanentError, TransientError
 from bridge.models import Account
 from tests.fake_wechat import fake_wechat  # noqa: F401
-from webapi.wechat import (
+from bridge.wechat import (
     InvalidCode,
     SubscriptionRefused,
     WeChatClient,

@@ -1,5 +1,6 @@
 """The Litestar application: wiring only. Routes live in ``webapi/mp.py`` (the mini-program) and
-``webapi/ops.py`` (health, readiness, metrics); rules live in ``bridge``.
+``webapi/ops.py`` (health, readiness, metrics), the error body in ``webapi/errors.py``; rules live
+in ``bridge``. It is built by the composition root, ``bridge.app``.
 
 Handlers are synchronous (SQLAlchemy sessions, the ERP connector and WeChat all block) and run
 in Litestar's thread pool (``sync_to_thread=True``), never on the event loop.
@@ -13,9 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from litestar import Litestar, Request, Response
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
@@ -27,39 +26,10 @@ from bridge.errors import DomainError
 from bridge.text import CONTROL, MAX_JSON_DEPTH, BadText, describe, json_too_deep
 from bridge.logs import get_logger
 from bridge.runtime import Runtime
+from bridge.wechat import InvalidCode, WeChatClient, WeChatError
 from webapi.auth import LoginLimiter, Tokens
 
 log = get_logger("webapi")
-
-
-class ErrorBody(msgspec.Struct, omit_defaults=True):
-    """Every error the API answers: a stable English ``code`` and a Chinese ``message`` the
-    mini-program shows as it is; ``detail`` says more (in English) for developers."""
-
-    code: str
-    message: str
-    detail: Any = None
-    errors: list[Any] | None = None
-    line: int | None = None
-    order_no: str | None = None
-    retry_after_s: int | None = None
-    field: str | None = None
-
-
-ERROR_RESPONSES = {
-    status: ResponseSpec(data_container=ErrorBody, description=text)
-    for status, text in (
-        (400, "Bad input (invalid_input): the request does not match this document (the field is named)"),
-        (401, "Not logged in, or the token expired / is invalid"),
-        (403, "Not allowed"),
-        (404, "Does not exist — or is not visible to the caller, which answers the same"),
-        (409, "Conflicts with the current state (order cannot be cancelled, key reused…)"),
-        (413, "Request body too large"),
-        (422, "Refused by a business rule, or a WeChat code that cannot be used (wechat_code_invalid)"),
-        (429, "Too many attempts"),
-        (503, "WeChat or the ERP is not available right now"),
-    )
-}
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
@@ -97,8 +67,6 @@ def too_deep_error(request: Request, exc: RecursionError) -> Response:
 
 
 def wechat_error(request: Request, exc: Exception) -> Response:
-    from webapi.wechat import InvalidCode
-
     if isinstance(exc, InvalidCode):
         # 422, not 400: the request is well formed; WeChat refused the code it carries
         return _error(422, "wechat_code_invalid", "微信授权已失效，请重新进入小程序", detail=str(exc))
@@ -246,29 +214,11 @@ class _Redoc(RedocRenderPlugin):
         return super().render(request, document_limits(openapi_schema, request.app.state.runtime.config))
 
 
-def server_config(app: Litestar, config: Config, host: str, port: int, **kw: Any):
-    """The uvicorn configuration the bridge serves ``app`` with. Forwarded headers
-    (``X-Forwarded-For``, ``X-Forwarded-Proto``) are believed only from ``api.trusted_proxies``;
-    without any, not at all (uvicorn would otherwise believe them from 127.0.0.1)."""
-    import uvicorn
-
-    trusted = config.api.trusted_proxies
-    return uvicorn.Config(
-        app, host=host, port=port, proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-        server_header=False, log_config=None, **kw,
-    )
-
-
-def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
-    """The API for ``runtime`` (its config, database and connector). ``wechat`` is the WeChat
-    client (webapi.wechat.WeChatClient); tests pass one pointed at a fake server."""
+def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
+    """The API for ``runtime`` (its config, database and connector) and the WeChat client
+    ``wechat``. Built by the composition root (``bridge.app.build_api``), which gives it both."""
     from webapi import mp, ops, sales
-    from webapi.wechat import WeChatError
 
-    if wechat is None:
-        from webapi.wechat import WeChatClient
-
-        wechat = WeChatClient(runtime.config.wechat)
     app = Litestar(
         route_handlers=[
             *mp.ROUTES, *ops.ROUTES, *sales.ROUTES,
