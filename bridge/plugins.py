@@ -76,7 +76,12 @@ def adjust(pm: pluggy.PluginManager, kind: str, document: dict, connector_name: 
 
 def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
     """An instance of the connector the config names, with its settings validated; a problem
-    is a ConfigError naming the key, like every other config problem."""
+    is a ConfigError naming the key, like every other config problem.
+
+    The connector's ``Settings`` model (a pydantic model, if it has one) validates its
+    ``[connector.NAME]`` table with the context ``base_dir`` (the config file's folder: relative
+    paths are relative to it) and ``check_paths=True`` (the bridge is starting from the config:
+    a folder or file the settings need may be required to exist now)."""
     from pydantic import BaseModel, ValidationError
 
     from bridge.config import ConfigError, _format_errors
@@ -93,9 +98,9 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
         )
     settings = config.connector.settings_for(name)
     model = getattr(cls, "Settings", None)
-    if isinstance(settings, dict) and model is not None and issubclass(model, BaseModel):
+    if isinstance(model, type) and issubclass(model, BaseModel):
         try:
-            settings = model.model_validate(settings, context={"base_dir": config.base_dir})
+            settings = model.model_validate(settings, context={"base_dir": config.base_dir, "check_paths": True})
         except ValidationError as exc:
             raise ConfigError([f"connector.{name}.{p}" for p in _format_errors(exc)], config.source) from None
     return cls(settings, ConnectorContext(base_dir=config.base_dir))
