@@ -1,6 +1,6 @@
 """The Litestar application: wiring only. Routes live in ``webapi/mp.py`` (the mini-program) and
-``webapi/ops.py`` (health, readiness, metrics), the error body in ``webapi/errors.py``; rules live
-in ``bridge``. It is built by the composition root, ``bridge.app``.
+``webapi/ops.py`` (health, readiness, metrics); rules live in ``bridge``. It is built by the
+composition root, ``bridge.app``.
 
 Handlers are synchronous (SQLAlchemy sessions, the ERP connector and WeChat all block) and run
 in Litestar's thread pool (``sync_to_thread=True``), never on the event loop.
@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, Response
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
@@ -30,6 +32,36 @@ from bridge.wechat import InvalidCode, WeChatClient, WeChatError
 from webapi.auth import LoginLimiter, Tokens
 
 log = get_logger("webapi")
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """Every error the API answers: a stable English ``code`` and a Chinese ``message`` the
+    mini-program shows as it is; ``detail`` says more (in English) for developers."""
+
+    code: str
+    message: str
+    detail: Any = None
+    errors: list[Any] | None = None
+    line: int | None = None
+    order_no: str | None = None
+    retry_after_s: int | None = None
+    field: str | None = None
+
+
+ERROR_RESPONSES = {
+    status: ResponseSpec(data_container=ErrorBody, description=text)
+    for status, text in (
+        (400, "Bad input (invalid_input): the request does not match this document (the field is named)"),
+        (401, "Not logged in, or the token expired / is invalid"),
+        (403, "Not allowed"),
+        (404, "Does not exist — or is not visible to the caller, which answers the same"),
+        (409, "Conflicts with the current state (order cannot be cancelled, key reused…)"),
+        (413, "Request body too large"),
+        (422, "Refused by a business rule, or a WeChat code that cannot be used (wechat_code_invalid)"),
+        (429, "Too many attempts"),
+        (503, "WeChat or the ERP is not available right now"),
+    )
+}
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:

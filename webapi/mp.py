@@ -614,7 +614,7 @@ PROTECTED = [logout, phone_binding, me_view, accounts, unbind_account, list_addr
              products, product_detail, scan, place, orders, order_detail, cancel, confirm_receipt, salesperson, inquiry]
 
 def _routes():
-    from webapi.errors import ERROR_RESPONSES
+    from webapi.app import ERROR_RESPONSES
 
     for handler in AUTH_FREE + PROTECTED:
         handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}

@@ -54,7 +54,7 @@ from bridge.types import utcnow
 from bridge.users import hash_password, verify_password
 from bridge.visibility import is_visible
 from webapi import fields
-from webapi.errors import ERROR_RESPONSES
+from webapi.app import ERROR_RESPONSES
 from webapi.auth import Principal, Unauthorized, bearer, client_address, login_failed
 from webapi.mp import PAGE_SIZE, _address, _order_detail, _order_summary, _product, runtime
 
