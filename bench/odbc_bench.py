@@ -52,7 +52,7 @@ from bridge.db import make_engine, upgrade  # noqa: E402
 from bridge.logs import setup_logging  # noqa: E402
 from bridge.models import Address, Customer, OutboxMessage, OutboxStatus, Product  # noqa: E402
 from bridge.outbox import message_action  # noqa: E402
-from bridge.runtime import Runtime  # noqa: E402
+from bridge.app import open_runtime  # noqa: E402
 from connectors.odbc import OdbcConnector, OdbcSettings  # noqa: E402
 from connectors.odbc.connector import order_parameters  # noqa: E402
 from connectors.odbc.statements import load_statements  # noqa: E402
@@ -199,7 +199,7 @@ def run(args, pg_url: str | None, stack: ExitStack) -> dict:
     config = load_config(None, environ=environ)
     engine = make_engine(config)
     upgrade(engine)
-    rt = Runtime.open(config, engine)
+    rt = open_runtime(config, engine)
     rt.notifiers = [Quiet()]
     stack.callback(rt.close)
 

@@ -55,6 +55,7 @@ from bridge.db import make_engine, upgrade  # noqa: E402
 from bridge.logs import setup_logging  # noqa: E402
 from bridge.models import Order, OutboxMessage, Product  # noqa: E402
 from bridge.outbox import message_action  # noqa: E402
+from bridge.app import open_runtime  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from connectors.soap.mapping import render  # noqa: E402
 from tests.doubles.soap_erp_server import DEFAULT_PATH  # noqa: E402
@@ -132,7 +133,7 @@ def setup(folder: Path, wsdl_url: str, database: str | None) -> Runtime:
     config = load_config(None, environ=environ)
     engine = make_engine(config)
     upgrade(engine)
-    rt = Runtime.open(config, engine)
+    rt = open_runtime(config, engine)
     rt.notifiers = [Quiet()]
     return rt
 

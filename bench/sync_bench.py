@@ -34,7 +34,7 @@ from bridge.logs import setup_logging  # noqa: E402
 from bridge.models import Address, Customer, Order, OrderStatus, OutboxMessage, Product  # noqa: E402
 from bridge.orders import LineRequest, OrderRequest, place_order  # noqa: E402
 from bridge.outbox import message_action  # noqa: E402
-from bridge.runtime import Runtime  # noqa: E402
+from bridge.app import open_runtime  # noqa: E402
 from connectors.filedrop import make_folders  # noqa: E402
 from connectors.filedrop.files import write_atomic  # noqa: E402
 from connectors.filedrop.formats import encode_document, out_name  # noqa: E402
@@ -56,7 +56,7 @@ def setup(folder: Path, database: str | None):
     config = load_config(None, environ=environ)
     engine = make_engine(config)
     upgrade(engine)
-    rt = Runtime.open(config, engine)
+    rt = open_runtime(config, engine)
     rt.notifiers = [Quiet()]
     return rt, root
 

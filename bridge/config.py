@@ -191,38 +191,14 @@ class CustomersSection(_Section):
     """Username of the salesperson new customers are assigned to when no invite code names one."""
 
 
-class FiledropSection(_Section):
-    root: Path = Path("erp")
-    """Folder shared with the ERP; out/, in/, archive/ and error/ are made below it."""
-    format: Literal["json", "csv"] = "json"
-    """How the bridge writes its files (and reads a stock snapshot): json or csv. Inbound
-    files are read by their extension (.json / .csv); any other extension by this format."""
-    encoding: Literal["utf-8", "gb18030"] = "utf-8"
-    """Text encoding of every file both ways (gb18030: what much Chinese software writes)."""
-    require_done_marker: bool = False
-    """Read an inbound file only once the ERP has written ``<file>.done`` beside it (for ERPs
-    that cannot write to a temporary name and rename)."""
-    settle_s: float = Field(2.0, ge=0, le=600)
-    """An inbound file that cannot be read and was changed less than this many seconds ago is
-    left for the next look (its writer may still be writing it) before it is quarantined."""
-    watch: bool = True
-    """Pick up inbound files at once through file-system notifications; when off (or where the
-    share sends none) in/ is looked at every fraction of a second while the bridge waits."""
-
-    @field_validator("root")
-    @classmethod
-    def _root(cls, value: Path, info: ValidationInfo) -> Path:
-        return _resolve(value, info)
-
-
 class ConnectorSection(_Section):
-    # Tables of plugin connectors ([connector.my_erp]) are kept as they are and validated by
-    # the plugin's own settings model when the connector is loaded.
+    # Each connector's table ([connector.filedrop], [connector.odbc], a plugin's
+    # [connector.my_erp]) is kept as it is here and validated by that connector's own settings
+    # model when it is loaded (bridge.plugins.load_connector): the config knows no connector.
     model_config = ConfigDict(extra="allow", validate_default=True)
 
     name: str = "filedrop"
     """Which connector talks to the ERP (a built-in one or a plugin's)."""
-    filedrop: FiledropSection = Field(default_factory=dict)  # type: ignore[arg-type]
 
     @model_validator(mode="before")
     @classmethod
@@ -233,18 +209,10 @@ class ConnectorSection(_Section):
                     raise ValueError(f"{key}: unknown key (connector settings go in a [connector.NAME] table)")
         return data
 
-    def settings_for(self, name: str) -> Any:
-        """The settings table of connector ``name`` (a model for built-ins, else a dict)."""
-        if name in type(self).model_fields:
-            return getattr(self, name)
-        return (self.model_extra or {}).get(name, {})
-
-    @model_validator(mode="after")
-    def _active_connector(self, info: ValidationInfo) -> ConnectorSection:
-        if self.name == "filedrop" and not (info.context or {}).get("skip_existence_checks"):
-            if not self.filedrop.root.is_dir():
-                raise ValueError(f"filedrop.root: folder {self.filedrop.root} does not exist")
-        return self
+    def settings_for(self, name: str) -> dict[str, Any]:
+        """The settings table of connector ``name`` as the file and the environment give it
+        (empty when there is none), for the connector's settings model to validate."""
+        return dict((self.model_extra or {}).get(name, {}))
 
 
 class OutboxSection(_Section):
@@ -511,7 +479,7 @@ def _format_errors(exc: ValidationError) -> list[str]:
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if err["type"] == "value_error" and (m := re.match(r"^([a-z_][a-z0-9_.]*): (.*)$", msg, re.S)):
-            # A section's own validator names the key inside it ("filedrop.root: …").
+            # A section's own validator names the key inside it ("metrics: …").
             key, msg = f"{key}.{m.group(1)}" if key else m.group(1), m.group(2)
         got = err.get("input")
         if err["type"] not in ("extra_forbidden", "value_error", "missing") and not isinstance(got, dict):
@@ -521,12 +489,7 @@ def _format_errors(exc: ValidationError) -> list[str]:
     return problems
 
 
-def load_config(
-    path: str | Path | None = None,
-    *,
-    environ: dict[str, str] | None = None,
-    skip_existence_checks: bool = False,
-) -> Config:
+def load_config(path: str | Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
     """Read, merge and validate the configuration. Raises ConfigError with every problem found."""
     environ = dict(os.environ if environ is None else environ)
     file = find_config_file(path, environ)
@@ -552,10 +515,7 @@ def load_config(
         if reserved in data:
             raise ConfigError([f"{reserved}: unknown key (see etc/bridge.example.toml)"], source)
     try:
-        config = Config.model_validate(
-            data,
-            context={"base_dir": base_dir, "skip_existence_checks": skip_existence_checks},
-        )
+        config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc), source) from None
     config.source = source

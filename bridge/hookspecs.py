@@ -6,8 +6,12 @@ hookimpl``), found through the entry-point group ``jht_bridge`` in its package m
     [project.entry-points.jht_bridge]
     my_erp = "my_erp_plugin"
 
-Built-in plugins (the file-drop connector, the log notifier) are registered the same way,
-after outside plugins, so an outside plugin can replace a built-in connector of the same name.
+Built-in plugins (the file-drop, ODBC and SOAP connectors, the log and WeChat notifiers) are
+registered the same way, after outside plugins, so an outside plugin can replace a built-in
+connector or notifier of the same name.
+
+As in pluggy generally, an implementation may take fewer arguments than its spec names (a
+``register_notifiers()`` that needs no context is fine); it is called with the ones it names.
 """
 
 from __future__ import annotations
@@ -25,11 +29,17 @@ def register_connectors():
 
 
 @hookspec
-def register_notifiers():
+def register_notifiers(config, engine):
     """Return a list of notifiers: objects with a ``name`` attribute and a method
     ``notify(kind: str, payload: dict) -> None`` that delivers a notice to people
     (``notify.new_order`` to a salesperson, ``notify.shipment`` to a customer…). It raises
-    ``bridge.connector.TransientError`` / ``PermanentError`` like a connector."""
+    ``bridge.connector.TransientError`` / ``PermanentError`` like a connector.
+
+    ``config`` is the bridge's ``bridge.config.Config`` (a notifier reads its own settings
+    there) and ``engine`` its database (SQLAlchemy ``Engine``: whom to tell, e.g. a customer's
+    WeChat accounts). Return an empty list when the notifier is not configured; raise
+    ``bridge.config.ConfigError`` naming the key when it is configured wrongly. The first
+    notifier of a name wins (built-ins are asked last)."""
 
 
 @hookspec

@@ -441,3 +441,12 @@ APPLIERS: dict[str, Callable[[InboxPoller, Session, dict[str, Any]], str]] = {
     "customer.code": apply_customer_code,
 }
 
+
+
+def list_events(session: Session, *, status: InboxStatus | None = None, limit: int = 50) -> list[InboxEvent]:
+    """Events received from the ERP, newest first, at most ``limit``: all, or only those in
+    ``status``."""
+    stmt = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(InboxEvent.status == status)
+    return list(session.exec(stmt).all())

@@ -1,9 +1,10 @@
 """Notices to people (``notify.*`` outbox rows): a new order for the salesperson (A5), a
 shipment with its tracking number for the customer (C12), a cancellation.
 
-Notifiers are plugins (``register_notifiers``). The built-in one writes each notice to the
-log, so nothing is silently dropped before the WeChat notifier is configured; every
-registered notifier gets every notice.
+Notifiers are plugins (``register_notifiers``). This built-in one writes each notice to the
+log, so nothing is silently dropped before the WeChat notifier (``bridge.wechat``, registered
+when ``wechat.shipment_template_id`` is set) is configured; every registered notifier gets
+every notice.
 """
 
 from __future__ import annotations

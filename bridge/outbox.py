@@ -417,3 +417,36 @@ def purge_delivered(session: Session, older_than: timedelta) -> int:
         OutboxMessage.created_at < cutoff,
     )
     return session.execute(stmt).rowcount
+
+
+def list_messages(
+    session: Session, *, status: OutboxStatus | None = None, ref: str | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    """Outbox messages, newest first, at most ``limit``: all, or only those in ``status``
+    and/or about ``ref`` (an order number or a customer id)."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(OutboxMessage.status == status)
+    if ref:
+        stmt = stmt.where(OutboxMessage.aggregate_id == ref)
+    return list(session.exec(stmt).all())
+
+
+def preview_message(
+    session: Session,
+    message_id: int,
+    *,
+    connector_name: str,
+    adjust: Callable[[str, dict, str], dict] | None = None,
+) -> tuple[OutboxMessage, str, dict[str, Any]]:
+    """What delivering message ``message_id`` would hand over, without sending anything (E8):
+    the message, its action (a connector operation, or "notify") and the document after every
+    plugin's ``adjust`` for ``connector_name`` — as ``Dispatcher.deliver`` prepares it. A
+    message that does not exist is a LookupError."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise LookupError(f"outbox message {message_id} does not exist")
+    action, doc = message_action(message)
+    if adjust is not None and action != "notify":
+        doc = adjust(message.kind, doc, connector_name)
+    return message, action, doc

@@ -19,6 +19,7 @@ BUILTIN_PLUGINS = (
     "connectors.odbc",
     "connectors.soap",
     "bridge.notify",
+    "bridge.wechat",
 )
 
 
@@ -54,9 +55,11 @@ def connector_classes(pm: pluggy.PluginManager) -> dict[str, type[Connector]]:
     return found
 
 
-def notifiers(pm: pluggy.PluginManager) -> dict[str, object]:
+def notifiers(pm: pluggy.PluginManager, config, engine) -> dict[str, object]:
+    """Every registered notifier by name, each plugin given the bridge's ``config`` and
+    ``engine``; the first answer for a name wins (built-in plugins answer last)."""
     found: dict[str, object] = {}
-    for items in pm.hook.register_notifiers():
+    for items in pm.hook.register_notifiers(config=config, engine=engine):
         for notifier in items or ():
             found.setdefault(notifier.name, notifier)
     return found
@@ -84,7 +87,12 @@ def missing_operations(cls: type[Connector]) -> list[str]:
 def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
     """An instance of the connector the config names, with its settings validated; a problem
     (an unknown name, a bad setting, an operation the class lacks, a driver not installed) is a
-    ConfigError naming the key, like every other config problem."""
+    ConfigError naming the key, like every other config problem.
+
+    The connector's ``Settings`` model (a pydantic model, if it has one) validates its
+    ``[connector.NAME]`` table with the context ``base_dir`` (the config file's folder: relative
+    paths are relative to it) and ``check_paths=True`` (the bridge is starting from the config:
+    a folder or file the settings need may be required to exist now)."""
     from pydantic import BaseModel, ValidationError
 
     from bridge.config import ConfigError, _format_errors
@@ -110,9 +118,9 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
         )
     settings = config.connector.settings_for(name)
     model = getattr(cls, "Settings", None)
-    if isinstance(settings, dict) and model is not None and issubclass(model, BaseModel):
+    if isinstance(model, type) and issubclass(model, BaseModel):
         try:
-            settings = model.model_validate(settings, context={"base_dir": config.base_dir})
+            settings = model.model_validate(settings, context={"base_dir": config.base_dir, "check_paths": True})
         except ValidationError as exc:
             raise ConfigError([f"connector.{name}.{p}" for p in _format_errors(exc)], config.source) from None
     try:

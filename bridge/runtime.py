@@ -1,6 +1,7 @@
 """Everything a running bridge holds, built once from the config: the database engine, the
-plugin manager, the active connector and the notifiers. The CLI commands, the worker and
-(later) the API all start from a ``Runtime``."""
+plugin manager, the active connector and the notifiers (both from plugins). It is assembled by
+the composition root (``bridge.app.open_runtime``); the CLI commands, the sync loops and the
+API all work from a ``Runtime``."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from sqlalchemy.engine import Engine
 
 from bridge.config import Config
 from bridge.connector import Connector
-from bridge.db import make_engine
 from bridge.inbox import InboxPoller
 from bridge.outbox import Dispatcher
-from bridge.plugins import adjust, load_connector, make_plugin_manager, notifiers
+from bridge.plugins import adjust
 from bridge.stock import StockChecker
 
 
@@ -26,12 +26,6 @@ class Runtime:
     pm: pluggy.PluginManager
     connector: Connector
     notifiers: list = field(default_factory=list)
-
-    @classmethod
-    def open(cls, config: Config, engine: Engine | None = None, pm: pluggy.PluginManager | None = None) -> Runtime:
-        pm = pm or make_plugin_manager()
-        connector = load_connector(config, pm)
-        return cls(config, engine or make_engine(config), pm, connector, list(notifiers(pm).values()))
 
     def adjust(self, kind: str, document: dict, connector_name: str) -> dict:
         return adjust(self.pm, kind, document, connector_name)

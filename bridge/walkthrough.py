@@ -45,7 +45,7 @@ class Walkthrough:
         from connectors.filedrop.simulator import ErpSimulator
 
         self.rt, self.say, self.timeout = rt, say, timeout
-        self.root = rt.config.connector.filedrop.root
+        self.root = rt.connector.root
         self.sim = ErpSimulator(self.root, seed=int(utcnow().timestamp()))
         self.worker = rt.worker()
         self.stop = threading.Event()

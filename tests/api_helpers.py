@@ -12,9 +12,9 @@ from tests.sync_helpers import filedrop_runtime
 
 def make_client(engine, tmp_path, **env):
     rt = filedrop_runtime(engine, tmp_path, JHT_WECHAT__MODE="dev", JHT_SECURITY__TOKEN_SECRET="test-secret-" + "x" * 32, **env)
-    from webapi.app import create_app
+    from bridge.app import build_api
 
-    app = create_app(rt)
+    app = build_api(rt)
     return TestClient(app=app, raise_server_exceptions=False), rt
 
 
@@ -41,7 +41,7 @@ class LiveServer:
 
         import uvicorn
 
-        from webapi.app import server_config
+        from bridge.app import server_config
 
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))

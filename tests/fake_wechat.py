@@ -1,6 +1,6 @@
 """A fake WeChat server: real HTTP on 127.0.0.1, scripted answers, every call counted.
 
-Implements what ``webapi.wechat`` uses: ``/sns/jscode2session``, ``/cgi-bin/stable_token``,
+Implements what ``bridge.wechat`` uses: ``/sns/jscode2session``, ``/cgi-bin/stable_token``,
 ``/wxa/business/getuserphonenumber`` and ``/cgi-bin/message/subscribe/send``, with WeChat's
 habit of answering HTTP 200 with an ``errcode``. Use the ``fake_wechat`` fixture (tests/conftest.py
 registers this module as a pytest plugin, so every test can ask for it)::

@@ -91,8 +91,8 @@ def filedrop_runtime(engine, folder, plugins: tuple = (), **env):
     simulator's side of it), configured through the environment as an operator would;
     ``plugins`` are registered as outside plugins are (see ``RecordingNotifier``)."""
     from bridge.config import load_config
+    from bridge.app import open_runtime
     from bridge.plugins import make_plugin_manager
-    from bridge.runtime import Runtime
     from connectors.filedrop import make_folders
 
     root = folder / "erp"
@@ -103,7 +103,7 @@ def filedrop_runtime(engine, folder, plugins: tuple = (), **env):
         **{k: str(v) for k, v in env.items()},
     }
     config = load_config(None, environ=environ)
-    return Runtime.open(config, engine, pm=make_plugin_manager(extra_plugins=plugins))
+    return open_runtime(config, engine, pm=make_plugin_manager(extra_plugins=plugins))
 
 
 class RecordingNotifier:
@@ -210,12 +210,12 @@ def odbc_runtime(engine, folder: Path, connection_string: str, dialect: str, **e
     """A Runtime on ``engine`` with the odbc connector, configured by a config file in ``folder``
     as an operator would."""
     from bridge.config import load_config
-    from bridge.runtime import Runtime
+    from bridge.app import open_runtime
 
     config = folder / "bridge.toml"
     config.write_text(odbc_connector_toml(connection_string, dialect, folder), encoding="utf-8")
     environ = {"JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False), **{k: str(v) for k, v in env.items()}}
-    return Runtime.open(load_config(config, environ=environ), engine)
+    return open_runtime(load_config(config, environ=environ), engine)
 
 
 @contextmanager

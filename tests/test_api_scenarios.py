@@ -40,7 +40,7 @@ def test_scenario_1_over_http(engine, tmp_path):
         wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
         s.add(wheel)
         s.commit()
-    sim = ErpSimulator(rt.config.connector.filedrop.root, stock={"WA-400": 100})
+    sim = ErpSimulator(rt.connector.root, stock={"WA-400": 100})
 
     def flow():
         sync_rounds(rt, sim)
@@ -96,7 +96,7 @@ def test_scenario_2_over_http(engine, tmp_path):
     with Session(engine, expire_on_commit=False) as s:
         add_user(s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟")
         s.commit()
-    sim = ErpSimulator(rt.config.connector.filedrop.root, stock={})
+    sim = ErpSimulator(rt.connector.root, stock={})
 
     def flow():
         sync_rounds(rt, sim)

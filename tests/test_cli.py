@@ -186,3 +186,51 @@ def test_o1_every_command_has_complete_help():
                 assert param.help, f"{' '.join(path)} {param.opts} has no help"
         result = invoke(*path, "--help")
         assert result.exit_code == 0
+
+
+def _site_engine(folder):
+    from bridge.config import load_config
+    from bridge.db import make_engine
+
+    return make_engine(load_config(folder / "var" / "bridge.toml", environ={}))
+
+
+def test_o1_outbox_and_inbox_lists_print_the_stored_words_as_they_are(folder):
+    """A dead letter's ERP error and an event's reason often hold brackets ("[sync.status_map]",
+    "[code 42]"): the lists show them, not rich's reading of them as markup."""
+    from sqlmodel import Session, select
+
+    from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+
+    invoke("init")
+    assert invoke("demo-data").exit_code == 0  # queues the demo customers' upserts
+    engine = _site_engine(folder)
+    with Session(engine) as s:
+        message = s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        message.status, message.last_error = OutboxStatus.DEAD, "ERP: [code 42] [b]客户[/b] refused"
+        s.add(message)
+        s.add(InboxEvent(connector="filedrop", event_id="file:a.json:0", kind="order.status", payload={},
+                         status=InboxStatus.DEAD, error="unknown ERP status 'x' (add it to [sync.status_map])"))
+        s.commit()
+    engine.dispose()
+    outbox = invoke("outbox", "list", "--status", "dead")
+    assert outbox.exit_code == 0 and "ERP: [code 42] [b]客户[/b] refused" in outbox.output, outbox.output
+    inbox = invoke("inbox", "list")
+    assert inbox.exit_code == 0 and "(add it to [sync.status_map])" in inbox.output, inbox.output
+
+
+def test_o1_a_database_this_install_cannot_open_is_a_clean_config_error(folder, monkeypatch):
+    """make_engine refusing the configured database (e.g. its driver is not installed) exits 2
+    with the message, like any other config problem, without a traceback."""
+    import bridge.db
+    from bridge.config import ConfigError
+
+    invoke("init")
+
+    def no_driver(config, **kw):
+        raise ConfigError(["database.url: postgresql needs psycopg (pip install 'jht-bridge[postgresql]')"])
+
+    monkeypatch.setattr(bridge.db, "make_engine", no_driver)
+    result = invoke("db", "current")
+    assert result.exit_code == 2
+    assert "database.url: postgresql needs psycopg" in result.output and "Traceback" not in result.output

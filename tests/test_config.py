@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bridge.config import SECRET_KEYS, Config, ConfigError, load_config
+from bridge.plugins import load_connector
+from connectors.filedrop.settings import FiledropSettings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "etc" / "bridge.example.toml"
 
@@ -41,18 +43,31 @@ def test_o1_wrong_type_is_named_with_the_value(tmp_path):
 
 
 def test_o1_missing_filedrop_folder_is_named(tmp_path):
+    """The file-drop connector's own settings say so when the bridge starts from the config."""
     path = tmp_path / "bridge.toml"
     path.write_text('[connector.filedrop]\nroot = "nowhere"\n')
+    config = load_config(path, environ={})  # the config itself knows no connector's folders
     with pytest.raises(ConfigError) as err:
-        load_config(path, environ={})
+        load_connector(config)
     assert err.value.problems == [f"connector.filedrop.root: folder {tmp_path / 'nowhere'} does not exist"]
+
+
+def test_o1_a_bad_filedrop_setting_is_named(tmp_path):
+    config = load_config(_write(tmp_path, '[connector.filedrop]\nformat = "xml"\nfromat = "csv"\n'), environ={})
+    with pytest.raises(ConfigError) as err:
+        load_connector(config)
+    text = str(err.value)
+    assert "connector.filedrop.format: Input should be 'json' or 'csv'" in text
+    assert "connector.filedrop.fromat: unknown key" in text
 
 
 def test_o1_environment_overrides_the_file(tmp_path):
     path = _write(tmp_path, "[log]\nlevel = 'info'\n")
     config = load_config(path, environ={"JHT_LOG__LEVEL": "debug", "JHT_ORDERS__MAX_LINES": "7",
                                          "JHT_CONNECTOR__FILEDROP__ENCODING": "gb18030"})
-    assert (config.log.level, config.orders.max_lines, config.connector.filedrop.encoding) == ("debug", 7, "gb18030")
+    connector = load_connector(config)
+    connector.close()
+    assert (config.log.level, config.orders.max_lines, connector.settings.encoding) == ("debug", 7, "gb18030")
 
 
 def test_o1_environment_override_of_an_unknown_key_is_named(tmp_path):
@@ -84,7 +99,9 @@ def test_o1_config_file_location_order(tmp_path, monkeypatch):
 
 def test_o1_relative_paths_are_relative_to_the_config_file(tmp_path):
     config = load_config(_write(tmp_path, ""), environ={})
-    assert config.connector.filedrop.root == tmp_path / "erp"
+    connector = load_connector(config)
+    connector.close()
+    assert connector.root == tmp_path / "erp"
     assert config.database.url == f"sqlite:///{tmp_path / 'bridge.db'}"
 
 
@@ -105,7 +122,7 @@ def test_connector_secrets_are_refused_in_the_file_but_taken_from_the_environmen
                                           rf"set JHT_CONNECTOR__{table.upper()}__{key.upper()} or {key}_file"):
         load_config(_write(tmp_path, text), environ={})
     env = {f"JHT_CONNECTOR__{table.upper()}__{key.upper()}": "Pwd=hunter2"}
-    config = load_config(_write(tmp_path, "[connector]\nname = 'filedrop'\n"), environ=env, skip_existence_checks=True)
+    config = load_config(_write(tmp_path, "[connector]\nname = 'filedrop'\n"), environ=env)
     assert config.connector.settings_for(table)[key] == "Pwd=hunter2"
 
 
@@ -140,6 +157,8 @@ def _keys(model, prefix=""):
 
 
 def test_the_example_config_documents_every_key_with_its_default(tmp_path):
+    """Every key of the config and of the file-drop connector's table (the default connector's
+    settings model), with its default value."""
     text = EXAMPLE.read_text(encoding="utf-8")
     # Keys may be commented out (secrets, optional ones) but each must appear.
     documented = set()
@@ -156,11 +175,17 @@ def test_the_example_config_documents_every_key_with_its_default(tmp_path):
         elif m := re.match(r"^([a-z_]+) = ", stripped):
             documented.add(section + m.group(1))
     secrets = {".".join(path) for path in SECRET_KEYS}
-    assert set(_keys(Config)) - secrets <= documented
-    assert documented <= set(_keys(Config))
+    keys = set(_keys(Config)) | set(_keys(FiledropSettings, "connector.filedrop."))
+    assert keys - secrets <= documented
+    assert documented <= keys
     # The uncommented values are the defaults.
-    (tmp_path / "erp").mkdir()
-    example = load_config(EXAMPLE, environ={}, skip_existence_checks=True)
-    defaults = Config.model_validate({}, context={"base_dir": EXAMPLE.parent, "skip_existence_checks": True})
-    assert example.model_dump(exclude={"source", "base_dir"}) == defaults.model_dump(exclude={"source", "base_dir"})
+    example = load_config(EXAMPLE, environ={})
+    defaults = Config.model_validate({}, context={"base_dir": EXAMPLE.parent})
+    filedrop = example.connector.settings_for("filedrop")
+    assert filedrop, "the example has a [connector.filedrop] table"
+    assert example.model_dump(exclude={"source", "base_dir", "connector"}) == defaults.model_dump(
+        exclude={"source", "base_dir", "connector"})
+    assert example.connector.name == defaults.connector.name
+    context = {"base_dir": EXAMPLE.parent}
+    assert FiledropSettings.model_validate(filedrop, context=context) == FiledropSettings.model_validate({}, context=context)
     assert tomllib.loads(text)  # and it is valid TOML

@@ -321,7 +321,7 @@ def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, 
 
 def test_e6_erp_outage_orders_keep_coming_and_are_delivered_in_order_after(engine, tmp_path):
     rt = filedrop_runtime(engine, tmp_path, **FAST)
-    sim = ErpSimulator(rt.config.connector.filedrop.root, stock={"WA-400": 1000})
+    sim = ErpSimulator(rt.connector.root, stock={"WA-400": 1000})
     shop = make_shop(engine, customers=3)
     worker = rt.worker()
     worker.start()

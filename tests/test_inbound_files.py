@@ -23,7 +23,7 @@ def test_e6_malformed_inbound_files_are_each_dealt_with_and_the_loop_goes_on(eng
     shop = make_shop(engine, customers=1)
     order = place(engine, shop, shop["customers"][0])
     rt.poller().drain()
-    inbox = rt.config.connector.filedrop.root / "in"
+    inbox = rt.connector.root / "in"
     good = lambda event_id, status: json.dumps(  # noqa: E731
         {"event_id": event_id, "kind": "order.status", "data": {"order_no": order.order_no, "status": status}},
         ensure_ascii=False).encode()
@@ -50,7 +50,7 @@ def test_e6_malformed_inbound_files_are_each_dealt_with_and_the_loop_goes_on(eng
     assert outcomes["005_forward.json"] == (InboxStatus.APPLIED, True)
     assert outcomes["006_backwards.json"] == (InboxStatus.IGNORED, True)
     assert status == OrderStatus.SHIPPED
-    root = rt.config.connector.filedrop.root
+    root = rt.connector.root
     errors = sorted(p.name for p in (root / "error").iterdir())
     assert errors == sorted(
         [f"{n}.json" for n in ("001_bad_json", "002_wrong_encoding", "003_unknown_field")]

@@ -419,7 +419,7 @@ def test_e6_erp_database_outage_under_load_loses_nothing_and_doubles_nothing(eng
     from bridge.config import load_config
     from bridge.models import OutboxMessage, OutboxStatus
     from bridge.plugins import make_plugin_manager
-    from bridge.runtime import Runtime
+    from bridge.app import open_runtime
     from bridge.worker import wait_until
     from tests.sync_helpers import make_shop, place
 
@@ -437,7 +437,7 @@ def test_e6_erp_database_outage_under_load_loses_nothing_and_doubles_nothing(eng
         "JHT_OUTBOX__POLL_INTERVAL_S": "0.05", "JHT_OUTBOX__LEASE_S": "5", "JHT_OUTBOX__BACKOFF_BASE_S": "0.1",
         "JHT_OUTBOX__BACKOFF_MAX_S": "0.5", "JHT_OUTBOX__MAX_ATTEMPTS": "1000", "JHT_INBOX__POLL_INTERVAL_S": "0.1",
     }
-    rt = Runtime.open(load_config(config, environ=environ), engine, pm=make_plugin_manager(extra_plugins=(plugin,)))
+    rt = open_runtime(load_config(config, environ=environ), engine, pm=make_plugin_manager(extra_plugins=(plugin,)))
     assert isinstance(rt.connector, OdbcConnector)
     shop = make_shop(engine, customers=3)
     worker = rt.worker()

@@ -11,6 +11,7 @@ from bridge import hookimpl, hookspecs
 from bridge.config import ConfigError, load_config
 from bridge.connector import Connector
 from bridge.plugins import adjust, connector_classes, load_connector, make_plugin_manager, notifiers
+from bridge.wechat import WeChatNotifier
 from connectors.filedrop import FiledropConnector
 from tests.doubles.memory import MemoryConnector
 
@@ -51,6 +52,25 @@ class OutsidePlugin:
 
 class Sms:
     name = "sms"
+
+    def notify(self, kind, payload):
+        pass
+
+
+class ContextPlugin:
+    """A notifier that needs the bridge's context (its settings, its database), as the WeChat
+    notifier does."""
+
+    @hookimpl
+    def register_notifiers(self, config, engine):
+        return [Pager(config.bridge.name, engine)]
+
+
+class Pager:
+    name = "pager"
+
+    def __init__(self, bridge_name, engine):
+        self.bridge_name, self.engine = bridge_name, engine
 
     def notify(self, kind, payload):
         pass
@@ -106,9 +126,32 @@ def test_e7_an_outside_plugin_replaces_a_built_in_of_the_same_name(tmp_path):
     assert connector_classes(pm)["filedrop"].__name__ == "MyFiledrop"
 
 
-def test_hook_register_notifiers_includes_the_log_notifier_and_plugins():
+def test_hook_register_notifiers_includes_the_log_notifier_and_plugins(tmp_path):
     pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(OutsidePlugin(),))
-    assert set(notifiers(pm)) == {"log", "sms"}
+    assert set(notifiers(pm, _config(tmp_path), None)) == {"log", "sms"}
+
+
+def test_hook_register_notifiers_gives_each_plugin_the_config_and_the_engine(tmp_path, engine):
+    """E7: a notifier plugin gets what it needs from the hook (a plugin taking no arguments,
+    like the log notifier, still works)."""
+    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(ContextPlugin(),))
+    found = notifiers(pm, _config(tmp_path, '[bridge]\nname = "shop-7"\n'), engine)
+    assert set(found) == {"log", "pager"}
+    assert found["pager"].bridge_name == "shop-7" and found["pager"].engine is engine
+
+
+def test_hook_register_notifiers_registers_wechat_only_when_shipment_notices_are_configured(tmp_path, engine):
+    """C12: the built-in WeChat notifier is there when wechat.shipment_template_id is set, on
+    the bridge's database; a live setup without its AppID / AppSecret is a config error."""
+    pm = make_plugin_manager(load_entrypoints=False)
+    assert "wechat" not in notifiers(pm, _config(tmp_path, '[wechat]\nmode = "dev"\n'), engine)
+    config = _config(tmp_path, '[wechat]\nmode = "dev"\nshipment_template_id = "tmpl-1"\n')
+    wechat = notifiers(pm, config, engine)["wechat"]
+    assert isinstance(wechat, WeChatNotifier) and wechat.engine is engine
+    assert wechat.client.settings.shipment_template_id == "tmpl-1"
+    live = _config(tmp_path, '[wechat]\nmode = "live"\nshipment_template_id = "tmpl-1"\n')
+    with pytest.raises(ConfigError, match="wechat.appid and JHT_WECHAT__APP_SECRET are needed"):
+        notifiers(pm, live, engine)
 
 
 def test_hook_adjust_document_changes_what_the_connector_gets():

@@ -47,7 +47,7 @@ def rt(engine, tmp_path, notices):
 
 @pytest.fixture
 def sim(rt):
-    return ErpSimulator(rt.config.connector.filedrop.root)
+    return ErpSimulator(rt.connector.root)
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def test_sec02_every_kind_of_bad_inbound_file_is_quarantined_and_a_valid_one_beh
     shop = make_shop(engine, customers=1)
     order = place(engine, shop, shop["customers"][0])
     rt.poller().drain()
-    root = rt.config.connector.filedrop.root
+    root = rt.connector.root
     inbox = root / "in"
     secret = secret_outside(tmp_path)
 
@@ -425,7 +425,7 @@ def test_sec09_symlink_to_a_secret_is_quarantined_and_never_read(engine, tmp_pat
     """sec09: a link in in/ to a key outside the share: after the poller ran the key is in no
     table of the database, and the link (not the key) is in error/ with the reason."""
     rt = filedrop_runtime(engine, tmp_path, JHT_CONNECTOR__FILEDROP__SETTLE_S=0, JHT_CONNECTOR__FILEDROP__WATCH="false")
-    root = rt.config.connector.filedrop.root
+    root = rt.connector.root
     secret = secret_outside(tmp_path)
     os.symlink(secret, root / "in" / "00000001_status.json")
     rt.poller().drain()

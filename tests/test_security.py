@@ -392,7 +392,7 @@ def test_sec14_readyz_is_terse_for_remote_callers_and_metrics_are_not_public(sho
     c = shop["client"]  # not on this machine, as the test client's address goes
     ready = c.get("/readyz")
     assert ready.json() == {"status": "ready"}
-    assert str(shop["rt"].config.connector.filedrop.root) not in ready.text
+    assert str(shop["rt"].connector.root) not in ready.text
     assert c.get("/metrics").status_code == 403
     via_proxy = c.get("/readyz", headers={"X-Forwarded-For": "127.0.0.1"})
     assert "checks" not in via_proxy.json()
@@ -410,7 +410,7 @@ def test_sec14_local_callers_see_details_and_the_token_opens_metrics(engine, tmp
 
 
 def test_sec14_readyz_does_not_write_into_the_share(shop):
-    root = shop["rt"].config.connector.filedrop.root
+    root = shop["rt"].connector.root
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
     for _ in range(3):
         shop["client"].get("/readyz")

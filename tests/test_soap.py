@@ -357,7 +357,7 @@ def test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load(engine, tmp_
 
     from bridge.config import load_config
     from bridge.models import CustomerType, Order, OrderStatus, OutboxMessage, OutboxStatus, Shipment
-    from bridge.runtime import Runtime
+    from bridge.app import open_runtime
     from bridge.worker import wait_until as wait
     from tests.sync_helpers import make_shop, place
 
@@ -371,7 +371,7 @@ def test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load(engine, tmp_
         "JHT_OUTBOX__POLL_INTERVAL_S": "0.05", "JHT_OUTBOX__LEASE_S": "5", "JHT_OUTBOX__BACKOFF_BASE_S": "0.1",
         "JHT_OUTBOX__BACKOFF_MAX_S": "0.4", "JHT_OUTBOX__MAX_ATTEMPTS": "1000", "JHT_INBOX__POLL_INTERVAL_S": "0.1",
     }
-    rt = Runtime.open(load_config(None, environ=environ), engine)
+    rt = open_runtime(load_config(None, environ=environ), engine)
     assert isinstance(rt.connector, SoapConnector)
     shop = make_shop(engine, customers=3, type=CustomerType.TYPE_1)
     placed: list[str] = []

@@ -64,7 +64,7 @@ def test_c7_submit_order_checks_stock_first_and_a_retry_does_not_ask_again(engin
     shop = make_shop(engine, customers=1)
     customer = shop["customers"][0]
     erp.stock = {"WA-400": Decimal("10")}
-    config = Config.model_validate({}, context={"skip_existence_checks": True})
+    config = Config.model_validate({})
     request = OrderRequest(lines=[LineRequest(product_id=shop["wheel"].id, quantity=3)],
                            idempotency_key="submit-key-01", address_id=shop["addresses"][customer.id])
     checker = _checker(engine, erp)

@@ -13,7 +13,7 @@ import structlog
 
 from bridge.connector import PermanentError, TransientError
 from bridge.models import Account
-from webapi.wechat import (
+from bridge.wechat import (
     InvalidCode,
     SubscriptionRefused,
     WeChatClient,
@@ -364,3 +364,16 @@ def test_c12_wrong_template_is_a_permanent_error(notifier, fake_wechat, customer
     fake_wechat.templates = {"the-real-template"}
     with pytest.raises(PermanentError, match="40037"):
         notifier().notify("notify.shipment", shipment(customer_with_accounts.id))
+
+
+def test_c12_the_api_and_the_shipment_notices_share_one_wechat_client(engine, tmp_path):
+    """With shipment notices configured, the composition root gives the API the WeChat
+    notifier's own client: one access token for the process, not one per user of it."""
+    from bridge.app import build_api
+    from tests.sync_helpers import filedrop_runtime
+
+    rt = filedrop_runtime(engine, tmp_path, JHT_WECHAT__MODE="dev", JHT_WECHAT__SHIPMENT_TEMPLATE_ID="tmpl-1",
+                          JHT_SECURITY__TOKEN_SECRET="test-secret-" + "x" * 32)
+    (notifier,) = [n for n in rt.notifiers if n.name == "wechat"]
+    assert build_api(rt).state.wechat is notifier.client
+    rt.connector.close()

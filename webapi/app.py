@@ -1,6 +1,6 @@
 """The Litestar application: wiring only. Routes live in the feature modules gathered by
 ``webapi/routes.py`` (both APIs) and ``webapi/ops.py`` (health, readiness, metrics); rules live
-in ``bridge``.
+in ``bridge``. It is built by the composition root, ``bridge.app``.
 
 Handlers are synchronous (SQLAlchemy sessions, the ERP connector and WeChat all block) and run
 in Litestar's thread pool (``sync_to_thread=True``), never on the event loop.
@@ -28,6 +28,7 @@ from bridge.errors import DomainError
 from bridge.text import CONTROL, MAX_JSON_DEPTH, BadText, describe, json_too_deep
 from bridge.logs import get_logger
 from bridge.runtime import Runtime
+from bridge.wechat import InvalidCode, WeChatClient, WeChatError
 from webapi.auth import LoginLimiter, Tokens
 
 log = get_logger("webapi")
@@ -98,8 +99,6 @@ def too_deep_error(request: Request, exc: RecursionError) -> Response:
 
 
 def wechat_error(request: Request, exc: Exception) -> Response:
-    from webapi.wechat import InvalidCode
-
     if isinstance(exc, InvalidCode):
         # 422, not 400: the request is well formed; WeChat refused the code it carries
         return _error(422, "wechat_code_invalid", "微信授权已失效，请重新进入小程序", detail=str(exc))
@@ -247,29 +246,11 @@ class _Redoc(RedocRenderPlugin):
         return super().render(request, document_limits(openapi_schema, request.app.state.runtime.config))
 
 
-def server_config(app: Litestar, config: Config, host: str, port: int, **kw: Any):
-    """The uvicorn configuration the bridge serves ``app`` with. Forwarded headers
-    (``X-Forwarded-For``, ``X-Forwarded-Proto``) are believed only from ``api.trusted_proxies``;
-    without any, not at all (uvicorn would otherwise believe them from 127.0.0.1)."""
-    import uvicorn
-
-    trusted = config.api.trusted_proxies
-    return uvicorn.Config(
-        app, host=host, port=port, proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-        server_header=False, log_config=None, **kw,
-    )
-
-
-def create_app(runtime: Runtime, *, wechat=None) -> Litestar:
-    """The API for ``runtime`` (its config, database and connector). ``wechat`` is the WeChat
-    client (webapi.wechat.WeChatClient); tests pass one pointed at a fake server."""
+def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
+    """The API for ``runtime`` (its config, database and connector) and the WeChat client
+    ``wechat``. Built by the composition root (``bridge.app.build_api``), which gives it both."""
     from webapi import ops, routes
-    from webapi.wechat import WeChatError
 
-    if wechat is None:
-        from webapi.wechat import WeChatClient
-
-        wechat = WeChatClient(runtime.config.wechat)
     app = Litestar(
         route_handlers=[
             *routes.routers(ERROR_RESPONSES), *ops.ROUTES,

@@ -152,7 +152,7 @@ def bearer(connection: ASGIConnection) -> str:
 
 def client_address(connection: ASGIConnection) -> str:
     """The caller's IP address. Forwarded headers (``X-Forwarded-For``) are believed only from the
-    proxies named in ``api.trusted_proxies``: the server is set up that way (``server_config``),
+    proxies named in ``api.trusted_proxies``: the server is set up that way (``bridge.app.server_config``),
     so this is the peer's address, or the client's as a trusted proxy reported it."""
     return connection.client.host if connection.client else "-"
 

@@ -36,7 +36,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bridge.config import FiledropSection
 from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
 from bridge.logs import get_logger
 from connectors.filedrop import formats
@@ -66,6 +65,7 @@ from connectors.filedrop.formats import (
     out_name,
     too_large,
 )
+from connectors.filedrop.settings import FiledropSettings
 
 log = get_logger("connectors.filedrop")
 
@@ -196,14 +196,14 @@ class FiledropConnector(Connector):
 
     name = "filedrop"
     description = "files in a shared folder: out/ to the ERP, in/ from it, JSON or CSV, UTF-8 or GB18030"
-    Settings = FiledropSection
+    Settings = FiledropSettings
 
-    def __init__(self, settings: FiledropSection | dict[str, Any], context: ConnectorContext | None = None):
+    def __init__(self, settings: FiledropSettings | dict[str, Any], context: ConnectorContext | None = None):
         context = context or ConnectorContext()
         if isinstance(settings, dict):
-            settings = FiledropSection.model_validate(settings, context={"base_dir": context.base_dir})
+            settings = FiledropSettings.model_validate(settings, context={"base_dir": context.base_dir})
         super().__init__(settings, context)
-        self.settings: FiledropSection = settings
+        self.settings: FiledropSettings = settings
         self.root: Path = settings.root
         self._lock = threading.RLock()
         self._files: dict[str, _InboundFile] = {}

@@ -4,7 +4,8 @@
   code, the access token (cached, refreshed ahead of expiry, one refresh at a time) and
   subscribe messages. Synchronous httpx; request handlers call it from worker threads.
 - ``WeChatNotifier``: the ``wechat`` notifier that sends shipment notices (C12) as subscribe
-  messages to every WeChat account of the customer.
+  messages to every WeChat account of the customer. A built-in plugin (``register_notifiers``
+  below): registered when ``wechat.shipment_template_id`` is set.
 
 Errors: every failure is a ``WeChatError`` carrying WeChat's ``errcode`` and ``errmsg``.
 ``WeChatUnavailable`` (busy, HTTP 5xx, timeout, rate limit) means "try again later";
@@ -36,12 +37,13 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bridge.config import WechatSection
+from bridge.config import Config, ConfigError, WechatSection
 from bridge.connector import PermanentError, TransientError
+from bridge.hookspecs import hookimpl
 from bridge.logs import get_logger
 from bridge.models import Account
 
-log = get_logger("webapi.wechat")
+log = get_logger("bridge.wechat")
 
 # errcodes (developers.weixin.qq.com, 全局返回码 and each API's page)
 BUSY = -1  # 系统繁忙
@@ -439,3 +441,17 @@ class WeChatNotifier:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)  # the bridge keeps times in UTC
         return value.astimezone(self.zone)
+
+
+@hookimpl(trylast=True)
+def register_notifiers(config: Config, engine: Engine) -> list[WeChatNotifier]:
+    """The ``wechat`` notifier, when shipment notices are configured
+    (``wechat.shipment_template_id``); none otherwise. Live mode without an AppID or AppSecret
+    is a ConfigError."""
+    if not config.wechat.shipment_template_id:
+        return []
+    try:
+        client = WeChatClient(config.wechat)
+    except ValueError as exc:
+        raise ConfigError([str(exc)], config.source) from None
+    return [WeChatNotifier(engine, client, timezone=config.bridge.timezone)]

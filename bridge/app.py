@@ -1,0 +1,174 @@
+"""The composition root: the one module that assembles a running bridge.
+
+config → database engine → plugin manager → connector → notifiers (``open_runtime``) → sync
+loops (``Runtime.worker``) → Litestar app (``build_api``, from ``webapi``) → uvicorn (``serve``).
+The CLI (``run``, ``serve``, ``worker`` and every command that needs the connector), the tests
+and the benches start the bridge through here. No other module of ``bridge`` imports ``webapi``:
+the core knows nothing of HTTP, and the HTTP layer receives what it needs from here instead of
+building its own.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from sqlalchemy.engine import Engine
+
+from bridge.config import Config
+from bridge.db import make_engine
+from bridge.logs import get_logger
+from bridge.plugins import load_connector, make_plugin_manager, notifiers
+from bridge.runtime import Runtime
+from bridge.wechat import WeChatClient, WeChatNotifier
+
+if TYPE_CHECKING:
+    import uvicorn
+    from litestar import Litestar
+
+log = get_logger("bridge.app")
+
+
+class StartupError(Exception):
+    """The bridge cannot start as configured; the message says what to change."""
+
+
+def open_runtime(config: Config, engine: Engine | None = None, *, pm: pluggy.PluginManager | None = None) -> Runtime:
+    """The running parts for ``config``: the engine (``engine`` if given), the plugin manager
+    (``pm`` if given, else one with the outside and built-in plugins), the connector the config
+    names and every notifier the plugins register for this config. A configuration problem is
+    a ``ConfigError`` naming the key."""
+    pm = pm or make_plugin_manager()
+    connector = load_connector(config, pm)
+    engine = engine or make_engine(config)
+    return Runtime(config, engine, pm, connector, list(notifiers(pm, config, engine).values()))
+
+
+def wechat_client(rt: Runtime) -> WeChatClient:
+    """The process's one WeChat client: the WeChat notifier's when it is registered (so the
+    API and the notices share one access token), else a new one for ``[wechat]``."""
+    for notifier in rt.notifiers:
+        if isinstance(notifier, WeChatNotifier):
+            return notifier.client
+    try:
+        return WeChatClient(rt.config.wechat)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def build_api(rt: Runtime, *, wechat: WeChatClient | None = None, wake_dispatcher: Callable[[], None] | None = None) -> Litestar:
+    """The HTTP API (``webapi``) on ``rt``. ``wechat`` replaces the WeChat client (tests point
+    one at a fake server); ``wake_dispatcher`` is called after a request queued a message for
+    the ERP, so the sync loops of this process deliver it at once."""
+    from webapi.app import create_app
+
+    try:
+        app = create_app(rt, wechat=wechat or wechat_client(rt))
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    if wake_dispatcher is not None:
+        app.state.wake_dispatcher = wake_dispatcher
+    return app
+
+
+def server_config(app: Litestar, config: Config, host: str, port: int, **kw: Any) -> uvicorn.Config:
+    """The uvicorn configuration the bridge serves ``app`` with. Forwarded headers
+    (``X-Forwarded-For``, ``X-Forwarded-Proto``) are believed only from ``api.trusted_proxies``;
+    without any, not at all (uvicorn would otherwise believe them from 127.0.0.1)."""
+    import uvicorn
+
+    trusted = config.api.trusted_proxies
+    return uvicorn.Config(
+        app, host=host, port=port, proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+        server_header=False, log_config=None, **kw,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_wechat_mode(config: Config, host: str | None) -> None:
+    """Dev mode accepts any login code as a user: refused when the API (``host`` given) listens
+    beyond this machine, and a warning in the log whenever WeChat is used in dev mode."""
+    if config.wechat.mode != "dev":
+        return
+    if host is not None and not is_loopback(host):
+        raise StartupError(
+            f"wechat.mode = dev accepts any login code; it is refused on {host}. Listen on 127.0.0.1, "
+            "or set wechat.mode = live with wechat.appid and JHT_WECHAT__APP_SECRET."
+        )
+    log.warning("WECHAT DEV MODE: any login code is accepted as a user. For demos and local use only.")
+
+
+class Server:
+    """uvicorn's server, stopped by our own SIGTERM/SIGINT handlers: uvicorn would re-raise the
+    signal after its shutdown and kill the process before the sync loops finish their work."""
+
+    def __init__(self, config: uvicorn.Config):
+        import contextlib
+
+        import uvicorn
+
+        class _Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self):
+                yield
+
+        self.server = _Server(config)
+
+    def request_exit(self) -> None:
+        self.server.should_exit = True
+
+    def run(self) -> None:
+        self.server.run()
+        if not self.server.started:
+            raise SystemExit(1)
+
+
+def serve(rt: Runtime, host: str | None = None, port: int | None = None, *, api: bool = True, loops: bool = True,
+          say: Callable[[str], None] = print) -> None:
+    """Run the bridge until SIGTERM or SIGINT: the HTTP API on ``host``:``port`` (default
+    ``[api]``) when ``api``, the sync loops (outbox dispatcher, inbox poller) when ``loops``.
+    ``say`` gets the lines for the operator. Disposes of ``rt``'s engine at the end; a setting
+    that keeps the bridge from starting is a ``StartupError``."""
+    config = rt.config
+    host, port = host or config.api.host, port or config.api.port
+    try:
+        if api or config.wechat.shipment_template_id:
+            check_wechat_mode(config, host if api else None)
+        worker = rt.worker() if loops else None
+        application = build_api(rt, wake_dispatcher=worker.wake if worker else None) if api else None
+    except BaseException:
+        rt.engine.dispose()
+        raise
+    if not api:
+        say(f"sync loops running with connector {rt.connector.name}; Ctrl-C stops")
+        try:
+            worker.run_forever()
+        finally:
+            rt.engine.dispose()
+        return
+    if worker is not None:
+        worker.start()
+    say(f"API on http://{host}:{port} (OpenAPI: /schema)" + (", sync loops running" if worker else "")
+        + "; Ctrl-C stops")
+    server = Server(server_config(application, config, host, port, access_log=False, lifespan="on"))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: server.request_exit())
+    try:
+        server.run()
+    finally:
+        if worker is not None:
+            worker.stop()
+            worker.join(30)
+        rt.engine.dispose()

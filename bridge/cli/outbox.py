@@ -1,0 +1,97 @@
+"""``outbox``: messages to the ERP and notifications (list, preview, retry, purge)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from bridge.cli._common import cells, fail, out, runtime, unit_of_work
+
+outbox_app = typer.Typer(help="Messages to the ERP and notifications: list, preview, retry, purge.", no_args_is_help=True)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option(help="pending, delivered, dead or superseded (default: all).")] = None,
+    ref: Annotated[Optional[str], typer.Option(help="Only messages about this order number or customer id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="Most rows to show, newest first.")] = 50,
+) -> None:
+    """List outbox messages, newest first: id, kind, order or customer, status, attempts,
+    next try and the last error (dead letters show the ERP's own words)."""
+    from bridge.models import OutboxStatus
+    from bridge.outbox import list_messages
+
+    try:
+        wanted = OutboxStatus(status) if status else None
+    except ValueError:
+        raise typer.BadParameter("use pending, delivered, dead or superseded", param_hint="--status")
+    with unit_of_work(ctx) as session:
+        rows = list_messages(session, status=wanted, ref=ref, limit=limit)
+    table = Table("id", "kind", "ref", "status", "tries", "next try / delivered", "last error")
+    for r in rows:
+        when = r.delivered_at if r.delivered_at else r.next_attempt_at
+        table.add_row(*cells(r.id, r.kind, r.aggregate_id, r.status.value, r.attempts,
+                             when.astimezone().strftime("%m-%d %H:%M:%S"), (r.last_error or "")[:80]))
+    out.print(table)
+
+
+@outbox_app.command("preview")
+def outbox_preview(
+    ctx: typer.Context,
+    message_id: Annotated[int, typer.Argument(help="Outbox message id (see `outbox list`).")],
+) -> None:
+    """Show exactly what the connector would be given for one message — the document after
+    every plugin's adjustments — without sending anything (E8)."""
+    import json
+
+    from bridge.outbox import preview_message
+
+    rt = runtime(ctx)
+    try:
+        with unit_of_work(ctx) as session:
+            message, action, doc = preview_message(session, message_id, connector_name=rt.connector.name,
+                                                   adjust=rt.adjust)
+    except LookupError as exc:
+        fail(str(exc))
+    finally:
+        rt.connector.close()
+    out.print(f"# {message.kind} → {rt.connector.name}.{action}  (status {message.status.value}, {message.attempts} attempt(s))", markup=False)
+    out.print(json.dumps(doc, ensure_ascii=False, indent=2, default=str), markup=False)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ctx: typer.Context,
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Dead letters to re-queue (default: none; see --all-dead).", show_default=False)] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="Re-queue every dead letter.")] = False,
+) -> None:
+    """Re-queue dead letters for delivery now (after the cause was fixed in the ERP or the
+    config). Their attempt count starts again from zero."""
+    from bridge.outbox import retry_dead
+
+    if not ids and not all_dead:
+        fail("name the message ids to retry, or pass --all-dead")
+    with unit_of_work(ctx) as session:
+        n = retry_dead(session, None if all_dead else ids)
+    out.print(f"re-queued {n} dead letter(s)")
+
+
+@outbox_app.command("purge")
+def outbox_purge(
+    ctx: typer.Context,
+    older_than_days: Annotated[int, typer.Option(help="Delete delivered and superseded messages older than this.")] = 30,
+) -> None:
+    """Delete delivered (and superseded) messages older than --older-than-days. Pending
+    messages and dead letters are never purged."""
+    from datetime import timedelta
+
+    from bridge.outbox import purge_delivered
+
+    if older_than_days < 1:
+        raise typer.BadParameter("at least 1 day", param_hint="--older-than-days")
+    with unit_of_work(ctx) as session:
+        n = purge_delivered(session, timedelta(days=older_than_days))
+    out.print(f"purged {n} message(s)")

@@ -1,0 +1,146 @@
+"""``products``: the catalog's import and export (CSV or XLSX)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from bridge.cli._common import cells, err, fail, out, unit_of_work
+
+products_app = typer.Typer(help="The product catalog: import and export (CSV or XLSX).", no_args_is_help=True)
+
+
+def _choice(value: Optional[str], allowed: tuple[str, ...], option: str) -> Optional[str]:
+    if value is not None and value.lower() not in allowed:
+        raise typer.BadParameter(f"use {' or '.join(allowed)}", param_hint=option)
+    return value.lower() if value else None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator:
+    """A ``progress(done, total)`` callback: a bar on stderr in a terminal; in a pipe or a log,
+    one plain line at the end (and every quarter for big files) instead of control codes."""
+    if err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        ) as bar:
+            task = bar.add_task(label, total=None)
+            # total 0 means "not known yet": rich shows a pulsing bar for None.
+            yield lambda done, total: bar.update(task, completed=done, total=total or None)
+        return
+    printed: set[int] = set()
+
+    def plain(done: int, total: int) -> None:
+        quarter = 4 * done // total if total else -1
+        if quarter not in printed and (quarter == 4 or (total >= 1000 and quarter > 0)):
+            printed.add(quarter)
+            err.print(f"{label}: {done}/{total} rows", markup=False)
+
+    yield plain
+
+
+_FORMAT_HELP = "File format. Default: from the file name's suffix (.csv or .xlsx)."
+
+
+@products_app.command("export")
+def products_export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="File to write, e.g. catalog.xlsx or catalog.csv.", show_default=False)],
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)] = None,
+) -> None:
+    """Export the whole catalog (both kinds, active or not) to FILE, one product per row,
+    ordered by code, with Chinese headers: 编码, 名称, 类型, ERP物料编码, 单位, 单价, the wheel
+    spec (形状, 外径/厚度/孔径 mm, 磨料, 粒度, 硬度, 结合剂, 最高线速度), 标记, 说明, 上架.
+
+    Edit the file and bring it back with `products import`; an export imported unchanged
+    changes nothing. To edit in Excel, prefer .xlsx: Excel reads a CSV's codes and numbers as it
+    likes (0012 becomes 12). CSV is UTF-8 with a BOM, so Excel on Chinese Windows shows it right.
+
+    Text that Excel or WPS would run as a formula (starting with = + - @, a tab or a carriage
+    return) stays text: in CSV it gets one apostrophe in front ('=1+1), which `products import`
+    takes away again; in XLSX it is written as a text cell. Control characters are removed, with
+    a warning naming the products."""
+    from bridge.catalog import FORMATS, export_products
+
+    fmt = _choice(fmt, FORMATS, "--format")
+    with unit_of_work(ctx) as session:
+        count = export_products(session, file, fmt)
+    out.print(f"exported {count} product(s) to {file}", markup=False)
+
+
+@products_app.command("import")
+def products_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="Catalog sheet (.xlsx or .csv), e.g. one made by `products export`.",
+            exists=True, dir_okay=False, readable=True, show_default=False,
+        ),
+    ],
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            metavar="auto|utf-8|gb18030",
+            help="CSV text encoding: auto (UTF-8, else GB18030 as Chinese Excel saves CSV), utf-8 or gb18030."
+        ),
+    ] = "auto",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Import products from FILE, all rows or none: new codes (编码) are created, existing ones
+    updated where a cell differs, the rest counted unchanged.
+
+    Headers may be the Chinese ones of `products export` or the English field names, in any
+    order; 编码 and 名称 are required, a column left out keeps its current values. An XLSX file
+    is read from its first sheet; empty rows are skipped. When any row is bad, nothing is
+    imported: every bad cell is listed with its row number, column, value and reason, and the
+    command exits 1. The import is recorded in the audit log.
+
+    In a CSV, one apostrophe before a leading = + - @, tab or carriage return is taken away (as
+    `products export` puts it there; write ''=1+1 for text starting with '=); a cell holding a
+    control character is refused."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.catalog import COLUMNS, ENCODINGS, FORMATS, import_products
+
+    fmt = _choice(fmt, FORMATS, "--format")
+    encoding = _choice(encoding, ENCODINGS, "--encoding")
+    with _progress(f"checking {file.name}") as progress, unit_of_work(ctx) as session:
+        report = import_products(session, CLI_ADMIN, file, fmt, dry_run, progress, encoding=encoding)
+    if not report.ok:
+        _print_row_errors(report.errors)
+        fail(f"{len(report.bad_rows)} row(s) of {file.name} have errors: nothing imported")
+    out.print(report.summary(), markup=False)
+    headers = {c.key: c.header for c in COLUMNS}
+    shown = list(report.changes.items())
+    for sku, keys in shown[:50]:
+        out.print(f"  {'would update' if dry_run else 'updated'} {sku}: {', '.join(headers[k] for k in keys)}", markup=False)
+    if len(shown) > 50:
+        out.print(f"  … and {len(shown) - 50} more updated product(s)")
+
+
+def _print_row_errors(errors) -> None:
+    def short(value: str) -> str:
+        return value if len(value) <= 40 else value[:39] + "…"
+
+    if out.is_terminal:
+        table = Table("行 row", "列 column", "值 value", "原因 reason")
+        for e in errors:
+            table.add_row(*cells(e.row, e.column, short(e.value), e.reason))
+        out.print(table)
+    else:
+        # One line per error keeps a log or a pipe greppable (a table would wrap at 80 columns).
+        for e in errors:
+            out.print(f"row {e.row}, {e.column or '-'}: {short(e.value)!r}: {e.reason}", markup=False)
+

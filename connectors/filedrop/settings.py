@@ -1,0 +1,49 @@
+"""The file-drop connector's settings: the ``[connector.filedrop]`` table of the config file
+(every key with its default and meaning: etc/bridge.example.toml).
+
+Validated when the connector is loaded (``bridge.plugins.load_connector``), like any plugin
+connector's settings; a problem is named ``connector.filedrop.<key>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from bridge.config import relative_to_config
+
+
+class FiledropSettings(BaseModel):
+    """``[connector.filedrop]``."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    root: Path = Path("erp")
+    """Folder shared with the ERP; out/, in/, archive/ and error/ are made below it. Relative to
+    the config file's folder."""
+    format: Literal["json", "csv"] = "json"
+    """How the bridge writes its files (and reads a stock snapshot): json or csv. Inbound
+    files are read by their extension (.json / .csv); any other extension by this format."""
+    encoding: Literal["utf-8", "gb18030"] = "utf-8"
+    """Text encoding of every file both ways (gb18030: what much Chinese software writes)."""
+    require_done_marker: bool = False
+    """Read an inbound file only once the ERP has written ``<file>.done`` beside it (for ERPs
+    that cannot write to a temporary name and rename)."""
+    settle_s: float = Field(2.0, ge=0, le=600)
+    """An inbound file that cannot be read and was changed less than this many seconds ago is
+    left for the next look (its writer may still be writing it) before it is quarantined."""
+    watch: bool = True
+    """Pick up inbound files at once through file-system notifications; when off (or where the
+    share sends none) in/ is looked at every fraction of a second while the bridge waits."""
+
+    @field_validator("root")
+    @classmethod
+    def _root(cls, value: Path, info: ValidationInfo) -> Path:
+        root = relative_to_config(value, info)
+        # Starting from the config (check_paths): a missing share is a setting to fix now. A
+        # connector built by hand keeps it and reports it in check() instead.
+        if (info.context or {}).get("check_paths") and not root.is_dir():
+            raise ValueError(f"folder {root} does not exist")
+        return root
