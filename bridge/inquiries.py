@@ -9,11 +9,11 @@ from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
 from bridge.db import Page, paginate
-from bridge.errors import Forbidden, InvalidInput
+from bridge.errors import Forbidden
 from bridge.models import ActorKind, Customer, Inquiry, InquiryStatus
 from bridge.notes import staff_names
 from bridge.scope import customers_of, inquiry_for, may_act_on
-from bridge.text import check_text
+from bridge.text import required_text
 from bridge.types import utcnow
 
 MAX_INQUIRY = 2000
@@ -31,11 +31,7 @@ def create_inquiry(session: Session, actor: Actor, customer: Customer, body: str
     """A customer's inquiry for their salesperson; a blank one is refused."""
     if not may_act_on(actor, customer):
         raise Forbidden("无权为该客户留言", f"{actor} may not act on customer {customer.id}")
-    text = check_text((body or "").strip(), "body", "询价内容", multiline=True)
-    if not text:
-        raise InvalidInput("询价内容不能为空", "inquiry body is blank", field="body")
-    if len(text) > MAX_INQUIRY:
-        raise InvalidInput(f"询价内容不能超过 {MAX_INQUIRY} 个字", f"inquiry longer than {MAX_INQUIRY}", field="body")
+    text = required_text(body, "body", "询价内容", MAX_INQUIRY)
     row = Inquiry(customer_id=customer.id, account_id=account_id, body=text)
     session.add(row)
     session.flush()

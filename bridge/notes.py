@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
-from bridge.errors import Forbidden, InvalidInput
+from bridge.errors import Forbidden
 from bridge.models import ActorKind, Customer, Note, Order, StaffUser
 from bridge.scope import may_act_on
-from bridge.text import check_text
+from bridge.text import required_text
 
 MAX_NOTE = 2000
 
@@ -49,11 +49,7 @@ def add_note(session: Session, actor: Actor, body: str, customer: Customer, orde
         raise Forbidden("只有员工可以写备注", f"{actor} may not write notes")
     if not may_act_on(actor, customer):
         raise Forbidden("只能为自己的客户写备注", f"{actor} may not act on customer {customer.id}")
-    text = check_text((body or "").strip(), "body", "备注内容", multiline=True)
-    if not text:
-        raise InvalidInput("备注内容不能为空", "note body is blank", field="body")
-    if len(text) > MAX_NOTE:
-        raise InvalidInput(f"备注内容不能超过 {MAX_NOTE} 个字", f"note longer than {MAX_NOTE}", field="body")
+    text = required_text(body, "body", "备注内容", MAX_NOTE)
     note = Note(author_id=int(actor.id), body=text, **({"order_id": order.id} if order else {"customer_id": customer.id}))
     session.add(note)
     session.flush()

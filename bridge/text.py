@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bridge.errors import DomainError
+from bridge.errors import DomainError, InvalidInput
 
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """Characters no text field may hold: C0 controls except tab, LF and CR; DEL; lone surrogates."""
@@ -153,6 +153,17 @@ def json_too_deep(data: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 # --------------------------------------------------------------------------- SQL LIKE
 
 LIKE_ESCAPE = "\\"
+
+
+def required_text(value: str | None, field: str, label: str, max_length: int, *, multiline: bool = True) -> str:
+    """``value`` stripped, if it is not blank, not longer than ``max_length`` and holds no control
+    character (``check_text``); else InvalidInput naming ``field`` (``label``: its Chinese name)."""
+    text = check_text((value or "").strip(), field, label, multiline=multiline)
+    if not text:
+        raise InvalidInput(f"{label}不能为空", f"{field} is blank", field=field)
+    if len(text) > max_length:
+        raise InvalidInput(f"{label}不能超过 {max_length} 个字", f"{field} longer than {max_length}", field=field)
+    return text
 
 
 def like_pattern(text: str) -> str:

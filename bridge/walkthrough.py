@@ -20,6 +20,8 @@ from bridge.models import (
     CustomerType,
     Order,
     OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
     Product,
     ProductGrant,
     ProductKind,
@@ -112,6 +114,20 @@ class Walkthrough:
         self.worker.wake()
         return placed.order
 
+    def _notice_delivered(self, order_no: str, kind: str) -> str:
+        """Wait until the notice ``kind`` about ``order_no`` went out, and name the notifiers it
+        was handed to: the demo says what happened, not what should have."""
+        def delivered() -> bool:
+            with self._session() as s:
+                return s.exec(select(OutboxMessage).where(
+                    OutboxMessage.kind == kind, OutboxMessage.aggregate_id == order_no,
+                    OutboxMessage.status == OutboxStatus.DELIVERED)).first() is not None
+
+        self._wait(f"the {kind} notice", delivered)
+        names = [getattr(n, "name", type(n).__name__) for n in self.rt.notifiers]
+        return ", ".join(names) + " (the log notifier writes a line; WeCom / mail plugins reach people)" \
+            if names == ["log"] else ", ".join(names) or "no notifier"
+
     # -- the scenarios ----------------------------------------------------------------------
 
     def scenario_1(self) -> str:
@@ -125,8 +141,9 @@ class Walkthrough:
         say(f"  2. customer submits {order.order_no}: 20 × {wheel.name} → 「{STATUS_LABELS[order.status]}」"
             f" (stock checked live: {order.stock_check.value})")
         self._wait("the order to reach the ERP", lambda: self._order(order.order_no).erp_ref is not None)
+        reminded = self._notice_delivered(order.order_no, "notify.new_order")
         say(f"  3. written to {self.root / 'out'}, taken by the ERP as {self._order(order.order_no).erp_ref};"
-            f" salesperson reminded (notify.new_order)")
+            f" the salesperson's reminder (notify.new_order) handed to {reminded}")
         with self._session() as s:
             row = s.exec(select(Order).where(Order.order_no == order.order_no)).one()
             sales = s.get(StaffUser, s.get(Customer, row.customer_id).salesperson_id)
@@ -138,7 +155,9 @@ class Walkthrough:
         self._wait("the shipment", self._status_is(order.order_no, OrderStatus.SHIPPED))
         with self._session() as s:
             shipment = s.exec(select(Shipment).join(Order).where(Order.order_no == order.order_no)).first()
-        say(f"  5. the ERP ships: {shipment.courier} {shipment.tracking_no} → 「{STATUS_LABELS[OrderStatus.SHIPPED]}」, customer notified")
+        told = self._notice_delivered(order.order_no, "notify.shipment")
+        say(f"  5. the ERP ships: {shipment.courier} {shipment.tracking_no} → 「{STATUS_LABELS[OrderStatus.SHIPPED]}」,"
+            f" the customer's notice (notify.shipment) handed to {told}")
         with self._session() as s:
             row = s.exec(select(Order).where(Order.order_no == order.order_no)).one()
             transition(s, row, OrderStatus.COMPLETED, Actor.customer(customer.id))

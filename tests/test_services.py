@@ -271,3 +271,14 @@ def test_a6_what_an_order_offers_is_what_the_state_machine_allows(session, make)
     session.flush()
     assert order_details(session, Actor.customer(customer.id), order).can_confirm_receipt
     assert session.exec(select(Account)).all() == []
+
+
+def test_c1_both_catalogs_search_percent_and_underscore_as_themselves(session, make):
+    customer, admin = make.customer(), make.staff(StaffRole.ADMIN)
+    plain = make.product(sku="WA-400", name="平形砂轮 400")
+    odd = make.product(sku="WA_50%", name="砂轮 50%")
+    for q, found in (("%", [odd.id]), ("_", [odd.id]), ("WA-", [plain.id]), ("砂轮", [plain.id, odd.id])):
+        as_customer = products.customer_catalog(session, customer, q=q)
+        as_staff = products.staff_catalog(session, Actor.admin(admin.id), q=q)
+        assert sorted(p.product.id for p in as_customer.items) == sorted(found), q
+        assert sorted(p.id for p in as_staff.items) == sorted(found), q

@@ -9,10 +9,15 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.cli._common import cells, out, unit_of_work
+from bridge.labels import CUSTOMER_TYPE_LABELS
 
 customers_app = typer.Typer(help="Customers: list, merge duplicates, change type.", no_args_is_help=True)
 
-_TYPE_LABEL = {1: "1 类型一", 2: "2 类型二"}
+
+def _type(value: int) -> str:
+    """``1 类型一``: the code and its label (``bridge.labels``)."""
+    label = CUSTOMER_TYPE_LABELS.get(value)
+    return f"{value} {label}" if label else str(value)
 
 
 @customers_app.command("list")
@@ -37,7 +42,7 @@ def customers_list(
         c = row.customer
         table.add_row(
             *cells(
-                c.id, c.name, _TYPE_LABEL.get(c.type, c.type), row.salesperson, c.phone, c.erp_code,
+                c.id, c.name, _type(c.type), row.salesperson, c.phone, c.erp_code,
                 row.accounts, row.orders, c.merged_into_id,
             )
         )
@@ -76,7 +81,7 @@ def customers_merge(
             sales = session.get(StaffUser, c.salesperson_id) if c.salesperson_id else None
             sides.append(
                 cells(
-                    c.id, c.name, _TYPE_LABEL.get(c.type, c.type), sales.display_name if sales else None,
+                    c.id, c.name, _type(c.type), sales.display_name if sales else None,
                     c.phone, c.contact_name, c.erp_code,
                 )
             )
