@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-BARE_APP = '''
+BARE_APP = """
 from typing import Annotated
 import msgspec
 from litestar import Litestar, post
@@ -60,7 +60,7 @@ async def noop(data: Body) -> dict:
     return {"ok": True, "lines": len(data.lines), "address_id": data.address_id}
 
 app = Litestar([noop])
-'''
+"""
 
 
 def free_port() -> int:
@@ -91,7 +91,9 @@ def log_summary(log: Path) -> Counter:
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []:
         try:
             entry = json.loads(line)
-            counts[f"{entry.get('level')}: {entry.get('event')}" + (f" ({entry['error']})" if "error" in entry else "")] += 1
+            counts[
+                f"{entry.get('level')}: {entry.get('event')}" + (f" ({entry['error']})" if "error" in entry else "")
+            ] += 1
         except (ValueError, AttributeError):
             counts[line[:300]] += 1
     return counts
@@ -140,8 +142,14 @@ async def load(base: str, path: str, clients: list[dict], seconds: float) -> dic
         await asyncio.gather(*(c.aclose() for c in sessions))
     ok = len(latencies) - sum(n for f, n in failures.items() if f[:3].isdigit())
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
-    return {"requests": len(latencies), "ok": ok, "per_s": ok / elapsed, "p50_ms": q[49], "p99_ms": q[98],
-            "failures": dict(failures)}
+    return {
+        "requests": len(latencies),
+        "ok": ok,
+        "per_s": ok / elapsed,
+        "p50_ms": q[49],
+        "p99_ms": q[98],
+        "failures": dict(failures),
+    }
 
 
 def prepare_customers(base: str, n: int) -> list[dict]:
@@ -152,8 +160,11 @@ def prepare_customers(base: str, n: int) -> list[dict]:
             answer = c.post("/api/mp/v1/auth/login", json={"code": f"bench-{i}"})
             answer.raise_for_status()
             headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-            address = c.post("/api/mp/v1/addresses", headers=headers,
-                             json={"recipient": "李工", "phone": "13800000000", "detail": f"工业大道 {i} 号"})
+            address = c.post(
+                "/api/mp/v1/addresses",
+                headers=headers,
+                json={"recipient": "李工", "phone": "13800000000", "detail": f"工业大道 {i} 号"},
+            )
             address.raise_for_status()
             clients.append({"headers": headers, "address_id": address.json()["id"]})
         products = c.get("/api/mp/v1/products?kind=standard", headers=clients[0]["headers"]).json()["items"]
@@ -177,9 +188,13 @@ def main() -> None:
         subprocess.run([*cli, *config, "demo-data"], cwd=ROOT, check=True, capture_output=True)
         port = free_port()
         # 50 logins come from one address: lift the per-address login limit (default 10/min).
-        bridge = start([*cli, *config, "--log-level", "warning", "run", "--port", str(port)], port, "/healthz",
-                       folder / "bridge.log",
-                       env={"JHT_SECURITY__LOGIN_ATTEMPTS_PER_MINUTE": "1000"})
+        bridge = start(
+            [*cli, *config, "--log-level", "warning", "run", "--port", str(port)],
+            port,
+            "/healthz",
+            folder / "bridge.log",
+            env={"JHT_SECURITY__LOGIN_ATTEMPTS_PER_MINUTE": "1000"},
+        )
         base = f"http://127.0.0.1:{port}"
         clients = prepare_customers(base, opts.clients)
         placement = asyncio.run(load(base, "/api/mp/v1/orders", clients, opts.seconds))
@@ -187,9 +202,26 @@ def main() -> None:
 
         (folder / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
         port = free_port()
-        bare = start([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(folder), "--host", "127.0.0.1",
-                      "--port", str(port), "--log-level", "warning", "--no-access-log"], port, "/schema",
-                     folder / "bare.log")
+        bare = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare_app:app",
+                "--app-dir",
+                str(folder),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            port,
+            "/schema",
+            folder / "bare.log",
+        )
         baseline = asyncio.run(load(f"http://127.0.0.1:{port}", "/noop", clients, opts.seconds))
     finally:
         stop(bridge)
@@ -200,20 +232,30 @@ def main() -> None:
     print(f"{opts.clients} clients x {opts.seconds:g} s, asyncio + one httpx.AsyncClient per client")
     print(f"{'':22}{'ok/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}{'failed':>8}")
     for name, r in (("placement (orders)", placement), ("bare POST /noop", baseline)):
-        print(f"{name:22}{r['per_s']:10.1f}{r['p50_ms']:10.1f}{r['p99_ms']:10.1f}{r['requests']:10}"
-              f"{sum(r['failures'].values()):8}")
-    ratios = {"throughput_bare_over_placement": baseline["per_s"] / placement["per_s"] if placement["per_s"] else None,
-              "p50_placement_over_bare": placement["p50_ms"] / baseline["p50_ms"]}
-    print(f"ratios: throughput bare/placement {ratios['throughput_bare_over_placement'] or float('nan'):.1f}x, "
-          f"p50 placement/bare {ratios['p50_placement_over_bare']:.1f}x")
+        print(
+            f"{name:22}{r['per_s']:10.1f}{r['p50_ms']:10.1f}{r['p99_ms']:10.1f}{r['requests']:10}"
+            f"{sum(r['failures'].values()):8}"
+        )
+    ratios = {
+        "throughput_bare_over_placement": baseline["per_s"] / placement["per_s"] if placement["per_s"] else None,
+        "p50_placement_over_bare": placement["p50_ms"] / baseline["p50_ms"],
+    }
+    print(
+        f"ratios: throughput bare/placement {ratios['throughput_bare_over_placement'] or float('nan'):.1f}x, "
+        f"p50 placement/bare {ratios['p50_placement_over_bare']:.1f}x"
+    )
     for name, r in (("placement", placement), ("bare", baseline)):
         for failure, count in r["failures"].items():
             print(f"FAILED {name} x{count}: {failure}")
     for name, counts in logs.items():
         for line, count in counts.most_common(15):
             print(f"{name} log x{count}: {line}")
-    print(json.dumps({"clients": opts.clients, "seconds": opts.seconds, "placement": placement, "bare": baseline,
-                      **ratios}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"clients": opts.clients, "seconds": opts.seconds, "placement": placement, "bare": baseline, **ratios},
+            ensure_ascii=False,
+        )
+    )
     if placement["failures"] or baseline["failures"]:
         sys.exit(1)
 

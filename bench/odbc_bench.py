@@ -58,7 +58,9 @@ from connectors.odbc.connector import order_parameters  # noqa: E402
 from connectors.odbc.statements import load_statements  # noqa: E402
 from tests.doubles.odbc_erp import create_schema, sql_file  # noqa: E402
 
-INTERFACE_TABLES = "jht_order_line_in, jht_order_in, jht_customer_in, jht_command_in, jht_event_line_out, jht_event_out, jht_stock"
+INTERFACE_TABLES = (
+    "jht_order_line_in, jht_order_in, jht_customer_in, jht_command_in, jht_event_line_out, jht_event_out, jht_stock"
+)
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -71,13 +73,16 @@ def scratch_database(url: str, role: str) -> Iterator[tuple[str, str]]:
     user, password = unquote(parts.username or ""), unquote(parts.password or "")
     host, port = parts.hostname or "127.0.0.1", parts.port or 5432
     name = f"jht_bench_{role}_{uuid.uuid4().hex[:8]}"
-    admin = dict(host=host, port=port, user=user, password=password, dbname=parts.path.lstrip("/") or "postgres",
-                 autocommit=True)
+    admin = dict(
+        host=host, port=port, user=user, password=password, dbname=parts.path.lstrip("/") or "postgres", autocommit=True
+    )
     with psycopg.connect(**admin) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield (parts._replace(path=f"/{name}").geturl(),
-               f"Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid={user};Pwd={password}")
+        yield (
+            parts._replace(path=f"/{name}").geturl(),
+            f"Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid={user};Pwd={password}",
+        )
     finally:
         with psycopg.connect(**admin) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -95,8 +100,10 @@ def erp_rows(odbc: str) -> tuple[int, int]:
     cnxn = pyodbc.connect(odbc, autocommit=True)
     try:
         cursor = cnxn.cursor()
-        return (cursor.execute("SELECT COUNT(*) FROM jht_order_in").fetchone()[0],
-                cursor.execute("SELECT COUNT(*) FROM jht_order_line_in").fetchone()[0])
+        return (
+            cursor.execute("SELECT COUNT(*) FROM jht_order_in").fetchone()[0],
+            cursor.execute("SELECT COUNT(*) FROM jht_order_line_in").fetchone()[0],
+        )
     finally:
         cnxn.close()
 
@@ -106,16 +113,24 @@ def erp_rows(odbc: str) -> tuple[int, int]:
 
 def seed(engine, customers: int, lines: int) -> tuple[list[int], list[tuple[int, int]]]:
     with Session(engine, expire_on_commit=False) as s:
-        products = [Product(sku=f"WA-{400 + n}", name=f"平形砂轮 1-{400 + n}×50×127 WA60K5V", price=Decimal("186.00") + n)
-                    for n in range(lines)]
+        products = [
+            Product(sku=f"WA-{400 + n}", name=f"平形砂轮 1-{400 + n}×50×127 WA60K5V", price=Decimal("186.00") + n)
+            for n in range(lines)
+        ]
         s.add_all(products)
         shop = []
         for i in range(customers):
             c = Customer(name=f"客户{i}", type=1 + i % 2)
             s.add(c)
             s.flush()
-            a = Address(customer_id=c.id, recipient="李工", phone="13800000000", province="广东省", city="佛山市",
-                        detail=f"工业大道 {i} 号")
+            a = Address(
+                customer_id=c.id,
+                recipient="李工",
+                phone="13800000000",
+                province="广东省",
+                city="佛山市",
+                detail=f"工业大道 {i} 号",
+            )
             s.add(a)
             s.flush()
             shop.append((c.id, a.id))
@@ -133,8 +148,13 @@ def drain(rt) -> tuple[float, int, int]:
     handled = dispatcher.drain()
     elapsed = time.perf_counter() - started
     with Session(rt.engine) as s:
-        orders = len(s.exec(select(OutboxMessage.id).where(
-            OutboxMessage.kind == "order.create", OutboxMessage.status == OutboxStatus.DELIVERED)).all())
+        orders = len(
+            s.exec(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.kind == "order.create", OutboxMessage.status == OutboxStatus.DELIVERED
+                )
+            ).all()
+        )
         left = s.exec(select(OutboxMessage.id).where(OutboxMessage.status != OutboxStatus.DELIVERED)).first()
     if left is not None:
         raise SystemExit(f"the drain left outbox message {left} undelivered: see `jht-bridge outbox list`")
@@ -143,7 +163,9 @@ def drain(rt) -> tuple[float, int, int]:
 
 def order_documents(rt) -> list[dict]:
     with Session(rt.engine) as s:
-        messages = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.create").order_by(OutboxMessage.id)).all()
+        messages = s.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "order.create").order_by(OutboxMessage.id)
+        ).all()
     return [message_action(m)[1] for m in messages]
 
 
@@ -192,10 +214,13 @@ def run(args, pg_url: str | None, stack: ExitStack) -> dict:
     create_schema(odbc, "postgresql")
     empty_interface_tables(odbc)
 
-    environ = {"JHT_DATABASE__URL": bridge_url, "JHT_CONNECTOR__NAME": "odbc",
-               "JHT_CONNECTOR__ODBC__CONNECTION_STRING": odbc,
-               "JHT_CONNECTOR__ODBC__STATEMENTS": str(sql_file("postgresql", "statements.sql")),
-               "JHT_OUTBOX__BATCH_SIZE": "200"}
+    environ = {
+        "JHT_DATABASE__URL": bridge_url,
+        "JHT_CONNECTOR__NAME": "odbc",
+        "JHT_CONNECTOR__ODBC__CONNECTION_STRING": odbc,
+        "JHT_CONNECTOR__ODBC__STATEMENTS": str(sql_file("postgresql", "statements.sql")),
+        "JHT_OUTBOX__BATCH_SIZE": "200",
+    }
     config = load_config(None, environ=environ)
     engine = make_engine(config)
     upgrade(engine)
@@ -233,22 +258,33 @@ def run(args, pg_url: str | None, stack: ExitStack) -> dict:
         raise SystemExit(f"raw: the ERP holds {erp_rows(odbc)} (orders, lines), expected {expected}")
 
     return {
-        "server": server, "driver": driver, "orders": args.orders, "lines_per_order": args.lines,
-        "customers": args.customers, "place_orders_per_s": round(placed),
-        "drain_orders_per_s": round(delivered / drain_s), "drain_ms_per_order": round(drain_s / delivered * 1000, 2),
-        "drain_messages": messages, "drain_messages_per_s": round(messages / drain_s),
+        "server": server,
+        "driver": driver,
+        "orders": args.orders,
+        "lines_per_order": args.lines,
+        "customers": args.customers,
+        "place_orders_per_s": round(placed),
+        "drain_orders_per_s": round(delivered / drain_s),
+        "drain_ms_per_order": round(drain_s / delivered * 1000, 2),
+        "drain_messages": messages,
+        "drain_messages_per_s": round(messages / drain_s),
         "drain_ms_per_message": round(drain_s / messages * 1000, 2),
-        "connector_orders_per_s": round(len(docs) / connector_s), "connector_ms_per_order": round(connector_s / len(docs) * 1000, 2),
-        "raw_orders_per_s": round(len(docs) / raw_s), "raw_ms_per_order": round(raw_s / len(docs) * 1000, 2),
-        "rows_per_order": 1 + args.lines, "analyzed": not args.no_analyze,
+        "connector_orders_per_s": round(len(docs) / connector_s),
+        "connector_ms_per_order": round(connector_s / len(docs) * 1000, 2),
+        "raw_orders_per_s": round(len(docs) / raw_s),
+        "raw_ms_per_order": round(raw_s / len(docs) * 1000, 2),
+        "rows_per_order": 1 + args.lines,
+        "analyzed": not args.no_analyze,
     }
 
 
 def report(r: dict) -> None:
     rows = r["rows_per_order"]
-    print(f"{r['server']} through {r['driver']}; {r['orders']} orders × {r['lines_per_order']} lines, "
-          f"{r['customers']} customers; placed at {r['place_orders_per_s']} orders/s"
-          f"{'' if r['analyzed'] else '; bridge database NOT analyzed before the drain'}")
+    print(
+        f"{r['server']} through {r['driver']}; {r['orders']} orders × {r['lines_per_order']} lines, "
+        f"{r['customers']} customers; placed at {r['place_orders_per_s']} orders/s"
+        f"{'' if r['analyzed'] else '; bridge database NOT analyzed before the drain'}"
+    )
     table = [
         ("bridge: outbox + odbc connector", r["drain_orders_per_s"], r["drain_ms_per_order"]),
         ("odbc connector push_order alone", r["connector_orders_per_s"], r["connector_ms_per_order"]),
@@ -257,8 +293,10 @@ def report(r: dict) -> None:
     print(f"{'path':<36}{'orders/s':>10}{'ms/order':>10}{'rows/s':>10}{'vs raw':>8}")
     for name, per_s, ms in table:
         print(f"{name:<36}{per_s:>10}{ms:>10.2f}{per_s * rows:>10}{per_s / r['raw_orders_per_s']:>8.2f}")
-    print(f"drain messages: {r['drain_messages']} (order.create + notify.new_order) at {r['drain_messages_per_s']}/s, "
-          f"{r['drain_ms_per_message']:.2f} ms per message")
+    print(
+        f"drain messages: {r['drain_messages']} (order.create + notify.new_order) at {r['drain_messages_per_s']}/s, "
+        f"{r['drain_ms_per_message']:.2f} ms per message"
+    )
     print(json.dumps(r, ensure_ascii=False))
 
 
@@ -267,10 +305,15 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--lines", type=int, default=3, help="lines per order")
     parser.add_argument("--customers", type=int, default=200)
-    parser.add_argument("--pg-url", help="PostgreSQL server (SQLAlchemy URL) for scratch databases; default: a throwaway cluster")
+    parser.add_argument(
+        "--pg-url", help="PostgreSQL server (SQLAlchemy URL) for scratch databases; default: a throwaway cluster"
+    )
     parser.add_argument("--odbc", help="ODBC connection string of the ERP database (default: a scratch database)")
-    parser.add_argument("--no-analyze", action="store_true",
-                        help="drain with the statistics of the empty bridge database (no ANALYZE after placing)")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="drain with the statistics of the empty bridge database (no ANALYZE after placing)",
+    )
     args = parser.parse_args()
     if args.orders < 1 or args.lines < 1 or args.customers < 1:
         parser.error("--orders, --lines and --customers must be at least 1")

@@ -126,10 +126,13 @@ class CpuMeter:
 
 
 def setup(folder: Path, wsdl_url: str, database: str | None) -> Runtime:
-    environ = {"JHT_CONNECTOR__NAME": "soap", "JHT_CONNECTOR__SOAP__WSDL": wsdl_url,
-               "JHT_CONNECTOR__SOAP__WSDL_CACHE": str(folder / "soap-cache"),
-               "JHT_DATABASE__URL": database or f"sqlite:///{folder / 'bench.db'}",
-               "JHT_OUTBOX__BATCH_SIZE": "200"}
+    environ = {
+        "JHT_CONNECTOR__NAME": "soap",
+        "JHT_CONNECTOR__SOAP__WSDL": wsdl_url,
+        "JHT_CONNECTOR__SOAP__WSDL_CACHE": str(folder / "soap-cache"),
+        "JHT_DATABASE__URL": database or f"sqlite:///{folder / 'bench.db'}",
+        "JHT_OUTBOX__BATCH_SIZE": "200",
+    }
     config = load_config(None, environ=environ)
     engine = make_engine(config)
     upgrade(engine)
@@ -141,8 +144,14 @@ def setup(folder: Path, wsdl_url: str, database: str | None) -> Runtime:
 def more_products(engine, first: int, count: int) -> list[int]:
     """sync_bench's product (``first``), then ``count - 1`` more, so an order can have ``count`` lines."""
     with Session(engine) as s:
-        added = [Product(sku=f"WA-{400 + 100 * i}", name=f"平形砂轮 1-{400 + 100 * i}×50×127 WA60K5V",
-                         price=Decimal("186.00") + 20 * i) for i in range(1, count)]
+        added = [
+            Product(
+                sku=f"WA-{400 + 100 * i}",
+                name=f"平形砂轮 1-{400 + 100 * i}×50×127 WA60K5V",
+                price=Decimal("186.00") + 20 * i,
+            )
+            for i in range(1, count)
+        ]
         s.add_all(added)
         s.commit()
         return [first, *(p.id for p in added)]
@@ -155,14 +164,18 @@ def check_drained(rt: Runtime, n: int) -> None:
         numbered = s.exec(select(func.count()).select_from(Order).where(Order.erp_ref.is_not(None))).one()
     counts = {getattr(status, "value", status): count for status, count in rows}
     if counts != {"delivered": 2 * n} or numbered != n:
-        raise SystemExit(f"after the drain: outbox {counts}, {numbered} orders with an ERP number "
-                         f"(expected {2 * n} delivered, {n} numbered): see `jht-bridge outbox list`")
+        raise SystemExit(
+            f"after the drain: outbox {counts}, {numbered} orders with an ERP number "
+            f"(expected {2 * n} delivered, {n} numbered): see `jht-bridge outbox list`"
+        )
 
 
 def order_documents(rt: Runtime) -> list[dict]:
     """The documents the dispatcher handed to push_order, as it made them."""
     with Session(rt.engine) as s:
-        messages = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.create").order_by(OutboxMessage.id)).all()
+        messages = s.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "order.create").order_by(OutboxMessage.id)
+        ).all()
     return [rt.adjust(m.kind, message_action(m)[1], rt.connector.name) for m in messages]
 
 
@@ -221,11 +234,19 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=3, help="lines per order (one product each)")
     parser.add_argument("--customers", type=int, default=200)
-    parser.add_argument("--server", choices=("process", "thread"), default="process",
-                        help="run the SOAP server in its own process (default) or in a thread of this one")
+    parser.add_argument(
+        "--server",
+        choices=("process", "thread"),
+        default="process",
+        help="run the SOAP server in its own process (default) or in a thread of this one",
+    )
     parser.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
-    parser.add_argument("--profile", type=Path, metavar="FILE",
-                        help="cProfile the dispatcher's drain, write the stats to FILE, print the top functions")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="cProfile the dispatcher's drain, write the stats to FILE, print the top functions",
+    )
     args = parser.parse_args()
     if args.orders < 1 or args.lines < 1 or args.customers < 1:
         parser.error("--orders, --lines and --customers must be at least 1")
@@ -256,11 +277,20 @@ def main() -> None:
             described = erp.described
     n = args.orders
     results = {
-        "database": database, "server": args.server, "orders": n, "lines_per_order": args.lines,
-        "customers": args.customers, "profiled": bool(profile_text), "place_orders_per_s": round(placed, 1),
+        "database": database,
+        "server": args.server,
+        "orders": n,
+        "lines_per_order": args.lines,
+        "customers": args.customers,
+        "profiled": bool(profile_text),
+        "place_orders_per_s": round(placed, 1),
         "drain_messages_per_s": round(messages_s, 1),
     }
-    for key, per_s, cpu in (("drain", orders_s, dispatcher_cpu), ("connector", direct_s, direct_cpu), ("raw", raw_s, raw_cpu)):
+    for key, per_s, cpu in (
+        ("drain", orders_s, dispatcher_cpu),
+        ("connector", direct_s, direct_cpu),
+        ("raw", raw_s, raw_cpu),
+    ):
         results[f"{key}_orders_per_s"] = round(per_s, 1)
         results[f"{key}_ms_per_order"] = round(1000 / per_s, 2)
         results[f"{key}_bench_cpu_ms_per_order"] = round(cpu.bench * 1000 / n, 2)
@@ -271,22 +301,31 @@ def main() -> None:
 
 
 def report(r: dict, described: str, profile: Path | None) -> None:
-    print(f"SOAP PushOrder to the reference service on 127.0.0.1, {described}; {r['orders']} orders x "
-          f"{r['lines_per_order']} lines, {r['customers']} customers, {r['database']} bridge database; "
-          f"placed at {r['place_orders_per_s']} orders/s; Python {platform.python_version()}, zeep {zeep.__version__}")
+    print(
+        f"SOAP PushOrder to the reference service on 127.0.0.1, {described}; {r['orders']} orders x "
+        f"{r['lines_per_order']} lines, {r['customers']} customers, {r['database']} bridge database; "
+        f"placed at {r['place_orders_per_s']} orders/s; Python {platform.python_version()}, zeep {zeep.__version__}"
+    )
     if r["profiled"]:
         print(f"(the bridge's figure is taken under cProfile, stats in {profile})")
-    table = (("bridge: outbox + SOAP connector", "drain"), ("SOAP connector push_order alone", "connector"),
-             ("raw zeep PushOrder", "raw"))
+    table = (
+        ("bridge: outbox + SOAP connector", "drain"),
+        ("SOAP connector push_order alone", "connector"),
+        ("raw zeep PushOrder", "raw"),
+    )
     print(f"{'path':<34}{'orders/s':>10}{'ms/order':>10}{'vs raw':>8}{'CPU ms/order: bench':>21}{'server':>8}")
     for name, key in table:
         server = r[f"{key}_server_cpu_ms_per_order"]
-        print(f"{name:<34}{r[f'{key}_orders_per_s']:>10.1f}{r[f'{key}_ms_per_order']:>10.2f}"
-              f"{r[f'{key}_orders_per_s'] / r['raw_orders_per_s']:>8.2f}{r[f'{key}_bench_cpu_ms_per_order']:>21.2f}"
-              f"{'-' if server is None else f'{server:.2f}':>8}")
+        print(
+            f"{name:<34}{r[f'{key}_orders_per_s']:>10.1f}{r[f'{key}_ms_per_order']:>10.2f}"
+            f"{r[f'{key}_orders_per_s'] / r['raw_orders_per_s']:>8.2f}{r[f'{key}_bench_cpu_ms_per_order']:>21.2f}"
+            f"{'-' if server is None else f'{server:.2f}':>8}"
+        )
     print(f"drain messages: {2 * r['orders']} (order.create + notify.new_order) at {r['drain_messages_per_s']}/s")
-    print("CPU: bench = this whole process" + (" (the server's threads included)" if r["server"] == "thread"
-                                                else ", server = the server process"))
+    print(
+        "CPU: bench = this whole process"
+        + (" (the server's threads included)" if r["server"] == "thread" else ", server = the server process")
+    )
     print(json.dumps(r, ensure_ascii=False))
 
 

@@ -51,8 +51,13 @@ class Quiet:
 def setup(folder: Path, database: str | None):
     root = folder / "erp"
     make_folders(root)
-    environ = {"JHT_CONNECTOR__FILEDROP__ROOT": str(root), "JHT_DATABASE__URL": database or f"sqlite:///{folder / 'bench.db'}",
-               "JHT_OUTBOX__BATCH_SIZE": "200", "JHT_OUTBOX__POLL_INTERVAL_S": "0.05", "JHT_INBOX__POLL_INTERVAL_S": "0.5"}
+    environ = {
+        "JHT_CONNECTOR__FILEDROP__ROOT": str(root),
+        "JHT_DATABASE__URL": database or f"sqlite:///{folder / 'bench.db'}",
+        "JHT_OUTBOX__BATCH_SIZE": "200",
+        "JHT_OUTBOX__POLL_INTERVAL_S": "0.05",
+        "JHT_INBOX__POLL_INTERVAL_S": "0.5",
+    }
     config = load_config(None, environ=environ)
     engine = make_engine(config)
     upgrade(engine)
@@ -89,8 +94,13 @@ def place_many(rt, product_ids: int | list[int], shop, n: int) -> float:
             for _ in range(min(100, n - done)):
                 cid, aid = shop[done % len(shop)]
                 lines = [LineRequest(product_id=pid, quantity=1 + (done + k) % 7) for k, pid in enumerate(products)]
-                place_order(s, Actor.customer(cid), cid, OrderRequest(lines, f"bench-{done:08d}", address_id=aid),
-                            limits=rt.config.orders)
+                place_order(
+                    s,
+                    Actor.customer(cid),
+                    cid,
+                    OrderRequest(lines, f"bench-{done:08d}", address_id=aid),
+                    limits=rt.config.orders,
+                )
                 done += 1
             s.commit()
     return n / (time.perf_counter() - started)
@@ -132,7 +142,10 @@ def latency(rt, root: Path, events: int) -> tuple[float, float]:
             sim.produce(order_no)
             while True:
                 with Session(rt.engine) as s:
-                    if s.exec(select(Order.status).where(Order.order_no == order_no)).one() == OrderStatus.IN_PRODUCTION:
+                    if (
+                        s.exec(select(Order.status).where(Order.order_no == order_no)).one()
+                        == OrderStatus.IN_PRODUCTION
+                    ):
                         break
                 if time.perf_counter() - t0 > 10:
                     raise SystemExit(f"event for {order_no} not applied within 10 s")

@@ -37,7 +37,9 @@ def signed_in_account(session: Session, account_id: int | None) -> tuple[Account
     account is gone or unbound."""
     account = session.get(Account, account_id) if account_id else None
     if account is None or account.unbound_at is not None:
-        raise NotSignedIn("账号已解绑，请重新登录", f"account {account_id} is unbound or does not exist", code="account_unbound")
+        raise NotSignedIn(
+            "账号已解绑，请重新登录", f"account {account_id} is unbound or does not exist", code="account_unbound"
+        )
     return account, resolve_customer(session, account.customer_id)
 
 
@@ -69,7 +71,10 @@ def wechat_login(
     created = account is None
     if created:
         customer = create_customer(
-            session, Actor.system("wechat-login"), name=f"微信用户{openid[-6:]}", type=settings.default_type,
+            session,
+            Actor.system("wechat-login"),
+            name=f"微信用户{openid[-6:]}",
+            type=settings.default_type,
             salesperson_id=salesperson_for_invite(session, invite, settings.default_salesperson),
         )
         account = Account(customer_id=customer.id, openid=openid, unionid=unionid)
@@ -108,16 +113,28 @@ def bind_phone(session: Session, actor: Actor, account: Account, phone: str) -> 
         others = session.exec(select(Account.id).where(bound(customer.id), Account.id != account.id)).first()
         if has_history or others:
             # Two real customers: a person decides (customers merge); nothing moves here.
-            audit(session, actor, "account.phone_matches_customer", "customer", holder.id,
-                  {"account_id": account.id, "current_customer_id": customer.id, "phone": phone})
+            audit(
+                session,
+                actor,
+                "account.phone_matches_customer",
+                "customer",
+                holder.id,
+                {"account_id": account.id, "current_customer_id": customer.id, "phone": phone},
+            )
             raise Conflict(
                 "该手机号已登记在另一个客户名下，请联系业务员处理（可由管理员合并客户）",
                 f"phone {phone} belongs to customer {holder.id}; account {account.id} is of customer {customer.id}, "
                 "which has orders or other accounts: an admin merges them",
                 code="phone_belongs_to_other_customer",
             )
-        audit(session, actor, "account.joined_customer", "customer", holder.id,
-              {"account_id": account.id, "left_customer_id": customer.id, "phone": phone})
+        audit(
+            session,
+            actor,
+            "account.joined_customer",
+            "customer",
+            holder.id,
+            {"account_id": account.id, "left_customer_id": customer.id, "phone": phone},
+        )
         account.customer_id, customer, joined = holder.id, holder, True
     account.phone = phone
     session.add(account)
@@ -125,7 +142,9 @@ def bind_phone(session: Session, actor: Actor, account: Account, phone: str) -> 
         with session.begin_nested():
             session.flush()
     except IntegrityError:  # another account bound the same number at this very moment
-        raise Conflict("该手机号已绑定其他微信账号", f"phone {phone} was just bound by another account", code="phone_taken") from None
+        raise Conflict(
+            "该手机号已绑定其他微信账号", f"phone {phone} was just bound by another account", code="phone_taken"
+        ) from None
     return PhoneBinding(phone, customer, joined)
 
 
@@ -141,8 +160,19 @@ def unbind_account(session: Session, actor: Actor, customer: Customer, account_i
     if remaining <= 1:
         raise Conflict("至少需要保留一个绑定账号", "the last account of a customer cannot be unbound")
     ended = sessions.end_all(session, sessions.Subject(account_id=target.id), "account unbound")
-    audit(session, actor, "account.unbind", "account", target.id,
-          {"customer_id": customer.id, "phone": target.phone, "wechat": target.openid is not None, "sessions_ended": ended})
+    audit(
+        session,
+        actor,
+        "account.unbind",
+        "account",
+        target.id,
+        {
+            "customer_id": customer.id,
+            "phone": target.phone,
+            "wechat": target.openid is not None,
+            "sessions_ended": ended,
+        },
+    )
     target.unbound_at = utcnow()
     target.openid = target.unionid = target.phone = None
     session.add(target)

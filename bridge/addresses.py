@@ -49,7 +49,9 @@ def active(customer_id: int) -> sa.ColumnElement[bool]:
 def list_addresses(session: Session, actor: Actor, customer: Customer) -> list[Address]:
     """The customer's addresses, the default first."""
     _check(actor, customer)
-    return list(session.exec(select(Address).where(active(customer.id)).order_by(Address.is_default.desc(), Address.id)))
+    return list(
+        session.exec(select(Address).where(active(customer.id)).order_by(Address.is_default.desc(), Address.id))
+    )
 
 
 def get_address(session: Session, actor: Actor, customer: Customer, address_id: int) -> Address:

@@ -58,7 +58,9 @@ def wechat_client(rt: Runtime) -> WeChatClient:
         raise StartupError(str(exc)) from None
 
 
-def build_api(rt: Runtime, *, wechat: WeChatClient | None = None, wake_dispatcher: Callable[[], None] | None = None) -> Litestar:
+def build_api(
+    rt: Runtime, *, wechat: WeChatClient | None = None, wake_dispatcher: Callable[[], None] | None = None
+) -> Litestar:
     """The HTTP API (``webapi``) on ``rt``. ``wechat`` replaces the WeChat client (tests point
     one at a fake server); ``wake_dispatcher`` is called after a request queued a message for
     the ERP, so the sync loops of this process deliver it at once."""
@@ -81,8 +83,14 @@ def server_config(app: Litestar, config: Config, host: str, port: int, **kw: Any
 
     trusted = config.api.trusted_proxies
     return uvicorn.Config(
-        app, host=host, port=port, proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-        server_header=False, log_config=None, **kw,
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        server_header=False,
+        log_config=None,
+        **kw,
     )
 
 
@@ -135,8 +143,15 @@ class Server:
             raise SystemExit(1)
 
 
-def serve(rt: Runtime, host: str | None = None, port: int | None = None, *, api: bool = True, loops: bool = True,
-          say: Callable[[str], None] = print) -> None:
+def serve(
+    rt: Runtime,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    api: bool = True,
+    loops: bool = True,
+    say: Callable[[str], None] = print,
+) -> None:
     """Run the bridge until SIGTERM or SIGINT: the HTTP API on ``host``:``port`` (default
     ``[api]``) when ``api``, the sync loops (outbox dispatcher, inbox poller) when ``loops``.
     ``say`` gets the lines for the operator. Disposes of ``rt``'s engine at the end; a setting
@@ -160,8 +175,11 @@ def serve(rt: Runtime, host: str | None = None, port: int | None = None, *, api:
         return
     if worker is not None:
         worker.start()
-    say(f"API on http://{host}:{port} (OpenAPI: /schema)" + (", sync loops running" if worker else "")
-        + "; Ctrl-C stops")
+    say(
+        f"API on http://{host}:{port} (OpenAPI: /schema)"
+        + (", sync loops running" if worker else "")
+        + "; Ctrl-C stops"
+    )
     server = Server(server_config(application, config, host, port, access_log=False, lifespan="on"))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.request_exit())

@@ -61,7 +61,9 @@ def bind_customer_code(session: Session, connector: str, customer: Customer, cod
     if holder_id is None:
         holder_id = session.exec(
             select(ErpBinding.internal_id).where(
-                ErpBinding.connector == connector, ErpBinding.entity == CUSTOMER, ErpBinding.external_id == code,
+                ErpBinding.connector == connector,
+                ErpBinding.entity == CUSTOMER,
+                ErpBinding.external_id == code,
                 ErpBinding.internal_id != customer.id,
             )
         ).first()

@@ -101,7 +101,9 @@ def _text(key: str, *, multiline: bool = False) -> Callable[[str], str]:
 
     def parse(text: str) -> str:
         if len(text) > limit:
-            raise CellError(f"长度 {len(text)} 超过上限 {limit} 个字符", f"{len(text)} characters, at most {limit} allowed")
+            raise CellError(
+                f"长度 {len(text)} 超过上限 {limit} 个字符", f"{len(text)} characters, at most {limit} allowed"
+            )
         # Codes, names and markings are single-line: a stray line break would break search,
         # labels and the ERP's fixed-width fields.
         if not multiline and any(ch in text for ch in "\r\n\t"):
@@ -133,7 +135,9 @@ def _decimal(key: str, *, positive: bool) -> Callable[[str], Decimal]:
         if value < 0:
             raise CellError("不能为负数", "must not be negative")
         if value >= Decimal(10) ** int_digits:
-            raise CellError(f"数值过大（整数部分最多 {int_digits} 位）", f"too large (at most {int_digits} digits before the point)")
+            raise CellError(
+                f"数值过大（整数部分最多 {int_digits} 位）", f"too large (at most {int_digits} digits before the point)"
+            )
         if value != value.quantize(step):
             raise CellError(f"最多 {scale} 位小数", f"at most {scale} decimal places")
         return value.quantize(step)
@@ -378,7 +382,9 @@ def _write_csv(path: Path, rows: list[list[Any]]) -> None:
         writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
         writer.writerow([c.header for c in COLUMNS])
         for row in rows:
-            writer.writerow([neutralise_cell(_export_text(c, v)) if v is not None else "" for c, v in zip(COLUMNS, row)])
+            writer.writerow(
+                [neutralise_cell(_export_text(c, v)) if v is not None else "" for c, v in zip(COLUMNS, row)]
+            )
 
 
 def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
@@ -539,8 +545,7 @@ def _format_of(path: Path, fmt: str | None) -> str:
         )
     raise InvalidInput(
         f"无法从文件名 {path.name} 判断格式，请指定 csv 或 xlsx",
-        f"cannot tell the format of {path.name} from its name: "
-        "name the format (csv or xlsx, e.g. --format xlsx)",
+        f"cannot tell the format of {path.name} from its name: name the format (csv or xlsx, e.g. --format xlsx)",
     )
 
 
@@ -573,13 +578,17 @@ def _open_sheet(path: Path, fmt: str, encoding: str | None) -> Iterator[_Sheet]:
     except OSError as exc:
         raise _unreadable(path, exc.strerror or str(exc), exc.strerror or str(exc)) from exc
     if raw.startswith(_OLE2_MAGIC):
-        raise _unreadable(path, "这是旧版 Excel 格式 (.xls)，请另存为 .xlsx", "old Excel format (.xls): save it as .xlsx")
+        raise _unreadable(
+            path, "这是旧版 Excel 格式 (.xls)，请另存为 .xlsx", "old Excel format (.xls): save it as .xlsx"
+        )
     if fmt == "xlsx":
         with _open_xlsx(path, raw) as sheet:
             yield sheet
         return
     if raw.startswith(_ZIP_MAGIC):
-        raise _unreadable(path, "这是 XLSX 文件而不是 CSV，请用 xlsx 格式", "this is an XLSX file, not CSV: use the xlsx format")
+        raise _unreadable(
+            path, "这是 XLSX 文件而不是 CSV，请用 xlsx 格式", "this is an XLSX file, not CSV: use the xlsx format"
+        )
     text, used = _decode(path, raw, encoding)
     if "\x00" in text:
         raise _unreadable(path, "不是文本文件", "not a text file (contains NUL bytes)")
@@ -637,7 +646,9 @@ def _open_xlsx(path: Path, raw: bytes) -> Iterator[_Sheet]:
         # data_only: a formula cell gives the value Excel last computed, not the formula.
         wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a bad file
-        raise _unreadable(path, "不是有效的 XLSX 文件或文件已损坏", f"not a valid XLSX file ({type(exc).__name__}: {exc})") from exc
+        raise _unreadable(
+            path, "不是有效的 XLSX 文件或文件已损坏", f"not a valid XLSX file ({type(exc).__name__}: {exc})"
+        ) from exc
     try:
         if not wb.worksheets:
             raise _unreadable(path, "工作簿中没有工作表", "the workbook has no worksheet")
@@ -701,7 +712,9 @@ def _read_header(sheet: _Sheet, report: ImportReport) -> dict[int, tuple[str, Co
             )
         elif column.key in seen:
             report.errors.append(
-                RowError(number, header, header, f"与列 {seen[column.key]} 重复", f"same column as {seen[column.key]!r}")
+                RowError(
+                    number, header, header, f"与列 {seen[column.key]} 重复", f"same column as {seen[column.key]!r}"
+                )
             )
         else:
             seen[column.key] = header
@@ -710,7 +723,11 @@ def _read_header(sheet: _Sheet, report: ImportReport) -> dict[int, tuple[str, Co
         if column.required and column.key not in seen:
             report.errors.append(
                 RowError(
-                    number, column.header, "", f"缺少必需的列 {column.header}", f"required column {column.key} is missing"
+                    number,
+                    column.header,
+                    "",
+                    f"缺少必需的列 {column.header}",
+                    f"required column {column.key} is missing",
                 )
             )
     return columns
@@ -749,7 +766,9 @@ def _check_rows(
             continue
         if sku in first_seen:
             report.errors.append(
-                RowError(number, sku_header, sku, f"编码与第 {first_seen[sku]} 行重复", f"same code as row {first_seen[sku]}")
+                RowError(
+                    number, sku_header, sku, f"编码与第 {first_seen[sku]} 行重复", f"same code as row {first_seen[sku]}"
+                )
             )
         else:
             first_seen[sku] = number
@@ -766,7 +785,13 @@ def _check_row(
     for index, text in enumerate(cells):
         if text and index not in columns:
             report.errors.append(
-                RowError(number, f"({_column_letter(index)})", _visible(text), "该列没有表头", "value in a column without a header")
+                RowError(
+                    number,
+                    f"({_column_letter(index)})",
+                    _visible(text),
+                    "该列没有表头",
+                    "value in a column without a header",
+                )
             )
     for index, (header, column) in columns.items():
         text = cells[index] if index < len(cells) else ""

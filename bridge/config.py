@@ -415,8 +415,10 @@ def _secrets_in(data: dict) -> list[str]:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
             key = path[-1]
-            found.append(f"{'.'.join(path)}: a secret is not kept in the config file; set "
-                         f"JHT_{'__'.join(p.upper() for p in path)} or {key}_file")
+            found.append(
+                f"{'.'.join(path)}: a secret is not kept in the config file; set "
+                f"JHT_{'__'.join(p.upper() for p in path)} or {key}_file"
+            )
     return found
 
 

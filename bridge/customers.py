@@ -114,7 +114,8 @@ def _check_phone(session: Session, value: str | None, customer_id: int | None) -
             f"手机号 {phone} 已属于客户 {holder.id}（{holder.name}）；同一手机号只能属于一个客户，"
             "如是同一家公司请由管理员合并客户",
             f"phone {phone} already belongs to customer {holder.id} ({holder.name}); merge the customers or use another number",
-            field="phone", customer_id=holder.id,
+            field="phone",
+            customer_id=holder.id,
         )
     return phone
 
@@ -188,7 +189,9 @@ def customer_overview(session: Session, actor: Actor, customer: Customer) -> Cus
         raise NotFound("客户不存在", f"customer {customer.id} not found for {actor}")
 
     def count(*where) -> int:
-        return session.exec(select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id, *where)).one()
+        return session.exec(
+            select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id, *where)
+        ).one()
 
     return CustomerOverview(
         customer=customer,
@@ -216,8 +219,10 @@ def _customer_rows(search: str | None, include_merged: bool):
     their account and order counts; ``search`` matches the name, contact, phone, ERP code, a
     bound account's phone or the exact id."""
     accounts = (
-        select(sa.func.count()).select_from(Account)
-        .where(Account.customer_id == Customer.id, Account.unbound_at.is_(None)).scalar_subquery()
+        select(sa.func.count())
+        .select_from(Account)
+        .where(Account.customer_id == Customer.id, Account.unbound_at.is_(None))
+        .scalar_subquery()
     )
     orders = select(sa.func.count()).select_from(Order).where(Order.customer_id == Customer.id).scalar_subquery()
     stmt = (
@@ -234,7 +239,9 @@ def _customer_rows(search: str | None, include_merged: bool):
             column.ilike(like, escape=LIKE_ESCAPE)
             for column in (Customer.name, Customer.contact_name, Customer.phone, Customer.erp_code)
         ]
-        matches.append(Customer.id.in_(select(Account.customer_id).where(Account.phone.ilike(like, escape=LIKE_ESCAPE))))
+        matches.append(
+            Customer.id.in_(select(Account.customer_id).where(Account.phone.ilike(like, escape=LIKE_ESCAPE)))
+        )
         if text.isdigit() and int(text) <= 2**31 - 1:  # a phone number is not an id (and overflows one)
             matches.append(Customer.id == int(text))
         try:
@@ -267,18 +274,14 @@ def _check_name(name: Any) -> str:
         raise InvalidInput("客户名称不能为空", "customer name must not be empty")
     name = check_text(name.strip(), "name", "客户名称", multiline=False)
     if len(name) > NAME_MAX:
-        raise InvalidInput(
-            f"客户名称不能超过 {NAME_MAX} 个字", f"customer name longer than {NAME_MAX} characters"
-        )
+        raise InvalidInput(f"客户名称不能超过 {NAME_MAX} 个字", f"customer name longer than {NAME_MAX} characters")
     return name
 
 
 def _check_type(value: Any) -> int:
     # bool is an int in Python: True would pass as type 1 without this guard.
     if isinstance(value, bool) or not isinstance(value, int) or int(value) not in (1, 2):
-        raise InvalidInput(
-            "客户类型只能是 1（类型一）或 2（类型二）", f"customer type must be 1 or 2, not {value!r}"
-        )
+        raise InvalidInput("客户类型只能是 1（类型一）或 2（类型二）", f"customer type must be 1 or 2, not {value!r}")
     return int(value)
 
 
@@ -421,7 +424,8 @@ def _flush_phone(session: Session, customer: Customer) -> None:
         if customer.phone and "phone" in str(exc.orig).lower():
             raise Conflict(
                 f"手机号 {customer.phone} 已属于另一个客户；同一手机号只能属于一个客户",
-                f"phone {customer.phone} was just registered for another customer", field="phone",
+                f"phone {customer.phone} was just registered for another customer",
+                field="phone",
             ) from None
         raise
 
@@ -461,9 +465,7 @@ def set_customer_type(session: Session, actor: Actor, customer_id: int, new_type
             f"{actor} may not change the type of customer {customer.id}",
         )
     waiting = session.exec(
-        select(sa.func.count())
-        .select_from(Order)
-        .where(Order.customer_id == customer.id, awaiting_payment())
+        select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id, awaiting_payment())
     ).one()
     old_type = customer.type
     if old_type != new_type:
@@ -513,8 +515,7 @@ def _check_merge(
     if survivor.merged_into_id is not None:
         root = resolve_customer(session, survivor.id)
         raise Conflict(
-            f"客户 {survivor.id}（{survivor.name}）已合并到客户 {root.id}（{root.name}），"
-            f"请把客户合并到 {root.id}",
+            f"客户 {survivor.id}（{survivor.name}）已合并到客户 {root.id}（{root.name}），请把客户合并到 {root.id}",
             f"customer {survivor.id} is itself merged into customer {root.id}; merge into {root.id} instead",
             survivor_id=root.id,
         )
@@ -658,9 +659,7 @@ def _free_idempotency_keys(session: Session, s: int, a: int) -> list[int]:
     """Orders are unique on (customer, idempotency key): an absorbed order whose key the
     survivor already used gets a new key instead of failing the merge (ids returned)."""
     survivor_keys = select(Order.idempotency_key).where(Order.customer_id == s)
-    clashing = session.exec(
-        select(Order).where(Order.customer_id == a, Order.idempotency_key.in_(survivor_keys))
-    ).all()
+    clashing = session.exec(select(Order).where(Order.customer_id == a, Order.idempotency_key.in_(survivor_keys))).all()
     for order in clashing:
         # A retry of that old request can no longer be matched; the order itself is kept.
         order.idempotency_key = f"merged:{a}:{order.id}"
@@ -670,9 +669,7 @@ def _free_idempotency_keys(session: Session, s: int, a: int) -> list[int]:
 
 def _keep_one_default_address(session: Session, s: int, a: int) -> int:
     """The survivor's default address stays the default; the absorbed one's becomes ordinary."""
-    has_default = session.exec(
-        _owned(Address, s, Address.is_default.is_(True), Address.deleted.is_(False))
-    ).one()
+    has_default = session.exec(_owned(Address, s, Address.is_default.is_(True), Address.deleted.is_(False))).one()
     if not has_default:
         return 0
     stmt = sa.update(Address).where(Address.customer_id == a, Address.is_default.is_(True)).values(is_default=False)
@@ -797,4 +794,3 @@ def _move_erp_bindings(session: Session, s: int, a: int) -> int:
         .values(internal_id=s)
     )
     return session.exec(stmt).rowcount
-

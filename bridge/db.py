@@ -48,9 +48,7 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
         _setup_sqlite(engine, db.busy_timeout_ms)
     else:
         _require_driver(make_url(url), source)
-        engine = sa.create_engine(
-            url, echo=db.echo, pool_size=db.pool_size, pool_pre_ping=True, **kwargs
-        )
+        engine = sa.create_engine(url, echo=db.echo, pool_size=db.pool_size, pool_pre_ping=True, **kwargs)
     return engine
 
 
@@ -67,10 +65,13 @@ def _require_driver(url: sa.URL, source: str | None) -> None:
     except MissingDriver as exc:
         raise ConfigError([f"database.url: {exc}"], source) from None
     except ImportError as exc:
-        raise ConfigError([
-            f"database.url: the {url.get_backend_name()} driver {url.get_driver_name()} cannot be imported ({exc}): "
-            "use postgresql+psycopg://… and install jht-bridge[postgresql]"
-        ], source) from None
+        raise ConfigError(
+            [
+                f"database.url: the {url.get_backend_name()} driver {url.get_driver_name()} cannot be imported ({exc}): "
+                "use postgresql+psycopg://… and install jht-bridge[postgresql]"
+            ],
+            source,
+        ) from None
 
 
 def _create_private_sqlite_file(database: str | None) -> None:

@@ -69,7 +69,12 @@ def _database(config: Config, engine: Engine) -> list[CheckResult]:
     with Session(engine) as session:
         counts = {
             label: session.exec(select(func.count()).select_from(model)).one()
-            for label, model in (("products", Product), ("customers", Customer), ("orders", Order), ("staff users", StaffUser))
+            for label, model in (
+                ("products", Product),
+                ("customers", Customer),
+                ("orders", Order),
+                ("staff users", StaffUser),
+            )
         }
     summary = ", ".join(f"{n} {label}" for label, n in counts.items())
     return [
@@ -128,12 +133,15 @@ def _demo_logins(engine: Engine) -> list[CheckResult]:
     if not open_:
         return [CheckResult("demo logins", True, "no demo login opens with its published password")]
     names = ", ".join(open_)
-    return [CheckResult(
-        "demo logins", True,
-        f"{names} still sign(s) in with the published demo password: anyone can. Before real use run "
-        f"`jht-bridge users reset-password NAME` or `jht-bridge users deactivate NAME` for {names}",
-        warn=True,
-    )]
+    return [
+        CheckResult(
+            "demo logins",
+            True,
+            f"{names} still sign(s) in with the published demo password: anyone can. Before real use run "
+            f"`jht-bridge users reset-password NAME` or `jht-bridge users deactivate NAME` for {names}",
+            warn=True,
+        )
+    ]
 
 
 def _file_modes(config: Config) -> list[CheckResult]:
@@ -180,7 +188,10 @@ def _secret_files(config: Config) -> list[Path]:
 
     def walk(node) -> None:
         if isinstance(node, BaseModel):
-            items = [*((name, getattr(node, name)) for name in type(node).model_fields), *(node.model_extra or {}).items()]
+            items = [
+                *((name, getattr(node, name)) for name in type(node).model_fields),
+                *(node.model_extra or {}).items(),
+            ]
         elif isinstance(node, dict):
             items = list(node.items())
         else:

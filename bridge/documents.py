@@ -66,9 +66,7 @@ def order_document(
     passed when the caller has them in hand (order placement), saving the queries."""
     customer = customer or session.get(Customer, order.customer_id)
     if lines is None:
-        lines = session.exec(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
-        ).all()
+        lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()
     return {
         "schema": ORDER_SCHEMA,
         "order_no": order.order_no,

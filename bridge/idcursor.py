@@ -47,8 +47,10 @@ class IdCursor:
     def text(self) -> str:
         if not self.gaps:
             return str(self.after)
-        return json.dumps({"after": self.after, "gaps": {str(k): round(v, 3) for k, v in sorted(self.gaps.items())}},
-                          separators=(",", ":"))
+        return json.dumps(
+            {"after": self.after, "gaps": {str(k): round(v, 3) for k, v in sorted(self.gaps.items())}},
+            separators=(",", ":"),
+        )
 
     def expire(self, now: float, gap_wait_s: float) -> None:
         self.gaps = {k: t for k, t in self.gaps.items() if now - t < gap_wait_s}

@@ -89,7 +89,9 @@ def save_cursor(session: Session, connector: str, value: str | None) -> None:
     session.execute(
         insert(table)
         .values(connector=connector, stream=STREAM, value=value, updated_at=now)
-        .on_conflict_do_update(index_elements=[table.c.connector, table.c.stream], set_={"value": value, "updated_at": now})
+        .on_conflict_do_update(
+            index_elements=[table.c.connector, table.c.stream], set_={"value": value, "updated_at": now}
+        )
     )
 
 
@@ -146,7 +148,10 @@ class InboxPoller:
                     select(InboxEvent).where(InboxEvent.connector == self.name, InboxEvent.event_id == event.event_id)
                 ).first()
                 if existing is not None:
-                    status, reason = InboxStatus.IGNORED, f"already received (inbox #{existing.id}, {existing.status.value})"
+                    status, reason = (
+                        InboxStatus.IGNORED,
+                        f"already received (inbox #{existing.id}, {existing.status.value})",
+                    )
                 else:
                     row = InboxEvent(
                         connector=self.name,
@@ -195,7 +200,11 @@ class InboxPoller:
             row.status, row.error, row.next_attempt_at = InboxStatus.DEAD, exc.detail, None
         except Exception as exc:  # a bug: keep the event with the reason, never stop the loop
             self.log.exception("event could not be applied", event_id=row.event_id)
-            row.status, row.error, row.next_attempt_at = InboxStatus.DEAD, f"unexpected {type(exc).__name__}: {exc}", None
+            row.status, row.error, row.next_attempt_at = (
+                InboxStatus.DEAD,
+                f"unexpected {type(exc).__name__}: {exc}",
+                None,
+            )
         if row.error:
             row.error = row.error[:4000]
 
@@ -352,18 +361,34 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
     for sku, qty in parsed:
         session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=by_sku.get(sku), sku=sku, quantity=qty))
     record(
-        session, order, poller.actor, "shipment",
+        session,
+        order,
+        poller.actor,
+        "shipment",
         note=" ".join(p for p in (courier, tracking_no) if p) or None,
-        data={"shipment_id": shipment_id, "courier": courier, "tracking_no": tracking_no,
-              "lines": [{"sku": s, "quantity": q} for s, q in parsed]},
+        data={
+            "shipment_id": shipment_id,
+            "courier": courier,
+            "tracking_no": tracking_no,
+            "lines": [{"sku": s, "quantity": q} for s, q in parsed],
+        },
     )
     # C12: the customer hears of each shipment with its courier and tracking number.
-    enqueue_notice(session, "shipment", customer_id=order.customer_id, order_no=order.order_no,
-                   shipment_id=shipment_id, courier=courier, tracking_no=tracking_no)
+    enqueue_notice(
+        session,
+        "shipment",
+        customer_id=order.customer_id,
+        order_no=order.order_no,
+        shipment_id=shipment_id,
+        courier=courier,
+        tracking_no=tracking_no,
+    )
     outcome = f"order {order.order_no}: shipment {shipment_id} ({courier or '-'} {tracking_no or '-'})"
     if data.get("order_status") is not None:
         try:
-            outcome += "; " + _apply_status(poller, session, order, data["order_status"], None, {"shipment_id": shipment_id})
+            outcome += "; " + _apply_status(
+                poller, session, order, data["order_status"], None, {"shipment_id": shipment_id}
+            )
         except Ignore:
             pass
     return outcome
@@ -440,7 +465,6 @@ APPLIERS: dict[str, Callable[[InboxPoller, Session, dict[str, Any]], str]] = {
     "stock": apply_stock,
     "customer.code": apply_customer_code,
 }
-
 
 
 def list_events(session: Session, *, status: InboxStatus | None = None, limit: int = 50) -> list[InboxEvent]:

@@ -27,7 +27,9 @@ class InquiryView:
     """The display name of who marked it handled."""
 
 
-def create_inquiry(session: Session, actor: Actor, customer: Customer, body: str, account_id: int | None = None) -> Inquiry:
+def create_inquiry(
+    session: Session, actor: Actor, customer: Customer, body: str, account_id: int | None = None
+) -> Inquiry:
     """A customer's inquiry for their salesperson; a blank one is refused."""
     if not may_act_on(actor, customer):
         raise Forbidden("无权为该客户留言", f"{actor} may not act on customer {customer.id}")
@@ -38,7 +40,9 @@ def create_inquiry(session: Session, actor: Actor, customer: Customer, body: str
     return row
 
 
-def inquiry_page(session: Session, actor: Actor, *, status: InquiryStatus | None = None, page: int = 1) -> Page[InquiryView]:
+def inquiry_page(
+    session: Session, actor: Actor, *, status: InquiryStatus | None = None, page: int = 1
+) -> Page[InquiryView]:
     """The inquiries of the customers ``actor`` may see, newest first."""
     stmt = select(Inquiry, Customer).join(Customer, Customer.id == Inquiry.customer_id).where(customers_of(actor))
     if status is not None:

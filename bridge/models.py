@@ -153,8 +153,13 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("type IN (1, 2)", name="type_1_or_2"),
         # S3: a phone number belongs to at most one customer (aliases left by a merge aside).
-        sa.Index("uq_customer_phone_active", "phone", unique=True,
-                 postgresql_where=sa.text("merged_into_id IS NULL"), sqlite_where=sa.text("merged_into_id IS NULL")),
+        sa.Index(
+            "uq_customer_phone_active",
+            "phone",
+            unique=True,
+            postgresql_where=sa.text("merged_into_id IS NULL"),
+            sqlite_where=sa.text("merged_into_id IS NULL"),
+        ),
         AUTOINCREMENT,
     )
 
@@ -203,9 +208,7 @@ class AuthSession(SQLModel, table=True):
     hands out a new one (rotation), and presenting an older one ends the session (reuse)."""
 
     __tablename__ = "auth_session"
-    __table_args__ = (
-        sa.CheckConstraint("(account_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
-    )
+    __table_args__ = (sa.CheckConstraint("(account_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),)
 
     id: str = Field(max_length=32, primary_key=True)
     """Random (128 bits), never reused: the ``sid`` of the session's tokens."""
@@ -294,9 +297,7 @@ class ProductGrant(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("product_id", "customer_id"),
         sa.UniqueConstraint("product_id", "customer_type"),
-        sa.CheckConstraint(
-            "(customer_id IS NULL) <> (customer_type IS NULL)", name="one_grantee"
-        ),
+        sa.CheckConstraint("(customer_id IS NULL) <> (customer_type IS NULL)", name="one_grantee"),
         AUTOINCREMENT,
     )
 
@@ -326,9 +327,7 @@ class CustomerPrice(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("product_id", "customer_id"),
         sa.UniqueConstraint("product_id", "customer_type"),
-        sa.CheckConstraint(
-            "(customer_id IS NULL) <> (customer_type IS NULL)", name="one_grantee"
-        ),
+        sa.CheckConstraint("(customer_id IS NULL) <> (customer_type IS NULL)", name="one_grantee"),
         AUTOINCREMENT,
     )
 
@@ -489,8 +488,14 @@ class OutboxMessage(SQLModel, table=True):
         # "Is an earlier message of this customer still pending?", asked for every candidate by
         # the claim: without it the claim is quadratic in a backlog when PostgreSQL's statistics
         # are stale (after an ERP outage, before autovacuum): 1.75 s per claim at 4000 waiting.
-        sa.Index("ix_outbox_pending_line", "target", "ordering_key", "id",
-                 postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "ix_outbox_pending_line",
+            "target",
+            "ordering_key",
+            "id",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
         AUTOINCREMENT,
     )
 

@@ -50,9 +50,17 @@ def add_note(session: Session, actor: Actor, body: str, customer: Customer, orde
     if not may_act_on(actor, customer):
         raise Forbidden("只能为自己的客户写备注", f"{actor} may not act on customer {customer.id}")
     text = required_text(body, "body", "备注内容", MAX_NOTE)
-    note = Note(author_id=int(actor.id), body=text, **({"order_id": order.id} if order else {"customer_id": customer.id}))
+    note = Note(
+        author_id=int(actor.id), body=text, **({"order_id": order.id} if order else {"customer_id": customer.id})
+    )
     session.add(note)
     session.flush()
-    audit(session, actor, "note.add", "order" if order else "customer", order.order_no if order else customer.id,
-          {"note_id": note.id})
+    audit(
+        session,
+        actor,
+        "note.add",
+        "order" if order else "customer",
+        order.order_no if order else customer.id,
+        {"note_id": note.id},
+    )
     return _views(session, [note])[0]

@@ -115,7 +115,9 @@ def stock_verdict(lines: list[tuple[str, int]], stock: StockAnswer | None) -> St
         wanted[sku] += qty
     if any(sku not in stock.quantities for sku in wanted):
         return StockCheck.UNKNOWN
-    return StockCheck.SUFFICIENT if all(stock.quantities[s] >= q for s, q in wanted.items()) else StockCheck.INSUFFICIENT
+    return (
+        StockCheck.SUFFICIENT if all(stock.quantities[s] >= q for s, q in wanted.items()) else StockCheck.INSUFFICIENT
+    )
 
 
 def price_for(session: Session, customer: Customer, product: Product) -> Decimal:
@@ -142,7 +144,11 @@ def validate_request(request: OrderRequest, limits: OrdersSection) -> None:
     if len(request.lines) > limits.max_lines:
         raise InvalidInput(f"一个订单最多 {limits.max_lines} 个商品", f"at most {limits.max_lines} lines per order")
     for n, line in enumerate(request.lines, 1):
-        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 1 <= line.quantity <= limits.max_quantity:
+        if (
+            isinstance(line.quantity, bool)
+            or not isinstance(line.quantity, int)
+            or not 1 <= line.quantity <= limits.max_quantity
+        ):
             raise InvalidInput(
                 f"第 {n} 行数量须为 1 到 {limits.max_quantity} 之间的整数",
                 f"line {n}: quantity must be an integer from 1 to {limits.max_quantity}",
@@ -217,7 +223,9 @@ def _ship_to(session: Session, customer: Customer, request: OrderRequest) -> tup
 def spec_text(product: Product) -> str:
     """The wheel spec on one line, e.g. "1 400×50×127 WA 60 K V 35m/s"."""
     size = "×".join(
-        f"{v.normalize():f}" for v in (product.outer_diameter_mm, product.thickness_mm, product.bore_mm) if v is not None
+        f"{v.normalize():f}"
+        for v in (product.outer_diameter_mm, product.thickness_mm, product.bore_mm)
+        if v is not None
     )
     speed = f"{product.max_speed_ms.normalize():f}m/s" if product.max_speed_ms is not None else None
     parts = [product.shape, size, product.abrasive, product.grit, product.hardness, product.bond, speed]
@@ -263,7 +271,9 @@ def place_order(
         if line.qr_payload is not None:
             qr = session.exec(select(ProductQR).where(ProductQR.payload == line.qr_payload)).first()
             if qr is None or qr.product_id != product.id:
-                raise InvalidInput(f"第 {n} 行：二维码与商品不符", f"line {n}: QR payload does not belong to {product.sku}", line=n)
+                raise InvalidInput(
+                    f"第 {n} 行：二维码与商品不符", f"line {n}: QR payload does not belong to {product.sku}", line=n
+                )
             marking = marking or qr.marking
         unit_price = price_for(session, customer, product)
         lines.append(
@@ -292,7 +302,9 @@ def place_order(
         order_no=next_order_no(session, limits.number_prefix, timezone, now),
         customer_id=customer.id,
         account_id=account_id,
-        placed_by_staff_id=int(actor.id) if actor.kind in (ActorKind.SALES, ActorKind.ADMIN) and (actor.id or "").isdigit() else None,
+        placed_by_staff_id=int(actor.id)
+        if actor.kind in (ActorKind.SALES, ActorKind.ADMIN) and (actor.id or "").isdigit()
+        else None,
         status=OrderStatus.AWAITING_SHIPMENT if verdict == StockCheck.SUFFICIENT else OrderStatus.PENDING,
         released=released,
         released_at=now if released else None,
@@ -341,9 +353,15 @@ def place_order(
         payload=order_document(session, order, customer=customer, lines=lines),
     )
     # A5: the salesperson hears of every new order (type 2: they must confirm payment).
-    enqueue_notice(session, "new_order", customer_id=customer.id, order_no=order.order_no,
-                   salesperson_id=customer.salesperson_id, needs_payment_confirmation=not order.released,
-                   held_for_review=held)
+    enqueue_notice(
+        session,
+        "new_order",
+        customer_id=customer.id,
+        order_no=order.order_no,
+        salesperson_id=customer.salesperson_id,
+        needs_payment_confirmation=not order.released,
+        held_for_review=held,
+    )
     return Placement(order=order, created=True, lines=lines)
 
 
@@ -351,11 +369,15 @@ def _check_order_rate(session: Session, customer_id: int, limits: OrdersSection,
     """TooMany when the customer placed ``per_customer_per_minute`` new orders in the last minute
     or ``per_customer_per_day`` in the last 24 hours (a replay of an order never gets here). Runs
     with the customer's row held, so two requests at once cannot both pass the last place."""
-    for span, most, zh in ((timedelta(minutes=1), limits.per_customer_per_minute, "每分钟"),
-                           (timedelta(days=1), limits.per_customer_per_day, "每天")):
+    for span, most, zh in (
+        (timedelta(minutes=1), limits.per_customer_per_minute, "每分钟"),
+        (timedelta(days=1), limits.per_customer_per_day, "每天"),
+    ):
         placed = session.exec(
-            select(Order.created_at).where(Order.customer_id == customer_id, Order.created_at > now - span)
-            .order_by(Order.created_at.desc()).limit(most)
+            select(Order.created_at)
+            .where(Order.customer_id == customer_id, Order.created_at > now - span)
+            .order_by(Order.created_at.desc())
+            .limit(most)
         ).all()
         if len(placed) >= most:
             oldest = placed[-1] if placed[-1].tzinfo else placed[-1].replace(tzinfo=now.tzinfo)
@@ -460,10 +482,17 @@ def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()
     shipments = session.exec(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)).all()
     events = session.exec(
-        select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.action != "ignored").order_by(OrderEvent.id)
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order.id, OrderEvent.action != "ignored")
+        .order_by(OrderEvent.id)
     ).all()
-    views = [ShipmentView(s, list(session.exec(select(ShipmentLine).where(ShipmentLine.shipment_id == s.id)
-                                               .order_by(ShipmentLine.id)))) for s in shipments]
+    views = [
+        ShipmentView(
+            s,
+            list(session.exec(select(ShipmentLine).where(ShipmentLine.shipment_id == s.id).order_by(ShipmentLine.id))),
+        )
+        for s in shipments
+    ]
     staff = actor.kind in (ActorKind.ADMIN, ActorKind.SALES)
     may_do = statemachine.actions(order, actor)
     return OrderDetails(

@@ -206,9 +206,7 @@ class Dispatcher:
             if not ids:
                 return []
             until = now + timedelta(seconds=self.settings.lease_s)
-            session.execute(
-                sa.update(t).where(t.c.id.in_(ids)).values(lease_until=until, leased_by=self.worker_id)
-            )
+            session.execute(sa.update(t).where(t.c.id.in_(ids)).values(lease_until=until, leased_by=self.worker_id))
             rows = session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
         return list(rows)
 
@@ -273,15 +271,21 @@ class Dispatcher:
             rows = {
                 r.id: r
                 for r in session.exec(
-                    select(OutboxMessage).where(OutboxMessage.id.in_(ids)).with_for_update()
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .with_for_update()
                     .execution_options(populate_existing=True)
                 )
             }
             kept = 0
             for message, delivery in outcomes:
                 kept += self._record(session, rows.get(message.id), message, delivery)
-            _record_answers(session, [r for r in rows.values() if r.status == OutboxStatus.DELIVERED and r.result],
-                            self.connector.name if self.connector is not None else "erp", self.log)
+            _record_answers(
+                session,
+                [r for r in rows.values() if r.status == OutboxStatus.DELIVERED and r.result],
+                self.connector.name if self.connector is not None else "erp",
+                self.log,
+            )
         return kept
 
     def _record(self, session: Session, row: OutboxMessage | None, message: OutboxMessage, delivery: Delivery) -> bool:
@@ -305,8 +309,13 @@ class Dispatcher:
             row.next_attempt_at = now + timedelta(seconds=self.policy.delay(row.attempts))
             row.last_error = (delivery.error or "")[:4000]
             self.log.warning(
-                "delivery failed, will retry", outbox_id=row.id, kind=row.kind, ref=row.aggregate_id,
-                attempts=row.attempts, retry_at=row.next_attempt_at.isoformat(), error=row.last_error,
+                "delivery failed, will retry",
+                outbox_id=row.id,
+                kind=row.kind,
+                ref=row.aggregate_id,
+                attempts=row.attempts,
+                retry_at=row.next_attempt_at.isoformat(),
+                error=row.last_error,
             )
         session.add(row)
         return True
@@ -374,8 +383,11 @@ def _record_answers(session: Session, rows: list[OutboxMessage], connector_name:
     load the records, not one per message. An answer the bindings refuse (a customer code
     another customer holds) makes its message a dead letter with the reason; the rest of the
     batch is recorded."""
-    refs = {r.aggregate_id: str(r.result["erp_ref"])[:64] for r in rows
-            if r.kind == "order.create" and r.result.get("erp_ref")}
+    refs = {
+        r.aggregate_id: str(r.result["erp_ref"])[:64]
+        for r in rows
+        if r.kind == "order.create" and r.result.get("erp_ref")
+    }
     upserts = [r for r in rows if r.kind == "customer.upsert" and r.result.get("erp_code")]
     if not refs and not upserts:
         return
@@ -405,7 +417,9 @@ def retry_dead(session: Session, ids: list[int] | None = None) -> int:
     stmt = sa.update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
     if ids:
         stmt = stmt.where(OutboxMessage.id.in_(ids))
-    stmt = stmt.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), lease_until=None, leased_by=None)
+    stmt = stmt.values(
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), lease_until=None, leased_by=None
+    )
     return session.execute(stmt).rowcount
 
 

@@ -70,8 +70,11 @@ def adjust(pm: pluggy.PluginManager, kind: str, document: dict, connector_name: 
     the document the one before returned. A pluggy hook call passes the same arguments to every
     plugin, so each step is its own pluggy call of a subset of the hook holding that one plugin:
     the order is pluggy's, and hook wrappers and ``JHT_TRACE_HOOKS`` see every step."""
-    steps = [impl.plugin for impl in reversed(pm.hook.adjust_document.get_hookimpls())
-             if not (impl.wrapper or impl.hookwrapper)]
+    steps = [
+        impl.plugin
+        for impl in reversed(pm.hook.adjust_document.get_hookimpls())
+        if not (impl.wrapper or impl.hookwrapper)
+    ]
     for plugin in steps:
         only = pm.subset_hook_caller("adjust_document", remove_plugins=[p for p in steps if p is not plugin])
         for result in only(kind=kind, document=document, connector_name=connector_name):  # pluggy drops None
@@ -111,9 +114,11 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
     missing = missing_operations(cls)
     if missing:
         raise ConfigError(
-            [f"connector.name: connector {name!r} ({cls.__module__}.{cls.__qualname__}) does not implement "
-             f"the operation{'s' if len(missing) > 1 else ''} {', '.join(missing)} of bridge.connector.Connector: "
-             "its plugin is incomplete"],
+            [
+                f"connector.name: connector {name!r} ({cls.__module__}.{cls.__qualname__}) does not implement "
+                f"the operation{'s' if len(missing) > 1 else ''} {', '.join(missing)} of bridge.connector.Connector: "
+                "its plugin is incomplete"
+            ],
             config.source,
         )
     settings = config.connector.settings_for(name)

@@ -60,8 +60,14 @@ def _search(stmt, kind: ProductKind | None, q: str | None):
         stmt = stmt.where(Product.kind == kind)
     if q and q.strip():
         like = like_pattern(q.strip())
-        stmt = stmt.where(sa.or_(*(col.ilike(like, escape=LIKE_ESCAPE)
-                                   for col in (Product.name, Product.sku, Product.marking, Product.erp_item_code))))
+        stmt = stmt.where(
+            sa.or_(
+                *(
+                    col.ilike(like, escape=LIKE_ESCAPE)
+                    for col in (Product.name, Product.sku, Product.marking, Product.erp_item_code)
+                )
+            )
+        )
     return stmt.order_by(Product.kind, Product.sku)
 
 
@@ -134,7 +140,9 @@ def _cell(key: str, value: Any) -> Any:
         raise InvalidInput(f"{column.header}：{exc.zh}", f"{key}: {exc.en}", field=key) from None
 
 
-def create_product(session: Session, actor: Actor, values: dict[str, Any], kind: ProductKind = ProductKind.CUSTOM) -> Product:
+def create_product(
+    session: Session, actor: Actor, values: dict[str, Any], kind: ProductKind = ProductKind.CUSTOM
+) -> Product:
     """A new product from ``values`` (field → text, as typed). Custom by default and visible to
     nobody until granted; only admins make standard products. A code (sku) already used is a
     Conflict, also when another request takes it at the same moment."""
@@ -160,8 +168,14 @@ def create_product(session: Session, actor: Actor, values: dict[str, Any], kind:
             session.flush()
     except IntegrityError:  # the same sku raced in from another request
         raise taken from None
-    audit(session, actor, "product.create", "product", product.id,
-          {"sku": product.sku, "kind": product.kind.value, "price": str(product.price)})
+    audit(
+        session,
+        actor,
+        "product.create",
+        "product",
+        product.id,
+        {"sku": product.sku, "kind": product.kind.value, "price": str(product.price)},
+    )
     return product
 
 
@@ -173,8 +187,12 @@ def grant_product(session: Session, actor: Actor, product_id: int, customer_id: 
     product = product_for(session, actor, product_id)
     customer = customer_for(session, actor, customer_id)
     if product.kind != ProductKind.CUSTOM:
-        raise InvalidInput("标准品对所有客户可见，无需授权", f"product {product.sku} is standard: grants are for custom products")
-    exists = select(ProductGrant.id).where(ProductGrant.product_id == product.id, ProductGrant.customer_id == customer.id)
+        raise InvalidInput(
+            "标准品对所有客户可见，无需授权", f"product {product.sku} is standard: grants are for custom products"
+        )
+    exists = select(ProductGrant.id).where(
+        ProductGrant.product_id == product.id, ProductGrant.customer_id == customer.id
+    )
     created = session.exec(exists).first() is None
     if created:
         try:

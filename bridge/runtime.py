@@ -32,8 +32,12 @@ class Runtime:
 
     def dispatcher(self, **kw) -> Dispatcher:
         return Dispatcher(
-            self.engine, self.connector, settings=self.config.outbox, notifiers=self.notifiers,
-            adjust=partial(adjust, self.pm), **kw,
+            self.engine,
+            self.connector,
+            settings=self.config.outbox,
+            notifiers=self.notifiers,
+            adjust=partial(adjust, self.pm),
+            **kw,
         )
 
     def poller(self, **kw) -> InboxPoller:
@@ -47,8 +51,9 @@ class Runtime:
     def worker(self, **kw):
         from bridge.worker import Worker
 
-        return Worker(self.config, self.engine, self.connector, notifiers=self.notifiers,
-                      adjust=partial(adjust, self.pm), **kw)
+        return Worker(
+            self.config, self.engine, self.connector, notifiers=self.notifiers, adjust=partial(adjust, self.pm), **kw
+        )
 
     def close(self) -> None:
         self.connector.close()

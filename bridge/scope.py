@@ -66,8 +66,10 @@ def products_of(actor: Actor) -> sa.ColumnElement[bool]:
     staff_id = _staff_id(actor)
     if actor.kind != ActorKind.SALES or staff_id is None:
         return sa.false()
-    granted_to_mine = select(ProductGrant.product_id).join(Customer, Customer.id == ProductGrant.customer_id).where(
-        Customer.salesperson_id == staff_id, Customer.merged_into_id.is_(None)
+    granted_to_mine = (
+        select(ProductGrant.product_id)
+        .join(Customer, Customer.id == ProductGrant.customer_id)
+        .where(Customer.salesperson_id == staff_id, Customer.merged_into_id.is_(None))
     )
     granted_to_a_type = select(ProductGrant.product_id).where(ProductGrant.customer_type.is_not(None))
     return sa.or_(
@@ -87,7 +89,9 @@ def products_of(actor: Actor) -> sa.ColumnElement[bool]:
 def order_for(session: Session, actor: Actor, order_no: str) -> Order:
     """The order ``order_no`` if ``actor`` may see its customer."""
     order = session.exec(
-        select(Order).join(Customer, Customer.id == Order.customer_id).where(Order.order_no == order_no, customers_of(actor))
+        select(Order)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Order.order_no == order_no, customers_of(actor))
     ).first()
     if order is None:
         raise NotFound("订单不存在", f"order {order_no} not found for {actor}")
@@ -97,7 +101,8 @@ def order_for(session: Session, actor: Actor, order_no: str) -> Order:
 def inquiry_for(session: Session, actor: Actor, inquiry_id: int) -> Inquiry:
     """The inquiry ``inquiry_id`` if ``actor`` may see its customer."""
     inquiry = session.exec(
-        select(Inquiry).join(Customer, Customer.id == Inquiry.customer_id)
+        select(Inquiry)
+        .join(Customer, Customer.id == Inquiry.customer_id)
         .where(Inquiry.id == inquiry_id, customers_of(actor))
     ).first()
     if inquiry is None:

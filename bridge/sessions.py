@@ -80,12 +80,15 @@ def open_session(
     )
     keep = MAX_ACTIVE - 1
     surplus = session.exec(
-        select(AuthSession.id).where(subject.where(), _active(now))
-        .order_by(AuthSession.refreshed_at.desc(), AuthSession.id).offset(keep)
+        select(AuthSession.id)
+        .where(subject.where(), _active(now))
+        .order_by(AuthSession.refreshed_at.desc(), AuthSession.id)
+        .offset(keep)
     ).all()
     if surplus:
         session.exec(
-            sa.update(AuthSession).where(AuthSession.id.in_(surplus))
+            sa.update(AuthSession)
+            .where(AuthSession.id.in_(surplus))
             .values(revoked_at=now, revoked_reason="too many sessions")
         )
     row = AuthSession(
@@ -103,7 +106,9 @@ def open_session(
     return row
 
 
-def check_active(session: Session, session_id: str | None, subject: Subject, now: datetime | None = None) -> AuthSession:
+def check_active(
+    session: Session, session_id: str | None, subject: Subject, now: datetime | None = None
+) -> AuthSession:
     """The session a token names, if it is active and belongs to ``subject``; else NotSignedIn."""
     now = now or utcnow()
     row = session.get(AuthSession, session_id) if session_id else None
@@ -117,7 +122,13 @@ def check_active(session: Session, session_id: str | None, subject: Subject, now
 
 
 def rotate(
-    session: Session, session_id: str | None, jti: str | None, subject: Subject, *, ttl_s: int, now: datetime | None = None
+    session: Session,
+    session_id: str | None,
+    jti: str | None,
+    subject: Subject,
+    *,
+    ttl_s: int,
+    now: datetime | None = None,
 ) -> AuthSession | None:
     """Take refresh token ``jti`` of session ``session_id``: the session with a new refresh token
     and a new lapse time. ``None`` when the token had been used already (outside the retry
@@ -128,7 +139,11 @@ def rotate(
     if row is None:
         raise NotSignedIn("登录信息无效，请重新登录", "the token's session does not exist", code="session_ended")
     check_active(session, row.id, subject, now)
-    retry = row.previous_jti is not None and jti == row.previous_jti and now - row.refreshed_at <= timedelta(seconds=RETRY_GRACE_S)
+    retry = (
+        row.previous_jti is not None
+        and jti == row.previous_jti
+        and now - row.refreshed_at <= timedelta(seconds=RETRY_GRACE_S)
+    )
     if retry:
         # The answer to the first use was lost (or both requests of a double tap were sent):
         # hand out the refresh token that answer carried again, so whichever answer the client
@@ -149,7 +164,8 @@ def rotate(
 def end(session: Session, session_id: str, reason: str, now: datetime | None = None) -> bool:
     """End one session (logout); True when it was active."""
     result = session.exec(
-        sa.update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        sa.update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now or utcnow(), revoked_reason=reason[:64])
     )
     return result.rowcount > 0

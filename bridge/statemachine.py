@@ -141,7 +141,9 @@ def transition(
     """Move ``order`` to ``to`` for ``actor``, or raise TransitionRefused with the reason."""
     reason = allowed(order, to, actor)
     if reason is not None:
-        raise TransitionRefused(_refusal_message(order, to), f"order {order.order_no}: {reason}", order_no=order.order_no)
+        raise TransitionRefused(
+            _refusal_message(order, to), f"order {order.order_no}: {reason}", order_no=order.order_no
+        )
     at = at or utcnow()
     frm = order.status
     order.status = to

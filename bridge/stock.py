@@ -36,7 +36,15 @@ log = get_logger("bridge.stock")
 class StockChecker:
     """Asks the connector for stock with a deadline; falls back to the snapshot."""
 
-    def __init__(self, engine: Engine, connector: Connector | None, *, deadline_s: float = 1.5, max_age_s: float = 900, workers: int = 4):
+    def __init__(
+        self,
+        engine: Engine,
+        connector: Connector | None,
+        *,
+        deadline_s: float = 1.5,
+        max_age_s: float = 900,
+        workers: int = 4,
+    ):
         self.engine = engine
         self.connector = connector
         self.deadline_s = deadline_s
@@ -49,7 +57,10 @@ class StockChecker:
     @classmethod
     def from_config(cls, config: Config, engine: Engine, connector: Connector | None) -> StockChecker:
         return cls(
-            engine, connector, deadline_s=config.orders.stock_check_deadline_s, max_age_s=config.orders.stock_snapshot_max_age_s
+            engine,
+            connector,
+            deadline_s=config.orders.stock_check_deadline_s,
+            max_age_s=config.orders.stock_snapshot_max_age_s,
         )
 
     def check(self, skus: list[str]) -> StockAnswer | None:

@@ -171,12 +171,19 @@ def deactivate_user(session: Session, actor: Actor, username: str) -> Deactivati
         session.flush()
     ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "user deactivated")
     customers = session.exec(
-        select(sa.func.count()).select_from(Customer)
+        select(sa.func.count())
+        .select_from(Customer)
         .where(Customer.salesperson_id == user.id, Customer.merged_into_id.is_(None))
     ).one()
     if changed or ended:
-        audit(session, actor, "user.deactivate", "staff_user", user.id,
-              {"username": user.username, "sessions_ended": ended, "customers": customers})
+        audit(
+            session,
+            actor,
+            "user.deactivate",
+            "staff_user",
+            user.id,
+            {"username": user.username, "sessions_ended": ended, "customers": customers},
+        )
     return Deactivation(user, changed, ended, customers)
 
 
@@ -205,8 +212,14 @@ def reset_password(session: Session, actor: Actor, username: str, new_password: 
     session.add(user)
     session.flush()
     ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "password reset")
-    audit(session, actor, "user.reset_password", "staff_user", user.id,
-          {"username": user.username, "sessions_ended": ended})
+    audit(
+        session,
+        actor,
+        "user.reset_password",
+        "staff_user",
+        user.id,
+        {"username": user.username, "sessions_ended": ended},
+    )
     return ended
 
 
@@ -216,8 +229,14 @@ def revoke_sessions(session: Session, actor: Actor, username: str) -> int:
     _require_admin(actor)
     user = get_user(session, username)
     ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "ended by an admin")
-    audit(session, actor, "user.revoke_sessions", "staff_user", user.id,
-          {"username": user.username, "sessions_ended": ended})
+    audit(
+        session,
+        actor,
+        "user.revoke_sessions",
+        "staff_user",
+        user.id,
+        {"username": user.username, "sessions_ended": ended},
+    )
     return ended
 
 
@@ -274,8 +293,11 @@ def wechat_sign_in(session: Session, openid: str) -> StaffUser:
     """The active staff user who bound this WeChat account (``bind_wechat``)."""
     user = session.exec(select(StaffUser).where(StaffUser.wechat_openid == openid)).first()
     if user is None:
-        raise NotSignedIn("该微信尚未绑定员工账号，请先用用户名和密码登录后绑定", "no staff user bound to this openid",
-                          code="wechat_not_bound")
+        raise NotSignedIn(
+            "该微信尚未绑定员工账号，请先用用户名和密码登录后绑定",
+            "no staff user bound to this openid",
+            code="wechat_not_bound",
+        )
     if not user.active:
         raise _disabled(user)
     return user
@@ -302,8 +324,11 @@ def contact_for(session: Session, customer: Customer) -> StaffUser:
     left, the first active admin, who answers for them."""
     user = session.get(StaffUser, customer.salesperson_id) if customer.salesperson_id else None
     if user is None or not user.active:
-        user = session.exec(select(StaffUser).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
-                            .order_by(StaffUser.id)).first()
+        user = session.exec(
+            select(StaffUser)
+            .where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
+            .order_by(StaffUser.id)
+        ).first()
     if user is None:
         raise NotFound("暂未分配业务员，请稍后再试", "no salesperson assigned and no admin to fall back to")
     return user
@@ -313,7 +338,9 @@ def salesperson_for_invite(session: Session, invite: str | None, default_usernam
     """The salesperson a new customer gets: the active owner of the invite code they came with,
     else the configured default salesperson, else none."""
     if invite:
-        user = session.exec(select(StaffUser).where(StaffUser.invite_code == invite, StaffUser.active.is_(True))).first()
+        user = session.exec(
+            select(StaffUser).where(StaffUser.invite_code == invite, StaffUser.active.is_(True))
+        ).first()
         if user is not None:
             return user.id
     if default_username:

@@ -43,7 +43,9 @@ def is_visible(session: Session, customer: Customer, product_id: int) -> bool:
     return session.exec(stmt).first() is not None
 
 
-def get_visible_product(session: Session, customer: Customer, product_id: int | None = None, *, sku: str | None = None) -> Product:
+def get_visible_product(
+    session: Session, customer: Customer, product_id: int | None = None, *, sku: str | None = None
+) -> Product:
     """The product if ``customer`` may see it; NotFound (the same as for no product) if not."""
     stmt = select(Product).where(visible_to(customer))
     if product_id is not None:

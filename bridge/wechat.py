@@ -166,9 +166,15 @@ class WeChatClient:
                 raise InvalidCode(40029, "dev mode: a login code is 1-60 letters, digits, _ or -", "code2session")
             return WeChatSession(openid=f"dev-{code}", unionid=None, session_key="dev")
         answer = self._call(
-            "code2session", "GET", "/sns/jscode2session",
-            params={"appid": self.settings.appid, "secret": self._secret, "js_code": code,
-                    "grant_type": "authorization_code"},
+            "code2session",
+            "GET",
+            "/sns/jscode2session",
+            params={
+                "appid": self.settings.appid,
+                "secret": self._secret,
+                "js_code": code,
+                "grant_type": "authorization_code",
+            },
         )
         try:
             return WeChatSession(answer["openid"], answer.get("unionid") or None, answer.get("session_key", ""))
@@ -196,8 +202,13 @@ class WeChatClient:
         """Send one subscribe message (订阅消息). ``data`` maps the template's keys to their
         values. Raises ``SubscriptionRefused`` when the user has no subscription for it."""
         if self.dev:
-            log.info("wechat subscribe message (dev mode, not sent)", api="subscribe_send",
-                     template_id=template_id, page=page, data=data)
+            log.info(
+                "wechat subscribe message (dev mode, not sent)",
+                api="subscribe_send",
+                template_id=template_id,
+                page=page,
+                data=data,
+            )
             return
         body = {
             "touser": openid,
@@ -239,9 +250,15 @@ class WeChatClient:
         # process and is limited per day. Without it WeChat answers its current token, which
         # is a new one whenever ours was replaced or revoked — what a 40001 retry needs.
         answer = self._call(
-            "stable_token", "POST", "/cgi-bin/stable_token",
-            json_body={"grant_type": "client_credential", "appid": self.settings.appid,
-                       "secret": self._secret, "force_refresh": False},
+            "stable_token",
+            "POST",
+            "/cgi-bin/stable_token",
+            json_body={
+                "grant_type": "client_credential",
+                "appid": self.settings.appid,
+                "secret": self._secret,
+                "force_refresh": False,
+            },
         )
         try:
             value, expires_in = str(answer["access_token"]), float(answer["expires_in"])
@@ -273,8 +290,9 @@ class WeChatClient:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _call(self, api: str, method: str, path: str, *, params: dict | None = None,
-              json_body: Any = None) -> dict[str, Any]:
+    def _call(
+        self, api: str, method: str, path: str, *, params: dict | None = None, json_body: Any = None
+    ) -> dict[str, Any]:
         assert self._http is not None
         try:
             # ensure_ascii=False: WeChat shows \uXXXX escapes literally in some fields.
@@ -368,8 +386,14 @@ class WeChatNotifier:
 
     name = "wechat"
 
-    def __init__(self, engine: Engine, client: WeChatClient, *, timezone: str = "Asia/Shanghai",
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(
+        self,
+        engine: Engine,
+        client: WeChatClient,
+        *,
+        timezone: str = "Asia/Shanghai",
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.engine = engine
         self.client = client
         self.zone = ZoneInfo(timezone)
@@ -385,8 +409,11 @@ class WeChatNotifier:
             return
         openids = self._openids(payload["customer_id"])
         if not openids:
-            log.info("wechat shipment notice skipped: customer has no WeChat account",
-                     order_no=order_no, customer_id=payload["customer_id"])
+            log.info(
+                "wechat shipment notice skipped: customer has no WeChat account",
+                order_no=order_no,
+                customer_id=payload["customer_id"],
+            )
             return
         data = self.shipment_data(payload)
         page = f"{self.client.settings.shipment_page}?order_no={quote(str(order_no or ''))}"
@@ -394,8 +421,7 @@ class WeChatNotifier:
             try:
                 self.client.send_subscribe_message(openid, template_id, data, page)
             except (SubscriptionRefused, InvalidCode) as exc:
-                log.info("wechat shipment notice skipped: not subscribed", order_no=order_no,
-                         errcode=exc.errcode)
+                log.info("wechat shipment notice skipped: not subscribed", order_no=order_no, errcode=exc.errcode)
             except WeChatUnavailable as exc:
                 raise TransientError(f"shipment notice for {order_no}: {exc}") from exc
             except WeChatError as exc:

@@ -120,8 +120,12 @@ class Worker:
                     failures += 1
                     wait = backoff.delay(failures)
                     if failures == 1 or failures % 10 == 0:
-                        log.warning("inbox poll failed; retrying", error=str(exc) or type(exc).__name__,
-                                    failures=failures, retry_in_s=round(wait, 1))
+                        log.warning(
+                            "inbox poll failed; retrying",
+                            error=str(exc) or type(exc).__name__,
+                            failures=failures,
+                            retry_in_s=round(wait, 1),
+                        )
                     self.stop_event.wait(wait)
                     continue
                 if failures:

@@ -320,11 +320,10 @@ class MemoryErp(ErpCore):
 
     def _publish(self, kind: str, data: dict[str, Any], event_id: str | None) -> dict[str, Any]:
         number_ = len(self.emitted) + 1
-        return {"event_id": str(number_), "id": number_, "kind": kind, "data": data,
-                "at": datetime.now(timezone.utc)}
+        return {"event_id": str(number_), "id": number_, "kind": kind, "data": data, "at": datetime.now(timezone.utc)}
 
     def events_after(self, after_id: int, limit: int) -> list[dict[str, Any]]:
         """The events numbered above ``after_id``, oldest first, at most ``limit``."""
         with self._lock:
             start = max(int(after_id), 0)
-            return list(self.emitted[start:start + max(int(limit), 0)])
+            return list(self.emitted[start : start + max(int(limit), 0)])

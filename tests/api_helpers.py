@@ -11,7 +11,9 @@ from tests.sync_helpers import filedrop_runtime
 
 
 def make_client(engine, tmp_path, **env):
-    rt = filedrop_runtime(engine, tmp_path, JHT_WECHAT__MODE="dev", JHT_SECURITY__TOKEN_SECRET="test-secret-" + "x" * 32, **env)
+    rt = filedrop_runtime(
+        engine, tmp_path, JHT_WECHAT__MODE="dev", JHT_SECURITY__TOKEN_SECRET="test-secret-" + "x" * 32, **env
+    )
     from bridge.app import build_api
 
     app = build_api(rt)

@@ -75,7 +75,11 @@ class FakeWeChat:
     def settings(self, **overrides: Any) -> WechatSection:
         """``[wechat]`` settings pointing at this server (live mode, the fake's credentials)."""
         values: dict[str, Any] = dict(
-            mode="live", appid=self.appid, app_secret=self.secret, base_url=self.base_url, timeout_s=2.0,
+            mode="live",
+            appid=self.appid,
+            app_secret=self.secret,
+            base_url=self.base_url,
+            timeout_s=2.0,
             shipment_template_id="tmpl-shipment",
         )
         values.update(overrides)
@@ -154,9 +158,16 @@ class FakeWeChat:
         number = self.phone_codes.get(body.get("code", ""))
         if number is None:
             return {"errcode": 40029, "errmsg": "invalid code"}
-        return {"errcode": 0, "errmsg": "ok", "phone_info": {
-            "phoneNumber": number, "purePhoneNumber": number, "countryCode": "86",
-            "watermark": {"timestamp": int(time.time()), "appid": self.appid}}}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "phone_info": {
+                "phoneNumber": number,
+                "purePhoneNumber": number,
+                "countryCode": "86",
+                "watermark": {"timestamp": int(time.time()), "appid": self.appid},
+            },
+        }
 
     def _subscribe_send(self, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         if bad := self._token_ok(query):

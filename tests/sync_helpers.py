@@ -142,9 +142,11 @@ def require(present: bool, message: str) -> None:
 def require_odbc_driver(name: str) -> None:
     import pyodbc
 
-    require(name in pyodbc.drivers(),
-            f"ODBC driver {name!r} is not installed (installed: {', '.join(pyodbc.drivers()) or 'none'}); "
-            "scripts/test installs it")
+    require(
+        name in pyodbc.drivers(),
+        f"ODBC driver {name!r} is not installed (installed: {', '.join(pyodbc.drivers()) or 'none'}); "
+        "scripts/test installs it",
+    )
 
 
 def sqlite_erp(folder: Path) -> str:
@@ -180,16 +182,25 @@ def postgresql_erp(url: str) -> Iterator[str]:
     user, password = unquote(parts.username or ""), unquote(parts.password or "")
     host, port = parts.hostname or "127.0.0.1", parts.port or 5432
     name = f"jht_erp_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(host=host, port=port, user=user, password=password,
-                         dbname=parts.path.lstrip("/") or "postgres", autocommit=True) as admin:
+    with psycopg.connect(
+        host=host, port=port, user=user, password=password, dbname=parts.path.lstrip("/") or "postgres", autocommit=True
+    ) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    connection_string = f"Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid={user};Pwd={password}"
+    connection_string = (
+        f"Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid={user};Pwd={password}"
+    )
     try:
         create_schema(connection_string, "postgresql")
         yield connection_string
     finally:
-        with psycopg.connect(host=host, port=port, user=user, password=password,
-                             dbname=parts.path.lstrip("/") or "postgres", autocommit=True) as admin:
+        with psycopg.connect(
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            dbname=parts.path.lstrip("/") or "postgres",
+            autocommit=True,
+        ) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -201,9 +212,11 @@ def odbc_connector_toml(connection_string: str, dialect: str, folder: Path) -> s
 
     secret = folder / "odbc.secret"
     secret.write_text(connection_string, encoding="utf-8")
-    return ('[connector]\nname = "odbc"\n\n[connector.odbc]\n'
-            f"connection_string_file = '{secret}'\nstatements = '{sql_file(dialect, 'statements.sql')}'\n"
-            "query_timeout_s = 5\nlogin_timeout_s = 2\n")
+    return (
+        '[connector]\nname = "odbc"\n\n[connector.odbc]\n'
+        f"connection_string_file = '{secret}'\nstatements = '{sql_file(dialect, 'statements.sql')}'\n"
+        "query_timeout_s = 5\nlogin_timeout_s = 2\n"
+    )
 
 
 def odbc_runtime(engine, folder: Path, connection_string: str, dialect: str, **env):
@@ -214,7 +227,10 @@ def odbc_runtime(engine, folder: Path, connection_string: str, dialect: str, **e
 
     config = folder / "bridge.toml"
     config.write_text(odbc_connector_toml(connection_string, dialect, folder), encoding="utf-8")
-    environ = {"JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False), **{k: str(v) for k, v in env.items()}}
+    environ = {
+        "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
+        **{k: str(v) for k, v in env.items()},
+    }
     return open_runtime(load_config(config, environ=environ), engine)
 
 
@@ -223,11 +239,14 @@ def throwaway_postgresql() -> Iterator[dict[str, str]]:
     """A PostgreSQL server of its own (``scripts/pg-throwaway``), for a test that stops and starts
     it without touching the bridge's database. Yields the ``JHT_TEST_PG_*`` values it printed;
     stopped and removed at the end. Tied to this process: if the run dies, the next start reaps it."""
-    require(bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
-            "no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql; scripts/test does)")
+    require(
+        bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+        "no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql; scripts/test does)",
+    )
     script = REPO / "scripts" / "pg-throwaway"
-    started = subprocess.run([str(script), "start", "--owner", str(os.getpid())], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL)
+    started = subprocess.run(
+        [str(script), "start", "--owner", str(os.getpid())], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
     if started.returncode != 0:
         raise RuntimeError(f"scripts/pg-throwaway start failed:\n{started.stderr}")
     values = {}
@@ -242,7 +261,11 @@ def throwaway_postgresql() -> Iterator[dict[str, str]]:
 
 def pg_server(data_dir: str, action: str) -> None:
     """Stop or start a server made by ``throwaway_postgresql`` (``pg_ctl -m fast stop``: sessions are ended)."""
-    done = subprocess.run([str(REPO / "scripts" / "pg-throwaway"), "ctl", data_dir, action],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(REPO / "scripts" / "pg-throwaway"), "ctl", data_dir, action],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"scripts/pg-throwaway ctl {action} failed:\n{done.stderr}")

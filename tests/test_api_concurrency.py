@@ -22,8 +22,11 @@ def test_c5_twenty_concurrent_submits_with_one_key_make_one_order(engine, tmp_pa
     with LiveServer(client.app) as server, httpx.Client(base_url=server.base_url, timeout=30) as http:
         login = http.post("/api/mp/v1/auth/login", json={"code": "buyer-1"}).json()
         auth = {"Authorization": f"Bearer {login['access_token']}"}
-        address = http.post("/api/mp/v1/addresses", headers=auth,
-                            json={"recipient": "李工", "phone": "13800000000", "detail": "科技路 18 号"}).json()["id"]
+        address = http.post(
+            "/api/mp/v1/addresses",
+            headers=auth,
+            json={"recipient": "李工", "phone": "13800000000", "detail": "科技路 18 号"},
+        ).json()["id"]
         body = {"lines": [{"product_id": wheel.id, "quantity": 2}], "address_id": address}
         headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
         barrier = threading.Barrier(20)

@@ -7,7 +7,16 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
-from bridge.models import CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR, StaffRole, StaffUser
+from bridge.models import (
+    CustomerPrice,
+    Product,
+    ProductGrant,
+    ProductHide,
+    ProductKind,
+    ProductQR,
+    StaffRole,
+    StaffUser,
+)
 from tests.api_helpers import key, login, make_client
 
 
@@ -15,10 +24,19 @@ from tests.api_helpers import key, login, make_client
 def api(engine, tmp_path):
     client, rt = make_client(engine, tmp_path)
     with Session(engine, expire_on_commit=False) as s:
-        sales = StaffUser(username="zhangwei", display_name="张伟", role=StaffRole.SALES, password_hash="x",
-                          phone="13700000000", wechat_id="zw-jht", invite_code="INV123")
+        sales = StaffUser(
+            username="zhangwei",
+            display_name="张伟",
+            role=StaffRole.SALES,
+            password_hash="x",
+            phone="13700000000",
+            wechat_id="zw-jht",
+            invite_code="INV123",
+        )
         s.add(sales)
-        wheel = Product(sku="WA-400", name="平形砂轮 400×50×127", price=Decimal("186.00"), marking="1-400×50×127-WA60K5V-35m/s")
+        wheel = Product(
+            sku="WA-400", name="平形砂轮 400×50×127", price=Decimal("186.00"), marking="1-400×50×127-WA60K5V-35m/s"
+        )
         disc = Product(sku="C-105", name="切割片 105", price=Decimal("2.35"))
         custom = Product(sku="CUS-1", name="定制碗形砂轮", kind=ProductKind.CUSTOM, price=Decimal("420.00"))
         s.add_all([wheel, disc, custom])
@@ -32,8 +50,11 @@ def api(engine, tmp_path):
 
 
 def _address(api, who) -> int:
-    answer = api["client"].post("/api/mp/v1/addresses", headers=who["headers"],
-                                json={"recipient": "李工", "phone": "13800000000", "detail": "狮山镇科技路 18 号", "is_default": True})
+    answer = api["client"].post(
+        "/api/mp/v1/addresses",
+        headers=who["headers"],
+        json={"recipient": "李工", "phone": "13800000000", "detail": "狮山镇科技路 18 号", "is_default": True},
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()["id"]
 
@@ -75,8 +96,9 @@ def test_c4_scan_prefills_the_spec_and_marking_and_hides_invisible_products(api)
     found = c.post("/api/mp/v1/scan", headers=me["headers"], json={"payload": "JHT:QR:WA-400"})
     assert found.status_code == 200
     assert found.json()["product"]["sku"] == "WA-400" and found.json()["marking"] == "WA60K5V 批次7"
-    via_wechat = c.post("/api/mp/v1/scan", headers=me["headers"],
-                        json={"payload": "https://jht.example/q?q=JHT%3AQR%3AWA-400"})
+    via_wechat = c.post(
+        "/api/mp/v1/scan", headers=me["headers"], json={"payload": "https://jht.example/q?q=JHT%3AQR%3AWA-400"}
+    )
     assert via_wechat.json()["product"]["sku"] == "WA-400"
     unknown = c.post("/api/mp/v1/scan", headers=me["headers"], json={"payload": "nonsense"})
     invisible = c.post("/api/mp/v1/scan", headers=me["headers"], json={"payload": "JHT:QR:CUS-1"})
@@ -130,8 +152,11 @@ def test_c5_bad_order_bodies_are_4xx_with_a_chinese_message(api, body, where):
 
 def test_c5_missing_idempotency_key_is_refused(api):
     me = login(api["client"], "wx-code-1")
-    answer = api["client"].post("/api/mp/v1/orders", headers=me["headers"],
-                                json={"lines": [{"product_id": api["wheel"].id, "quantity": 1}], "address_id": 1})
+    answer = api["client"].post(
+        "/api/mp/v1/orders",
+        headers=me["headers"],
+        json={"lines": [{"product_id": api["wheel"].id, "quantity": 1}], "address_id": 1},
+    )
     assert answer.status_code == 400
 
 
@@ -182,8 +207,11 @@ def test_c13_every_customer_endpoint_refuses_another_customers_ids(api):
     c = api["client"]
     a, b = login(c, "buyer-a"), login(c, "buyer-b")
     address = _address(api, a)
-    order = c.post("/api/mp/v1/orders", headers={**a["headers"], **key()},
-                   json={"lines": [{"product_id": api["wheel"].id, "quantity": 1}], "address_id": address}).json()
+    order = c.post(
+        "/api/mp/v1/orders",
+        headers={**a["headers"], **key()},
+        json={"lines": [{"product_id": api["wheel"].id, "quantity": 1}], "address_id": address},
+    ).json()
     account = c.get("/api/mp/v1/me/accounts", headers=a["headers"]).json()[0]["id"]
     body = {"recipient": "x", "phone": "13800000000", "detail": "y"}
     attempts = [
@@ -214,8 +242,11 @@ def test_c2_hidden_product_cannot_be_ordered_through_the_api(api):
         s.add(ProductHide(product_id=api["wheel"].id, customer_id=me["customer"]["id"]))
         s.commit()
     for product_id in (api["wheel"].id, api["custom"].id):
-        answer = c.post("/api/mp/v1/orders", headers={**me["headers"], **key()},
-                        json={"lines": [{"product_id": product_id, "quantity": 1}], "address_id": address})
+        answer = c.post(
+            "/api/mp/v1/orders",
+            headers={**me["headers"], **key()},
+            json={"lines": [{"product_id": product_id, "quantity": 1}], "address_id": address},
+        )
         assert answer.status_code == 404 and answer.json()["code"] == "not_found"
     assert c.get("/api/mp/v1/orders", headers=me["headers"]).json()["total"] == 0
 

@@ -46,14 +46,21 @@ def _shop(engine, password_hash: str) -> dict:
     """Two salespeople with one type-2 customer each (an unreleased order, an inquiry), an admin,
     an inactive user, and a standard and a custom product."""
     with Session(engine, expire_on_commit=False) as s:
+
         def user(username, role=StaffRole.SALES, **kw):
-            u = StaffUser(username=username, display_name=username.title(), role=role, password_hash=password_hash, **kw)
+            u = StaffUser(
+                username=username, display_name=username.title(), role=role, password_hash=password_hash, **kw
+            )
             s.add(u)
             s.flush()
             return u
 
-        shop = {"mine": user("zhangwei", phone="13700000000"), "other": user("lina"),
-                "admin": user("boss", StaffRole.ADMIN), "gone": user("gone", active=False)}
+        shop = {
+            "mine": user("zhangwei", phone="13700000000"),
+            "other": user("lina"),
+            "admin": user("boss", StaffRole.ADMIN),
+            "gone": user("gone", active=False),
+        }
         shop["wheel"] = Product(sku="WA-400", name="平形砂轮 400×50×127", price=Decimal("186.00"))
         shop["custom"] = Product(sku="CUS-OLD", name="旧定制碗形砂轮", kind=ProductKind.CUSTOM, price=Decimal("420.00"))
         s.add_all([shop["wheel"], shop["custom"]])
@@ -64,10 +71,17 @@ def _shop(engine, password_hash: str) -> dict:
             a = Address(customer_id=c.id, recipient="李工", phone="13800000000", detail="工业大道 1 号")
             s.add(a)
             s.flush()
-            placed = place_order(s, Actor.customer(c.id), c.id,
-                                 OrderRequest(lines=[LineRequest(product_id=shop["wheel"].id, quantity=2)],
-                                              idempotency_key=uuid.uuid4().hex, address_id=a.id),
-                                 limits=OrdersSection())
+            placed = place_order(
+                s,
+                Actor.customer(c.id),
+                c.id,
+                OrderRequest(
+                    lines=[LineRequest(product_id=shop["wheel"].id, quantity=2)],
+                    idempotency_key=uuid.uuid4().hex,
+                    address_id=a.id,
+                ),
+                limits=OrdersSection(),
+            )
             inquiry = Inquiry(customer_id=c.id, body="需要 300×40×75 的碗形砂轮")
             s.add(inquiry)
             s.flush()
@@ -130,7 +144,9 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(api):
     wrong = c.post(f"{S}/auth/login", json={"username": "zhangwei", "password": "not-the-password"})
     unknown = c.post(f"{S}/auth/login", json={"username": "nobody", "password": "not-the-password"})
     assert wrong.status_code == unknown.status_code == 401
-    assert {k: v for k, v in wrong.json().items() if k != "detail"} == {k: v for k, v in unknown.json().items() if k != "detail"}
+    assert {k: v for k, v in wrong.json().items() if k != "detail"} == {
+        k: v for k, v in unknown.json().items() if k != "detail"
+    }
     assert wrong.json()["message"] == "用户名或密码错误"
 
 
@@ -154,7 +170,10 @@ def test_login_is_rate_limited_per_address(engine, tmp_path, password_hash):
     _shop(engine, password_hash)
     with client:
         for _ in range(3):
-            assert client.post(f"{S}/auth/login", json={"username": "zhangwei", "password": "guess-1234"}).status_code == 401
+            assert (
+                client.post(f"{S}/auth/login", json={"username": "zhangwei", "password": "guess-1234"}).status_code
+                == 401
+            )
         limited = client.post(f"{S}/auth/login", json={"username": "lina", "password": PASSWORD})
         assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
         assert limited.headers["Retry-After"] == "60"
@@ -216,8 +235,17 @@ def test_a_customer_token_opens_no_sales_endpoint(api):
 
 def _claims(api, **changes) -> dict:
     now = int(time.time())
-    return {"iss": "jht-bridge", "typ": "access", "sub": f"staff:{api['mine'].id}", "cid": None, "role": "sales",
-            "iat": now - 7200, "exp": now - 3600, "jti": uuid.uuid4().hex, "sid": uuid.uuid4().hex} | changes
+    return {
+        "iss": "jht-bridge",
+        "typ": "access",
+        "sub": f"staff:{api['mine'].id}",
+        "cid": None,
+        "role": "sales",
+        "iat": now - 7200,
+        "exp": now - 3600,
+        "jti": uuid.uuid4().hex,
+        "sid": uuid.uuid4().hex,
+    } | changes
 
 
 @pytest.mark.parametrize("path", [f"{S}/customers", "/api/mp/v1/me"])
@@ -229,8 +257,11 @@ def test_an_expired_or_forged_token_is_refused(api, path):
     assert answer.status_code == 401 and answer.json()["code"] == "token_expired"
     customer = login(c, "wx-customer")
     for sub in (f"staff:{api['admin'].id}", f"customer:{customer['customer']['id']}"):
-        forged = jwt.encode(_claims(api, sub=sub, role="admin", cid=customer["customer"]["id"], exp=int(time.time()) + 600),
-                            "another-key-" + "y" * 32, algorithm="HS256")
+        forged = jwt.encode(
+            _claims(api, sub=sub, role="admin", cid=customer["customer"]["id"], exp=int(time.time()) + 600),
+            "another-key-" + "y" * 32,
+            algorithm="HS256",
+        )
         answer = c.get(path, headers={"Authorization": f"Bearer {forged}"})
         assert answer.status_code == 401 and answer.json()["code"] == "unauthorized"
     unsigned = jwt.encode(_claims(api, exp=int(time.time()) + 600), None, algorithm="none")
@@ -263,8 +294,12 @@ def _fill(template, ids: dict):
 @pytest.mark.parametrize("method,path,body", OTHERS, ids=[f"{m} {p}" for m, p, _ in OTHERS])
 def test_another_salespersons_customer_or_order_answers_like_a_missing_one(api, mine, method, path, body):
     c = api["client"]
-    theirs = {"customer": api["other_customer"].id, "order": api["other_order"].order_no,
-              "inquiry": api["other_inquiry"].id, "product": api["custom"].id}
+    theirs = {
+        "customer": api["other_customer"].id,
+        "order": api["other_order"].order_no,
+        "inquiry": api["other_inquiry"].id,
+        "product": api["custom"].id,
+    }
     missing = {"customer": 999999, "order": "JHT-20990101-9999", "inquiry": 999999, "product": api["custom"].id}
     kwargs = lambda ids: {"json": _fill(body, ids)} if body is not None else {}  # noqa: E731
     foreign = c.request(method, S + _fill(path, theirs), headers=mine, **kwargs(theirs))
@@ -294,13 +329,17 @@ def test_admin_sees_and_acts_on_every_customer(api, admin):
     assert c.get(f"{S}/customers/{api['other_customer'].id}", headers=admin).status_code == 200
     released = c.post(f"{S}/orders/{api['other_order'].order_no}/release", headers=admin)
     assert released.status_code == 200 and released.json()["released"] is True
-    made = c.post(f"{S}/customers", headers=admin, json={"name": "佛山砂轮厂", "type": 1, "salesperson_id": api["other"].id})
+    made = c.post(
+        f"{S}/customers", headers=admin, json={"name": "佛山砂轮厂", "type": 1, "salesperson_id": api["other"].id}
+    )
     assert made.status_code == 201 and made.json()["salesperson_id"] == api["other"].id
 
 
 def test_a_salesperson_cannot_give_a_customer_to_someone_else(api, mine):
     c = api["client"]
-    made = c.post(f"{S}/customers", headers=mine, json={"name": "佛山砂轮厂", "type": 1, "salesperson_id": api["other"].id})
+    made = c.post(
+        f"{S}/customers", headers=mine, json={"name": "佛山砂轮厂", "type": 1, "salesperson_id": api["other"].id}
+    )
     assert made.status_code == 403
     moved = c.patch(f"{S}/customers/{api['mine_customer'].id}", headers=mine, json={"salesperson_id": api["other"].id})
     assert moved.status_code == 403
@@ -311,22 +350,31 @@ def test_a_salesperson_cannot_give_a_customer_to_someone_else(api, mine):
 
 def test_a7_salesperson_creates_searches_and_edits_a_customer(api, mine):
     c = api["client"]
-    made = c.post(f"{S}/customers", headers=mine,
-                  json={"name": " 东莞精工模具 ", "type": 2, "phone": "13900001111", "contact_name": "陈经理"})
+    made = c.post(
+        f"{S}/customers",
+        headers=mine,
+        json={"name": " 东莞精工模具 ", "type": 2, "phone": "13900001111", "contact_name": "陈经理"},
+    )
     assert made.status_code == 201, made.text
     customer = made.json()
     assert customer["name"] == "东莞精工模具" and customer["salesperson_id"] == api["mine"].id
     assert customer["accounts"] == [] and customer["open_orders"] == 0
     for q in ("精工", "陈经理", "01111"):
-        assert [x["id"] for x in c.get(f"{S}/customers", headers=mine, params={"q": q}).json()["items"]] == [customer["id"]]
+        assert [x["id"] for x in c.get(f"{S}/customers", headers=mine, params={"q": q}).json()["items"]] == [
+            customer["id"]
+        ]
     changed = c.patch(f"{S}/customers/{customer['id']}", headers=mine, json={"contact_name": None, "name": "东莞精工"})
-    assert changed.status_code == 200 and changed.json()["contact_name"] is None and changed.json()["name"] == "东莞精工"
+    assert (
+        changed.status_code == 200 and changed.json()["contact_name"] is None and changed.json()["name"] == "东莞精工"
+    )
     assert _outbox(api["rt"].engine, "customer.upsert", str(customer["id"])) == 2  # E4: created, then changed
 
 
 def test_a6_customer_search_by_a_whole_phone_number(api, mine):
     c = api["client"]
-    made = c.post(f"{S}/customers", headers=mine, json={"name": "东莞精工模具", "type": 2, "phone": "13900001111"}).json()
+    made = c.post(
+        f"{S}/customers", headers=mine, json={"name": "东莞精工模具", "type": 2, "phone": "13900001111"}
+    ).json()
     found = c.get(f"{S}/customers", headers=mine, params={"q": "13900001111"})
     assert found.status_code == 200, found.text
     assert [x["id"] for x in found.json()["items"]] == [made["id"]]
@@ -415,9 +463,15 @@ def test_c11_inquiry_from_the_mini_program_reaches_the_salesperson_who_handles_i
     open_ = c.get(f"{S}/inquiries?status=open", headers=mine).json()["items"]
     assert [i["body"] for i in open_] == ["要一批 350 的切割片", "需要 300×40×75 的碗形砂轮"]
     handled = c.post(f"{S}/inquiries/{asked.json()['id']}/handle", headers=mine)
-    assert handled.status_code == 200 and handled.json()["status"] == "handled" and handled.json()["handled_by"] == "Zhangwei"
+    assert (
+        handled.status_code == 200
+        and handled.json()["status"] == "handled"
+        and handled.json()["handled_by"] == "Zhangwei"
+    )
     assert c.get(f"{S}/inquiries?status=open", headers=mine).json()["total"] == 1
-    assert [i["id"] for i in c.get(f"{S}/inquiries?status=handled", headers=mine).json()["items"]] == [asked.json()["id"]]
+    assert [i["id"] for i in c.get(f"{S}/inquiries?status=handled", headers=mine).json()["items"]] == [
+        asked.json()["id"]
+    ]
     other = staff_login(c, "lina")["headers"]
     assert c.get(f"{S}/inquiries?status=handled", headers=other).json()["total"] == 0
 
@@ -426,16 +480,32 @@ def test_c11_inquiry_from_the_mini_program_reaches_the_salesperson_who_handles_i
 
 
 def _new_product(**changes) -> dict:
-    return {"sku": "CUS-DG-1", "name": "定制碗形砂轮 东莞精工", "price": "420.50", "unit": "片", "shape": "11 碗形砂轮",
-            "outer_diameter_mm": "300", "thickness_mm": "40", "bore_mm": "75", "abrasive": "WA", "grit": "60",
-            "hardness": "K", "bond": "V", "max_speed_ms": "35"} | changes
+    return {
+        "sku": "CUS-DG-1",
+        "name": "定制碗形砂轮 东莞精工",
+        "price": "420.50",
+        "unit": "片",
+        "shape": "11 碗形砂轮",
+        "outer_diameter_mm": "300",
+        "thickness_mm": "40",
+        "bore_mm": "75",
+        "abrasive": "WA",
+        "grit": "60",
+        "hardness": "K",
+        "bond": "V",
+        "max_speed_ms": "35",
+    } | changes
 
 
 def test_a7_custom_product_create_and_list(api, mine):
     c = api["client"]
     made = c.post(f"{S}/products", headers=mine, json=_new_product())
     assert made.status_code == 201, made.text
-    assert made.json()["kind"] == "custom" and made.json()["price"] == "420.50" and made.json()["outer_diameter_mm"] == "300.00"
+    assert (
+        made.json()["kind"] == "custom"
+        and made.json()["price"] == "420.50"
+        and made.json()["outer_diameter_mm"] == "300.00"
+    )
     duplicate = c.post(f"{S}/products", headers=mine, json=_new_product(name="另一个"))
     assert duplicate.status_code == 409 and "CUS-DG-1" in duplicate.json()["message"]
     listed = c.get(f"{S}/products?kind=custom", headers=mine).json()
@@ -478,7 +548,12 @@ def test_a7_grant_only_custom_products_to_my_customers(api, mine):
     made = c.post(f"{S}/products", headers=mine, json=_new_product()).json()
     granted = c.post(f"{S}/products/{made['id']}/grants", headers=mine, json={"customer_id": cid})
     assert granted.status_code == 201 and granted.json() == {
-        "product_id": made["id"], "sku": "CUS-DG-1", "customer_id": cid, "created": True, "visible_to_customer": True}
+        "product_id": made["id"],
+        "sku": "CUS-DG-1",
+        "customer_id": cid,
+        "created": True,
+        "visible_to_customer": True,
+    }
     again = c.post(f"{S}/products/{made['id']}/grants", headers=mine, json={"customer_id": cid})
     assert again.json()["created"] is False
     standard = c.post(f"{S}/products/{api['wheel'].id}/grants", headers=mine, json={"customer_id": cid})
@@ -496,7 +571,9 @@ def test_a7_grant_only_custom_products_to_my_customers(api, mine):
 def test_a7_scenario_2_through_the_api_only(api, mine):
     c = api["client"]
     # The salesperson registers the customer, makes its custom product and grants it.
-    customer = c.post(f"{S}/customers", headers=mine, json={"name": "东莞精工模具", "type": 1, "phone": "13900001111"}).json()
+    customer = c.post(
+        f"{S}/customers", headers=mine, json={"name": "东莞精工模具", "type": 1, "phone": "13900001111"}
+    ).json()
     product = c.post(f"{S}/products", headers=mine, json=_new_product()).json()
     grant = c.post(f"{S}/products/{product['id']}/grants", headers=mine, json={"customer_id": customer["id"]})
     assert grant.status_code == 201 and grant.json()["visible_to_customer"] is True
@@ -507,10 +584,16 @@ def test_a7_scenario_2_through_the_api_only(api, mine):
     headers = {"Authorization": f"Bearer {joined['access_token']}"}
     custom = c.get("/api/mp/v1/products?kind=custom", headers=headers).json()["items"]
     assert [(p["sku"], p["price"]) for p in custom] == [("CUS-DG-1", "420.50")]
-    address = c.post("/api/mp/v1/addresses", headers=headers,
-                     json={"recipient": "陈经理", "phone": "13900001111", "detail": "长安镇振安路 8 号", "is_default": True}).json()
-    placed = c.post("/api/mp/v1/orders", headers={**headers, **key()},
-                    json={"lines": [{"product_id": product["id"], "quantity": 20}], "address_id": address["id"]})
+    address = c.post(
+        "/api/mp/v1/addresses",
+        headers=headers,
+        json={"recipient": "陈经理", "phone": "13900001111", "detail": "长安镇振安路 8 号", "is_default": True},
+    ).json()
+    placed = c.post(
+        "/api/mp/v1/orders",
+        headers={**headers, **key()},
+        json={"lines": [{"product_id": product["id"], "quantity": 20}], "address_id": address["id"]},
+    )
     assert placed.status_code == 201, placed.text
     order_no = placed.json()["order_no"]
     # Another customer still does not see it.

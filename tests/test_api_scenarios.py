@@ -36,7 +36,9 @@ def assert_released(answer, order_no: str, status: str) -> None:
 def test_scenario_1_over_http(engine, tmp_path):
     client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
     with Session(engine, expire_on_commit=False) as s:
-        add_user(s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟")
+        add_user(
+            s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟"
+        )
         wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
         s.add(wheel)
         s.commit()
@@ -52,11 +54,17 @@ def test_scenario_1_over_http(engine, tmp_path):
         assert sales.status_code == 201, sales.text
         staff = {"Authorization": f"Bearer {sales.json()['access_token']}"}
         flow()  # the stock figures and the new customer reach the bridge / the ERP
-        address = c.post("/api/mp/v1/addresses", headers=buyer["headers"],
-                         json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"}).json()["id"]
+        address = c.post(
+            "/api/mp/v1/addresses",
+            headers=buyer["headers"],
+            json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"},
+        ).json()["id"]
 
-        placed = c.post("/api/mp/v1/orders", headers={**buyer["headers"], **key()},
-                        json={"lines": [{"product_id": wheel.id, "quantity": 10}], "address_id": address})
+        placed = c.post(
+            "/api/mp/v1/orders",
+            headers={**buyer["headers"], **key()},
+            json={"lines": [{"product_id": wheel.id, "quantity": 10}], "address_id": address},
+        )
         assert placed.status_code == 201, placed.text
         order_no = placed.json()["order_no"]
         assert placed.json()["status_label"] == "等待发货"  # stock checked at submission (C7)
@@ -94,7 +102,9 @@ def test_scenario_2_over_http(engine, tmp_path):
     the ERP produces and ships; both views follow every step."""
     client, rt = make_client(engine, tmp_path)
     with Session(engine, expire_on_commit=False) as s:
-        add_user(s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟")
+        add_user(
+            s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟"
+        )
         s.commit()
     sim = ErpSimulator(rt.connector.root, stock={})
 
@@ -103,14 +113,26 @@ def test_scenario_2_over_http(engine, tmp_path):
 
     with client:
         c = client
-        staff = {"Authorization": "Bearer " + c.post("/api/sales/v1/auth/login", json={
-            "username": "zhangwei", "password": "sales-password-1"}).json()["access_token"]}
-        customer = c.post("/api/sales/v1/customers", headers=staff,
-                          json={"name": "东莞精工模具", "type": 2, "phone": "13900001111"}).json()
-        product = c.post("/api/sales/v1/products", headers=staff, json={
-            "sku": "CUS-DG-1", "name": "定制碗形砂轮", "price": "420.00", "unit": "片"}).json()
-        assert c.post(f"/api/sales/v1/products/{product['id']}/grants", headers=staff,
-                      json={"customer_id": customer["id"]}).status_code == 201
+        staff = {
+            "Authorization": "Bearer "
+            + c.post("/api/sales/v1/auth/login", json={"username": "zhangwei", "password": "sales-password-1"}).json()[
+                "access_token"
+            ]
+        }
+        customer = c.post(
+            "/api/sales/v1/customers", headers=staff, json={"name": "东莞精工模具", "type": 2, "phone": "13900001111"}
+        ).json()
+        product = c.post(
+            "/api/sales/v1/products",
+            headers=staff,
+            json={"sku": "CUS-DG-1", "name": "定制碗形砂轮", "price": "420.00", "unit": "片"},
+        ).json()
+        assert (
+            c.post(
+                f"/api/sales/v1/products/{product['id']}/grants", headers=staff, json={"customer_id": customer["id"]}
+            ).status_code
+            == 201
+        )
         flow()
         assert customer["id"] in sim.customers  # E4: the new customer reached the ERP
 
@@ -118,10 +140,16 @@ def test_scenario_2_over_http(engine, tmp_path):
         joined = c.post("/api/mp/v1/auth/phone", headers=buyer["headers"], json={"code": "13900001111"}).json()
         auth = {"Authorization": f"Bearer {joined['access_token']}"}
         assert [p["sku"] for p in c.get("/api/mp/v1/products", headers=auth).json()["items"]] == ["CUS-DG-1"]
-        address = c.post("/api/mp/v1/addresses", headers=auth,
-                         json={"recipient": "陈经理", "phone": "13900001111", "detail": "长安镇振安路 8 号"}).json()["id"]
-        placed = c.post("/api/mp/v1/orders", headers={**auth, **key()},
-                        json={"lines": [{"product_id": product["id"], "quantity": 6}], "address_id": address}).json()
+        address = c.post(
+            "/api/mp/v1/addresses",
+            headers=auth,
+            json={"recipient": "陈经理", "phone": "13900001111", "detail": "长安镇振安路 8 号"},
+        ).json()["id"]
+        placed = c.post(
+            "/api/mp/v1/orders",
+            headers={**auth, **key()},
+            json={"lines": [{"product_id": product["id"], "quantity": 6}], "address_id": address},
+        ).json()
         order_no = placed["order_no"]
         assert placed["status_label"] == "等待处理"
 

@@ -32,7 +32,9 @@ from bridge.users import hash_password
 from tests.api_helpers import LiveServer, make_client
 
 PASSWORD = "correct-horse-42"
-CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,positive_data_acceptance,unsupported_method"
+CHECKS = (
+    "not_a_server_error,status_code_conformance,response_schema_conformance,positive_data_acceptance,unsupported_method"
+)
 SETTINGS = Path(__file__).parent / "data" / "schemathesis.toml"
 
 
@@ -43,22 +45,33 @@ def live(tmp_path_factory):
     bridge_db.upgrade(engine)
     client, rt = make_client(engine, folder)
     with Session(engine) as s:
-        sales = StaffUser(username="zhangwei", display_name="张伟", role=StaffRole.SALES, password_hash=hash_password(PASSWORD))
+        sales = StaffUser(
+            username="zhangwei", display_name="张伟", role=StaffRole.SALES, password_hash=hash_password(PASSWORD)
+        )
         s.add(sales)
         s.flush()
-        s.add_all([
-            Product(sku="WA-400", name="平形砂轮", price=Decimal("186.00")),
-            Product(sku="CUS-1", name="定制碗形砂轮", kind=ProductKind.CUSTOM, price=Decimal("420.00"), created_by_id=sales.id),
-            Customer(name="东莞精工模具", type=2, salesperson_id=sales.id, phone="13900001111"),
-        ])
+        s.add_all(
+            [
+                Product(sku="WA-400", name="平形砂轮", price=Decimal("186.00")),
+                Product(
+                    sku="CUS-1",
+                    name="定制碗形砂轮",
+                    kind=ProductKind.CUSTOM,
+                    price=Decimal("420.00"),
+                    created_by_id=sales.id,
+                ),
+                Customer(name="东莞精工模具", type=2, salesperson_id=sales.id, phone="13900001111"),
+            ]
+        )
         s.commit()
     with LiveServer(client.app) as server:
         base = server.base_url
         customer = httpx.post(f"{base}/api/mp/v1/auth/login", json={"code": "fuzzer"}).json()
         server.tokens = {
             "customer": customer["access_token"],
-            "staff": httpx.post(f"{base}/api/sales/v1/auth/login",
-                                json={"username": "zhangwei", "password": PASSWORD}).json()["access_token"],
+            "staff": httpx.post(
+                f"{base}/api/sales/v1/auth/login", json={"username": "zhangwei", "password": PASSWORD}
+            ).json()["access_token"],
         }
         # who GET /me must say the caller is
         server.callers = {
@@ -88,23 +101,50 @@ def answers(report_dir: Path) -> list[tuple[str, str, int, bytes]]:
     return found
 
 
-@pytest.mark.parametrize("caller,paths,me", [
-    ("customer", "^/(api/mp/|healthz|readyz)", "/api/mp/v1/me"),  # the mini-program API and the health checks
-    ("staff", "^/api/sales/", "/api/sales/v1/me"),
-])
+@pytest.mark.parametrize(
+    "caller,paths,me",
+    [
+        ("customer", "^/(api/mp/|healthz|readyz)", "/api/mp/v1/me"),  # the mini-program API and the health checks
+        ("staff", "^/api/sales/", "/api/sales/v1/me"),
+    ],
+)
 def test_no_5xx_and_every_answer_matches_the_schema(live, tmp_path, caller, paths, me):
     cli = Path(sys.executable).with_name("schemathesis")
     command = [
-        str(cli), "--config-file", str(SETTINGS), "run", f"{live.base_url}/schema/openapi.json",
-        "-H", f"Authorization: Bearer {live.tokens[caller]}",
-        "--include-path-regex", paths,
+        str(cli),
+        "--config-file",
+        str(SETTINGS),
+        "run",
+        f"{live.base_url}/schema/openapi.json",
+        "-H",
+        f"Authorization: Bearer {live.tokens[caller]}",
+        "--include-path-regex",
+        paths,
         # logging out would end the session every later request uses (tests/test_security.py covers it)
-        "--exclude-operation-id", "mpLogout", "--exclude-operation-id", "salesLogout",
-        "--checks", CHECKS, "--max-examples", "10", "--no-shrink", "--seed", "1",
-        "--report", "ndjson", "--report-dir", str(tmp_path),
+        "--exclude-operation-id",
+        "mpLogout",
+        "--exclude-operation-id",
+        "salesLogout",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        "10",
+        "--no-shrink",
+        "--seed",
+        "1",
+        "--report",
+        "ndjson",
+        "--report-dir",
+        str(tmp_path),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
+    run = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
+    )
     summary = [line for line in run.stdout.splitlines() if "generated" in line or " in " in line and "=" in line]
     print(f"schemathesis ({caller}): " + " | ".join(s.strip() for s in summary[-2:]))
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
@@ -117,12 +157,15 @@ def test_no_5xx_and_every_answer_matches_the_schema(live, tmp_path, caller, path
     assert seen, "schemathesis wrote no answers to its report"
     assert [(m, p, code) for m, p, code, _ in seen if code >= 500] == []
     # OPTIONS is answered without a token; auth/* and the health checks do not ask for one.
-    guarded = [code for m, p, code, _ in seen
-               if m != "OPTIONS" and "/auth/" not in p and p not in ("/healthz", "/readyz")]
+    guarded = [
+        code for m, p, code, _ in seen if m != "OPTIONS" and "/auth/" not in p and p not in ("/healthz", "/readyz")
+    ]
     accepted = [code for code in guarded if 200 <= code < 300]
     assert len(accepted) >= 50, f"only {len(accepted)} of {len(guarded)} answers behind the token were 2xx"
     whoami = [json.loads(body) for m, p, code, body in seen if (m, p, code) == ("GET", me, 200)]
-    assert any(live.callers[caller](answer) for answer in whoami), f"GET {me} never said the caller is {caller}: {whoami[:2]}"
+    assert any(live.callers[caller](answer) for answer in whoami), (
+        f"GET {me} never said the caller is {caller}: {whoami[:2]}"
+    )
 
 
 def schema_of(document: dict, schema: dict | None) -> dict | None:
@@ -140,8 +183,11 @@ def names_its_fields(document: dict, schema: dict | None) -> bool:
         return names_its_fields(document, schema.get("items"))
     for choice in ("oneOf", "anyOf", "allOf"):
         if choice in schema:
-            return all(names_its_fields(document, part) for part in schema[choice]
-                       if schema_of(document, part).get("type") != "null")
+            return all(
+                names_its_fields(document, part)
+                for part in schema[choice]
+                if schema_of(document, part).get("type") != "null"
+            )
     return bool(schema.get("properties"))
 
 

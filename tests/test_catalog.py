@@ -56,7 +56,9 @@ def catalog(session, make):
         marking="=41-125×1.6×22.23",  # would become a formula in a careless XLSX writer
     )
     make.product(sku="0012", name="定制碗形砂轮", kind=ProductKind.CUSTOM, price=Decimal("123456789012.34"), unit="套")
-    make.product(sku="OLD-1", name="停产型号", price=Decimal("0.00"), active=False, outer_diameter_mm=Decimal("99999999.99"))
+    make.product(
+        sku="OLD-1", name="停产型号", price=Decimal("0.00"), active=False, outer_diameter_mm=Decimal("99999999.99")
+    )
     session.commit()
 
 
@@ -366,7 +368,14 @@ def test_a3_empty_rows_are_skipped_and_an_xlsx_is_read_from_its_first_sheet(sess
 
 
 def test_s2_row_numbers_are_the_sheet_rows_after_blank_lines_and_multiline_cells(session, tmp_path):
-    rows = [["编码", "名称", "说明"], ["A-1", "一", "第一行\n第二行"], [], ["A-2", "二", ""], ["A-3", "三", ""], ["A-3", "重复", ""]]
+    rows = [
+        ["编码", "名称", "说明"],
+        ["A-1", "一", "第一行\n第二行"],
+        [],
+        ["A-2", "二", ""],
+        ["A-3", "三", ""],
+        ["A-3", "重复", ""],
+    ]
     report = run_import(session, write_csv(tmp_path / "n.csv", rows))
     # A multi-line cell is still one row in Excel: the duplicate is on the sheet's row 6.
     assert [e.row for e in report.errors] == [6]

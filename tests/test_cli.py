@@ -95,8 +95,13 @@ def test_o1_run_serves_the_api_delivers_orders_and_stops_cleanly_on_sigterm(fold
     assert invoke("demo-data").exit_code == 0  # four customers: their upserts are queued
     out_dir = folder / "var" / "erp" / "out"
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bridge.cli", "run", "--port", str(port)], cwd=folder,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "run", "--port", str(port)],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
     def healthy():
         try:
@@ -131,8 +136,9 @@ def test_o1_run_refuses_an_old_schema(folder):
 
 def test_users_add_hashes_the_password_and_refuses_duplicates(folder):
     invoke("init")
-    result = invoke("users", "add", "zhangwei", "--role", "sales", "--name", "张伟", "--password-stdin",
-                    input="a-good-password\n")
+    result = invoke(
+        "users", "add", "zhangwei", "--role", "sales", "--name", "张伟", "--password-stdin", input="a-good-password\n"
+    )
     assert result.exit_code == 0, result.output
     assert "invite code" in result.output
     again = invoke("users", "add", "zhangwei", "--password-stdin", input="a-good-password\n")
@@ -209,8 +215,16 @@ def test_o1_outbox_and_inbox_lists_print_the_stored_words_as_they_are(folder):
         message = s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).first()
         message.status, message.last_error = OutboxStatus.DEAD, "ERP: [code 42] [b]客户[/b] refused"
         s.add(message)
-        s.add(InboxEvent(connector="filedrop", event_id="file:a.json:0", kind="order.status", payload={},
-                         status=InboxStatus.DEAD, error="unknown ERP status 'x' (add it to [sync.status_map])"))
+        s.add(
+            InboxEvent(
+                connector="filedrop",
+                event_id="file:a.json:0",
+                kind="order.status",
+                payload={},
+                status=InboxStatus.DEAD,
+                error="unknown ERP status 'x' (add it to [sync.status_map])",
+            )
+        )
         s.commit()
     engine.dispose()
     outbox = invoke("outbox", "list", "--status", "dead")

@@ -73,8 +73,11 @@ def order(site, shop):
 
 def rows(output: str) -> list[list[str]]:
     """The body rows of the rich table in ``output``, as lists of stripped cells."""
-    return [[cell.strip() for cell in line.strip().strip("│").split("│")]
-            for line in output.splitlines() if line.startswith("│")]
+    return [
+        [cell.strip() for cell in line.strip().strip("│").split("│")]
+        for line in output.splitlines()
+        if line.startswith("│")
+    ]
 
 
 def sent_files(site) -> list[str]:
@@ -120,10 +123,13 @@ def test_e6_outbox_list_shows_each_message_newest_first_and_filters(site, order)
         [str(notice.id), "notify.new_order", order.order_no, "pending", "0"],
         [str(create.id), "order.create", order.order_no, "pending", "0"],
     ]
-    site.set_outbox(create.id, status=OutboxStatus.DEAD, attempts=5, last_error="ERP refused the order: unknown item WA-400")
+    site.set_outbox(
+        create.id, status=OutboxStatus.DEAD, attempts=5, last_error="ERP refused the order: unknown item WA-400"
+    )
     dead = site("outbox", "list", "--status", "dead")
     assert [(r[0], r[3], r[4], r[6]) for r in rows(dead.stdout)] == [
-        (str(create.id), "dead", "5", "ERP refused the order: unknown item WA-400")]
+        (str(create.id), "dead", "5", "ERP refused the order: unknown item WA-400")
+    ]
     assert rows(site("outbox", "list", "--ref", "nobody").stdout) == []
     assert [r[0] for r in rows(site("outbox", "list", "--limit", "1").stdout)] == [str(notice.id)]
     bad = site("outbox", "list", "--status", "lost")
@@ -252,11 +258,38 @@ def test_e8_inbox_replay_applies_a_dead_event_once_its_cause_is_fixed(site, orde
 
 
 def test_a12_users_list_shows_every_staff_user_with_role_invite_code_and_state(site):
-    assert site("users", "add", "zhangwei", "--role", "sales", "--name", "张伟 [south]", "--password-stdin",
-                input="a-good-password-1\n").exit_code == 0
-    assert site("users", "add", "boss", "--role", "admin", "--password-stdin", input="another-good-pass-2\n").exit_code == 0
-    assert site("users", "add", "lisi", "--role", "sales", "--name", "李四", "--password-stdin",
-                input="a-third-good-pass-3\n").exit_code == 0
+    assert (
+        site(
+            "users",
+            "add",
+            "zhangwei",
+            "--role",
+            "sales",
+            "--name",
+            "张伟 [south]",
+            "--password-stdin",
+            input="a-good-password-1\n",
+        ).exit_code
+        == 0
+    )
+    assert (
+        site("users", "add", "boss", "--role", "admin", "--password-stdin", input="another-good-pass-2\n").exit_code
+        == 0
+    )
+    assert (
+        site(
+            "users",
+            "add",
+            "lisi",
+            "--role",
+            "sales",
+            "--name",
+            "李四",
+            "--password-stdin",
+            input="a-third-good-pass-3\n",
+        ).exit_code
+        == 0
+    )
     assert site("users", "deactivate", "lisi").exit_code == 0
     with Session(site.engine) as s:
         codes = {u.username: u.invite_code for u in s.exec(select(StaffUser))}
@@ -282,8 +315,11 @@ def test_o3_db_current_names_the_schema_revision_and_the_newest(site):
 
 
 def test_o3_db_current_names_a_database_it_cannot_open(site, tmp_path):
-    result = site.runner.invoke(app, ["--config", str(site.config), "db", "current"],
-                                env={"JHT_DATABASE__URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'x.db'}"})
+    result = site.runner.invoke(
+        app,
+        ["--config", str(site.config), "db", "current"],
+        env={"JHT_DATABASE__URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'x.db'}"},
+    )
     assert result.exit_code == 1 and "cannot open the database" in result.output
 
 

@@ -63,8 +63,14 @@ def test_o1_a_bad_filedrop_setting_is_named(tmp_path):
 
 def test_o1_environment_overrides_the_file(tmp_path):
     path = _write(tmp_path, "[log]\nlevel = 'info'\n")
-    config = load_config(path, environ={"JHT_LOG__LEVEL": "debug", "JHT_ORDERS__MAX_LINES": "7",
-                                         "JHT_CONNECTOR__FILEDROP__ENCODING": "gb18030"})
+    config = load_config(
+        path,
+        environ={
+            "JHT_LOG__LEVEL": "debug",
+            "JHT_ORDERS__MAX_LINES": "7",
+            "JHT_CONNECTOR__FILEDROP__ENCODING": "gb18030",
+        },
+    )
     connector = load_connector(config)
     connector.close()
     assert (config.log.level, config.orders.max_lines, connector.settings.encoding) == ("debug", 7, "gb18030")
@@ -108,18 +114,25 @@ def test_o1_relative_paths_are_relative_to_the_config_file(tmp_path):
 def test_secrets_are_refused_in_the_file_and_hidden_when_printed(tmp_path):
     with pytest.raises(ConfigError, match=r"security.token_secret: a secret is not kept in the config file"):
         load_config(_write(tmp_path, "[security]\ntoken_secret = 'abc'\n"), environ={})
-    config = load_config(_write(tmp_path, ""), environ={"JHT_SECURITY__TOKEN_SECRET": "s3cret-value",
-                                                         "JHT_DATABASE__PASSWORD": "pw-value"})
+    config = load_config(
+        _write(tmp_path, ""),
+        environ={"JHT_SECURITY__TOKEN_SECRET": "s3cret-value", "JHT_DATABASE__PASSWORD": "pw-value"},
+    )
     assert config.security.token_key() == "s3cret-value"
     assert "s3cret-value" not in repr(config) and "pw-value" not in repr(config)
     assert "s3cret-value" not in config.model_dump_json()
 
 
-@pytest.mark.parametrize("table,key", [("odbc", "connection_string"), ("soap", "http_password"), ("soap", "wsse_password")])
+@pytest.mark.parametrize(
+    "table,key", [("odbc", "connection_string"), ("soap", "http_password"), ("soap", "wsse_password")]
+)
 def test_connector_secrets_are_refused_in_the_file_but_taken_from_the_environment(tmp_path, table, key):
     text = f"[connector]\nname = 'filedrop'\n[connector.{table}]\n{key} = 'Pwd=hunter2'\n"
-    with pytest.raises(ConfigError, match=rf"connector.{table}.{key}: a secret is not kept in the config file; "
-                                          rf"set JHT_CONNECTOR__{table.upper()}__{key.upper()} or {key}_file"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"connector.{table}.{key}: a secret is not kept in the config file; "
+        rf"set JHT_CONNECTOR__{table.upper()}__{key.upper()} or {key}_file",
+    ):
         load_config(_write(tmp_path, text), environ={})
     env = {f"JHT_CONNECTOR__{table.upper()}__{key.upper()}": "Pwd=hunter2"}
     config = load_config(_write(tmp_path, "[connector]\nname = 'filedrop'\n"), environ=env)
@@ -127,8 +140,10 @@ def test_connector_secrets_are_refused_in_the_file_but_taken_from_the_environmen
 
 
 def test_database_password_from_the_environment_reaches_the_url_but_not_the_display(tmp_path):
-    config = load_config(_write(tmp_path, "[database]\nurl = 'postgresql+psycopg://jht@db:5432/jht'\n"),
-                         environ={"JHT_DATABASE__PASSWORD": "p@ss"})
+    config = load_config(
+        _write(tmp_path, "[database]\nurl = 'postgresql+psycopg://jht@db:5432/jht'\n"),
+        environ={"JHT_DATABASE__PASSWORD": "p@ss"},
+    )
     assert "p%40ss" in config.database.secret_url()
     assert "p@ss" not in config.database.display_url() and "p%40ss" not in config.database.display_url()
 
@@ -184,8 +199,11 @@ def test_the_example_config_documents_every_key_with_its_default(tmp_path):
     filedrop = example.connector.settings_for("filedrop")
     assert filedrop, "the example has a [connector.filedrop] table"
     assert example.model_dump(exclude={"source", "base_dir", "connector"}) == defaults.model_dump(
-        exclude={"source", "base_dir", "connector"})
+        exclude={"source", "base_dir", "connector"}
+    )
     assert example.connector.name == defaults.connector.name
     context = {"base_dir": EXAMPLE.parent}
-    assert FiledropSettings.model_validate(filedrop, context=context) == FiledropSettings.model_validate({}, context=context)
+    assert FiledropSettings.model_validate(filedrop, context=context) == FiledropSettings.model_validate(
+        {}, context=context
+    )
     assert tomllib.loads(text)  # and it is valid TOML

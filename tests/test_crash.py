@@ -57,7 +57,9 @@ ORDERS, CUSTOMERS, KILLS = 200, 10, 4
 def _erp_rows_done(engine) -> bool:
     with Session(engine) as s:
         return not s.exec(
-            select(OutboxMessage.id).where(OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp")
+            select(OutboxMessage.id).where(
+                OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp"
+            )
         ).first()
 
 
@@ -154,8 +156,9 @@ class SoapErp(FiledropErp):
 
         self.sim = MemoryErp(stock={"WA-400": 1_000_000}, seed=7)
         self.server = SoapErpServer(self.sim).start()
-        self.connector_toml = ('[connector]\nname = "soap"\n\n[connector.soap]\n'
-                               f'wsdl = "{self.server.wsdl_url}"\nread_timeout_s = 10\n')
+        self.connector_toml = (
+            f'[connector]\nname = "soap"\n\n[connector.soap]\nwsdl = "{self.server.wsdl_url}"\nread_timeout_s = 10\n'
+        )
 
     def step(self) -> None:
         """Nothing to do: the ERP takes each call as it comes."""
@@ -267,8 +270,13 @@ def crash_erp(request, tmp_path):
 
 @pytest.mark.parametrize(
     ("backend", "crash_erp"),
-    [("sqlite", "filedrop"), ("postgresql", "filedrop"), ("sqlite", "odbc-sqlite"), ("postgresql", "odbc-postgresql"),
-     ("postgresql", "soap")],
+    [
+        ("sqlite", "filedrop"),
+        ("postgresql", "filedrop"),
+        ("sqlite", "odbc-sqlite"),
+        ("postgresql", "odbc-postgresql"),
+        ("postgresql", "soap"),
+    ],
     indirect=["crash_erp"],
 )
 def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, crash_erp, tmp_path):
@@ -278,8 +286,13 @@ def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, 
     erp = crash_erp
     config = tmp_path / "bridge.toml"
     config.write_text(erp.connector_toml, encoding="utf-8")
-    env = {**os.environ, **FAST, "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
-           "JHT_LOG__FORMAT": "json", "JHT_LOG__LEVEL": "warning"}
+    env = {
+        **os.environ,
+        **FAST,
+        "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
+        "JHT_LOG__FORMAT": "json",
+        "JHT_LOG__LEVEL": "warning",
+    }
     shop = make_shop(engine, customers=CUSTOMERS)
     rng = random.Random(20261125)
     log = tmp_path / "worker.log"
@@ -288,8 +301,12 @@ def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, 
         """A worker, once its sync loops run (start-up takes a second: a kill before proves little)."""
         out = tmp_path / f"worker-{n}.out"
         with open(out, "wb") as stdout, open(log, "ab") as stderr:
-            worker = subprocess.Popen([sys.executable, "-m", "bridge.cli", "--config", str(config), "worker"],
-                                      env=env, stdout=stdout, stderr=stderr)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "bridge.cli", "--config", str(config), "worker"],
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+            )
         up = wait_until(lambda: worker.poll() is not None or b"sync loops running" in out.read_bytes(), timeout=60)
         assert up and worker.poll() is None, f"worker {n} did not start:\n{log.read_text(errors='replace')[-3000:]}"
         return worker
@@ -328,6 +345,7 @@ def test_e6_erp_outage_orders_keep_coming_and_are_delivered_in_order_after(engin
     try:
         sim.go_down()
         placed = [place(engine, shop, shop["customers"][i % 3]).order_no for i in range(30)]
+
         def tried_and_failed():  # the worker tries and fails while the share is gone
             with Session(engine) as s:
                 rows = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.create")).all()
@@ -385,8 +403,11 @@ def test_e6_erp_postgresql_server_stopped_and_started_under_load_loses_nothing_a
 
                     def failed_since_the_stop():
                         with Session(engine) as s:
-                            rows = s.exec(select(OutboxMessage).where(
-                                OutboxMessage.kind == "order.create", OutboxMessage.status == OutboxStatus.PENDING)).all()
+                            rows = s.exec(
+                                select(OutboxMessage).where(
+                                    OutboxMessage.kind == "order.create", OutboxMessage.status == OutboxStatus.PENDING
+                                )
+                            ).all()
                         return any(m.last_error and m.attempts > before.get(m.id, 0) for m in rows)
 
                     try:

@@ -81,8 +81,15 @@ def add_order(session: Session, customer: Customer, product=None, **kw) -> Order
     if product is not None:
         session.add(
             OrderLine(
-                order_id=order.id, line_no=1, product_id=product.id, sku=product.sku, name=product.name,
-                unit=product.unit, quantity=3, unit_price=product.price, amount=product.price * 3,
+                order_id=order.id,
+                line_no=1,
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                unit=product.unit,
+                quantity=3,
+                unit_price=product.price,
+                amount=product.price * 3,
             )
         )
         session.flush()
@@ -145,8 +152,13 @@ def test_a2_merge_moves_every_order_account_address_and_grant(session, make):
     result = merge_customers(session, ADMIN, survivor.id, absorbed.id)
 
     for model, row in (
-        (Account, account), (Order, order), (Address, address), (Note, note),
-        (Inquiry, inquiry), (ProductGrant, grant), (CustomerPrice, price),
+        (Account, account),
+        (Order, order),
+        (Address, address),
+        (Note, note),
+        (Inquiry, inquiry),
+        (ProductGrant, grant),
+        (CustomerPrice, price),
     ):
         assert owner_of(session, model, row.id) == survivor.id, model.__name__
     assert result.moved["accounts"] == result.moved["orders"] == result.moved["addresses"] == 1
@@ -283,8 +295,14 @@ def test_a2_pending_outbox_rows_follow_the_survivor_in_order_with_rebuilt_payloa
     survivor_row = queue(session, survivor, "order.create", "order", "JHT-20260101-0001")
     order = add_order(session, absorbed, product)
     create = queue(session, absorbed, "order.create", "order", order.order_no, {"customer": {"id": absorbed.id}})
-    notice = queue(session, absorbed, "notify.new_order", "order", order.order_no,
-                   {"order_no": order.order_no, "customer_id": absorbed.id, "salesperson_id": None})
+    notice = queue(
+        session,
+        absorbed,
+        "notify.new_order",
+        "order",
+        order.order_no,
+        {"order_no": order.order_no, "customer_id": absorbed.id, "salesperson_id": None},
+    )
     release = queue(session, absorbed, "order.release", "order", order.order_no, {"order_no": order.order_no})
 
     result = merge_customers(session, ADMIN, survivor.id, absorbed.id)

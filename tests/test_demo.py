@@ -41,6 +41,7 @@ def quick_password_hashes(monkeypatch):
 
     monkeypatch.setattr(bridge.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
+
 # --------------------------------------------------------------------------- load_demo_data
 
 

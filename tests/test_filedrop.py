@@ -52,9 +52,11 @@ def names(folder: Path) -> list[str]:
 
 def drop(root: Path, name: str, content, *, encoding: str = "utf-8") -> Path:
     """Put an inbound file into in/ the way a well-behaved ERP does (temporary name, rename)."""
-    data = content if isinstance(content, bytes) else (
-        content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-    ).encode(encoding)
+    data = (
+        content
+        if isinstance(content, bytes)
+        else (content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)).encode(encoding)
+    )
     return files_module.write_atomic(root / "in", name, data)
 
 
@@ -99,9 +101,18 @@ def test_e1_names_sort_in_delivery_order_and_say_what_they_hold(fd, root):
     """E1, E4, E5: a customer before its orders, commands after: name order is outbox order."""
     fd.push_customer({**sample_customer(3), "_outbox_id": 9})
     fd.push_order({**sample_order("JHT-20261125-0001", customer_id=3), "_outbox_id": 10})
-    fd.order_command("JHT-20261125-0001", "release", AT, {**sample_command("JHT-20261125-0001", "release"), "_outbox_id": 11})
-    fd.push_merge({"schema": "jht.customer_merge/1", "survivor": {"id": 3, "erp_code": "C0003", "name": "甲"},
-                   "absorbed": {"id": 4, "erp_code": None, "name": "乙"}, "at": AT.isoformat(), "_outbox_id": 12})
+    fd.order_command(
+        "JHT-20261125-0001", "release", AT, {**sample_command("JHT-20261125-0001", "release"), "_outbox_id": 11}
+    )
+    fd.push_merge(
+        {
+            "schema": "jht.customer_merge/1",
+            "survivor": {"id": 3, "erp_code": "C0003", "name": "甲"},
+            "absorbed": {"id": 4, "erp_code": None, "name": "乙"},
+            "at": AT.isoformat(),
+            "_outbox_id": 12,
+        }
+    )
     fd.push_order({**sample_order("JHT-20261125-0002", customer_id=3), "_outbox_id": 100})
     assert names(root / "out") == [
         "000000000009_customer-3_customer.upsert.json",
@@ -228,9 +239,9 @@ def test_e1_csv_order_is_one_row_per_line_with_the_header_repeated(root):
     assert raw.startswith(codecs.BOM_UTF8)
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert len(rows) == 3
-    assert {(r["order_no"], r["customer_id"], r["customer_name"], r["ship_to_recipient"], r["remark"]) for r in rows} == {
-        ("JHT-20261125-0001", "1", "无锡精工磨具有限公司", "李娜", "请用木箱包装，轻拿轻放")
-    }
+    assert {
+        (r["order_no"], r["customer_id"], r["customer_name"], r["ship_to_recipient"], r["remark"]) for r in rows
+    } == {("JHT-20261125-0001", "1", "无锡精工磨具有限公司", "李娜", "请用木箱包装，轻拿轻放")}
     assert [(r["line_no"], r["sku"], r["quantity"], r["unit"], r["unit_price"]) for r in rows] == [
         ("1", "WA-100", "10", "片", "12.50"),
         ("2", "WA-200", "20", "片", "12.50"),
@@ -310,8 +321,15 @@ def test_e3_temporary_names_are_never_read(fd, root):
 def test_e3_files_are_read_in_name_order(fd, root):
     """E3: oldest file name first, whatever order they were written in."""
     for n in (3, 1, 2):
-        drop(root, f"0000000{n}_status.json", {"event_id": f"e{n}", "kind": "order.status",
-                                               "data": {"order_no": "JHT-20261125-0001", "status": "in_production"}})
+        drop(
+            root,
+            f"0000000{n}_status.json",
+            {
+                "event_id": f"e{n}",
+                "kind": "order.status",
+                "data": {"order_no": "JHT-20261125-0001", "status": "in_production"},
+            },
+        )
     events, cursor = fd.pull_events(None)
     assert [e.event_id for e in events] == ["e1", "e2", "e3"]
     assert cursor == "00000003_status.json"
@@ -320,12 +338,24 @@ def test_e3_files_are_read_in_name_order(fd, root):
 def test_e3_a_file_may_hold_a_list_of_events_and_leaves_in_when_all_are_acked(fd, root):
     """E3: a JSON array of events; an event without an id gets ``{file}#{n}:{hash}``; the file
     moves to archive/ only once every one of its events is acknowledged."""
-    drop(root, "batch.json", [
-        {"event_id": "ship-1", "kind": "order.shipment", "data": {"order_no": "JHT-20261125-0001", "shipment_id": "S1",
-                                                                   "courier": "中通快递", "tracking_no": "75312345678901",
-                                                                   "lines": [{"sku": "WA-100", "quantity": 5}]}},
-        {"kind": "order.status", "data": {"order_no": "JHT-20261125-0001", "status": "已发货"}},
-    ])
+    drop(
+        root,
+        "batch.json",
+        [
+            {
+                "event_id": "ship-1",
+                "kind": "order.shipment",
+                "data": {
+                    "order_no": "JHT-20261125-0001",
+                    "shipment_id": "S1",
+                    "courier": "中通快递",
+                    "tracking_no": "75312345678901",
+                    "lines": [{"sku": "WA-100", "quantity": 5}],
+                },
+            },
+            {"kind": "order.status", "data": {"order_no": "JHT-20261125-0001", "status": "已发货"}},
+        ],
+    )
     events, _ = fd.pull_events(None)
     assert events[0].event_id == "ship-1"
     assert events[1].event_id.startswith("batch.json#2:")
@@ -352,7 +382,9 @@ def test_e3_a_reused_file_name_with_new_content_gives_new_event_ids(fd, root):
 def test_e3_done_marker_mode_reads_only_marked_files_and_archives_the_marker(root):
     """E3: with require_done_marker, a file is read only once <file>.done is beside it."""
     connector = make_connector(root, require_done_marker=True)
-    (root / "in" / "e1.json").write_text(json.dumps({"kind": "order.released", "data": {"order_no": "JHT-20261125-0001"}}))
+    (root / "in" / "e1.json").write_text(
+        json.dumps({"kind": "order.released", "data": {"order_no": "JHT-20261125-0001"}})
+    )
     assert connector.pull_events(None)[0] == []
     (root / "in" / "e1.json.done").write_text("")
     events, _ = connector.pull_events(None)
@@ -369,8 +401,16 @@ def test_e3_without_marker_mode_an_unmarked_file_is_read(fd, root):
 
 MALFORMED = [
     pytest.param(b'{"kind": "order.status", "data": {', "not valid JSON", id="bad-json"),
-    pytest.param('{"kind": "order.status", "data": {"status": "已发货"}}'.encode("gb18030"), "not valid UTF-8", id="wrong-encoding"),
-    pytest.param(b'{"kind": "stock", "data": {"items": {}}, "sent_at": "today"}', "unknown fields ['sent_at']", id="unknown-field"),
+    pytest.param(
+        '{"kind": "order.status", "data": {"status": "已发货"}}'.encode("gb18030"),
+        "not valid UTF-8",
+        id="wrong-encoding",
+    ),
+    pytest.param(
+        b'{"kind": "stock", "data": {"items": {}}, "sent_at": "today"}',
+        "unknown fields ['sent_at']",
+        id="unknown-field",
+    ),
     pytest.param(b"42", "not an event object", id="not-an-object"),
     pytest.param(b'["x"]', "not an object", id="list-of-non-objects"),
     pytest.param(b'{"kind": "order.teleported", "data": {}}', "unknown kind 'order.teleported'", id="unknown-kind"),
@@ -399,14 +439,24 @@ def test_e3_a_malformed_file_is_one_quarantined_event_then_moved_to_error(fd, ro
     assert (root / "error" / "00000001_bad.json").read_bytes() == content
 
 
-@pytest.mark.parametrize("content, reason", [
-    pytest.param("kind,order_no,colour\norder.status,X,red\n", "unknown columns ['colour']", id="unknown-column"),
-    pytest.param("order_no,status\nX,shipped\n", "no kind column", id="no-kind-column"),
-    pytest.param("kind,sku,quantity\nstock,WA-100,many\n", "quantity 'many' is not a number", id="bad-quantity"),
-    pytest.param("kind,order_no,courier\norder.status,X,顺丰速运\n", "do not belong to a order.status event", id="stray-column"),
-    pytest.param("event_id,kind,order_no,status\ne1,order.status,X,a\ne1,order.status,X,b\n", "a order.status event is one row",
-                 id="two-rows-one-status"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        pytest.param("kind,order_no,colour\norder.status,X,red\n", "unknown columns ['colour']", id="unknown-column"),
+        pytest.param("order_no,status\nX,shipped\n", "no kind column", id="no-kind-column"),
+        pytest.param("kind,sku,quantity\nstock,WA-100,many\n", "quantity 'many' is not a number", id="bad-quantity"),
+        pytest.param(
+            "kind,order_no,courier\norder.status,X,顺丰速运\n",
+            "do not belong to a order.status event",
+            id="stray-column",
+        ),
+        pytest.param(
+            "event_id,kind,order_no,status\ne1,order.status,X,a\ne1,order.status,X,b\n",
+            "a order.status event is one row",
+            id="two-rows-one-status",
+        ),
+    ],
+)
 def test_e3_a_malformed_csv_file_is_quarantined(root, content, reason):
     connector = make_connector(root, format="csv")
     drop(root, "bad.csv", content)
@@ -430,12 +480,19 @@ def test_e3_csv_rows_of_one_shipment_form_one_event_with_its_lines(root):
     drop(root, "mixed.csv", text.encode("gb18030"))
     events, _ = connector.pull_events(None)
     assert [(e.kind, e.event_id.split(":")[0]) for e in events] == [
-        ("order.shipment", "s1"), ("order.shipment", "mixed.csv#2"), ("stock", "mixed.csv#3"),
+        ("order.shipment", "s1"),
+        ("order.shipment", "mixed.csv#2"),
+        ("stock", "mixed.csv#3"),
         ("order.released", "mixed.csv#4"),
     ]
-    assert events[0].data == {"order_no": "JHT-20261125-0001", "shipment_id": "SO-1-S1", "courier": "顺丰速运",
-                              "tracking_no": "SF1234567890", "order_status": "shipped",
-                              "lines": [{"sku": "WA-100", "quantity": 10}, {"sku": "WA-200", "quantity": 5}]}
+    assert events[0].data == {
+        "order_no": "JHT-20261125-0001",
+        "shipment_id": "SO-1-S1",
+        "courier": "顺丰速运",
+        "tracking_no": "SF1234567890",
+        "order_status": "shipped",
+        "lines": [{"sku": "WA-100", "quantity": 10}, {"sku": "WA-200", "quantity": 5}],
+    }
     assert events[1].data["lines"] == [{"sku": "WA-300", "quantity": 2}, {"sku": "WA-400", "quantity": 3}]
     assert events[2].data == {"items": {"WA-100": 12, "WA-200": 3.5}}
 
@@ -484,10 +541,14 @@ def test_e3_an_empty_list_is_archived_at_once(fd, root):
 def test_e3_quarantining_one_event_of_a_file_sends_the_file_to_error(fd, root):
     """E3: a file whose events were partly refused by the bridge goes to error/ with the
     refused events and reasons listed."""
-    drop(root, "two.json", [
-        {"event_id": "a", "kind": "order.status", "data": {"order_no": "JHT-20261125-0001", "status": "生产中"}},
-        {"event_id": "b", "kind": "order.status", "data": {"order_no": "JHT-20261125-0001", "status": "吃饭中"}},
-    ])
+    drop(
+        root,
+        "two.json",
+        [
+            {"event_id": "a", "kind": "order.status", "data": {"order_no": "JHT-20261125-0001", "status": "生产中"}},
+            {"event_id": "b", "kind": "order.status", "data": {"order_no": "JHT-20261125-0001", "status": "吃饭中"}},
+        ],
+    )
     first, second = fd.pull_events(None)[0]
     fd.ack(first, "applied")
     fd.ack(second, "quarantined", "unknown ERP status '吃饭中' (add it to [sync.status_map])")
@@ -498,8 +559,14 @@ def test_e3_quarantining_one_event_of_a_file_sends_the_file_to_error(fd, root):
 
 def test_e3_parked_and_dead_events_are_done_with_their_file(fd, root):
     """E3: parked and dead events live on in the bridge's database: the file is archived."""
-    drop(root, "p.json", [{"event_id": "p", "kind": "order.released", "data": {"order_no": "JHT-X"}},
-                          {"event_id": "d", "kind": "order.released", "data": {"order_no": "JHT-Y"}}])
+    drop(
+        root,
+        "p.json",
+        [
+            {"event_id": "p", "kind": "order.released", "data": {"order_no": "JHT-X"}},
+            {"event_id": "d", "kind": "order.released", "data": {"order_no": "JHT-Y"}},
+        ],
+    )
     p, d = fd.pull_events(None)[0]
     fd.ack(p, "parked")
     fd.ack(d, "dead", "order JHT-Y unknown")
@@ -578,7 +645,9 @@ def test_e2_unreadable_stock_file_is_transient_with_the_reason(fd, root):
 def test_e2_stock_csv_in_gb18030(root):
     """E2: stock.csv (sku, quantity) in CSV mode; its time is the file's when it has no as_of."""
     connector = make_connector(root, format="csv", encoding="gb18030")
-    files_module.write_atomic(root, "stock.csv", "sku,quantity,名称\r\nWA-100,12,白刚玉\r\nGC-9,0.25,绿碳\r\n".encode("gb18030"))
+    files_module.write_atomic(
+        root, "stock.csv", "sku,quantity,名称\r\nWA-100,12,白刚玉\r\nGC-9,0.25,绿碳\r\n".encode("gb18030")
+    )
     assert connector.query_stock(["WA-100", "GC-9", "X"]) == {"WA-100": Decimal(12), "GC-9": Decimal("0.25")}
     assert abs(connector.stock_as_of().timestamp() - (root / "stock.csv").stat().st_mtime) < 1
 
@@ -664,13 +733,18 @@ def test_e7_the_config_file_selects_and_configures_the_connector(tmp_path):
     """E7: [connector.filedrop] in the config file builds the connector through the plugin."""
     (tmp_path / "share").mkdir()
     path = tmp_path / "bridge.toml"
-    path.write_text('[connector.filedrop]\nroot = "share"\nformat = "csv"\nencoding = "gb18030"\n'
-                    "require_done_marker = true\n", encoding="utf-8")
+    path.write_text(
+        '[connector.filedrop]\nroot = "share"\nformat = "csv"\nencoding = "gb18030"\nrequire_done_marker = true\n',
+        encoding="utf-8",
+    )
     connector = load_connector(load_config(path, environ={}))
     assert isinstance(connector, FiledropConnector)
     assert connector.root == tmp_path / "share"
     assert (connector.settings.format, connector.settings.encoding, connector.settings.require_done_marker) == (
-        "csv", "gb18030", True)
+        "csv",
+        "gb18030",
+        True,
+    )
 
 
 # =========================================================================== the ERP simulator
@@ -708,8 +782,11 @@ def test_sim_checks_stock_on_import(fd, sim, root):
     big["lines"][0]["quantity"] = 1000
     fd.push_order({**big, "_outbox_id": 3})
     sim.step()
-    assert sim.status == {"JHT-20261125-0001": "awaiting_shipment", "JHT-20261125-0002": "awaiting_shipment",
-                          "JHT-20261125-0003": "pending"}
+    assert sim.status == {
+        "JHT-20261125-0001": "awaiting_shipment",
+        "JHT-20261125-0002": "awaiting_shipment",
+        "JHT-20261125-0003": "pending",
+    }
     assert fd.query_stock(["WA-100", "WA-200"]) == {"WA-100": Decimal(80), "WA-200": Decimal(80)}
     statuses = {e.data["order_no"]: e.data["status"] for e in pulled(fd) if e.kind == "order.status"}
     assert statuses["JHT-20261125-0003"] == "pending"
@@ -720,8 +797,11 @@ def test_sim_records_arrivals_in_delivery_order_per_customer(fd, sim):
     fd.push_order({**sample_order("JHT-20261125-0001", customer_id=1), "_outbox_id": 2})
     fd.push_customer({**sample_customer(2), "_outbox_id": 3})
     sim.step()
-    assert sim.arrivals == [(1, "customer-1", "customer.upsert"), (1, "JHT-20261125-0001", "order.create"),
-                            (2, "customer-2", "customer.upsert")]
+    assert sim.arrivals == [
+        (1, "customer-1", "customer.upsert"),
+        (1, "JHT-20261125-0001", "order.create"),
+        (2, "customer-2", "customer.upsert"),
+    ]
     codes = {e.data["customer_id"]: e.data["erp_code"] for e in pulled(fd) if e.kind == "customer.code"}
     assert codes == {1: "C0001", 2: "C0002"}
 
@@ -737,7 +817,11 @@ def test_sim_ships_in_two_parts_with_couriers_and_tracking_numbers(fd, sim):
     assert first.data["shipment_id"] != second.data["shipment_id"]
     assert all(e.data["courier"] and e.data["tracking_no"] for e in (first, second))
     shipped = first.data["lines"] + second.data["lines"]
-    assert sorted((item["sku"], item["quantity"]) for item in shipped) == [("WA-100", 10), ("WA-200", 20), ("WA-300", 30)]
+    assert sorted((item["sku"], item["quantity"]) for item in shipped) == [
+        ("WA-100", 10),
+        ("WA-200", 20),
+        ("WA-300", 30),
+    ]
     assert "order_status" not in first.data and second.data["order_status"] == "shipped"
 
 
@@ -778,7 +862,9 @@ def test_sim_release_in_erp_reports_order_released(fd, sim):
 def test_sim_keeps_a_command_for_an_unknown_order_waiting(fd, sim, root):
     """E5: a command that arrives before its order waits in out/ and is applied once the
     order is there."""
-    fd.order_command("JHT-20261125-0001", "cancel", AT, {**sample_command("JHT-20261125-0001", "cancel"), "_outbox_id": 5})
+    fd.order_command(
+        "JHT-20261125-0001", "cancel", AT, {**sample_command("JHT-20261125-0001", "cancel"), "_outbox_id": 5}
+    )
     sim.step()
     assert list(sim.rejected.values()) == ["order JHT-20261125-0001 is not in the ERP (yet)"]
     assert len(names(root / "out")) == 1

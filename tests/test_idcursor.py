@@ -47,7 +47,9 @@ def test_a_sequence_jump_is_not_taken_for_a_thousand_open_transactions():
 def test_each_event_carries_the_cursor_after_itself():
     _, _, taken = poll(None, {1, 3}, 10, now=0)
     assert [(i, IdCursor.parse(text).after, IdCursor.parse(text).gaps) for i, text in taken] == [
-        (1, 1, {}), (3, 3, {2: 0})]
+        (1, 1, {}),
+        (3, 3, {2: 0}),
+    ]
 
 
 def test_the_limit_counts_new_events_only_even_behind_a_long_window():

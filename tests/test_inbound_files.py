@@ -26,13 +26,22 @@ def test_e6_malformed_inbound_files_are_each_dealt_with_and_the_loop_goes_on(eng
     inbox = rt.connector.root / "in"
     good = lambda event_id, status: json.dumps(  # noqa: E731
         {"event_id": event_id, "kind": "order.status", "data": {"order_no": order.order_no, "status": status}},
-        ensure_ascii=False).encode()
+        ensure_ascii=False,
+    ).encode()
     _write(inbox, "001_bad_json.json", b'{"event_id": "x", "kind": ')
     _write(inbox, "002_wrong_encoding.json", good("e2", "生产中").decode().encode("gb18030"))
-    _write(inbox, "003_unknown_field.json",
-           json.dumps({"event_id": "e3", "kind": "order.status", "colour": "red", "data": {}}).encode())
-    _write(inbox, "004_missing_order.json",
-           json.dumps({"event_id": "e4", "kind": "order.status", "data": {"order_no": "JHT-19990101-0001", "status": "shipped"}}).encode())
+    _write(
+        inbox,
+        "003_unknown_field.json",
+        json.dumps({"event_id": "e3", "kind": "order.status", "colour": "red", "data": {}}).encode(),
+    )
+    _write(
+        inbox,
+        "004_missing_order.json",
+        json.dumps(
+            {"event_id": "e4", "kind": "order.status", "data": {"order_no": "JHT-19990101-0001", "status": "shipped"}}
+        ).encode(),
+    )
     _write(inbox, "005_forward.json", good("e5", "shipped"))
     _write(inbox, "006_backwards.json", good("e6", "in_production"))
 
@@ -56,6 +65,10 @@ def test_e6_malformed_inbound_files_are_each_dealt_with_and_the_loop_goes_on(eng
         [f"{n}.json" for n in ("001_bad_json", "002_wrong_encoding", "003_unknown_field")]
         + [f"{n}.json.error.txt" for n in ("001_bad_json", "002_wrong_encoding", "003_unknown_field")]
     )
-    assert sorted(p.name for p in (root / "archive").iterdir()) == ["004_missing_order.json", "005_forward.json", "006_backwards.json"]
+    assert sorted(p.name for p in (root / "archive").iterdir()) == [
+        "004_missing_order.json",
+        "005_forward.json",
+        "006_backwards.json",
+    ]
     assert list((root / "in").iterdir()) == []
     rt.connector.close()

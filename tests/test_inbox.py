@@ -50,8 +50,9 @@ def order(engine, shop):
 
 
 def poller(engine, erp, clock, **kw):
-    return InboxPoller(engine, erp, settings=kw.pop("settings", InboxSection(park_retry_s=10, park_max_attempts=3)),
-                       clock=clock, **kw)
+    return InboxPoller(
+        engine, erp, settings=kw.pop("settings", InboxSection(park_retry_s=10, park_max_attempts=3)), clock=clock, **kw
+    )
 
 
 def fresh(engine, model, id_):
@@ -72,13 +73,26 @@ def test_e3_status_event_moves_the_order_and_the_cursor_together(engine, erp, cl
     with Session(engine) as s:
         assert load_cursor(s, "memory") == "1"
         events = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
-    assert [(e.action, e.actor_kind.value, e.to_status) for e in events][-1] == ("status", "erp", OrderStatus.IN_PRODUCTION)
+    assert [(e.action, e.actor_kind.value, e.to_status) for e in events][-1] == (
+        "status",
+        "erp",
+        OrderStatus.IN_PRODUCTION,
+    )
     assert erp.acks == [("ev-1", "applied")]
 
 
 def test_e3_the_same_event_twice_is_applied_once(engine, erp, clock, order):
-    erp.emit("order.shipment", {"order_no": order.order_no, "shipment_id": "S1", "courier": "顺丰速运",
-                                "tracking_no": "SF100", "lines": [{"sku": "WA-400", "quantity": 4}]}, event_id="dup")
+    erp.emit(
+        "order.shipment",
+        {
+            "order_no": order.order_no,
+            "shipment_id": "S1",
+            "courier": "顺丰速运",
+            "tracking_no": "SF100",
+            "lines": [{"sku": "WA-400", "quantity": 4}],
+        },
+        event_id="dup",
+    )
     p = poller(engine, erp, clock)
     p.run_once()
     p.handle(erp.events[0])  # read again after a crash before the ack
@@ -149,11 +163,27 @@ def test_e3_never_jumps_to_completed_without_shipping(engine, erp, clock, order)
 
 
 def test_c8_c12_two_shipments_with_tracking_numbers_then_shipped(engine, erp, clock, order):
-    erp.emit("order.shipment", {"order_no": order.order_no, "shipment_id": "S1", "courier": "顺丰速运",
-                                "tracking_no": "SF1001", "lines": [{"sku": "WA-400", "quantity": 3}]})
-    erp.emit("order.shipment", {"order_no": order.order_no, "shipment_id": "S2", "courier": "德邦物流",
-                                "tracking_no": "DB2002", "lines": [{"sku": "WA-400", "quantity": 1}],
-                                "order_status": "shipped"})
+    erp.emit(
+        "order.shipment",
+        {
+            "order_no": order.order_no,
+            "shipment_id": "S1",
+            "courier": "顺丰速运",
+            "tracking_no": "SF1001",
+            "lines": [{"sku": "WA-400", "quantity": 3}],
+        },
+    )
+    erp.emit(
+        "order.shipment",
+        {
+            "order_no": order.order_no,
+            "shipment_id": "S2",
+            "courier": "德邦物流",
+            "tracking_no": "DB2002",
+            "lines": [{"sku": "WA-400", "quantity": 1}],
+            "order_status": "shipped",
+        },
+    )
     p = poller(engine, erp, clock)
     p.run_once()
     with Session(engine) as s:
@@ -210,7 +240,9 @@ def test_e4_customer_code_is_stored_and_a_clash_is_dead(engine, erp, clock, shop
     ],
     ids=["unreadable-file", "missing-order-no", "negative-quantity", "bad-stock", "unknown-kind"],
 )
-def test_e6_malformed_events_are_quarantined_with_a_reason_and_the_loop_goes_on(engine, erp, clock, order, kind, data, problem):
+def test_e6_malformed_events_are_quarantined_with_a_reason_and_the_loop_goes_on(
+    engine, erp, clock, order, kind, data, problem
+):
     erp.emit(kind, data, problem=problem)
     erp.emit("order.status", {"order_no": order.order_no, "status": "in_production"})
     poller(engine, erp, clock).drain()

@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bridge", "connectors", "webapi")
 COMPOSITION_ROOT = "bridge.app"
 
-EXPECTED_CYCLES: dict[frozenset[str], str] = {
-}
+EXPECTED_CYCLES: dict[frozenset[str], str] = {}
 """Known cycles, each to be removed by the branch named; an entry whose cycle is gone fails too,
 so the list cannot outlive them."""
 
@@ -113,7 +112,9 @@ def cycles(graph: dict[str, dict[str, str]]) -> list[frozenset[str]]:
 
 
 def _describe(group: frozenset[str], graph: dict[str, dict[str, str]]) -> str:
-    return "; ".join(f"{a} → {b} ({where})" for a in sorted(group) for b, where in sorted(graph[a].items()) if b in group)
+    return "; ".join(
+        f"{a} → {b} ({where})" for a in sorted(group) for b, where in sorted(graph[a].items()) if b in group
+    )
 
 
 def test_no_import_cycle_between_modules():

@@ -34,10 +34,15 @@ BIG_MONEY = "12345678901.23"
 
 
 def make_connector(connection_string: str, dialect: str, **settings) -> OdbcConnector:
-    return OdbcConnector(OdbcSettings(
-        connection_string=connection_string, statements=sql_file(dialect, "statements.sql"),
-        query_timeout_s=5, login_timeout_s=5, **settings,
-    ))
+    return OdbcConnector(
+        OdbcSettings(
+            connection_string=connection_string,
+            statements=sql_file(dialect, "statements.sql"),
+            query_timeout_s=5,
+            login_timeout_s=5,
+            **settings,
+        )
+    )
 
 
 def sqlite_connection_string(path: Path) -> str:
@@ -247,7 +252,9 @@ def test_e6_a_constraint_error_is_permanent_with_the_erps_words(conn, sim):
 def test_e6_a_syntax_error_in_the_statements_is_permanent(conn, dialect, tmp_path):
     text = sql_file(dialect, "statements.sql").read_text(encoding="utf-8")
     broken = tmp_path / "statements.sql"
-    broken.write_text(text.replace("SELECT sku, quantity FROM jht_stock", "SELECT sku, quantity FROM no_such_table"), encoding="utf-8")
+    broken.write_text(
+        text.replace("SELECT sku, quantity FROM jht_stock", "SELECT sku, quantity FROM no_such_table"), encoding="utf-8"
+    )
     connector = OdbcConnector(OdbcSettings(connection_string=conn.settings.connection_string, statements=broken))
     try:
         with pytest.raises(PermanentError, match="no_such_table"):
@@ -282,7 +289,9 @@ def test_e6_a_query_timeout_is_transient(pg_db, tmp_path):
     """E6: a statement running past query_timeout_s is cancelled and classified transient."""
     text = sql_file("postgresql", "statements.sql").read_text(encoding="utf-8")
     slow = tmp_path / "slow.sql"
-    slow.write_text(text.replace("WHERE sku IN ({skus})", "WHERE sku IN ({skus}) AND pg_sleep(3) IS NOT NULL"), encoding="utf-8")
+    slow.write_text(
+        text.replace("WHERE sku IN ({skus})", "WHERE sku IN ({skus}) AND pg_sleep(3) IS NOT NULL"), encoding="utf-8"
+    )
     pg_db[1].set_stock({"WA-100": 1})
     connector = OdbcConnector(OdbcSettings(connection_string=pg_db[0], statements=slow, query_timeout_s=1))
     try:
@@ -333,7 +342,9 @@ def test_o3_check_names_a_missing_statement_and_a_missing_table(conn, dialect, t
     text = sql_file(dialect, "statements.sql").read_text(encoding="utf-8")
     partial = tmp_path / "partial.sql"
     partial.write_text(
-        text.replace("-- name: select_stock", "-- name: select_stock_renamed").replace("jht_stock WHERE 1 = 0", "jht_stok WHERE 1 = 0"),
+        text.replace("-- name: select_stock", "-- name: select_stock_renamed").replace(
+            "jht_stock WHERE 1 = 0", "jht_stok WHERE 1 = 0"
+        ),
         encoding="utf-8",
     )
     connector = OdbcConnector(OdbcSettings(connection_string=db[0], statements=partial))
@@ -344,9 +355,12 @@ def test_o3_check_names_a_missing_statement_and_a_missing_table(conn, dialect, t
 
 
 def test_o3_check_names_a_missing_driver(tmp_path):
-    connector = OdbcConnector(OdbcSettings(
-        connection_string="Driver={No Such Driver 99};Server=x", statements=sql_file("sqlite", "statements.sql"),
-    ))
+    connector = OdbcConnector(
+        OdbcSettings(
+            connection_string="Driver={No Such Driver 99};Server=x",
+            statements=sql_file("sqlite", "statements.sql"),
+        )
+    )
     lines = {line.name: line for line in connector.check()}
     assert not lines["ODBC driver"].ok and "No Such Driver 99" in lines["ODBC driver"].detail
     assert not lines["connect"].ok
@@ -375,10 +389,15 @@ def test_e7_the_config_file_selects_and_configures_the_connector(tmp_path, sqlit
 
     (tmp_path / "odbc.secret").write_text(sqlite_db[0], encoding="utf-8")
     (tmp_path / "sql").mkdir()
-    (tmp_path / "sql" / "statements.sql").write_text(sql_file("sqlite", "statements.sql").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "sql" / "statements.sql").write_text(
+        sql_file("sqlite", "statements.sql").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     path = tmp_path / "bridge.toml"
-    path.write_text('[connector]\nname = "odbc"\n\n[connector.odbc]\nconnection_string_file = "odbc.secret"\n'
-                    'statements = "sql/statements.sql"\nquery_timeout_s = 7\n', encoding="utf-8")
+    path.write_text(
+        '[connector]\nname = "odbc"\n\n[connector.odbc]\nconnection_string_file = "odbc.secret"\n'
+        'statements = "sql/statements.sql"\nquery_timeout_s = 7\n',
+        encoding="utf-8",
+    )
     pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(plugin,))
     connector = load_connector(load_config(path, environ={}), pm)
     try:
@@ -398,8 +417,16 @@ def test_the_simulator_runs_the_whole_loop(conn, sim):
     erp_no = sim.orders()["JHT-20261125-0200"]["erp_order_no"]
     assert erp_no and conn.push_order(sample_order("JHT-20261125-0200")) == erp_no
     sim.emit("order.accepted", {"order_no": "JHT-20261125-0200", "erp_ref": erp_no})
-    sim.emit("order.shipment", {"order_no": "JHT-20261125-0200", "shipment_id": "S1", "courier": "顺丰速运",
-                                "tracking_no": "SF1", "lines": [{"sku": "WA-100", "quantity": Decimal("2.5")}]})
+    sim.emit(
+        "order.shipment",
+        {
+            "order_no": "JHT-20261125-0200",
+            "shipment_id": "S1",
+            "courier": "顺丰速运",
+            "tracking_no": "SF1",
+            "lines": [{"sku": "WA-100", "quantity": Decimal("2.5")}],
+        },
+    )
     events, cursor = conn.pull_events(None)
     assert [e.kind for e in events] == ["order.accepted", "order.shipment"]
     assert events[1].data["lines"] == [{"sku": "WA-100", "quantity": 2.5}]
@@ -434,8 +461,12 @@ def test_e6_erp_database_outage_under_load_loses_nothing_and_doubles_nothing(eng
     )
     environ = {
         "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
-        "JHT_OUTBOX__POLL_INTERVAL_S": "0.05", "JHT_OUTBOX__LEASE_S": "5", "JHT_OUTBOX__BACKOFF_BASE_S": "0.1",
-        "JHT_OUTBOX__BACKOFF_MAX_S": "0.5", "JHT_OUTBOX__MAX_ATTEMPTS": "1000", "JHT_INBOX__POLL_INTERVAL_S": "0.1",
+        "JHT_OUTBOX__POLL_INTERVAL_S": "0.05",
+        "JHT_OUTBOX__LEASE_S": "5",
+        "JHT_OUTBOX__BACKOFF_BASE_S": "0.1",
+        "JHT_OUTBOX__BACKOFF_MAX_S": "0.5",
+        "JHT_OUTBOX__MAX_ATTEMPTS": "1000",
+        "JHT_INBOX__POLL_INTERVAL_S": "0.1",
     }
     rt = open_runtime(load_config(config, environ=environ), engine, pm=make_plugin_manager(extra_plugins=(plugin,)))
     assert isinstance(rt.connector, OdbcConnector)
@@ -459,8 +490,11 @@ def test_e6_erp_database_outage_under_load_loses_nothing_and_doubles_nothing(eng
 
         def all_delivered():
             with Session(engine) as s:
-                return not s.exec(select(OutboxMessage.id).where(
-                    OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp")).first()
+                return not s.exec(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp"
+                    )
+                ).first()
 
         assert wait_until(all_delivered, timeout=30)
         held = sim.orders()  # raises if an order number were there twice
@@ -480,8 +514,12 @@ def test_e3_an_event_committed_after_a_higher_one_is_not_missed(pg_db):
     connector = make_connector(connection_string, "postgresql")
     slow = pyodbc.connect(connection_string, autocommit=False)
     try:
-        slow.cursor().execute("INSERT INTO jht_event_out (kind, order_no, status) VALUES (?, ?, ?)",
-                              "order.status", "JHT-20261125-0301", "in_production")  # id 1, not committed
+        slow.cursor().execute(
+            "INSERT INTO jht_event_out (kind, order_no, status) VALUES (?, ?, ?)",
+            "order.status",
+            "JHT-20261125-0301",
+            "in_production",
+        )  # id 1, not committed
         second = sim.emit("order.status", {"order_no": "JHT-20261125-0302", "status": "in_production"})
         events, cursor = connector.pull_events(None)
         assert [e.event_id for e in events] == [second] == ["2"]

@@ -97,8 +97,9 @@ def pg_server():
     psycopg = require_module("psycopg")
     user, password = unquote(url.username or ""), unquote(url.password or "")
     host, port = url.hostname or "127.0.0.1", url.port or 5432
-    admin = psycopg.connect(host=host, port=port, user=user, password=password,
-                            dbname=url.path.lstrip("/") or "postgres", autocommit=True)
+    admin = psycopg.connect(
+        host=host, port=port, user=user, password=password, dbname=url.path.lstrip("/") or "postgres", autocommit=True
+    )
     made: list[str] = []
 
     def database() -> str:
@@ -136,7 +137,10 @@ def test_o3_check_reports_driver_connection_every_statement_and_every_table(site
     driver = "SQLite3" if site.dialect == "sqlite" else "PostgreSQL Unicode"
     assert lines["ODBC driver"] == (True, f"{driver} found")
     assert lines["connect"][0] and ("SQLite" if site.dialect == "sqlite" else "PostgreSQL") in lines["connect"][1]
-    assert lines["statements file"] == (True, f"{site.statements}: {10 if site.dialect == 'postgresql' else 9} statements")
+    assert lines["statements file"] == (
+        True,
+        f"{site.statements}: {10 if site.dialect == 'postgresql' else 9} statements",
+    )
     for name in READS:
         assert lines[f"statement {name}"] == (True, "present, runs"), name
     for name in WRITES:
@@ -154,8 +158,11 @@ def test_o3_check_writes_nothing(site):
 
 
 def test_o3_a_wrong_driver_name_is_named_with_the_installed_ones(site):
-    site.use_odbc(site.connection_string.replace("Driver={SQLite3}", "Driver={SQLite 3}")
-                  .replace("Driver={PostgreSQL Unicode}", "Driver={PostgreSQL Unicod}"))
+    site.use_odbc(
+        site.connection_string.replace("Driver={SQLite3}", "Driver={SQLite 3}").replace(
+            "Driver={PostgreSQL Unicode}", "Driver={PostgreSQL Unicod}"
+        )
+    )
     code, lines, output = site.check()
     assert code == 1, output
     ok, detail = lines["ODBC driver"]

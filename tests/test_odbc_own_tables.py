@@ -45,27 +45,51 @@ class OwnTablesErp:
         return self.one("SELECT FMaterialId FROM BD_MATERIAL WHERE FNumber = ?", number)
 
     def stock(self, number: str, warehouse: int, on_hand: str, locked: str = "0") -> None:
-        self.sql("INSERT INTO STK_INVENTORY (FMaterialId, FStockId, FBaseQty, FLockQty) "
-                 "SELECT FMaterialId, ?, ?, ? FROM BD_MATERIAL WHERE FNumber = ?", warehouse, on_hand, locked, number)
+        self.sql(
+            "INSERT INTO STK_INVENTORY (FMaterialId, FStockId, FBaseQty, FLockQty) "
+            "SELECT FMaterialId, ?, ?, ? FROM BD_MATERIAL WHERE FNumber = ?",
+            warehouse,
+            on_hand,
+            locked,
+            number,
+        )
 
     def order_id(self, order_no: str) -> int:
         return self.one("SELECT FId FROM SAL_ORDER WHERE F_JHT_OrderNo = ?", order_no)
 
     def log(self, order_id: int, action: str, status: str | None = None, outstock: int | None = None) -> None:
-        self.sql("INSERT INTO SAL_ORDER_LOG (FOrderId, FAction, FStatus, FOutStockId) VALUES (?, ?, ?, ?)",
-                 order_id, action, status, outstock)
+        self.sql(
+            "INSERT INTO SAL_ORDER_LOG (FOrderId, FAction, FStatus, FOutStockId) VALUES (?, ?, ?, ?)",
+            order_id,
+            action,
+            status,
+            outstock,
+        )
 
     def audit(self, order_no: str, bill_no: str) -> None:
         self.sql("UPDATE SAL_ORDER SET FBillNo = ?, FDocumentStatus = 'C' WHERE F_JHT_OrderNo = ?", bill_no, order_no)
         self.log(self.order_id(order_no), "AUDIT")
 
-    def deliver(self, order_no: str, bill_no: str, carrier: str, tracking: str, lines: dict[str, str], status: str | None):
-        self.sql("INSERT INTO SAL_OUTSTOCK (FBillNo, FDate, FCarrier, FCarriageNo) VALUES (?, ?, ?, ?)",
-                 bill_no, "2026-11-27T15:40:00+08:00", carrier, tracking)
+    def deliver(
+        self, order_no: str, bill_no: str, carrier: str, tracking: str, lines: dict[str, str], status: str | None
+    ):
+        self.sql(
+            "INSERT INTO SAL_OUTSTOCK (FBillNo, FDate, FCarrier, FCarriageNo) VALUES (?, ?, ?, ?)",
+            bill_no,
+            "2026-11-27T15:40:00+08:00",
+            carrier,
+            tracking,
+        )
         outstock = self.one("SELECT FId FROM SAL_OUTSTOCK WHERE FBillNo = ?", bill_no)
         for seq, (number, qty) in enumerate(lines.items(), 1):
-            self.sql("INSERT INTO SAL_OUTSTOCK_ENTRY (FId, FSeq, FMaterialId, FRealQty) "
-                     "SELECT ?, ?, FMaterialId, ? FROM BD_MATERIAL WHERE FNumber = ?", outstock, seq, qty, number)
+            self.sql(
+                "INSERT INTO SAL_OUTSTOCK_ENTRY (FId, FSeq, FMaterialId, FRealQty) "
+                "SELECT ?, ?, FMaterialId, ? FROM BD_MATERIAL WHERE FNumber = ?",
+                outstock,
+                seq,
+                qty,
+                number,
+            )
         self.log(self.order_id(order_no), "OUTSTOCK", status, outstock)
 
 
@@ -92,10 +116,13 @@ def erp(tmp_path) -> OwnTablesErp:
 
 @pytest.fixture
 def conn(erp):
-    connector = OdbcConnector(OdbcSettings(
-        connection_string=f"Driver={{SQLite3}};Database={erp.path};NoCreat=1",
-        statements=EXAMPLE / "statements.sql", query_timeout_s=5,
-    ))
+    connector = OdbcConnector(
+        OdbcSettings(
+            connection_string=f"Driver={{SQLite3}};Database={erp.path};NoCreat=1",
+            statements=EXAMPLE / "statements.sql",
+            query_timeout_s=5,
+        )
+    )
     yield connector
     connector.close()
 
@@ -142,8 +169,19 @@ def test_e1_an_order_delivered_twice_is_one_header_with_its_lines(conn, erp):
         "SELECT o.F_JHT_OrderNo, c.F_JHT_CustId, o.FDate, o.FReceiver, o.FReceiveAddress, o.FNote, o.FAmount,"
         " o.F_JHT_Released, o.FBillNo FROM SAL_ORDER o JOIN BD_CUSTOMER c ON c.FCustId = o.FCustId"
     )
-    assert header == [("JHT-20261125-0001", 1, AT.isoformat(), "李娜", "江苏省无锡市新吴区长江路 88 号 3 号厂房",
-                       "请用木箱包装，轻拿轻放", "750.00", 0, None)]
+    assert header == [
+        (
+            "JHT-20261125-0001",
+            1,
+            AT.isoformat(),
+            "李娜",
+            "江苏省无锡市新吴区长江路 88 号 3 号厂房",
+            "请用木箱包装，轻拿轻放",
+            "750.00",
+            0,
+            None,
+        )
+    ]
     lines = erp.sql(
         "SELECT e.FSeq, m.FNumber, e.FQty, e.FPrice, e.FAmount, e.FNote FROM SAL_ORDER_ENTRY e"
         " JOIN BD_MATERIAL m ON m.FMaterialId = e.FMaterialId ORDER BY e.FSeq"
@@ -192,20 +230,28 @@ def test_e3_events_are_what_the_erp_wrote_in_its_order_log(conn, erp):
     conn.push_order(sample_order("JHT-20261125-0006"))
     # An order of the ERP's own (a phone order): its log is none of the bridge's business.
     customer = erp.one("SELECT FCustId FROM BD_CUSTOMER")
-    erp.sql("INSERT INTO SAL_ORDER (FBillNo, FDate, FCustId, FAmount) VALUES ('XSDD000001', '2026-11-25', ?, '10')", customer)
+    erp.sql(
+        "INSERT INTO SAL_ORDER (FBillNo, FDate, FCustId, FAmount) VALUES ('XSDD000001', '2026-11-25', ?, '10')",
+        customer,
+    )
     phone_order = erp.one("SELECT FId FROM SAL_ORDER WHERE FBillNo = 'XSDD000001'")
     erp.log(phone_order, "AUDIT")
     erp.audit("JHT-20261125-0006", "XSDD000124")
     erp.log(erp.order_id("JHT-20261125-0006"), "PRINT")  # an action the bridge does not read
     erp.log(erp.order_id("JHT-20261125-0006"), "STATUS", "生产中")
-    erp.deliver("JHT-20261125-0006", "XSCK000045", "顺丰速运", "SF1402837465012", {"01.10.001": "10", "02.10.002": "20"}, None)
+    erp.deliver(
+        "JHT-20261125-0006", "XSCK000045", "顺丰速运", "SF1402837465012", {"01.10.001": "10", "02.10.002": "20"}, None
+    )
     erp.deliver("JHT-20261125-0006", "XSCK000046", "德邦物流", "DPK301", {"03.10.003": "30"}, "已发货")
 
     events, cursor = conn.pull_events(None, limit=3)
     more, cursor = conn.pull_events(cursor)
     events += more
     assert [(e.kind, e.data.get("status") or e.data.get("order_status")) for e in events] == [
-        ("order.accepted", None), ("order.status", "生产中"), ("order.shipment", None), ("order.shipment", "已发货"),
+        ("order.accepted", None),
+        ("order.status", "生产中"),
+        ("order.shipment", None),
+        ("order.shipment", "已发货"),
     ]
     accepted, status, first, last = events
     assert accepted.data == {"order_no": "JHT-20261125-0006", "erp_ref": "XSDD000124"}

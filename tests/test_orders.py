@@ -38,8 +38,15 @@ def shop(session, make):
     customer = make.customer(type=CustomerType.TYPE_2, salesperson_id=sales.id)
     wheel = make.product(sku="WA-400", price=Decimal("180.00"), erp_item_code="ERP-400")
     disc = make.product(sku="C-105", price=Decimal("2.35"))
-    address = Address(customer_id=customer.id, recipient="李工", phone="13800000000", province="广东省",
-                      city="佛山市", district="南海区", detail="狮山镇工业大道 8 号")
+    address = Address(
+        customer_id=customer.id,
+        recipient="李工",
+        phone="13800000000",
+        province="广东省",
+        city="佛山市",
+        district="南海区",
+        detail="狮山镇工业大道 8 号",
+    )
     session.add(address)
     session.commit()
     return {"sales": sales, "customer": customer, "wheel": wheel, "disc": disc, "address": address}
@@ -127,8 +134,16 @@ def test_e1_order_create_message_carries_the_order_document(session, shop):
     assert doc["customer"]["id"] == shop["customer"].id
     assert doc["lines"] == [
         {
-            "line_no": 1, "sku": "WA-400", "erp_item_code": "ERP-400", "name": shop["wheel"].name, "spec": "",
-            "marking": None, "quantity": 3, "unit": "片", "unit_price": "180.00", "amount": "540.00",
+            "line_no": 1,
+            "sku": "WA-400",
+            "erp_item_code": "ERP-400",
+            "name": shop["wheel"].name,
+            "spec": "",
+            "marking": None,
+            "quantity": 3,
+            "unit": "片",
+            "unit_price": "180.00",
+            "amount": "540.00",
         }
     ]
     assert doc["ship_to"]["detail"] == "狮山镇工业大道 8 号"
@@ -141,15 +156,22 @@ def test_a9_price_is_snapshotted_and_customer_price_wins(session, shop):
     session.add(CustomerPrice(product_id=shop["disc"].id, customer_id=shop["customer"].id, price=Decimal("2.10")))
     session.add(CustomerPrice(product_id=shop["disc"].id, customer_type=2, price=Decimal("2.20")))
     session.commit()
-    placed = _place(session, shop, _request(shop, lines=[
-        LineRequest(product_id=shop["wheel"].id, quantity=2), LineRequest(sku="C-105", quantity=1000)]))
+    placed = _place(
+        session,
+        shop,
+        _request(
+            shop, lines=[LineRequest(product_id=shop["wheel"].id, quantity=2), LineRequest(sku="C-105", quantity=1000)]
+        ),
+    )
     session.commit()
     shop["wheel"].price = Decimal("999.00")
     session.add(shop["wheel"])
     session.commit()
     lines = session.exec(select(OrderLine).order_by(OrderLine.line_no)).all()
     assert [(line.unit_price, line.amount) for line in lines] == [
-        (Decimal("170.00"), Decimal("340.00")), (Decimal("2.10"), Decimal("2100.00"))]
+        (Decimal("170.00"), Decimal("340.00")),
+        (Decimal("2.10"), Decimal("2100.00")),
+    ]
     assert session.get(Order, placed.order.id).total_amount == Decimal("2440.00")
 
 
@@ -195,8 +217,11 @@ def test_a1_type_1_orders_are_released_at_once_type_2_wait(session, shop, make):
     session.add(shop["customer"])
     placed1 = _place(session, shop, _request(shop, key="order-key-0002"))
     assert placed1.order.released is True
-    create = session.exec(select(OutboxMessage).where(
-        OutboxMessage.kind == "order.create", OutboxMessage.aggregate_id == placed1.order.order_no)).one()
+    create = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "order.create", OutboxMessage.aggregate_id == placed1.order.order_no
+        )
+    ).one()
     assert create.payload["released"] is True
 
 
@@ -234,8 +259,20 @@ def test_c2_an_ungranted_custom_product_cannot_be_ordered(session, shop, make):
         {"key": "has spaces in it"},
         {"address_id": None},
     ],
-    ids=["no-lines", "zero", "negative", "bool", "fraction", "too-many", "no-product", "too-many-lines",
-         "long-remark", "short-key", "bad-key", "no-address"],
+    ids=[
+        "no-lines",
+        "zero",
+        "negative",
+        "bool",
+        "fraction",
+        "too-many",
+        "no-product",
+        "too-many-lines",
+        "long-remark",
+        "short-key",
+        "bad-key",
+        "no-address",
+    ],
 )
 def test_c5_bad_requests_are_refused_with_a_reason_and_write_nothing(session, shop, change):
     change = dict(change)
@@ -268,12 +305,22 @@ def test_c4_scanned_line_carries_the_qr_marking_and_a_foreign_code_is_refused(se
     session.add(ProductQR(product_id=shop["wheel"].id, payload="JHT:QR:WA-400:B7", marking="WA60K5V 批次B7"))
     session.add(ProductQR(product_id=shop["disc"].id, payload="JHT:QR:C-105"))
     session.commit()
-    placed = _place(session, shop, _request(shop, lines=[
-        LineRequest(product_id=shop["wheel"].id, quantity=1, qr_payload="JHT:QR:WA-400:B7")]))
+    placed = _place(
+        session,
+        shop,
+        _request(shop, lines=[LineRequest(product_id=shop["wheel"].id, quantity=1, qr_payload="JHT:QR:WA-400:B7")]),
+    )
     assert placed.lines[0].marking == "WA60K5V 批次B7"
     with pytest.raises(InvalidInput):
-        _place(session, shop, _request(shop, key="order-key-0002", lines=[
-            LineRequest(product_id=shop["wheel"].id, quantity=1, qr_payload="JHT:QR:C-105")]))
+        _place(
+            session,
+            shop,
+            _request(
+                shop,
+                key="order-key-0002",
+                lines=[LineRequest(product_id=shop["wheel"].id, quantity=1, qr_payload="JHT:QR:C-105")],
+            ),
+        )
 
 
 def test_a2_orders_for_a_merged_away_customer_go_to_the_survivor(session, shop, make):

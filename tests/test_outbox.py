@@ -30,8 +30,14 @@ def clock():
 
 
 def dispatcher(engine, erp, clock, **kw):
-    return Dispatcher(engine, erp, settings=kw.pop("settings", SETTINGS), notifiers=kw.pop("notifiers", [Recorder()]),
-                      clock=clock, **kw)
+    return Dispatcher(
+        engine,
+        erp,
+        settings=kw.pop("settings", SETTINGS),
+        notifiers=kw.pop("notifiers", [Recorder()]),
+        clock=clock,
+        **kw,
+    )
 
 
 class Recorder:
@@ -60,7 +66,9 @@ def test_e1_an_order_reaches_the_erp_and_its_reference_is_kept(engine, erp, cloc
         assert s.get(Order, order.id).erp_ref == f"SO-{order.order_no}"
         from bridge.models import OrderEvent
 
-        timeline = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.action == "accepted")).all()
+        timeline = s.exec(
+            select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.action == "accepted")
+        ).all()
         assert [(e.note, e.actor_kind) for e in timeline] == [(f"ERP order SO-{order.order_no}", "erp")]
 
 
@@ -230,8 +238,16 @@ def test_e1_two_workers_never_deliver_one_message_twice(engine, erp):
         return real(doc)
 
     erp.push_order = counting
-    workers = [Dispatcher(engine, erp, settings=OutboxSection(batch_size=7, quick_retries=0),
-                          notifiers=[Recorder()], worker_id=f"w{i}") for i in range(2)]
+    workers = [
+        Dispatcher(
+            engine,
+            erp,
+            settings=OutboxSection(batch_size=7, quick_retries=0),
+            notifiers=[Recorder()],
+            worker_id=f"w{i}",
+        )
+        for i in range(2)
+    ]
     threads = [threading.Thread(target=w.drain) for w in workers]
     for t in threads:
         t.start()
@@ -281,9 +297,23 @@ def test_e5_every_command_word_of_the_contract_is_delivered_as_an_order_command(
 
     assert COMMANDS == ("release", "cancel", "complete")
     for command in COMMANDS:
-        message = OutboxMessage(id=1, target="erp", kind=f"order.{command}", ordering_key="customer:1",
-                                aggregate_type="order", aggregate_id="JHT-1", payload={"command": command})
+        message = OutboxMessage(
+            id=1,
+            target="erp",
+            kind=f"order.{command}",
+            ordering_key="customer:1",
+            aggregate_type="order",
+            aggregate_id="JHT-1",
+            payload={"command": command},
+        )
         assert message_action(message)[0] == "order_command"
-    odd = OutboxMessage(id=2, target="erp", kind="order.explode", ordering_key="customer:1",
-                        aggregate_type="order", aggregate_id="JHT-1", payload={})
+    odd = OutboxMessage(
+        id=2,
+        target="erp",
+        kind="order.explode",
+        ordering_key="customer:1",
+        aggregate_type="order",
+        aggregate_id="JHT-1",
+        payload={},
+    )
     assert message_action(odd)[0] == "unknown"

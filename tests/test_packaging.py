@@ -77,8 +77,9 @@ def test_an_installed_bridge_finds_them_through_etc_path(built):
         " 'example': str(etc_path('bridge.example.toml'))}))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", probe, str(site)], cwd=built["work"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(site)], cwd=built["work"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     found = {key: Path(value) for key, value in json.loads(done.stdout).items()}
     assert found["package"].parent == site / "bridge"
@@ -121,12 +122,15 @@ def test_the_running_bridge_imports_no_test_code(tmp_path):
         "print(json.dumps(loaded))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout)
     assert "bridge.cli" in loaded and "webapi.app" in loaded and "connectors.soap.connector" in loaded
     test_code = sorted(
-        name for name, file in loaded.items()
+        name
+        for name, file in loaded.items()
         if name.split(".")[0] in TEST_ONLY or (file and Path(file).resolve().is_relative_to(REPO / "tests"))
     )
     assert test_code == []

@@ -62,8 +62,9 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def cli(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(without_drivers(*args), cwd=folder, env=environment(**env),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        without_drivers(*args), cwd=folder, env=environment(**env), capture_output=True, text=True, timeout=120
+    )
 
 
 def free_port() -> int:
@@ -100,8 +101,14 @@ def test_o2_a_filedrop_bridge_on_sqlite_runs_without_the_odbc_soap_and_postgresq
     assert "connector filedrop" in check and "FAIL" not in check
 
     port = free_port()
-    proc = subprocess.Popen(without_drivers("run", "--port", str(port)), cwd=tmp_path, env=environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        without_drivers("run", "--port", str(port)),
+        cwd=tmp_path,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
     def healthy() -> bool:
         try:
@@ -150,11 +157,16 @@ def _config(tmp_path, text: str):
     return load_config(path, environ={})
 
 
-@pytest.mark.parametrize(("name", "module", "extra", "settings"), [
-    ("odbc", "pyodbc", "odbc", odbc_section),
-    ("soap", "zeep", "soap", lambda folder: '\n[connector.soap]\nwsdl = "http://erp.example/ws?wsdl"\n'),
-])
-def test_e7_a_connector_whose_driver_is_missing_fails_at_load_naming_the_extra(tmp_path, monkeypatch, name, module, extra, settings):
+@pytest.mark.parametrize(
+    ("name", "module", "extra", "settings"),
+    [
+        ("odbc", "pyodbc", "odbc", odbc_section),
+        ("soap", "zeep", "soap", lambda folder: '\n[connector.soap]\nwsdl = "http://erp.example/ws?wsdl"\n'),
+    ],
+)
+def test_e7_a_connector_whose_driver_is_missing_fails_at_load_naming_the_extra(
+    tmp_path, monkeypatch, name, module, extra, settings
+):
     from bridge.plugins import load_connector, make_plugin_manager
 
     config = _config(tmp_path, f'[connector]\nname = "{name}"\n' + settings(tmp_path))
@@ -173,5 +185,7 @@ def test_o2_a_postgresql_url_without_psycopg_is_a_config_error_naming_the_extra(
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(ConfigError) as err:
         make_engine(config)
-    assert err.value.problems == ["database.url: psycopg is not installed: install it with pip install 'jht-bridge[postgresql]'"]
+    assert err.value.problems == [
+        "database.url: psycopg is not installed: install it with pip install 'jht-bridge[postgresql]'"
+    ]
     assert err.value.source == config.source

@@ -112,7 +112,9 @@ def test_e7_a_plugin_connectors_bad_setting_is_named(tmp_path):
 
 
 def test_e7_an_unknown_connector_name_lists_the_ones_there_are(tmp_path):
-    with pytest.raises(ConfigError, match=r"connector.name: unknown connector .sap. \(available: filedrop, odbc, soap\)"):
+    with pytest.raises(
+        ConfigError, match=r"connector.name: unknown connector .sap. \(available: filedrop, odbc, soap\)"
+    ):
         load_connector(_config(tmp_path, '[connector]\nname = "sap"\n'), make_plugin_manager(load_entrypoints=False))
 
 
@@ -187,7 +189,9 @@ class LeavesIt:
 def test_hook_adjust_document_runs_in_pluggys_order_each_on_what_the_one_before_returned():
     """E8: the last registered plugin first, a ``tryfirst`` one before all; each adjustment gets
     the previous one's document, and a plugin returning None leaves it as it is."""
-    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=(StampFirst("early"), Stamp("a"), LeavesIt(), Stamp("b")))
+    pm = make_plugin_manager(
+        load_entrypoints=False, extra_plugins=(StampFirst("early"), Stamp("a"), LeavesIt(), Stamp("b"))
+    )
     out = adjust(pm, "order.create", {"order_no": "A"}, "filedrop")
     assert out["trail"] == ["early", "b", "a"]
     assert out["seen_by_leaves_it"] == ["early", "b"]
@@ -241,7 +245,14 @@ def test_e7_the_contract_operations_are_abstract_and_the_built_ins_implement_the
     from connectors.odbc import OdbcConnector
     from connectors.soap import SoapConnector
 
-    assert Connector.__abstractmethods__ == {"push_customer", "push_order", "order_command", "query_stock", "pull_events", "check"}
+    assert Connector.__abstractmethods__ == {
+        "push_customer",
+        "push_order",
+        "order_command",
+        "query_stock",
+        "pull_events",
+        "check",
+    }
     for cls in (FiledropConnector, OdbcConnector, SoapConnector, MemoryConnector):
         assert not cls.__abstractmethods__, cls
 

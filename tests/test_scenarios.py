@@ -75,8 +75,15 @@ def order_of(engine, order_no) -> Order:
 def new_customer(engine, sales, name, type, phone="13900000001"):
     with Session(engine, expire_on_commit=False) as s:
         customer = create_customer(s, Actor.sales(sales.id), name=name, type=type, phone=phone)
-        address = Address(customer_id=customer.id, recipient="陈国强", phone=phone,
-                          province="广东省", city="佛山市", district="南海区", detail="狮山镇科技路 18 号")
+        address = Address(
+            customer_id=customer.id,
+            recipient="陈国强",
+            phone=phone,
+            province="广东省",
+            city="佛山市",
+            district="南海区",
+            detail="狮山镇科技路 18 号",
+        )
         s.add(address)
         s.commit()
         return customer, address
@@ -99,8 +106,12 @@ def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, s
     cycle(rt, sim)  # the stock event, and the new customer reaches the ERP with a code back
     assert customer.id in sim.customers
 
-    request = OrderRequest([LineRequest(product_id=wheel.id, quantity=10)], "scenario-1-order", address_id=address.id,
-                           remark="请周五前发货")
+    request = OrderRequest(
+        [LineRequest(product_id=wheel.id, quantity=10)],
+        "scenario-1-order",
+        address_id=address.id,
+        remark="请周五前发货",
+    )
     placed = submit_order(engine, rt.stock_checker(), Actor.customer(customer.id), customer.id, request, rt.config)
     order_no = placed.order.order_no
     assert placed.order.status == OrderStatus.AWAITING_SHIPMENT  # 等待发货 before payment
@@ -114,8 +125,10 @@ def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, s
         assert reminder.status == OutboxStatus.DELIVERED
     # A5: the notifiers were handed the reminder, addressed to this customer's salesperson, saying
     # the payment is to be confirmed.
-    assert [(n["order_no"], n["salesperson_id"], n["needs_payment_confirmation"])
-            for n in notices.of_kind("notify.new_order")] == [(order_no, sales.id, True)]
+    assert [
+        (n["order_no"], n["salesperson_id"], n["needs_payment_confirmation"])
+        for n in notices.of_kind("notify.new_order")
+    ] == [(order_no, sales.id, True)]
 
     with Session(engine) as s:  # the salesperson confirms payment from the phone
         release(s, s.exec(select(Order).where(Order.order_no == order_no)).one(), Actor.sales(sales.id))
@@ -134,11 +147,16 @@ def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, s
         assert notice.payload["tracking_no"] == shipment.tracking_no and notice.status == OutboxStatus.DELIVERED
     # C12: the notifiers were handed the shipment notice for this customer, with the tracking number.
     assert [(n["order_no"], n["customer_id"], n["tracking_no"]) for n in notices.of_kind("notify.shipment")] == [
-        (order_no, customer.id, shipment.tracking_no)]
+        (order_no, customer.id, shipment.tracking_no)
+    ]
 
     with Session(engine) as s:  # the customer confirms receipt
-        transition(s, s.exec(select(Order).where(Order.order_no == order_no)).one(), OrderStatus.COMPLETED,
-                   Actor.customer(customer.id))
+        transition(
+            s,
+            s.exec(select(Order).where(Order.order_no == order_no)).one(),
+            OrderStatus.COMPLETED,
+            Actor.customer(customer.id),
+        )
         s.commit()
     cycle(rt, sim)
     assert order_of(engine, order_no).status == OrderStatus.COMPLETED
@@ -151,8 +169,13 @@ def test_scenario_2_custom_product_for_one_new_customer(engine, rt, sim, sales, 
     → 等待处理; the ERP produces, payment is confirmed there, then it ships in two parts."""
     customer, address = new_customer(engine, sales, "东莞市长安镇精工模具有限公司", type=2)
     other, _ = new_customer(engine, sales, "别的客户", type=2, phone="13900000002")
-    custom = new_product(engine, sku="CUS-JG-001", name="定制 碗形砂轮 11-150×60×32 GC80J", kind=ProductKind.CUSTOM,
-                         price=Decimal("420.00"))
+    custom = new_product(
+        engine,
+        sku="CUS-JG-001",
+        name="定制 碗形砂轮 11-150×60×32 GC80J",
+        kind=ProductKind.CUSTOM,
+        price=Decimal("420.00"),
+    )
     with Session(engine) as s:
         s.add(ProductGrant(product_id=custom.id, customer_id=customer.id))
         s.commit()
@@ -167,8 +190,10 @@ def test_scenario_2_custom_product_for_one_new_customer(engine, rt, sim, sales, 
     cycle(rt, sim)
     assert sim.status[order_no] == "pending"
     # A5: the salesperson who created the customer is reminded of its order, to confirm payment.
-    assert [(n["order_no"], n["salesperson_id"], n["needs_payment_confirmation"])
-            for n in notices.of_kind("notify.new_order")] == [(order_no, sales.id, True)]
+    assert [
+        (n["order_no"], n["salesperson_id"], n["needs_payment_confirmation"])
+        for n in notices.of_kind("notify.new_order")
+    ] == [(order_no, sales.id, True)]
     sim.produce(order_no)
     cycle(rt, sim)
     assert order_of(engine, order_no).status == OrderStatus.IN_PRODUCTION

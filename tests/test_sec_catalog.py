@@ -25,7 +25,7 @@ FORMULA_NAMES = {
     "F-3": "-x",
     "F-4": "@SUM(A1)",
     "F-5": "'=already",
-    "F-6": "=HYPERLINK(\"http://evil.example\";\"点我\")",
+    "F-6": '=HYPERLINK("http://evil.example";"点我")',
 }
 
 
@@ -56,7 +56,7 @@ def test_sec07_csv_export_neutralises_formula_cells_and_import_reads_them_back(s
         "F-3": "'-x",
         "F-4": "'@SUM(A1)",
         "F-5": "''=already",
-        "F-6": "'=HYPERLINK(\"http://evil.example\";\"点我\")",
+        "F-6": '\'=HYPERLINK("http://evil.example";"点我")',
     }
     assert "'@SKU" in by_sku and by_sku["'@SKU"]["说明"] == "'\tTAB"
     assert by_sku["CR-1"]["说明"] == "'\r=1+1"

@@ -114,8 +114,13 @@ def test_sec02_every_kind_of_bad_inbound_file_is_quarantined_and_a_valid_one_beh
     (inbox / "07_folder.json" / "inside.json").write_text("{}")
     os.symlink(secret, inbox / "08_link_to_secret.json")
     os.symlink(tmp_path / "nothing-here", inbox / "09_dangling.json")
-    put(inbox, "99_valid.json", json.dumps(
-        {"event_id": "good", "kind": "order.status", "data": {"order_no": order.order_no, "status": "shipped"}}).encode())
+    put(
+        inbox,
+        "99_valid.json",
+        json.dumps(
+            {"event_id": "good", "kind": "order.status", "data": {"order_no": order.order_no, "status": "shipped"}}
+        ).encode(),
+    )
     bad = {
         "01_deep.json": "deeper than 32 levels",
         "02_huge.json": "larger than",
@@ -159,11 +164,14 @@ def test_sec02_every_kind_of_bad_inbound_file_is_quarantined_and_a_valid_one_beh
 def test_sec02_json_nested_deeper_than_32_levels_is_a_file_problem():
     """sec02: events need a few levels; deeper than 32 is refused, in English and Chinese,
     before the parser can run out of stack."""
+
     def event(depth_of_note: int) -> bytes:
         note: object = "x"
         for _ in range(depth_of_note):
             note = [note]
-        return json.dumps({"kind": "order.status", "data": {"order_no": "A", "status": "shipped", "note": note}}).encode()
+        return json.dumps(
+            {"kind": "order.status", "data": {"order_no": "A", "status": "shipped", "note": note}}
+        ).encode()
 
     assert decode_events(event(30), "json", "utf-8")  # 32 levels: the event, data, 30 lists
     with pytest.raises(FileProblem) as caught:
@@ -172,11 +180,14 @@ def test_sec02_json_nested_deeper_than_32_levels_is_a_file_problem():
     with pytest.raises(FileProblem, match="deeper than 32 levels"):
         decode_events(b"[" * 200_000 + b"]" * 200_000, "json", "utf-8")
     # Brackets inside texts are not nesting.
-    assert decode_events(json.dumps({"kind": "order.released", "data": {"order_no": "[" * 100}}).encode(), "json", "utf-8")
+    assert decode_events(
+        json.dumps({"kind": "order.released", "data": {"order_no": "[" * 100}}).encode(), "json", "utf-8"
+    )
 
 
 def test_sec02_a_recursion_error_while_decoding_is_a_file_problem(monkeypatch):
     """sec02: whatever the nesting check misses, the parser's RecursionError is a FileProblem."""
+
     def deep(*args, **kwargs):
         raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
 
@@ -209,7 +220,11 @@ def test_sec02_an_unexpected_error_while_decoding_quarantines_that_file_and_goes
 def test_sec02_a_csv_row_with_fewer_cells_than_the_header_is_quarantined(root):
     """sec02: csv fills missing cells with None; a row cut short means the file was cut off."""
     connector = make_connector(root, format="csv")
-    put(root / "in", "cut.csv", b"event_id,kind,order_no,status\r\ne1,order.status,JHT-20261125-0001,shipped\r\ne2,order.st")
+    put(
+        root / "in",
+        "cut.csv",
+        b"event_id,kind,order_no,status\r\ne1,order.status,JHT-20261125-0001,shipped\r\ne2,order.st",
+    )
     (event,) = connector.pull_events(None)[0]
     assert event.kind == "invalid"
     assert "row 3 has fewer cells than the header: the file looks cut off" in event.problem
@@ -219,7 +234,7 @@ def test_sec02_a_csv_row_with_fewer_cells_than_the_header_is_quarantined(root):
 def test_sec02_a_csv_cell_over_the_csv_modules_field_limit_is_quarantined(root):
     """sec02: csv.Error (here a field longer than the csv module allows) is the file's problem."""
     connector = make_connector(root, format="csv")
-    put(root / "in", "long.csv", b"kind,order_no\r\norder.released,\"" + b"A" * 200_000 + b"\"\r\n")
+    put(root / "in", "long.csv", b'kind,order_no\r\norder.released,"' + b"A" * 200_000 + b'"\r\n')
     (event,) = connector.pull_events(None)[0]
     assert event.kind == "invalid" and "not valid CSV" in event.problem
 
@@ -239,15 +254,24 @@ def _socket(path: Path) -> None:
     sock.close()
 
 
-@pytest.mark.parametrize("make, reason", [
-    pytest.param(lambda p, out: os.symlink(out, p), "is a symbolic link: the bridge does not follow links out of the share",
-                 id="symlink"),
-    pytest.param(lambda p, out: os.symlink(out.parent / "gone", p),
-                 "is a symbolic link: the bridge does not follow links out of the share", id="dangling-symlink"),
-    pytest.param(lambda p, out: p.mkdir(), "is a folder", id="folder"),
-    pytest.param(lambda p, out: _fifo(p), "is a named pipe (FIFO)", id="fifo"),
-    pytest.param(lambda p, out: _socket(p), "is a socket", id="socket"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        pytest.param(
+            lambda p, out: os.symlink(out, p),
+            "is a symbolic link: the bridge does not follow links out of the share",
+            id="symlink",
+        ),
+        pytest.param(
+            lambda p, out: os.symlink(out.parent / "gone", p),
+            "is a symbolic link: the bridge does not follow links out of the share",
+            id="dangling-symlink",
+        ),
+        pytest.param(lambda p, out: p.mkdir(), "is a folder", id="folder"),
+        pytest.param(lambda p, out: _fifo(p), "is a named pipe (FIFO)", id="fifo"),
+        pytest.param(lambda p, out: _socket(p), "is a socket", id="socket"),
+    ],
+)
 def test_sec02_an_entry_that_is_not_a_regular_file_is_quarantined_and_moved_itself(fd, root, tmp_path, make, reason):
     """sec02: not followed, not opened, not skipped: one quarantined event, and the entry (never
     its target) goes to error/ with its note."""
@@ -372,8 +396,12 @@ def test_sec07_formula_like_cells_in_out_csv_are_neutralised_and_read_back_exact
     order["lines"][0]["marking"] = "@SUM(A1)"
     order["lines"][1]["marking"] = "'=already quoted"
     customer = sample_customer(7, name="=1+2", contact_name="@王", phone="-5")
-    merge = {"schema": "jht.customer_merge/1", "survivor": {"id": 7, "erp_code": "C7", "name": "+甲"},
-             "absorbed": {"id": 8, "erp_code": "-C8", "name": "@乙"}, "at": AT.isoformat()}
+    merge = {
+        "schema": "jht.customer_merge/1",
+        "survivor": {"id": 7, "erp_code": "C7", "name": "+甲"},
+        "absorbed": {"id": 8, "erp_code": "-C8", "name": "@乙"},
+        "at": AT.isoformat(),
+    }
     connector.push_customer({**customer, "_outbox_id": 1})
     connector.push_order({**order, "_outbox_id": 2})
     connector.push_merge({**merge, "_outbox_id": 3})
@@ -383,7 +411,10 @@ def test_sec07_formula_like_cells_in_out_csv_are_neutralised_and_read_back_exact
     for name in files:
         for row in csv_cells((root / "out" / name).read_bytes(), encoding)[1:]:
             for cell in row:
-                assert not cell.startswith(FORMULA_STARTS) or re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", cell), (name, cell)
+                assert not cell.startswith(FORMULA_STARTS) or re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", cell), (
+                    name,
+                    cell,
+                )
     customer_file, order_file, merge_file, _ = files
     customer_row = dict(zip(*csv_cells((root / "out" / customer_file).read_bytes(), encoding)))
     assert customer_row["phone"] == "-5"  # a plain number is left alone
@@ -391,14 +422,21 @@ def test_sec07_formula_like_cells_in_out_csv_are_neutralised_and_read_back_exact
     got = decode_document("order.create", (root / "out" / order_file).read_bytes(), "csv", encoding)
     assert got["customer"]["name"] == "=cmd|' /C calc'!A0"
     assert got["remark"] == '=HYPERLINK("http://x","y")'
-    assert (got["ship_to"]["recipient"], got["ship_to"]["detail"], got["ship_to"]["district"]) == ("+1+1", "-2+3", "\t=1")
+    assert (got["ship_to"]["recipient"], got["ship_to"]["detail"], got["ship_to"]["district"]) == (
+        "+1+1",
+        "-2+3",
+        "\t=1",
+    )
     assert [line["marking"] for line in got["lines"]] == ["@SUM(A1)", "'=already quoted"]
     assert got["total_amount"] == order["total_amount"]
     got_customer = decode_document("customer.upsert", (root / "out" / customer_file).read_bytes(), "csv", encoding)
     assert (got_customer["name"], got_customer["contact_name"], got_customer["phone"]) == ("=1+2", "@王", "-5")
     got_merge = decode_document("customer.merge", (root / "out" / merge_file).read_bytes(), "csv", encoding)
     assert (got_merge["survivor"]["name"], got_merge["absorbed"]["erp_code"], got_merge["absorbed"]["name"]) == (
-        "+甲", "-C8", "@乙")
+        "+甲",
+        "-C8",
+        "@乙",
+    )
 
 
 def test_sec07_json_files_and_inbound_csv_are_unchanged(root):
@@ -452,6 +490,7 @@ def test_sec09_oversized_file_is_not_read(fd, root, monkeypatch):
             if str(path).endswith("big.json"):
                 pytest.fail(f"{path} was opened")
             return real(path, *args, **kwargs)
+
         return opener
 
     import builtins
@@ -483,8 +522,12 @@ def killed_writer_temp(folder: Path) -> str:
         "files.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
         "files.write_atomic(Path(sys.argv[1]), '000000000001_JHT-20261125-0001_order.create.json', b'{}')\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(folder)], cwd=Path(__file__).resolve().parents[1],
-                          capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == -9, done.stderr
     (left,) = [n for n in os.listdir(folder) if n.startswith(".tmp-")]
     return left

@@ -56,11 +56,21 @@ def shop(engine, tmp_path, password_hash):
         customer = Customer(name="东莞精工模具", type=1, salesperson_id=mine.id)
         s.add(customer)
         s.flush()
-        s.add_all([Account(customer_id=customer.id, openid="dev-wx-a"), Account(customer_id=customer.id, openid="dev-wx-b")])
+        s.add_all(
+            [Account(customer_id=customer.id, openid="dev-wx-a"), Account(customer_id=customer.id, openid="dev-wx-b")]
+        )
         s.add(Address(customer_id=customer.id, recipient="陈经理", phone="13900001111", detail="长安镇振安路 8 号"))
         s.commit()
-    yield {"client": client, "rt": rt, "engine": engine, "mine": mine, "other": other, "boss": boss,
-           "wheel": wheel, "customer": customer}
+    yield {
+        "client": client,
+        "rt": rt,
+        "engine": engine,
+        "mine": mine,
+        "other": other,
+        "boss": boss,
+        "wheel": wheel,
+        "customer": customer,
+    }
     rt.connector.close()
 
 
@@ -83,19 +93,28 @@ def _address_of(shop, headers) -> int:
 # --------------------------------------------------------------------------- 1 (critical)
 
 
-@pytest.mark.parametrize("table,row", [
-    ("account", {"customer_id": None, "openid": "x"}),
-    ("staff_user", {"username": "x", "display_name": "x", "role": "sales", "password_hash": "x", "active": True}),
-    ("customer", {"name": "x", "type": 2}),
-])
+@pytest.mark.parametrize(
+    "table,row",
+    [
+        ("account", {"customer_id": None, "openid": "x"}),
+        ("staff_user", {"username": "x", "display_name": "x", "role": "sales", "password_hash": "x", "active": True}),
+        ("customer", {"name": "x", "type": 2}),
+    ],
+)
 def test_sec01_an_id_is_never_handed_out_twice(engine, table, row):
     """Without AUTOINCREMENT SQLite reuses the highest deleted rowid: a token or link naming the
     deleted row would name the next one."""
     with Session(engine) as s:
         if table == "account":
-            row = {**row, "customer_id": s.execute(sa.text(
-                "INSERT INTO customer (name, type, created_at, updated_at) VALUES ('c', 2, :t, :t) RETURNING id"),
-                {"t": "2026-12-03T00:00:00+00:00"}).scalar_one()}
+            row = {
+                **row,
+                "customer_id": s.execute(
+                    sa.text(
+                        "INSERT INTO customer (name, type, created_at, updated_at) VALUES ('c', 2, :t, :t) RETURNING id"
+                    ),
+                    {"t": "2026-12-03T00:00:00+00:00"},
+                ).scalar_one(),
+            }
         columns = {**row, "created_at": "2026-12-03T00:00:00+00:00"}
         if table == "customer":
             columns["updated_at"] = columns["created_at"]
@@ -125,7 +144,9 @@ def test_sec01_sqlite_tables_are_made_with_autoincrement(tmp_path):
 def test_sec01_an_unbound_accounts_tokens_never_come_back(shop):
     c = shop["client"]
     a, b = login(c, "wx-a"), login(c, "wx-b")
-    b_account = next(x["id"] for x in c.get(f"{MP}/me/accounts", headers=b["headers"]).json() if x["id"] != a.get("account_id"))
+    b_account = next(
+        x["id"] for x in c.get(f"{MP}/me/accounts", headers=b["headers"]).json() if x["id"] != a.get("account_id")
+    )
     accounts = c.get(f"{MP}/me/accounts", headers=a["headers"]).json()
     assert len(accounts) == 2
     # b's own id: the account whose token is b's (its /me shows it)
@@ -209,8 +230,14 @@ def test_sec03_binding_a_phone_joins_only_the_customer_that_holds_it(shop):
     assert joined.status_code == 201 and joined.json()["customer"]["name"] == "李娜的新客户"
     # a customer with orders binding a number another customer holds: refused, nothing moves
     a = login(c, "wx-a")
-    placed = c.post(f"{MP}/orders", headers={**a["headers"], **key()},
-                    json={"lines": [{"product_id": shop["wheel"].id, "quantity": 1}], "address_id": _address_of(shop, a["headers"])})
+    placed = c.post(
+        f"{MP}/orders",
+        headers={**a["headers"], **key()},
+        json={
+            "lines": [{"product_id": shop["wheel"].id, "quantity": 1}],
+            "address_id": _address_of(shop, a["headers"]),
+        },
+    )
     assert placed.status_code == 201, placed.text
     with Session(shop["engine"]) as s:
         create_customer(s, Actor.admin(shop["boss"].id), name="第三家", type=2, phone="13900004444")
@@ -226,8 +253,14 @@ def test_sec03_binding_a_phone_joins_only_the_customer_that_holds_it(shop):
 def test_sec04_an_account_with_orders_and_inquiries_can_be_unbound_and_history_stays(shop):
     c = shop["client"]
     a, b = login(c, "wx-a"), login(c, "wx-b")
-    placed = c.post(f"{MP}/orders", headers={**b["headers"], **key()},
-                    json={"lines": [{"product_id": shop["wheel"].id, "quantity": 1}], "address_id": _address_of(shop, b["headers"])})
+    placed = c.post(
+        f"{MP}/orders",
+        headers={**b["headers"], **key()},
+        json={
+            "lines": [{"product_id": shop["wheel"].id, "quantity": 1}],
+            "address_id": _address_of(shop, b["headers"]),
+        },
+    )
     assert placed.status_code == 201
     assert c.post(f"{MP}/inquiries", headers=b["headers"], json={"body": "要 300 的碗形砂轮"}).status_code == 201
     with Session(shop["engine"]) as s:
@@ -269,13 +302,21 @@ def test_sec06_control_characters_are_400_naming_the_field_on_both_databases(sho
     created = c.post(f"{S}/customers", headers=boss, json={"name": "坏\x00名字", "type": 2})
     assert created.status_code == 400 and "name" in created.json()["message"]
     a = login(c, "wx-a")
-    for body, field in (({"recipient": "陈\x07", "phone": "13900001111", "detail": "x"}, "recipient"),
-                        ({"recipient": "陈", "phone": "13900001111", "detail": "x\x00"}, "detail")):
+    for body, field in (
+        ({"recipient": "陈\x07", "phone": "13900001111", "detail": "x"}, "recipient"),
+        ({"recipient": "陈", "phone": "13900001111", "detail": "x\x00"}, "detail"),
+    ):
         answer = c.post(f"{MP}/addresses", headers=a["headers"], json=body)
         assert answer.status_code == 400 and field in answer.json()["message"], answer.text
-    order = c.post(f"{MP}/orders", headers={**a["headers"], **key()},
-                   json={"lines": [{"product_id": shop["wheel"].id, "quantity": 1, "marking": "A\x1bB"}],
-                         "address_id": _address_of(shop, a["headers"]), "remark": "ok"})
+    order = c.post(
+        f"{MP}/orders",
+        headers={**a["headers"], **key()},
+        json={
+            "lines": [{"product_id": shop["wheel"].id, "quantity": 1, "marking": "A\x1bB"}],
+            "address_id": _address_of(shop, a["headers"]),
+            "remark": "ok",
+        },
+    )
     assert order.status_code == 400 and "marking" in order.json()["message"], order.text
     search = c.get(f"{MP}/products", headers=a["headers"], params={"q": "砂\x00轮"})
     assert search.status_code == 400
@@ -319,9 +360,13 @@ def test_sec08_a_salesperson_sees_and_grants_only_custom_products_of_their_custo
     grant = c.post(f"{S}/products/{secret_id}/grants", headers=mine, json={"customer_id": shop["customer"].id})
     assert grant.status_code == 404
     lina = staff(c, "lina")["headers"]
-    assert "CUS-LN" in [p["sku"] for p in c.get(f"{S}/products", headers=lina, params={"kind": "custom"}).json()["items"]]
+    assert "CUS-LN" in [
+        p["sku"] for p in c.get(f"{S}/products", headers=lina, params={"kind": "custom"}).json()["items"]
+    ]
     boss = staff(c, "boss")["headers"]
-    assert "CUS-LN" in [p["sku"] for p in c.get(f"{S}/products", headers=boss, params={"kind": "custom"}).json()["items"]]
+    assert "CUS-LN" in [
+        p["sku"] for p in c.get(f"{S}/products", headers=boss, params={"kind": "custom"}).json()["items"]
+    ]
 
 
 # --------------------------------------------------------------------------- 11
@@ -335,8 +380,11 @@ def test_sec11_a_forged_forwarded_header_does_not_escape_the_address_limit(engin
     per_minute = rt.config.security.login_attempts_per_minute
     with LiveServer(client.app) as server:
         statuses = [
-            httpx.post(f"{server.base_url}{S}/auth/login", json={"username": f"guess{n}", "password": "x" * 12},
-                       headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+            httpx.post(
+                f"{server.base_url}{S}/auth/login",
+                json={"username": f"guess{n}", "password": "x" * 12},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
             for n in range(per_minute + 2)
         ]
     rt.connector.close()
@@ -420,8 +468,12 @@ def test_sec14_readyz_does_not_write_into_the_share(shop):
 def test_sec14_security_headers_and_a_schema_viewer_without_a_cdn(shop):
     c = shop["client"]
     api = c.get(f"{MP}/products")
-    for name, value in (("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"),
-                        ("x-frame-options", "DENY"), ("cache-control", "no-store")):
+    for name, value in (
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+    ):
         assert api.headers[name] == value
     assert "default-src 'none'" in api.headers["content-security-policy"]
     page = c.get("/schema")
@@ -452,8 +504,9 @@ def test_sec15_orders_per_customer_are_rate_limited(engine, tmp_path):
         s.commit()
         product_id = s.exec(select(Product.id)).one()
     a = login(client, "wx-rate")
-    address = client.post(f"{MP}/addresses", headers=a["headers"],
-                          json={"recipient": "陈", "phone": "13900001111", "detail": "x 路 1 号"}).json()["id"]
+    address = client.post(
+        f"{MP}/addresses", headers=a["headers"], json={"recipient": "陈", "phone": "13900001111", "detail": "x 路 1 号"}
+    ).json()["id"]
     body = {"lines": [{"product_id": product_id, "quantity": 1}], "address_id": address}
     keys = [key() for _ in range(4)]
     answers = [client.post(f"{MP}/orders", headers={**a["headers"], **k}, json=body) for k in keys]
@@ -462,10 +515,17 @@ def test_sec15_orders_per_customer_are_rate_limited(engine, tmp_path):
     replay = client.post(f"{MP}/orders", headers={**a["headers"], **keys[0]}, json=body)
     assert replay.status_code in (200, 201)  # a retry of a placed order is never limited
     other = login(client, "wx-other-customer")
-    address_b = client.post(f"{MP}/addresses", headers=other["headers"],
-                            json={"recipient": "王", "phone": "13900005555", "detail": "y 路 2 号"}).json()["id"]
-    assert client.post(f"{MP}/orders", headers={**other["headers"], **key()},
-                       json={**body, "address_id": address_b}).status_code == 201
+    address_b = client.post(
+        f"{MP}/addresses",
+        headers=other["headers"],
+        json={"recipient": "王", "phone": "13900005555", "detail": "y 路 2 号"},
+    ).json()["id"]
+    assert (
+        client.post(
+            f"{MP}/orders", headers={**other["headers"], **key()}, json={**body, "address_id": address_b}
+        ).status_code
+        == 201
+    )
     with Session(engine) as s:
         assert s.exec(select(sa.func.count()).select_from(Order)).one() == 4
     rt.connector.close()
@@ -475,10 +535,16 @@ def test_sec15_a_huge_order_waits_for_the_salesperson_even_for_a_type_1_customer
     c = shop["client"]
     a = login(c, "wx-a")
     address = _address_of(shop, a["headers"])
-    big = c.post(f"{MP}/orders", headers={**a["headers"], **key()},
-                 json={"lines": [{"product_id": shop["wheel"].id, "quantity": 6000}], "address_id": address})
-    small = c.post(f"{MP}/orders", headers={**a["headers"], **key()},
-                   json={"lines": [{"product_id": shop["wheel"].id, "quantity": 2}], "address_id": address})
+    big = c.post(
+        f"{MP}/orders",
+        headers={**a["headers"], **key()},
+        json={"lines": [{"product_id": shop["wheel"].id, "quantity": 6000}], "address_id": address},
+    )
+    small = c.post(
+        f"{MP}/orders",
+        headers={**a["headers"], **key()},
+        json={"lines": [{"product_id": shop["wheel"].id, "quantity": 2}], "address_id": address},
+    )
     assert big.status_code == small.status_code == 201
     with Session(shop["engine"]) as s:
         held = s.exec(select(Order).where(Order.order_no == big.json()["order_no"])).one()
@@ -504,8 +570,16 @@ def test_sec02_metrics_count_quarantined_erp_events(engine, tmp_path):
 
     client, rt = make_client(engine, tmp_path, JHT_API__METRICS="public")
     with Session(engine) as s:
-        s.add(InboxEvent(connector="filedrop", event_id="file:bad.json:0", kind="invalid", payload={},
-                         status=InboxStatus.QUARANTINED, error="bad.json: JSON nested deeper than 32 levels"))
+        s.add(
+            InboxEvent(
+                connector="filedrop",
+                event_id="file:bad.json:0",
+                kind="invalid",
+                payload={},
+                status=InboxStatus.QUARANTINED,
+                error="bad.json: JSON nested deeper than 32 levels",
+            )
+        )
         s.commit()
     assert "jht_inbox_quarantined 1.0" in client.get("/metrics").text
     rt.connector.close()

@@ -26,8 +26,14 @@ from bridge.users import hash_password
 
 def _order(session, customer, n: int = 1, **kw) -> Order:
     kw = {"status": OrderStatus.PENDING, "released": False} | kw
-    order = Order(order_no=f"JHT-T-{customer.id}-{n}", customer_id=customer.id, idempotency_key=f"k-{customer.id}-{n}",
-                  request_hash="x" * 64, ship_to={}, **kw)
+    order = Order(
+        order_no=f"JHT-T-{customer.id}-{n}",
+        customer_id=customer.id,
+        idempotency_key=f"k-{customer.id}-{n}",
+        request_hash="x" * 64,
+        ship_to={},
+        **kw,
+    )
     session.add(order)
     session.flush()
     return order
@@ -126,9 +132,12 @@ def test_s3_one_scope_rule_for_customers_orders_and_inquiries(session, make):
     order = _order(session, theirs)
     inquiry = inquiries.create_inquiry(session, Actor.customer(theirs.id), theirs, "要一种 500 外径的砂轮")
     me = Actor.sales(mine_sales.id)
-    for look in (lambda: customers.customer_for(session, me, theirs.id), lambda: scope.order_for(session, me, order.order_no),
-                 lambda: scope.inquiry_for(session, me, inquiry.id),
-                 lambda: scope.order_for(session, Actor.customer(mine.id), order.order_no)):
+    for look in (
+        lambda: customers.customer_for(session, me, theirs.id),
+        lambda: scope.order_for(session, me, order.order_no),
+        lambda: scope.inquiry_for(session, me, inquiry.id),
+        lambda: scope.order_for(session, Actor.customer(mine.id), order.order_no),
+    ):
         with pytest.raises(NotFound):
             look()
     assert scope.order_for(session, Actor.admin(admin.id), order.order_no).id == order.id
@@ -195,8 +204,12 @@ def test_c4_a_scan_finds_the_product_by_either_scanner_and_hides_what_the_custom
 
     customer = make.customer()
     product, hidden = make.product(), make.product(ProductKind.CUSTOM)
-    session.add_all([ProductQR(product_id=product.id, payload="JHT:WA-1", marking="M1"),
-                     ProductQR(product_id=hidden.id, payload="JHT:CU-9")])
+    session.add_all(
+        [
+            ProductQR(product_id=product.id, payload="JHT:WA-1", marking="M1"),
+            ProductQR(product_id=hidden.id, payload="JHT:CU-9"),
+        ]
+    )
     session.flush()
     assert products.scan(session, customer, "JHT:WA-1").product.product.id == product.id
     wechat = "https://shop.example/p?q=JHT%3AWA-1"

@@ -65,8 +65,13 @@ def foreign_connector(server, tmp_path: Path, **settings) -> SoapConnector:
     """The SOAP connector configured for SalesOrderService by its settings alone: the WSDL, the
     worked example's mapping file, basic auth and the fault text meaning "already there"."""
     return soap_connector(
-        server, tmp_path, mapping=str(FOREIGN_MAPPING), http_username="bridge", http_password="桥接-secret",
-        already_exists=["单据编号已存在"], **settings,
+        server,
+        tmp_path,
+        mapping=str(FOREIGN_MAPPING),
+        http_username="bridge",
+        http_password="桥接-secret",
+        already_exists=["单据编号已存在"],
+        **settings,
     )
 
 
@@ -215,9 +220,26 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
     cert, key = tmp_path / "erp.pem", tmp_path / "erp.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -273,7 +295,9 @@ def test_o3_check_names_each_mapped_operation_with_its_parameters(reference_serv
 def test_o3_check_names_a_mapped_operation_the_wsdl_lacks_and_a_wrong_parameter(reference_server, tmp_path):
     text = (ROOT / "etc" / "soap" / "jht-erp.mapping.toml").read_text(encoding="utf-8")
     text = text.replace('operation = "PushOrder"', 'operation = "SaveOrder"')
-    text = text.replace('request = { afterId = "after", limit = "limit" }', 'request = { fromId = "after", limit = "limit" }')
+    text = text.replace(
+        'request = { afterId = "after", limit = "limit" }', 'request = { fromId = "after", limit = "limit" }'
+    )
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(text, encoding="utf-8")
     lines = {line.name: line for line in soap_connector(reference_server, tmp_path, mapping=str(mapping)).check()}
@@ -290,12 +314,15 @@ def test_a_bad_mapping_file_is_a_config_error_naming_the_key(tmp_path):
     (tmp_path / "bad.toml").write_text('[push_order]\noperation = "X"\n', encoding="utf-8")
     (tmp_path / "bridge.toml").write_text(
         '[connector]\nname = "soap"\n[connector.soap]\nwsdl = "service.wsdl"\nmapping = "bad.toml"\n'
-        'read_timeout_s = -1\n', encoding="utf-8")
+        "read_timeout_s = -1\n",
+        encoding="utf-8",
+    )
     config = load_config(tmp_path / "bridge.toml", environ={})
     with pytest.raises(ConfigError, match="connector.soap.read_timeout_s"):
         load_connector(config)
     (tmp_path / "bridge.toml").write_text(
-        '[connector]\nname = "soap"\n[connector.soap]\nwsdl = "service.wsdl"\nmapping = "bad.toml"\n', encoding="utf-8")
+        '[connector]\nname = "soap"\n[connector.soap]\nwsdl = "service.wsdl"\nmapping = "bad.toml"\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match=r"connector.soap.mapping: .*bad.toml: .*query_stock: missing"):
         load_connector(load_config(tmp_path / "bridge.toml", environ={}))
 
@@ -315,8 +342,12 @@ def test_c7_a_slow_erp_never_holds_up_order_placement(engine, tmp_path):
 
     with SoapErpServer(MemoryErp(stock={"WA-400": 100})) as server:
         client, rt = make_client(
-            engine, tmp_path, JHT_CONNECTOR__NAME="soap", JHT_CONNECTOR__SOAP__WSDL=server.wsdl_url,
-            JHT_CONNECTOR__SOAP__WSDL_CACHE=str(tmp_path / "cache"), JHT_ORDERS__STOCK_CHECK_DEADLINE_S="0.5",
+            engine,
+            tmp_path,
+            JHT_CONNECTOR__NAME="soap",
+            JHT_CONNECTOR__SOAP__WSDL=server.wsdl_url,
+            JHT_CONNECTOR__SOAP__WSDL_CACHE=str(tmp_path / "cache"),
+            JHT_ORDERS__STOCK_CHECK_DEADLINE_S="0.5",
         )
         with Session(engine, expire_on_commit=False) as s:
             wheel = Product(sku="WA-400", name="平形砂轮 400×50×127", price=Decimal("186.00"))
@@ -325,12 +356,23 @@ def test_c7_a_slow_erp_never_holds_up_order_placement(engine, tmp_path):
         try:
             with client:
                 me = login(client, "wx-slow-erp")
-                address = client.post("/api/mp/v1/addresses", headers=me["headers"], json={
-                    "recipient": "李工", "phone": "13800000000", "detail": "狮山镇科技路 18 号", "is_default": True}).json()["id"]
+                address = client.post(
+                    "/api/mp/v1/addresses",
+                    headers=me["headers"],
+                    json={
+                        "recipient": "李工",
+                        "phone": "13800000000",
+                        "detail": "狮山镇科技路 18 号",
+                        "is_default": True,
+                    },
+                ).json()["id"]
                 server.delay_s = 10.0
                 started = time.monotonic()
-                answer = client.post("/api/mp/v1/orders", headers={**me["headers"], **key()},
-                                     json={"lines": [{"product_id": wheel.id, "quantity": 3}], "address_id": address})
+                answer = client.post(
+                    "/api/mp/v1/orders",
+                    headers={**me["headers"], **key()},
+                    json={"lines": [{"product_id": wheel.id, "quantity": 3}], "address_id": address},
+                )
                 waited = time.monotonic() - started
                 assert answer.status_code == 201, answer.text
                 # Answered long before the ERP would have (a functional bound, not a speed test).
@@ -365,11 +407,17 @@ def test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load(engine, tmp_
     server = SoapErpServer(core).start()
     environ = {
         "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
-        "JHT_CONNECTOR__NAME": "soap", "JHT_CONNECTOR__SOAP__WSDL": server.wsdl_url,
-        "JHT_CONNECTOR__SOAP__WSDL_CACHE": str(tmp_path / "cache"), "JHT_CONNECTOR__SOAP__READ_TIMEOUT_S": "1.0",
+        "JHT_CONNECTOR__NAME": "soap",
+        "JHT_CONNECTOR__SOAP__WSDL": server.wsdl_url,
+        "JHT_CONNECTOR__SOAP__WSDL_CACHE": str(tmp_path / "cache"),
+        "JHT_CONNECTOR__SOAP__READ_TIMEOUT_S": "1.0",
         "JHT_CONNECTOR__SOAP__CONNECT_TIMEOUT_S": "0.5",
-        "JHT_OUTBOX__POLL_INTERVAL_S": "0.05", "JHT_OUTBOX__LEASE_S": "5", "JHT_OUTBOX__BACKOFF_BASE_S": "0.1",
-        "JHT_OUTBOX__BACKOFF_MAX_S": "0.4", "JHT_OUTBOX__MAX_ATTEMPTS": "1000", "JHT_INBOX__POLL_INTERVAL_S": "0.1",
+        "JHT_OUTBOX__POLL_INTERVAL_S": "0.05",
+        "JHT_OUTBOX__LEASE_S": "5",
+        "JHT_OUTBOX__BACKOFF_BASE_S": "0.1",
+        "JHT_OUTBOX__BACKOFF_MAX_S": "0.4",
+        "JHT_OUTBOX__MAX_ATTEMPTS": "1000",
+        "JHT_INBOX__POLL_INTERVAL_S": "0.1",
     }
     rt = open_runtime(load_config(None, environ=environ), engine)
     assert isinstance(rt.connector, SoapConnector)
@@ -382,8 +430,11 @@ def test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load(engine, tmp_
 
     def failures() -> int:
         with Session(engine) as s:
-            return sum(m.attempts for m in s.exec(select(OutboxMessage).where(OutboxMessage.target == "erp")).all()
-                       if m.last_error)
+            return sum(
+                m.attempts
+                for m in s.exec(select(OutboxMessage).where(OutboxMessage.target == "erp")).all()
+                if m.last_error
+            )
 
     def trouble(start, stop) -> None:
         before = failures()
@@ -413,8 +464,11 @@ def test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load(engine, tmp_
 
         def delivered():
             with Session(engine) as s:
-                return not s.exec(select(OutboxMessage.id).where(
-                    OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp")).first()
+                return not s.exec(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.status != OutboxStatus.DELIVERED, OutboxMessage.target == "erp"
+                    )
+                ).first()
 
         assert wait(delivered, timeout=60)
         assert sorted(erp.orders()) == sorted(placed)  # each order number once in the ERP
@@ -442,8 +496,14 @@ def test_the_committed_wsdl_file_with_an_endpoint_override_and_named_service_por
     example), the real address given as ``endpoint``, service and port named."""
     wsdl = ROOT / "etc" / "soap" / "jht-erp.wsdl"
     assert reference_server.url not in wsdl.read_text(encoding="utf-8")
-    connector = soap_connector(reference_server, tmp_path, wsdl=str(wsdl), endpoint=reference_server.url,
-                               service="JhtErpService", port="JhtErpService")
+    connector = soap_connector(
+        reference_server,
+        tmp_path,
+        wsdl=str(wsdl),
+        endpoint=reference_server.url,
+        service="JhtErpService",
+        port="JhtErpService",
+    )
     assert connector.push_order(sample_order("JHT-20261125-0020"))
     assert SoapErpSide(reference_server).import_count("JHT-20261125-0020") == 1
     lines = {line.name: line for line in connector.check()}
@@ -474,8 +534,9 @@ def test_e3_an_event_the_erp_shows_late_below_the_cursor_is_still_pulled_once(re
 
 
 def test_a_missing_password_file_is_reported_not_raised(reference_server, tmp_path):
-    connector = soap_connector(reference_server, tmp_path, http_username="bridge",
-                               http_password_file=str(tmp_path / "no-such-file"))
+    connector = soap_connector(
+        reference_server, tmp_path, http_username="bridge", http_password_file=str(tmp_path / "no-such-file")
+    )
     with pytest.raises(TransientError, match="cannot read a password file"):
         connector.push_order(sample_order())
     line = connector.check()[1]

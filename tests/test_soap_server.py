@@ -25,8 +25,9 @@ DATA = Path(__file__).parent / "data"
 AT = datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc)
 
 
-def client(server, *, timeout: float = 10, user: str | None = None, password: str | None = None,
-           wsse=None) -> zeep.Client:
+def client(
+    server, *, timeout: float = 10, user: str | None = None, password: str | None = None, wsse=None
+) -> zeep.Client:
     """zeep on the server's served WSDL (basic-auth credentials, if given, for every request)."""
     session = requests.Session()
     if user is not None:
@@ -52,12 +53,29 @@ def order(order_no: str = "JHT-20261125-0001", *, customer_id: int = 1, lines: l
         "shipTo": "江苏省无锡市新吴区长江路 88 号 3 号厂房 李娜 13800001111",
         "remark": "请用木箱包装，轻拿轻放",
         "totalAmount": Decimal("375.00"),
-        "lines": {"OrderLine": lines or [
-            {"lineNo": 1, "sku": "WA-100", "name": "白刚玉平形砂轮", "spec": "PSA 100×20×32", "quantity": Decimal(10),
-             "unit": "片", "unitPrice": Decimal("12.50"), "amount": Decimal("125.00")},
-            {"lineNo": 2, "sku": "WA-200", "name": "白刚玉平形砂轮", "quantity": Decimal(20),
-             "unitPrice": Decimal("12.50"), "amount": Decimal("250.00")},
-        ]},
+        "lines": {
+            "OrderLine": lines
+            or [
+                {
+                    "lineNo": 1,
+                    "sku": "WA-100",
+                    "name": "白刚玉平形砂轮",
+                    "spec": "PSA 100×20×32",
+                    "quantity": Decimal(10),
+                    "unit": "片",
+                    "unitPrice": Decimal("12.50"),
+                    "amount": Decimal("125.00"),
+                },
+                {
+                    "lineNo": 2,
+                    "sku": "WA-200",
+                    "name": "白刚玉平形砂轮",
+                    "quantity": Decimal(20),
+                    "unitPrice": Decimal("12.50"),
+                    "amount": Decimal("250.00"),
+                },
+            ]
+        },
     }
 
 
@@ -86,7 +104,8 @@ def test_e1_committed_reference_wsdl_is_the_served_one(erp):
     committed = etc_path("soap", "jht-erp.wsdl").read_bytes()
     assert erp.committed_form() == committed, (
         "the reference service changed: run python -m tests.doubles.soap_erp_server --write-wsdl "
-        "etc/soap/jht-erp.wsdl and review the diff")
+        "etc/soap/jht-erp.wsdl and review the diff"
+    )
 
 
 def test_the_documented_command_regenerates_both_committed_wsdls(tmp_path, capsys):
@@ -112,13 +131,25 @@ def test_e1_zeep_loads_the_committed_reference_wsdl_and_calls_the_server(erp):
 def test_e4_push_customer_gives_an_erp_code_and_keeps_chinese_text(svc, core):
     """E4: a customer reaches the ERP with its Chinese name; its code comes back (and again the
     same on a repeat), announced once by a customer.code event."""
-    customer = {"id": 5, "name": "无锡精工磨具有限公司", "type": 2, "contactName": "王建国",
-                "phone": "13912345678", "salespersonUsername": "zhangwei", "salespersonName": "张伟",
-                "mergedIds": {"long": [8, 9]}, "updatedAt": AT}
+    customer = {
+        "id": 5,
+        "name": "无锡精工磨具有限公司",
+        "type": 2,
+        "contactName": "王建国",
+        "phone": "13912345678",
+        "salespersonUsername": "zhangwei",
+        "salespersonName": "张伟",
+        "mergedIds": {"long": [8, 9]},
+        "updatedAt": AT,
+    }
     assert svc.PushCustomer(customer=customer) == "C0001"
     assert svc.PushCustomer(customer=customer) == "C0001"
     held = core.customers[5]
-    assert (held["name"], held["contact_name"], held["salesperson"]["name"]) == ("无锡精工磨具有限公司", "王建国", "张伟")
+    assert (held["name"], held["contact_name"], held["salesperson"]["name"]) == (
+        "无锡精工磨具有限公司",
+        "王建国",
+        "张伟",
+    )
     assert held["merged_ids"] == [8, 9]
     assert [e["kind"] for e in core.emitted] == ["customer.code"]
 
@@ -141,12 +172,22 @@ def test_e1_same_order_number_twice_is_one_order(svc, core):
 def test_e1_decimals_are_exact_end_to_end(svc, core):
     """E1, C7: quantities and amounts travel as exact decimals (12.345678 stays 12.345678), in
     and out."""
-    lines = [{"lineNo": 1, "sku": "WA-100", "quantity": Decimal("12.345678"), "unitPrice": Decimal("0.10"),
-              "amount": Decimal("1.2345678")}]
+    lines = [
+        {
+            "lineNo": 1,
+            "sku": "WA-100",
+            "quantity": Decimal("12.345678"),
+            "unitPrice": Decimal("0.10"),
+            "amount": Decimal("1.2345678"),
+        }
+    ]
     svc.PushOrder(order=order(lines=lines))
     line = core.orders["JHT-20261125-0001"]["lines"][0]
-    assert (line["quantity"], line["unit_price"], line["amount"]) == (Decimal("12.345678"), Decimal("0.10"),
-                                                                      Decimal("1.2345678"))
+    assert (line["quantity"], line["unit_price"], line["amount"]) == (
+        Decimal("12.345678"),
+        Decimal("0.10"),
+        Decimal("1.2345678"),
+    )
     assert str(line["quantity"]) == "12.345678"
     stock = svc.QueryStock(skus={"string": ["WA-100"]})  # zeep unwraps the StockItemArray to a list
     assert [(s.sku, s.quantity) for s in stock] == [("WA-100", Decimal("87.654322"))]
@@ -160,7 +201,9 @@ def test_e1_order_header_and_lines_reach_the_erp_with_chinese_text(svc, core):
     assert held["remark"] == "请用木箱包装，轻拿轻放"
     assert held["customer"] == {"id": 1, "erp_code": "C0001", "name": "无锡精工磨具有限公司"}
     assert [(line["sku"], line["quantity"], line["unit"]) for line in held["lines"]] == [
-        ("WA-100", Decimal(10), "片"), ("WA-200", Decimal(20), None)]
+        ("WA-100", Decimal(10), "片"),
+        ("WA-200", Decimal(20), None),
+    ]
     assert held["placed_at"] == AT.isoformat()
 
 
@@ -204,31 +247,43 @@ def test_e6_unknown_command_is_a_client_invalid_fault(svc):
 
 
 def _post(server, body: str, **headers) -> requests.Response:
-    return requests.post(server.url, data=body.encode("utf-8"), timeout=10,
-                         headers={"Content-Type": "text/xml; charset=utf-8", **headers})
+    return requests.post(
+        server.url,
+        data=body.encode("utf-8"),
+        timeout=10,
+        headers={"Content-Type": "text/xml; charset=utf-8", **headers},
+    )
 
 
 def _envelope(inner: str, header: str = "") -> str:
-    return ('<?xml version="1.0" encoding="utf-8"?>'
-            '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:e="urn:jht-bridge:erp:1">'
-            f'<soap:Header>{header}</soap:Header><soap:Body>{inner}</soap:Body></soap:Envelope>')
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:e="urn:jht-bridge:erp:1">'
+        f"<soap:Header>{header}</soap:Header><soap:Body>{inner}</soap:Body></soap:Envelope>"
+    )
 
 
 def test_e6_missing_required_field_is_a_client_invalid_fault(erp, core):
     """E6: an order without lines or a line without quantity (zeep would refuse to send it;
     another client might) answers Client.Invalid naming the field, and nothing is imported."""
-    no_lines = _envelope("<e:PushOrder><e:order><e:orderNo>JHT-1</e:orderNo><e:customerId>1</e:customerId>"
-                         "<e:lines/></e:order></e:PushOrder>")
+    no_lines = _envelope(
+        "<e:PushOrder><e:order><e:orderNo>JHT-1</e:orderNo><e:customerId>1</e:customerId>"
+        "<e:lines/></e:order></e:PushOrder>"
+    )
     answer = _post(erp, no_lines)
     assert answer.status_code == 500 and "Client.Invalid" in answer.text
-    no_quantity = _envelope("<e:PushOrder><e:order><e:orderNo>JHT-1</e:orderNo><e:customerId>1</e:customerId>"
-                            "<e:lines><e:OrderLine><e:sku>WA-100</e:sku></e:OrderLine></e:lines></e:order>"
-                            "</e:PushOrder>")
+    no_quantity = _envelope(
+        "<e:PushOrder><e:order><e:orderNo>JHT-1</e:orderNo><e:customerId>1</e:customerId>"
+        "<e:lines><e:OrderLine><e:sku>WA-100</e:sku></e:OrderLine></e:lines></e:order>"
+        "</e:PushOrder>"
+    )
     answer = _post(erp, no_quantity)
     assert answer.status_code == 500 and "Client.Invalid" in answer.text and "quantity" in answer.text
-    blank_number = _envelope("<e:PushOrder><e:order><e:orderNo> </e:orderNo><e:customerId>1</e:customerId>"
-                             "<e:lines><e:OrderLine><e:sku>WA-100</e:sku><e:quantity>1</e:quantity></e:OrderLine>"
-                             "</e:lines></e:order></e:PushOrder>")
+    blank_number = _envelope(
+        "<e:PushOrder><e:order><e:orderNo> </e:orderNo><e:customerId>1</e:customerId>"
+        "<e:lines><e:OrderLine><e:sku>WA-100</e:sku><e:quantity>1</e:quantity></e:OrderLine>"
+        "</e:lines></e:order></e:PushOrder>"
+    )
     answer = _post(erp, blank_number)
     assert answer.status_code == 500 and "Client.Invalid" in answer.text and "orderNo" in answer.text
     assert core.orders == {}
@@ -236,8 +291,10 @@ def test_e6_missing_required_field_is_a_client_invalid_fault(erp, core):
 
 def test_e6_an_internal_error_is_a_server_fault(svc, core, monkeypatch):
     """E6: anything that breaks inside the ERP answers faultcode Server (try again later)."""
+
     def broken(doc):
         raise RuntimeError("database is locked")
+
     monkeypatch.setattr(core, "import_order", broken)
     with pytest.raises(Fault) as caught:
         svc.PushOrder(order=order())
@@ -269,8 +326,15 @@ def test_e3_pull_events_oldest_first_after_the_id_with_every_kind(svc, core):
     svc.PushCustomer(customer={"id": 7, "name": "无锡"})
     events = svc.PullEvents(afterId=0, limit=100)
     assert [e.id for e in events] == list(range(1, len(events) + 1))
-    assert [e.kind for e in events] == ["order.accepted", "order.status", "order.released", "order.shipment",
-                                        "order.shipment", "stock", "customer.code"]
+    assert [e.kind for e in events] == [
+        "order.accepted",
+        "order.status",
+        "order.released",
+        "order.shipment",
+        "order.shipment",
+        "stock",
+        "customer.code",
+    ]
     accepted, status, released, ship1, ship2, stock, code = events
     assert (accepted.orderNo, accepted.erpRef) == ("JHT-20261125-0001", "SO-00001")
     assert (status.status, status.erpRef) == ("pending", "SO-00001")
@@ -407,10 +471,16 @@ def test_e1_ws_security_username_token_when_configured(core):
     digest password answers faultcode Client.Authentication; PasswordText with the right
     password goes through."""
     with SoapErpServer(core, wsse_user="jht", wsse_password="s3cret") as server:
-        assert client(server, wsse=UsernameToken("jht", "s3cret")).service.PushCustomer(
-            customer={"id": 1, "name": "甲"}) == "C0001"
-        for wsse in (None, UsernameToken("jht", "wrong"), UsernameToken("other", "s3cret"),
-                     UsernameToken("jht", "s3cret", use_digest=True)):
+        assert (
+            client(server, wsse=UsernameToken("jht", "s3cret")).service.PushCustomer(customer={"id": 1, "name": "甲"})
+            == "C0001"
+        )
+        for wsse in (
+            None,
+            UsernameToken("jht", "wrong"),
+            UsernameToken("other", "s3cret"),
+            UsernameToken("jht", "s3cret", use_digest=True),
+        ):
             with pytest.raises(Fault) as caught:
                 client(server, wsse=wsse).service.QueryStock(skus={"string": ["WA-100"]})
             assert caught.value.code == "soap11env:Client.Authentication", wsse
@@ -474,11 +544,21 @@ def bill(bill_no: str = "JHT-20261125-0001", *, entries: list | None = None) -> 
         "BillDate": AT,
         "Remark": "请用木箱包装",
         "Address": "江苏省无锡市新吴区长江路 88 号",
-        "Entries": {"SalesEntry": entries or [
-            {"Seq": 1, "MaterialNo": "WA-100", "MaterialName": "白刚玉平形砂轮", "Model": "PSA 100×20×32",
-             "Qty": Decimal(10), "Price": Decimal("12.50"), "Amount": Decimal("125.00")},
-            {"Seq": 2, "MaterialNo": "WA-200", "Qty": Decimal(20)},
-        ]},
+        "Entries": {
+            "SalesEntry": entries
+            or [
+                {
+                    "Seq": 1,
+                    "MaterialNo": "WA-100",
+                    "MaterialName": "白刚玉平形砂轮",
+                    "Model": "PSA 100×20×32",
+                    "Qty": Decimal(10),
+                    "Price": Decimal("12.50"),
+                    "Amount": Decimal("125.00"),
+                },
+                {"Seq": 2, "MaterialNo": "WA-200", "Qty": Decimal(20)},
+            ]
+        },
     }
 
 
@@ -497,7 +577,8 @@ def test_e1_committed_foreign_wsdl_is_the_served_one(foreign):
     """E1: tests/data/foreign-sales.wsdl is what the foreign server serves (regenerate with
     ``python -m tests.doubles.soap_erp_server --foreign --write-wsdl tests/data/foreign-sales.wsdl``)."""
     assert foreign.committed_form() == (DATA / "foreign-sales.wsdl").read_bytes(), (
-        "the foreign service changed: regenerate tests/data/foreign-sales.wsdl and review the diff")
+        "the foreign service changed: regenerate tests/data/foreign-sales.wsdl and review the diff"
+    )
     c = zeep.Client(str(DATA / "foreign-sales.wsdl"))
     assert set(c.wsdl.services) == {"SalesOrderService"}
     assert set(c.wsdl.services["SalesOrderService"].ports) == {"SalesOrderService"}
@@ -506,8 +587,15 @@ def test_e1_committed_foreign_wsdl_is_the_served_one(foreign):
 def test_e4_foreign_save_customer_answers_success_and_code_or_success_false(fsvc, core):
     """E4: SaveCustomer answers Success=true with the ERP code; a customer it cannot take
     answers Success=false with a message (no fault)."""
-    ok = fsvc.SaveCustomer(request={"CustNo": "5", "CustName": "无锡精工磨具有限公司", "Linkman": "王建国",
-                                    "Mobile": "13912345678", "SalesmanCode": "zhangwei"})
+    ok = fsvc.SaveCustomer(
+        request={
+            "CustNo": "5",
+            "CustName": "无锡精工磨具有限公司",
+            "Linkman": "王建国",
+            "Mobile": "13912345678",
+            "SalesmanCode": "zhangwei",
+        }
+    )
     assert (ok.Success, ok.Code) == (True, "C0001")
     assert core.customers[5]["name"] == "无锡精工磨具有限公司" and core.customers[5]["contact_name"] == "王建国"
     refused = fsvc.SaveCustomer(request={"CustNo": "6", "CustName": ""})
@@ -524,7 +612,9 @@ def test_e1_foreign_bill_number_twice_is_a_client_fault_already_there(fsvc, core
     assert list(core.orders) == ["JHT-20261125-0001"] and core.imports["JHT-20261125-0001"] == 2
     held = core.orders["JHT-20261125-0001"]
     assert held["customer"]["id"] == 5 and [(x["sku"], x["quantity"]) for x in held["lines"]] == [
-        ("WA-100", Decimal(10)), ("WA-200", Decimal(20))]
+        ("WA-100", Decimal(10)),
+        ("WA-200", Decimal(20)),
+    ]
 
 
 def test_e6_foreign_rejection_is_a_client_fault_with_the_erps_words(foreign, fsvc, core):
@@ -580,7 +670,10 @@ def test_e3_foreign_changes_carry_every_kind_with_state_codes(fsvc, core):
     assert audit.BillNo == "JHT-20261125-0001"
     assert (ship.State, ship.ShipNo, ship.BillId) == ("3", "SO-00001-S1", "SO-00001")
     assert ship.Express and ship.ExpressNo and isinstance(ship.ShipTime, datetime)
-    assert [(d.MaterialNo, d.Qty) for d in ship.Details.ChangeDetail] == [("WA-100", Decimal(10)), ("WA-200", Decimal(20))]
+    assert [(d.MaterialNo, d.Qty) for d in ship.Details.ChangeDetail] == [
+        ("WA-100", Decimal(10)),
+        ("WA-200", Decimal(20)),
+    ]
     assert (cust.CustNo, cust.CustCode) == ("7", "C0001")
     assert [(i.MaterialNo, i.QtyAvailable) for i in stock.Stock.Inventory] == [("WA-100", Decimal("0.5"))]
     assert [c.Seq for c in fsvc.GetChanges(FromSeq=5, MaxCount=1).Change] == [6]

@@ -30,7 +30,9 @@ def test_e1_every_tsql_named_statement_parses(name):
 
 def test_e1_a_broken_statement_would_be_caught():
     with pytest.raises(sqlglot.errors.ParseError):
-        sqlglot.parse_one("INSERT INTO jht_order_in (order_no VALUES (?)", read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+        sqlglot.parse_one(
+            "INSERT INTO jht_order_in (order_no VALUES (?)", read="tsql", error_level=sqlglot.ErrorLevel.RAISE
+        )
 
 
 OPTIONAL = {"on_connect"}  # run once per connection where a dialect needs it (psqlODBC's timeout)

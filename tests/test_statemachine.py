@@ -34,10 +34,7 @@ ALLOWED = {
 }
 ACTOR_KINDS = ["customer", "sales", "admin", "erp", "system"]
 CASES = [
-    (frm, to, who)
-    for frm, to in itertools.product([s.value for s in S], repeat=2)
-    if frm != to
-    for who in ACTOR_KINDS
+    (frm, to, who) for frm, to in itertools.product([s.value for s in S], repeat=2) if frm != to for who in ACTOR_KINDS
 ]
 
 
@@ -122,9 +119,12 @@ def test_terminal_states_never_change(session, world):
 
 
 def _outbox(session, order):
-    return [(m.target, m.kind) for m in session.exec(
-        select(OutboxMessage).where(OutboxMessage.aggregate_id == order.order_no).order_by(OutboxMessage.id)
-    )]
+    return [
+        (m.target, m.kind)
+        for m in session.exec(
+            select(OutboxMessage).where(OutboxMessage.aggregate_id == order.order_no).order_by(OutboxMessage.id)
+        )
+    ]
 
 
 def test_e5_customer_cancel_and_receipt_tell_the_erp(session, world):
@@ -226,8 +226,13 @@ def test_c6_every_status_has_a_chinese_label():
 # --------------------------------------------------------------------------- what may be done now
 
 PEOPLE = ["customer", "other_customer", "sales", "other_sales", "admin", "erp", "system"]
-BUTTON_CASES = [(status, released, who, action) for status in S for released in (False, True)
-                for who in PEOPLE for action in ACTIONS]
+BUTTON_CASES = [
+    (status, released, who, action)
+    for status in S
+    for released in (False, True)
+    for who in PEOPLE
+    for action in ACTIONS
+]
 
 
 def _person(kind, world, make):
@@ -238,8 +243,11 @@ def _person(kind, world, make):
     return _actor(kind, world)
 
 
-@pytest.mark.parametrize("status,released,who,action", BUTTON_CASES,
-                         ids=[f"{s.value}-{'released' if r else 'unreleased'}-{w}-{a}" for s, r, w, a in BUTTON_CASES])
+@pytest.mark.parametrize(
+    "status,released,who,action",
+    BUTTON_CASES,
+    ids=[f"{s.value}-{'released' if r else 'unreleased'}-{w}-{a}" for s, r, w, a in BUTTON_CASES],
+)
 def test_c13_c9_a1_may_says_yes_exactly_when_doing_it_works(session, world, make, status, released, who, action):
     """C13 (cancel), C9 (confirm receipt), A1 (release): the state machine's answer to "may this
     person do this now" (the buttons a front end shows) is the one its transitions give: None

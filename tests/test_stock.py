@@ -65,8 +65,11 @@ def test_c7_submit_order_checks_stock_first_and_a_retry_does_not_ask_again(engin
     customer = shop["customers"][0]
     erp.stock = {"WA-400": Decimal("10")}
     config = Config.model_validate({})
-    request = OrderRequest(lines=[LineRequest(product_id=shop["wheel"].id, quantity=3)],
-                           idempotency_key="submit-key-01", address_id=shop["addresses"][customer.id])
+    request = OrderRequest(
+        lines=[LineRequest(product_id=shop["wheel"].id, quantity=3)],
+        idempotency_key="submit-key-01",
+        address_id=shop["addresses"][customer.id],
+    )
     checker = _checker(engine, erp)
     placed = submit_order(engine, checker, Actor.customer(customer.id), customer.id, request, config)
     assert placed.order.status == OrderStatus.AWAITING_SHIPMENT and placed.order.stock_check == StockCheck.SUFFICIENT

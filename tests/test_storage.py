@@ -103,27 +103,51 @@ def test_sec01_sec03_upgrade_from_0001_keeps_every_row_never_reuses_ids_and_leav
     before = _indexes(engine)
     at = "2026-11-01T08:00:00+00:00"
     with engine.begin() as conn:
+
         def insert(table: str, **values) -> int:
             names = ", ".join(values)
             marks = ", ".join(f":{k}" for k in values)
-            return conn.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING id"), values).scalar_one()
+            return conn.execute(
+                sa.text(f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING id"), values
+            ).scalar_one()
 
         def customer(name: str, phone: str | None, merged_into_id: int | None = None) -> int:
-            return insert("customer", name=name, type=2, phone=phone, merged_into_id=merged_into_id,
-                          created_at=at, updated_at=at)
+            return insert(
+                "customer", name=name, type=2, phone=phone, merged_into_id=merged_into_id, created_at=at, updated_at=at
+            )
 
-        sales = insert("staff_user", username="zhangwei", display_name="张伟", role="sales", password_hash="x",
-                       active=True, created_at=at)
+        sales = insert(
+            "staff_user",
+            username="zhangwei",
+            display_name="张伟",
+            role="sales",
+            password_hash="x",
+            active=True,
+            created_at=at,
+        )
         oldest = customer("老客户", "139 0000 1111")
         newer = customer("新客户", "13900001111")
         spaced = customer("第三家", "+86 139-0000-2222")
         alias = customer("老客户（别名）", "13900001111", merged_into_id=oldest)
         odd = customer("号码写错的", "abc")
         account = insert("account", customer_id=newer, openid="wx-newer", created_at=at)
-        order = insert("orders", order_no="JHT-20261101-0001", customer_id=newer, account_id=account, status="pending",
-                       released=False, stock_check="unknown", stock_source="none", idempotency_key="k1",
-                       request_hash="h", ship_to='{"recipient": "陈"}', remark="", total_amount="10.00",
-                       created_at=at, updated_at=at)
+        order = insert(
+            "orders",
+            order_no="JHT-20261101-0001",
+            customer_id=newer,
+            account_id=account,
+            status="pending",
+            released=False,
+            stock_check="unknown",
+            stock_source="none",
+            idempotency_key="k1",
+            request_hash="h",
+            ship_to='{"recipient": "陈"}',
+            remark="",
+            total_amount="10.00",
+            created_at=at,
+            updated_at=at,
+        )
         insert("inquiry", customer_id=newer, account_id=account, body="要 300 的砂轮", status="open", created_at=at)
         conn.execute(sa.text("UPDATE customer SET salesperson_id = :s"), {"s": sales})
 
@@ -137,12 +161,14 @@ def test_sec01_sec03_upgrade_from_0001_keeps_every_row_never_reuses_ids_and_leav
     with engine.connect() as conn:
         phones = dict(conn.execute(sa.text("SELECT id, phone FROM customer")).all())
         assert phones == {oldest: "13900001111", newer: None, spaced: "13900002222", alias: "13900001111", odd: "abc"}
-        (cleared,) = conn.execute(sa.text(
-            "SELECT entity_id, detail FROM audit_log WHERE action = 'customer.phone_cleared'")).all()
+        (cleared,) = conn.execute(
+            sa.text("SELECT entity_id, detail FROM audit_log WHERE action = 'customer.phone_cleared'")
+        ).all()
         detail = cleared[1] if isinstance(cleared[1], dict) else json.loads(cleared[1])
         assert cleared[0] == str(newer) and detail["held_by_customer_id"] == oldest
-        assert conn.execute(sa.text("SELECT customer_id, account_id FROM orders WHERE id = :o"), {"o": order}).one() == (
-            newer, account)
+        assert conn.execute(
+            sa.text("SELECT customer_id, account_id FROM orders WHERE id = :o"), {"o": order}
+        ).one() == (newer, account)
         assert conn.execute(sa.text("SELECT count(*) FROM inquiry WHERE account_id = :a"), {"a": account}).scalar() == 1
         if engine.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
@@ -150,8 +176,13 @@ def test_sec01_sec03_upgrade_from_0001_keeps_every_row_never_reuses_ids_and_leav
             for table in ("account", "staff_user", "customer", "orders", "inquiry", "address"):
                 assert "AUTOINCREMENT" in ddl[table].upper(), table
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO customer (name, type, phone, created_at, updated_at) "
-                             "VALUES ('又一个', 2, '13900001111', :t, :t)"), {"t": at})
+        conn.execute(
+            sa.text(
+                "INSERT INTO customer (name, type, phone, created_at, updated_at) "
+                "VALUES ('又一个', 2, '13900001111', :t, :t)"
+            ),
+            {"t": at},
+        )
     with engine.begin() as conn:
         account_sql = sa.text("INSERT INTO account (customer_id, openid, created_at) VALUES (:c, :o, :t) RETURNING id")
         last = conn.execute(account_sql, {"c": oldest, "o": "wx-1", "t": at}).scalar_one()

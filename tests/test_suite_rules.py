@@ -15,8 +15,14 @@ def _skip_calls(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         target = node.func if isinstance(node, ast.Call) else node
-        calling = isinstance(node, ast.Call) and isinstance(target, ast.Attribute) and target.attr in ("importorskip", "skip")
-        marking = isinstance(node, ast.Attribute) and node.attr in ("skip", "skipif") and ast.unparse(node.value).endswith("mark")
+        calling = (
+            isinstance(node, ast.Call) and isinstance(target, ast.Attribute) and target.attr in ("importorskip", "skip")
+        )
+        marking = (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("skip", "skipif")
+            and ast.unparse(node.value).endswith("mark")
+        )
         if calling or marking:
             found.append(f"{path.relative_to(TESTS.parent)}:{node.lineno}: {ast.unparse(target)}")
     return found

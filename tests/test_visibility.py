@@ -24,7 +24,9 @@ def expected_visible(kind, grant, hide, active) -> bool:
 
 
 @pytest.mark.parametrize(
-    "kind,grant,hide,active", COMBOS, ids=[f"{k.value}-grant_{g}-hide_{h}-{'active' if a else 'inactive'}" for k, g, h, a in COMBOS]
+    "kind,grant,hide,active",
+    COMBOS,
+    ids=[f"{k.value}-grant_{g}-hide_{h}-{'active' if a else 'inactive'}" for k, g, h, a in COMBOS],
 )
 def test_c2_a3_visibility_for_every_combination(session, make, kind, grant, hide, active):
     me = make.customer(type=CustomerType.TYPE_1)

@@ -220,17 +220,21 @@ def test_phone_number_from_a_phone_code(fake_wechat, client):
 
 def test_subscribe_message_body_is_what_wechat_expects(fake_wechat, client):
     client.send_subscribe_message(
-        "openid-1", "tmpl-1", {"character_string1": "JHT-20261125-0001", "thing2": "顺丰速运"},
+        "openid-1",
+        "tmpl-1",
+        {"character_string1": "JHT-20261125-0001", "thing2": "顺丰速运"},
         "pages/order/detail?order_no=JHT-20261125-0001",
     )
-    assert fake_wechat.sent == [{
-        "touser": "openid-1",
-        "template_id": "tmpl-1",
-        "page": "pages/order/detail?order_no=JHT-20261125-0001",
-        "data": {"character_string1": {"value": "JHT-20261125-0001"}, "thing2": {"value": "顺丰速运"}},
-        "miniprogram_state": "formal",
-        "lang": "zh_CN",
-    }]
+    assert fake_wechat.sent == [
+        {
+            "touser": "openid-1",
+            "template_id": "tmpl-1",
+            "page": "pages/order/detail?order_no=JHT-20261125-0001",
+            "data": {"character_string1": {"value": "JHT-20261125-0001"}, "thing2": {"value": "顺丰速运"}},
+            "miniprogram_state": "formal",
+            "lang": "zh_CN",
+        }
+    ]
 
 
 def test_subscribe_message_to_a_user_without_subscription_is_refused(fake_wechat, client):
@@ -285,20 +289,28 @@ def test_secret_and_token_never_reach_a_log_line(fake_wechat, client, caplog):
 
 
 def shipment(customer_id: int, **extra) -> dict:
-    return {"order_no": "JHT-20261125-0001", "customer_id": customer_id, "shipment_id": "S1",
-            "courier": "顺丰速运", "tracking_no": "SF1234567890", **extra}
+    return {
+        "order_no": "JHT-20261125-0001",
+        "customer_id": customer_id,
+        "shipment_id": "S1",
+        "courier": "顺丰速运",
+        "tracking_no": "SF1234567890",
+        **extra,
+    }
 
 
 @pytest.fixture
 def customer_with_accounts(session, make):
     customer = make.customer()
     other = make.customer()
-    session.add_all([
-        Account(customer_id=customer.id, openid="openid-a"),
-        Account(customer_id=customer.id, openid="openid-b", phone="13800138000"),
-        Account(customer_id=customer.id, phone="13900139000"),  # phone only: no WeChat
-        Account(customer_id=other.id, openid="openid-other"),
-    ])
+    session.add_all(
+        [
+            Account(customer_id=customer.id, openid="openid-a"),
+            Account(customer_id=customer.id, openid="openid-b", phone="13800138000"),
+            Account(customer_id=customer.id, phone="13900139000"),  # phone only: no WeChat
+            Account(customer_id=other.id, openid="openid-other"),
+        ]
+    )
     session.commit()
     return customer
 
@@ -317,7 +329,9 @@ def notifier(engine, fake_wechat):
         client.close()
 
 
-def test_c12_shipment_notice_goes_to_every_wechat_account_of_the_customer(notifier, fake_wechat, customer_with_accounts):
+def test_c12_shipment_notice_goes_to_every_wechat_account_of_the_customer(
+    notifier, fake_wechat, customer_with_accounts
+):
     notifier().notify("notify.shipment", shipment(customer_with_accounts.id))
     assert [m["touser"] for m in fake_wechat.sent] == ["openid-a", "openid-b"]
     message = fake_wechat.sent[0]
@@ -372,8 +386,13 @@ def test_c12_the_api_and_the_shipment_notices_share_one_wechat_client(engine, tm
     from bridge.app import build_api
     from tests.sync_helpers import filedrop_runtime
 
-    rt = filedrop_runtime(engine, tmp_path, JHT_WECHAT__MODE="dev", JHT_WECHAT__SHIPMENT_TEMPLATE_ID="tmpl-1",
-                          JHT_SECURITY__TOKEN_SECRET="test-secret-" + "x" * 32)
+    rt = filedrop_runtime(
+        engine,
+        tmp_path,
+        JHT_WECHAT__MODE="dev",
+        JHT_WECHAT__SHIPMENT_TEMPLATE_ID="tmpl-1",
+        JHT_SECURITY__TOKEN_SECRET="test-secret-" + "x" * 32,
+    )
     (notifier,) = [n for n in rt.notifiers if n.name == "wechat"]
     assert build_api(rt).state.wechat is notifier.client
     rt.connector.close()

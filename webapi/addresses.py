@@ -26,9 +26,15 @@ class AddressBody(msgspec.Struct):
 
 
 def _input(data: AddressBody) -> addresses.AddressInput:
-    return addresses.AddressInput(recipient=data.recipient, phone=data.phone, detail=data.detail,
-                                  province=data.province, city=data.city, district=data.district,
-                                  is_default=data.is_default)
+    return addresses.AddressInput(
+        recipient=data.recipient,
+        phone=data.phone,
+        detail=data.detail,
+        province=data.province,
+        city=data.city,
+        district=data.district,
+        is_default=data.is_default,
+    )
 
 
 @get("/addresses", sync_to_thread=True, operation_id="mpAddresses", tags=["mp addresses"])
@@ -48,15 +54,22 @@ def add_address(request: Request, data: JSONBody[AddressBody], me: Me) -> views.
 
 
 @put("/addresses/{address_id:int}", sync_to_thread=True, operation_id="mpUpdateAddress", tags=["mp addresses"])
-def update_address(request: Request, address_id: fields.PathId, data: JSONBody[AddressBody], me: Me) -> views.AddressView:
+def update_address(
+    request: Request, address_id: fields.PathId, data: JSONBody[AddressBody], me: Me
+) -> views.AddressView:
     """Change a delivery address; orders keep the copy they were placed with."""
     with session_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
         return views.address_view(addresses.update_address(session, who.actor, who.customer, address_id, _input(data)))
 
 
-@delete("/addresses/{address_id:int}", sync_to_thread=True, operation_id="mpDeleteAddress", tags=["mp addresses"],
-        status_code=200)
+@delete(
+    "/addresses/{address_id:int}",
+    sync_to_thread=True,
+    operation_id="mpDeleteAddress",
+    tags=["mp addresses"],
+    status_code=200,
+)
 def delete_address(request: Request, address_id: fields.PathId, me: Me) -> views.Deleted:
     """Delete a delivery address (orders placed with it keep their copy)."""
     with session_scope(runtime(request).engine) as session:

@@ -85,10 +85,21 @@ def validation_error(request: Request, exc: ValidationException) -> Response:
 def http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotFoundException):
         return _error(404, "not_found", "请求的内容不存在", detail=exc.detail)
-    messages = {401: "请先登录", 403: "没有权限", 405: "不支持的请求方式", 413: "请求内容过大", 429: "请求过于频繁，请稍后再试"}
+    messages = {
+        401: "请先登录",
+        403: "没有权限",
+        405: "不支持的请求方式",
+        413: "请求内容过大",
+        429: "请求过于频繁，请稍后再试",
+    }
     # exc.headers carries e.g. the Allow header of a 405 (RFC 9110 §15.5.6)
-    return _error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, "请求无法处理"),
-                  headers=exc.headers, detail=exc.detail)
+    return _error(
+        exc.status_code,
+        f"http_{exc.status_code}",
+        messages.get(exc.status_code, "请求无法处理"),
+        headers=exc.headers,
+        detail=exc.detail,
+    )
 
 
 def too_deep_error(request: Request, exc: RecursionError) -> Response:
@@ -158,9 +169,11 @@ def content_security_policy(path: str) -> str:
     (Redoc, served from the bridge itself, no CDN) needs its own script, inline styles and a
     blob worker. Pages added later (admin) get their policy here, in the one place."""
     if path == "/schema" or path.startswith("/schema/") and not path.endswith((".json", ".yaml", ".yml")):
-        return ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-                "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
-                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+        return (
+            "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
     return "default-src 'none'; frame-ancestors 'none'"
 
 
@@ -239,8 +252,9 @@ class _Redoc(RedocRenderPlugin):
     """Redoc from the bridge itself (webapi/static/redoc), no CDN, no Google fonts."""
 
     def __init__(self):
-        super().__init__(path=["/", "/redoc"], js_url="/static/redoc/redoc.standalone.js", google_fonts=False,
-                         favicon="")
+        super().__init__(
+            path=["/", "/redoc"], js_url="/static/redoc/redoc.standalone.js", google_fonts=False, favicon=""
+        )
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         return super().render(request, document_limits(openapi_schema, request.app.state.runtime.config))
@@ -253,7 +267,8 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            *routes.routers(ERROR_RESPONSES), *ops.ROUTES,
+            *routes.routers(ERROR_RESPONSES),
+            *ops.ROUTES,
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False),
         ],
         exception_handlers={

@@ -115,7 +115,10 @@ class Tokens:
     def verify(self, token: str, typ: str = "access") -> Principal:
         try:
             claims = jwt.decode(
-                token, self.key, algorithms=["HS256"], issuer=ISSUER,
+                token,
+                self.key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
                 options={"require": ["exp", "sub", "typ", "sid", "jti"]},
             )
         except jwt.ExpiredSignatureError:
@@ -218,22 +221,31 @@ class LoginLimiter:
             per_address = self._trim(self._attempts.setdefault(f"ip:{address}", deque()), now, self.WINDOW_S)
             if len(per_address) >= self.per_minute:
                 retry = int(self.WINDOW_S - (now - per_address[0])) + 1
-                raise TooMany("登录过于频繁，请稍后再试", f"login rate limit reached for address {address}", retry_after_s=retry)
+                raise TooMany(
+                    "登录过于频繁，请稍后再试", f"login rate limit reached for address {address}", retry_after_s=retry
+                )
             if username is not None:
                 user = username.lower()
                 pair = self._trim(self._failures.setdefault(f"pair:{user}@{address}", deque()), now, self.WINDOW_S)
                 if len(pair) >= self.per_minute:
                     retry = int(self.WINDOW_S - (now - pair[0])) + 1
-                    raise TooMany("密码错误次数过多，请稍后再试", f"too many wrong passwords for {user!r} from {address}",
-                                  retry_after_s=retry)
-                failures = len(self._trim(self._failures.setdefault(f"user:{user}", deque()), now, self.GLOBAL_WINDOW_S))
+                    raise TooMany(
+                        "密码错误次数过多，请稍后再试",
+                        f"too many wrong passwords for {user!r} from {address}",
+                        retry_after_s=retry,
+                    )
+                failures = len(
+                    self._trim(self._failures.setdefault(f"user:{user}", deque()), now, self.GLOBAL_WINDOW_S)
+                )
                 gap = self._gap(failures)
                 last = self._last_try.get(user)
                 if gap and last is not None and now - last < gap:
                     retry = int(gap - (now - last)) + 1
-                    raise TooMany("该账号登录失败次数过多，请稍后再试",
-                                  f"{failures} wrong passwords for {user!r} in 15 min: one attempt every {gap:.0f} s",
-                                  retry_after_s=retry)
+                    raise TooMany(
+                        "该账号登录失败次数过多，请稍后再试",
+                        f"{failures} wrong passwords for {user!r} in 15 min: one attempt every {gap:.0f} s",
+                        retry_after_s=retry,
+                    )
                 self._last_try[user] = now
             per_address.append(now)
 

@@ -66,8 +66,9 @@ def _kind(value: str | None) -> ProductKind | None:
 
 
 @get("/products", sync_to_thread=True, operation_id="mpProducts", tags=["mp catalog"])
-def customer_products(request: Request, me: Me, kind: KindFilter = None, q: fields.Search = None,
-                      page: Page = 1) -> views.ProductPage:
+def customer_products(
+    request: Request, me: Me, kind: KindFilter = None, q: fields.Search = None, page: Page = 1
+) -> views.ProductPage:
     """The products this customer may see, at their prices (C1, C2): by kind, searched by name,
     code or marking."""
     with read_scope(runtime(request).engine) as session:
@@ -96,8 +97,9 @@ def scan(request: Request, data: JSONBody[ScanBody], me: Me) -> views.ScanView:
 
 
 @get("/products", sync_to_thread=True, operation_id="salesProducts", tags=["sales products"])
-def staff_products(request: Request, staff: Staff, kind: KindFilter = None, q: fields.Search = None,
-                   page: Page = 1) -> views.StaffProductPage:
+def staff_products(
+    request: Request, staff: Staff, kind: KindFilter = None, q: fields.Search = None, page: Page = 1
+) -> views.StaffProductPage:
     """The products I may see, active or not, by kind, searched by name, code or marking."""
     with read_scope(runtime(request).engine) as session:
         return views.staff_product_page(products.staff_catalog(session, staff.actor, kind=_kind(kind), q=q, page=page))
@@ -112,10 +114,12 @@ def add_product(request: Request, data: JSONBody[ProductBody], staff: Staff) -> 
         return views.staff_product_view(products.create_product(session, staff.actor, values, ProductKind(data.kind)))
 
 
-@post("/products/{product_id:int}/grants", sync_to_thread=True, operation_id="salesGrantProduct",
-      tags=["sales products"])
-def grant_product(request: Request, product_id: fields.PathId, data: JSONBody[GrantBody],
-                  staff: Staff) -> views.GrantView:
+@post(
+    "/products/{product_id:int}/grants", sync_to_thread=True, operation_id="salesGrantProduct", tags=["sales products"]
+)
+def grant_product(
+    request: Request, product_id: fields.PathId, data: JSONBody[GrantBody], staff: Staff
+) -> views.GrantView:
     """Make a custom product visible to one of my customers (A3, A7); granting again changes
     nothing, and ``visible_to_customer`` says whether a hide or an inactive product still wins."""
     with session_scope(runtime(request).engine) as session:

@@ -72,8 +72,13 @@ def my_accounts(request: Request, me: Me) -> list[views.AccountView]:
         return [views.account_view(a) for a in customers.bound_accounts(session, who.customer.id)]
 
 
-@delete("/me/accounts/{account_id:int}", sync_to_thread=True, operation_id="mpUnbindAccount", tags=["mp me"],
-        status_code=200)
+@delete(
+    "/me/accounts/{account_id:int}",
+    sync_to_thread=True,
+    operation_id="mpUnbindAccount",
+    tags=["mp me"],
+    status_code=200,
+)
 def unbind_account(request: Request, account_id: fields.PathId, me: Me) -> views.Unbound:
     """Unbind one of this customer's accounts (not the last one); its sign-ins end at once and
     the orders it placed keep naming it."""
@@ -110,9 +115,15 @@ def add_customer(request: Request, data: JSONBody[CustomerCreateBody], staff: St
     """Create a customer (A7), the caller's own unless an admin names its salesperson; a WeChat
     user who later binds ``phone`` joins it (scenario 2)."""
     with session_scope(runtime(request).engine) as session:
-        customer = customers.create_customer(session, staff.actor, name=data.name, type=data.type,
-                                             salesperson_id=data.salesperson_id, phone=data.phone,
-                                             contact_name=data.contact_name)
+        customer = customers.create_customer(
+            session,
+            staff.actor,
+            name=data.name,
+            type=data.type,
+            salesperson_id=data.salesperson_id,
+            phone=data.phone,
+            contact_name=data.contact_name,
+        )
         return _detail(session, staff, customer)
 
 
@@ -123,34 +134,57 @@ def customer_detail(request: Request, customer_id: fields.PathId, staff: Staff) 
         return _detail(session, staff, customers.customer_for(session, staff.actor, customer_id))
 
 
-@patch("/customers/{customer_id:int}", sync_to_thread=True, operation_id="salesUpdateCustomer", tags=["sales customers"])
-def change_customer(request: Request, customer_id: fields.PathId, data: JSONBody[CustomerUpdateBody],
-                    staff: Staff) -> views.CustomerDetail:
+@patch(
+    "/customers/{customer_id:int}", sync_to_thread=True, operation_id="salesUpdateCustomer", tags=["sales customers"]
+)
+def change_customer(
+    request: Request, customer_id: fields.PathId, data: JSONBody[CustomerUpdateBody], staff: Staff
+) -> views.CustomerDetail:
     """Change a customer's name, phone, contact (and, for an admin, salesperson)."""
-    changes = {k: getattr(data, k) for k in ("name", "phone", "contact_name", "salesperson_id")
-               if getattr(data, k) is not msgspec.UNSET}
+    changes = {
+        k: getattr(data, k)
+        for k in ("name", "phone", "contact_name", "salesperson_id")
+        if getattr(data, k) is not msgspec.UNSET
+    }
     with session_scope(runtime(request).engine) as session:
         customer = customers.customer_for(session, staff.actor, customer_id)
         return _detail(session, staff, customers.update_customer(session, staff.actor, customer.id, **changes))
 
 
-@put("/customers/{customer_id:int}/type", sync_to_thread=True, operation_id="salesSetCustomerType",
-     tags=["sales customers"])
-def change_type(request: Request, customer_id: fields.PathId, data: JSONBody[CustomerTypeBody],
-                staff: Staff) -> views.TypeChange:
+@put(
+    "/customers/{customer_id:int}/type",
+    sync_to_thread=True,
+    operation_id="salesSetCustomerType",
+    tags=["sales customers"],
+)
+def change_type(
+    request: Request, customer_id: fields.PathId, data: JSONBody[CustomerTypeBody], staff: Staff
+) -> views.TypeChange:
     """Make the customer 类型一 or 类型二 (A1); orders already placed keep their rule, and
     ``notice`` says how many still wait for a payment confirmation."""
     with session_scope(runtime(request).engine) as session:
         customer = customers.customer_for(session, staff.actor, customer_id)
         change = customers.set_customer_type(session, staff.actor, customer.id, data.type)
-        return views.TypeChange(customer_id=change.customer_id, old_type=change.old_type, type=change.new_type,
-                                type_label=views.labels.CUSTOMER_TYPE_LABELS[change.new_type], changed=change.changed,
-                                unreleased_open_orders=change.unreleased_open_orders, notice=change.notice)
+        return views.TypeChange(
+            customer_id=change.customer_id,
+            old_type=change.old_type,
+            type=change.new_type,
+            type_label=views.labels.CUSTOMER_TYPE_LABELS[change.new_type],
+            changed=change.changed,
+            unreleased_open_orders=change.unreleased_open_orders,
+            notice=change.notice,
+        )
 
 
-@post("/customers/{customer_id:int}/notes", sync_to_thread=True, operation_id="salesCustomerNote",
-      tags=["sales customers"])
-def customer_note(request: Request, customer_id: fields.PathId, data: JSONBody[NoteBody], staff: Staff) -> views.NoteOut:
+@post(
+    "/customers/{customer_id:int}/notes",
+    sync_to_thread=True,
+    operation_id="salesCustomerNote",
+    tags=["sales customers"],
+)
+def customer_note(
+    request: Request, customer_id: fields.PathId, data: JSONBody[NoteBody], staff: Staff
+) -> views.NoteOut:
     """Write a follow-up note on a customer (A6)."""
     with session_scope(runtime(request).engine) as session:
         customer = customers.customer_for(session, staff.actor, customer_id)

@@ -38,12 +38,19 @@ def staff_inquiries(
 ) -> views.InquiryPage:
     """My customers' custom-product inquiries, newest first."""
     with read_scope(runtime(request).engine) as session:
-        found = inquiries.inquiry_page(session, staff.actor, status=InquiryStatus(status) if status else None, page=page)
+        found = inquiries.inquiry_page(
+            session, staff.actor, status=InquiryStatus(status) if status else None, page=page
+        )
         return views.inquiry_page(found)
 
 
-@post("/inquiries/{inquiry_id:int}/handle", sync_to_thread=True, operation_id="salesHandleInquiry",
-      tags=["sales inquiries"], status_code=200)
+@post(
+    "/inquiries/{inquiry_id:int}/handle",
+    sync_to_thread=True,
+    operation_id="salesHandleInquiry",
+    tags=["sales inquiries"],
+    status_code=200,
+)
 def handle_inquiry(request: Request, inquiry_id: fields.PathId, staff: Staff) -> views.InquiryOut:
     """Mark an inquiry as followed up; doing it again changes nothing."""
     with session_scope(runtime(request).engine) as session:

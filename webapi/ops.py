@@ -26,31 +26,52 @@ class Metrics:
 
     def __init__(self):
         self.registry = CollectorRegistry()
-        self.requests = Counter("jht_http_requests_total", "HTTP requests answered", ["method", "status"], registry=self.registry)
+        self.requests = Counter(
+            "jht_http_requests_total", "HTTP requests answered", ["method", "status"], registry=self.registry
+        )
         self.orders_placed = Counter("jht_orders_placed_total", "Orders placed through the API", registry=self.registry)
-        self.outbox_depth = Gauge("jht_outbox_pending", "Messages waiting for delivery", ["target"], registry=self.registry)
-        self.outbox_age = Gauge("jht_outbox_oldest_pending_seconds", "Age of the oldest waiting message", registry=self.registry)
+        self.outbox_depth = Gauge(
+            "jht_outbox_pending", "Messages waiting for delivery", ["target"], registry=self.registry
+        )
+        self.outbox_age = Gauge(
+            "jht_outbox_oldest_pending_seconds", "Age of the oldest waiting message", registry=self.registry
+        )
         self.dead = Gauge("jht_outbox_dead_letters", "Messages that need a person", registry=self.registry)
         self.inbox_parked = Gauge("jht_inbox_parked", "ERP events waiting for their order", registry=self.registry)
         self.inbox_dead = Gauge("jht_inbox_dead", "ERP events that need a person", registry=self.registry)
         self.inbox_quarantined = Gauge(
-            "jht_inbox_quarantined", "ERP events (or whole files) refused as unreadable or malformed", registry=self.registry
+            "jht_inbox_quarantined",
+            "ERP events (or whole files) refused as unreadable or malformed",
+            registry=self.registry,
         )
-        self.inbox_lag = Gauge("jht_inbox_last_event_age_seconds", "Time since the last ERP event arrived", registry=self.registry)
+        self.inbox_lag = Gauge(
+            "jht_inbox_last_event_age_seconds", "Time since the last ERP event arrived", registry=self.registry
+        )
 
     def refresh(self, session: Session) -> None:
         now = utcnow()
         pending = OutboxMessage.status == OutboxStatus.PENDING
         for target in ("erp", "notify"):
             self.outbox_depth.labels(target).set(
-                session.exec(select(sa.func.count()).select_from(OutboxMessage).where(pending, OutboxMessage.target == target)).one()
+                session.exec(
+                    select(sa.func.count()).select_from(OutboxMessage).where(pending, OutboxMessage.target == target)
+                ).one()
             )
         oldest = session.exec(select(sa.func.min(OutboxMessage.created_at)).where(pending)).one()
         self.outbox_age.set((now - _aware(oldest)).total_seconds() if oldest else 0)
-        self.dead.set(session.exec(select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)).one())
-        for gauge, status in ((self.inbox_parked, InboxStatus.PARKED), (self.inbox_dead, InboxStatus.DEAD),
-                              (self.inbox_quarantined, InboxStatus.QUARANTINED)):
-            gauge.set(session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.status == status)).one())
+        self.dead.set(
+            session.exec(
+                select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
+            ).one()
+        )
+        for gauge, status in (
+            (self.inbox_parked, InboxStatus.PARKED),
+            (self.inbox_dead, InboxStatus.DEAD),
+            (self.inbox_quarantined, InboxStatus.QUARANTINED),
+        ):
+            gauge.set(
+                session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.status == status)).one()
+            )
         last = session.exec(select(sa.func.max(InboxEvent.received_at))).one()
         self.inbox_lag.set((now - _aware(last)).total_seconds() if last else 0)
 
@@ -124,8 +145,14 @@ def _may_read_metrics(request: Request) -> None:
     if api.metrics == "token":
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         expected = api.metrics_secret() or ""
-        if scheme.lower() != "bearer" or not expected or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise NotSignedIn("请提供监控令牌", "metrics need the bearer token of api.metrics_token", code="login_required")
+        if (
+            scheme.lower() != "bearer"
+            or not expected
+            or not hmac.compare_digest(given.strip().encode(), expected.encode())
+        ):
+            raise NotSignedIn(
+                "请提供监控令牌", "metrics need the bearer token of api.metrics_token", code="login_required"
+            )
         return
     if not is_local(request):
         raise Forbidden("没有权限", "metrics are served to callers on this machine only (api.metrics = local)")

@@ -71,13 +71,18 @@ def place(
     """Submit an order without payment (C5); the same ``Idempotency-Key`` returns the same order,
     and the initial status comes from the stock check (C7)."""
     rt = runtime(request)
-    lines = [LineRequest(quantity=line.quantity, product_id=line.product_id, qr_payload=line.qr_payload,
-                         marking=line.marking) for line in data.lines]
+    lines = [
+        LineRequest(
+            quantity=line.quantity, product_id=line.product_id, qr_payload=line.qr_payload, marking=line.marking
+        )
+        for line in data.lines
+    ]
     req = OrderRequest(lines=lines, idempotency_key=idempotency_key, address_id=data.address_id, remark=data.remark)
     with read_scope(rt.engine) as session:
         who = signed_in(session, me)
-    placed = submit_order(rt.engine, request.app.state.stock, who.actor, who.customer.id, req, rt.config,
-                          account_id=who.account.id)
+    placed = submit_order(
+        rt.engine, request.app.state.stock, who.actor, who.customer.id, req, rt.config, account_id=who.account.id
+    )
     if placed.created:
         request.app.state.metrics.orders_placed.inc()
         wake_dispatcher(request)
@@ -91,7 +96,9 @@ def my_orders(request: Request, me: Me, status: StatusFilter = None, page: Page 
     """Order history, newest first, optionally by status (C6, C13)."""
     with read_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
-        return views.order_page(order_page(session, who.actor, status=_status(status), customer=who.customer, page=page))
+        return views.order_page(
+            order_page(session, who.actor, status=_status(status), customer=who.customer, page=page)
+        )
 
 
 @get("/orders/{order_no:str}", sync_to_thread=True, operation_id="mpOrder", tags=["mp orders"])
@@ -99,7 +106,9 @@ def my_order(request: Request, order_no: fields.OrderNo, me: Me) -> views.Custom
     """One order with its lines, timeline, shipments, couriers and tracking numbers (C8)."""
     with read_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
-        return views.customer_order_view(order_details(session, who.actor, scope.order_for(session, who.actor, order_no)))
+        return views.customer_order_view(
+            order_details(session, who.actor, scope.order_for(session, who.actor, order_no))
+        )
 
 
 def _move_own_order(request: Request, order_no: str, me: Principal, to: OrderStatus) -> views.CustomerOrderView:
@@ -114,15 +123,25 @@ def _move_own_order(request: Request, order_no: str, me: Principal, to: OrderSta
     return answer
 
 
-@post("/orders/{order_no:str}/cancel", sync_to_thread=True, operation_id="mpCancelOrder", tags=["mp orders"],
-      status_code=200)
+@post(
+    "/orders/{order_no:str}/cancel",
+    sync_to_thread=True,
+    operation_id="mpCancelOrder",
+    tags=["mp orders"],
+    status_code=200,
+)
 def cancel_my_order(request: Request, order_no: fields.OrderNo, me: Me) -> views.CustomerOrderView:
     """Cancel an order not yet released to production (C13); the ERP is told."""
     return _move_own_order(request, order_no, me, OrderStatus.CANCELLED)
 
 
-@post("/orders/{order_no:str}/receipt", sync_to_thread=True, operation_id="mpConfirmReceipt", tags=["mp orders"],
-      status_code=200)
+@post(
+    "/orders/{order_no:str}/receipt",
+    sync_to_thread=True,
+    operation_id="mpConfirmReceipt",
+    tags=["mp orders"],
+    status_code=200,
+)
 def confirm_receipt(request: Request, order_no: fields.OrderNo, me: Me) -> views.CustomerOrderView:
     """Confirm receipt of a shipped order → 已完成 (C9); the ERP is told."""
     return _move_own_order(request, order_no, me, OrderStatus.COMPLETED)
@@ -148,8 +167,14 @@ def staff_orders(
     payment confirmation (A6)."""
     with read_scope(runtime(request).engine) as session:
         customer = customers.customer_for(session, staff.actor, customer_id) if customer_id is not None else None
-        found = order_page(session, staff.actor, status=_status(status), awaiting_payment=awaiting_payment,
-                           customer=customer, page=page)
+        found = order_page(
+            session,
+            staff.actor,
+            status=_status(status),
+            awaiting_payment=awaiting_payment,
+            customer=customer,
+            page=page,
+        )
         return views.staff_order_page(found)
 
 
@@ -160,8 +185,13 @@ def staff_order(request: Request, order_no: fields.OrderNo, staff: Staff) -> vie
         return _staff_detail(session, staff, scope.order_for(session, staff.actor, order_no))
 
 
-@post("/orders/{order_no:str}/release", sync_to_thread=True, operation_id="salesReleaseOrder", tags=["sales orders"],
-      status_code=200)
+@post(
+    "/orders/{order_no:str}/release",
+    sync_to_thread=True,
+    operation_id="salesReleaseOrder",
+    tags=["sales orders"],
+    status_code=200,
+)
 def release_order(request: Request, order_no: fields.OrderNo, staff: Staff) -> views.StaffOrderView:
     """Payment confirmed: release a type-2 order to production (A1, A6) and tell the ERP;
     releasing a released order again changes nothing."""
@@ -175,10 +205,16 @@ def release_order(request: Request, order_no: fields.OrderNo, staff: Staff) -> v
     return answer
 
 
-@post("/orders/{order_no:str}/cancel", sync_to_thread=True, operation_id="salesCancelOrder", tags=["sales orders"],
-      status_code=200)
-def staff_cancel_order(request: Request, order_no: fields.OrderNo, staff: Staff,
-                       data: JSONBody[CancelBody | None] = None) -> views.StaffOrderView:
+@post(
+    "/orders/{order_no:str}/cancel",
+    sync_to_thread=True,
+    operation_id="salesCancelOrder",
+    tags=["sales orders"],
+    status_code=200,
+)
+def staff_cancel_order(
+    request: Request, order_no: fields.OrderNo, staff: Staff, data: JSONBody[CancelBody | None] = None
+) -> views.StaffOrderView:
     """Cancel an order that has not shipped; the ERP and the customer are told."""
     reason = ((data.reason if data else None) or "").strip() or None
     with session_scope(runtime(request).engine) as session:

@@ -47,9 +47,17 @@ def routers(error_responses: dict) -> list[Router]:
             handler.description = _one_line(handler)
     return [
         Router(path=MP_PREFIX, route_handlers=MP_PUBLIC),
-        Router(path=MP_PREFIX, route_handlers=MP,
-               dependencies={"me": Provide(provide_customer, sync_to_thread=False)}, security=[{"bearer": []}]),
+        Router(
+            path=MP_PREFIX,
+            route_handlers=MP,
+            dependencies={"me": Provide(provide_customer, sync_to_thread=False)},
+            security=[{"bearer": []}],
+        ),
         Router(path=SALES_PREFIX, route_handlers=SALES_PUBLIC),
-        Router(path=SALES_PREFIX, route_handlers=SALES,
-               dependencies={"staff": Provide(provide_staff, sync_to_thread=True)}, security=[{"bearer": []}]),
+        Router(
+            path=SALES_PREFIX,
+            route_handlers=SALES,
+            dependencies={"staff": Provide(provide_staff, sync_to_thread=True)},
+            security=[{"bearer": []}],
+        ),
     ]

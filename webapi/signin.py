@@ -44,11 +44,15 @@ def _refresh_ttl(request: Request) -> int:
 def _rotated(request: Request, session, principal: Principal):
     """The session of ``principal``'s refresh token, rotated; None when the token was used before
     (the whole session is then ended, and that is committed)."""
-    return sessions.rotate(session, principal.session_id, principal.token_id, principal.subject, ttl_s=_refresh_ttl(request))
+    return sessions.rotate(
+        session, principal.session_id, principal.token_id, principal.subject, ttl_s=_refresh_ttl(request)
+    )
 
 
 def _session_ended() -> NotSignedIn:
-    return Unauthorized("登录已失效，请重新登录", "refresh token used twice: the session is ended", code="session_ended")
+    return Unauthorized(
+        "登录已失效，请重新登录", "refresh token used twice: the session is ended", code="session_ended"
+    )
 
 
 # --------------------------------------------------------------------------- the mini-program
@@ -61,14 +65,20 @@ def customer_login(request: Request, data: JSONBody[CustomerLoginBody]) -> views
     request.app.state.wechat_limiter.attempt(client_address(request))
     info = request.app.state.wechat.code2session(data.code)
     with session_scope(runtime(request).engine) as session:
-        found = accounts.wechat_login(session, info.openid, info.unionid, invite=data.invite,
-                                      settings=runtime(request).config.customers)
-        auth = sessions.open_session(session, sessions.Subject(account_id=found.account.id), ttl_s=_refresh_ttl(request),
-                                     client=client_address(request))
+        found = accounts.wechat_login(
+            session, info.openid, info.unionid, invite=data.invite, settings=runtime(request).config.customers
+        )
+        auth = sessions.open_session(
+            session,
+            sessions.Subject(account_id=found.account.id),
+            ttl_s=_refresh_ttl(request),
+            client=client_address(request),
+        )
         principal = Principal("customer", account_id=found.account.id, customer_id=found.customer.id)
         customer = views.TypedCustomerRef(id=found.customer.id, name=found.customer.name, type=found.customer.type)
-        return views.CustomerLogin(**request.app.state.tokens.issue(principal, auth), new_customer=found.created,
-                                   customer=customer)
+        return views.CustomerLogin(
+            **request.app.state.tokens.issue(principal, auth), new_customer=found.created, customer=customer
+        )
 
 
 @post("/auth/refresh", sync_to_thread=True, operation_id="mpRefresh", tags=["mp auth"])
@@ -82,8 +92,11 @@ def customer_refresh(request: Request, data: JSONBody[RefreshBody]) -> views.Tok
     with session_scope(runtime(request).engine) as session:
         account, customer = accounts.signed_in_account(session, principal.account_id)
         auth = _rotated(request, session, principal)
-        answer = None if auth is None else tokens.issue(
-            Principal("customer", account_id=account.id, customer_id=customer.id), auth)
+        answer = (
+            None
+            if auth is None
+            else tokens.issue(Principal("customer", account_id=account.id, customer_id=customer.id), auth)
+        )
     if answer is None:  # committed: the session is ended
         raise _session_ended()
     return views.TokenPair(**answer)
@@ -109,7 +122,8 @@ def bind_phone(request: Request, data: JSONBody[WechatCodeBody], me: Me) -> view
         binding = accounts.bind_phone(session, me.actor, account, phone)
         principal = Principal("customer", account_id=account.id, customer_id=binding.customer.id)
         return views.PhoneBound(
-            **request.app.state.tokens.issue(principal, auth), phone=binding.phone,
+            **request.app.state.tokens.issue(principal, auth),
+            phone=binding.phone,
             customer=views.CustomerRef(id=binding.customer.id, name=binding.customer.name),
             joined_registered_customer=binding.joined,
         )
@@ -121,8 +135,9 @@ def bind_phone(request: Request, data: JSONBody[WechatCodeBody], me: Me) -> view
 def _staff_tokens(request: Request, session, user, auth=None) -> views.StaffLogin:
     """The login answer: tokens of a new session (or of ``auth``, on a refresh) and the user."""
     if auth is None:
-        auth = sessions.open_session(session, sessions.Subject(staff_id=user.id), ttl_s=_refresh_ttl(request),
-                                     client=client_address(request))
+        auth = sessions.open_session(
+            session, sessions.Subject(staff_id=user.id), ttl_s=_refresh_ttl(request), client=client_address(request)
+        )
     principal = Principal("staff", staff_id=user.id, role=user.role)
     return views.StaffLogin(**request.app.state.tokens.issue(principal, auth), user=views.staff_user_view(user))
 

@@ -91,8 +91,14 @@ class StaffLogin(TokenPair):
 
 
 def staff_user_view(user: StaffUser) -> StaffUserView:
-    return StaffUserView(id=user.id, username=user.username, display_name=user.display_name, role=user.role.value,
-                         phone=user.phone, wechat_bound=user.wechat_openid is not None)
+    return StaffUserView(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role.value,
+        phone=user.phone,
+        wechat_bound=user.wechat_openid is not None,
+    )
 
 
 # --------------------------------------------------------------------------- the customer and their accounts
@@ -146,8 +152,12 @@ def contact_view(user: StaffUser | None) -> Contact | None:
 
 def me_view(account: Account, customer: Customer, accounts: list[Account], salesperson: StaffUser | None) -> Me:
     return Me(
-        customer=MeCustomer(id=customer.id, name=customer.name, type=customer.type,
-                            type_label=labels.CUSTOMER_TYPE_LABELS[customer.type]),
+        customer=MeCustomer(
+            id=customer.id,
+            name=customer.name,
+            type=customer.type,
+            type_label=labels.CUSTOMER_TYPE_LABELS[customer.type],
+        ),
         account=MeAccount(id=account.id, phone=account.phone, nickname=account.nickname),
         accounts=[account_view(a) for a in accounts],
         salesperson=contact_view(salesperson),
@@ -173,8 +183,16 @@ class Deleted(Struct):
 
 
 def address_view(a: Address) -> AddressView:
-    return AddressView(id=a.id, recipient=a.recipient, phone=a.phone, province=a.province or "", city=a.city or "",
-                       district=a.district or "", detail=a.detail, is_default=a.is_default)
+    return AddressView(
+        id=a.id,
+        recipient=a.recipient,
+        phone=a.phone,
+        province=a.province or "",
+        city=a.city or "",
+        district=a.district or "",
+        detail=a.detail,
+        is_default=a.is_default,
+    )
 
 
 # --------------------------------------------------------------------------- products
@@ -240,10 +258,24 @@ class GrantView(Struct):
 
 def _product_fields(p: Product, price: Decimal | None) -> dict[str, Any]:
     return dict(
-        id=p.id, sku=p.sku, name=p.name, kind=p.kind.value, kind_label=labels.PRODUCT_KIND_LABELS[p.kind], unit=p.unit,
-        price=_money(price), spec=spec_text(p), shape=p.shape, outer_diameter_mm=_money(p.outer_diameter_mm),
-        thickness_mm=_money(p.thickness_mm), bore_mm=_money(p.bore_mm), abrasive=p.abrasive, grit=p.grit,
-        hardness=p.hardness, bond=p.bond, max_speed_ms=_money(p.max_speed_ms), marking=p.marking,
+        id=p.id,
+        sku=p.sku,
+        name=p.name,
+        kind=p.kind.value,
+        kind_label=labels.PRODUCT_KIND_LABELS[p.kind],
+        unit=p.unit,
+        price=_money(price),
+        spec=spec_text(p),
+        shape=p.shape,
+        outer_diameter_mm=_money(p.outer_diameter_mm),
+        thickness_mm=_money(p.thickness_mm),
+        bore_mm=_money(p.bore_mm),
+        abrasive=p.abrasive,
+        grit=p.grit,
+        hardness=p.hardness,
+        bond=p.bond,
+        max_speed_ms=_money(p.max_speed_ms),
+        marking=p.marking,
         description=p.description,
     )
 
@@ -257,24 +289,35 @@ def staff_product_view(p: Product) -> StaffProductView:
 
 
 def product_page(page: Page[PricedProduct]) -> ProductPage:
-    return ProductPage(page=page.page, page_size=page.page_size, total=page.total,
-                       items=[product_view(p) for p in page.items])
+    return ProductPage(
+        page=page.page, page_size=page.page_size, total=page.total, items=[product_view(p) for p in page.items]
+    )
 
 
 def staff_product_page(page: Page[Product]) -> StaffProductPage:
-    return StaffProductPage(page=page.page, page_size=page.page_size, total=page.total,
-                            items=[staff_product_view(p) for p in page.items])
+    return StaffProductPage(
+        page=page.page, page_size=page.page_size, total=page.total, items=[staff_product_view(p) for p in page.items]
+    )
 
 
 def scan_view(found: Scanned) -> ScanView:
     product = found.product.product
-    return ScanView(product=product_view(found.product), qr_payload=found.qr.payload,
-                    marking=found.qr.marking or product.marking, spec=spec_text(product))
+    return ScanView(
+        product=product_view(found.product),
+        qr_payload=found.qr.payload,
+        marking=found.qr.marking or product.marking,
+        spec=spec_text(product),
+    )
 
 
 def grant_view(grant: Grant) -> GrantView:
-    return GrantView(product_id=grant.product.id, sku=grant.product.sku, customer_id=grant.customer.id,
-                     created=grant.created, visible_to_customer=grant.visible_to_customer)
+    return GrantView(
+        product_id=grant.product.id,
+        sku=grant.product.sku,
+        customer_id=grant.customer.id,
+        created=grant.created,
+        visible_to_customer=grant.visible_to_customer,
+    )
 
 
 # --------------------------------------------------------------------------- notes
@@ -397,8 +440,14 @@ class StaffOrderView(OrderView):
 
 
 def _summary_fields(o: Order) -> dict[str, Any]:
-    return dict(order_no=o.order_no, status=o.status.value, status_label=labels.STATUS_LABELS[o.status],
-                released=o.released, total_amount=_money(o.total_amount), created_at=o.created_at.isoformat())
+    return dict(
+        order_no=o.order_no,
+        status=o.status.value,
+        status_label=labels.STATUS_LABELS[o.status],
+        released=o.released,
+        total_amount=_money(o.total_amount),
+        created_at=o.created_at.isoformat(),
+    )
 
 
 def order_summary(o: Order) -> OrderSummary:
@@ -406,8 +455,9 @@ def order_summary(o: Order) -> OrderSummary:
 
 
 def order_page(page: Page[tuple[Order, Customer]]) -> OrderPage:
-    return OrderPage(page=page.page, page_size=page.page_size, total=page.total,
-                     items=[order_summary(o) for o, _ in page.items])
+    return OrderPage(
+        page=page.page, page_size=page.page_size, total=page.total, items=[order_summary(o) for o, _ in page.items]
+    )
 
 
 def _order_customer(c: Customer) -> StaffOrderCustomer:
@@ -416,9 +466,13 @@ def _order_customer(c: Customer) -> StaffOrderCustomer:
 
 def staff_order_page(page: Page[tuple[Order, Customer]]) -> StaffOrderPage:
     return StaffOrderPage(
-        page=page.page, page_size=page.page_size, total=page.total,
-        items=[StaffOrderRow(**_summary_fields(o), customer=_order_customer(c), awaiting_payment=awaits_payment(o))
-               for o, c in page.items],
+        page=page.page,
+        page_size=page.page_size,
+        total=page.total,
+        items=[
+            StaffOrderRow(**_summary_fields(o), customer=_order_customer(c), awaiting_payment=awaits_payment(o))
+            for o, c in page.items
+        ],
     )
 
 
@@ -431,16 +485,40 @@ def _detail_fields(d: OrderDetails) -> dict[str, Any]:
         remark=o.remark,
         erp_ref=o.erp_ref,
         can_cancel=d.can_cancel,
-        lines=[OrderLineView(line_no=x.line_no, product_id=x.product_id, sku=x.sku, name=x.name, spec=x.spec,
-                             marking=x.marking, quantity=x.quantity, unit=x.unit, unit_price=_money(x.unit_price),
-                             amount=_money(x.amount)) for x in d.lines],
-        shipments=[ShipmentOut(courier=s.shipment.courier, tracking_no=s.shipment.tracking_no,
-                               shipped_at=s.shipment.shipped_at.isoformat(),
-                               lines=[ShippedLine(sku=x.sku, quantity=x.quantity) for x in s.lines])
-                   for s in d.shipments],
-        timeline=[TimelineEntry(at=e.at.isoformat(), action=e.action, status=e.to_status.value if e.to_status else None,
-                                status_label=labels.STATUS_LABELS[e.to_status] if e.to_status else None,
-                                by=e.actor_kind.value) for e in d.events],
+        lines=[
+            OrderLineView(
+                line_no=x.line_no,
+                product_id=x.product_id,
+                sku=x.sku,
+                name=x.name,
+                spec=x.spec,
+                marking=x.marking,
+                quantity=x.quantity,
+                unit=x.unit,
+                unit_price=_money(x.unit_price),
+                amount=_money(x.amount),
+            )
+            for x in d.lines
+        ],
+        shipments=[
+            ShipmentOut(
+                courier=s.shipment.courier,
+                tracking_no=s.shipment.tracking_no,
+                shipped_at=s.shipment.shipped_at.isoformat(),
+                lines=[ShippedLine(sku=x.sku, quantity=x.quantity) for x in s.lines],
+            )
+            for s in d.shipments
+        ],
+        timeline=[
+            TimelineEntry(
+                at=e.at.isoformat(),
+                action=e.action,
+                status=e.to_status.value if e.to_status else None,
+                status_label=labels.STATUS_LABELS[e.to_status] if e.to_status else None,
+                by=e.actor_kind.value,
+            )
+            for e in d.events
+        ],
     )
 
 
@@ -455,9 +533,14 @@ def placed_order_view(d: OrderDetails, created: bool) -> PlacedOrder:
 def staff_order_view(d: OrderDetails) -> StaffOrderView:
     o = d.order
     return StaffOrderView(
-        **_detail_fields(d), customer=_order_customer(d.customer), awaiting_payment=awaits_payment(o),
-        can_release=d.can_release, released_at=_at(o.released_at), stock_check=o.stock_check.value,
-        placed_by_staff_id=o.placed_by_staff_id, notes=[note_view(n) for n in d.notes],
+        **_detail_fields(d),
+        customer=_order_customer(d.customer),
+        awaiting_payment=awaits_payment(o),
+        can_release=d.can_release,
+        released_at=_at(o.released_at),
+        stock_check=o.stock_check.value,
+        placed_by_staff_id=o.placed_by_staff_id,
+        notes=[note_view(n) for n in d.notes],
     )
 
 
@@ -508,24 +591,45 @@ class TypeChange(Struct):
 
 
 def _customer_fields(c: Customer, salesperson: str | None) -> dict[str, Any]:
-    return dict(id=c.id, name=c.name, type=c.type, type_label=labels.CUSTOMER_TYPE_LABELS[c.type], phone=c.phone,
-                contact_name=c.contact_name, erp_code=c.erp_code, salesperson_id=c.salesperson_id,
-                salesperson=salesperson, created_at=c.created_at.isoformat())
+    return dict(
+        id=c.id,
+        name=c.name,
+        type=c.type,
+        type_label=labels.CUSTOMER_TYPE_LABELS[c.type],
+        phone=c.phone,
+        contact_name=c.contact_name,
+        erp_code=c.erp_code,
+        salesperson_id=c.salesperson_id,
+        salesperson=salesperson,
+        created_at=c.created_at.isoformat(),
+    )
 
 
 def customer_page(page: Page[CustomerRow]) -> CustomerPage:
     return CustomerPage(
-        page=page.page, page_size=page.page_size, total=page.total,
-        items=[CustomerListItem(**_customer_fields(r.customer, r.salesperson), accounts=r.accounts, orders=r.orders)
-               for r in page.items],
+        page=page.page,
+        page_size=page.page_size,
+        total=page.total,
+        items=[
+            CustomerListItem(**_customer_fields(r.customer, r.salesperson), accounts=r.accounts, orders=r.orders)
+            for r in page.items
+        ],
     )
 
 
 def customer_detail(view: CustomerOverview) -> CustomerDetail:
     return CustomerDetail(
         **_customer_fields(view.customer, view.salesperson),
-        accounts=[StaffAccountView(id=a.id, phone=a.phone, wechat_bound=a.openid is not None, nickname=a.nickname,
-                                   last_login_at=_at(a.last_login_at)) for a in view.accounts],
+        accounts=[
+            StaffAccountView(
+                id=a.id,
+                phone=a.phone,
+                wechat_bound=a.openid is not None,
+                nickname=a.nickname,
+                last_login_at=_at(a.last_login_at),
+            )
+            for a in view.accounts
+        ],
         addresses=[address_view(a) for a in view.addresses],
         open_orders=view.open_orders,
         awaiting_payment_orders=view.awaiting_payment_orders,
@@ -564,12 +668,20 @@ def inquiry_created(i: Inquiry) -> InquiryCreated:
 
 def inquiry_view(v: InquiryView) -> InquiryOut:
     i = v.inquiry
-    return InquiryOut(id=i.id, customer=CustomerRef(id=v.customer.id, name=v.customer.name), body=i.body,
-                      status=i.status.value, status_label=labels.INQUIRY_STATUS_LABELS[i.status],
-                      created_at=i.created_at.isoformat(), handled_by_id=i.handled_by_id, handled_by=v.handled_by,
-                      handled_at=_at(i.handled_at))
+    return InquiryOut(
+        id=i.id,
+        customer=CustomerRef(id=v.customer.id, name=v.customer.name),
+        body=i.body,
+        status=i.status.value,
+        status_label=labels.INQUIRY_STATUS_LABELS[i.status],
+        created_at=i.created_at.isoformat(),
+        handled_by_id=i.handled_by_id,
+        handled_by=v.handled_by,
+        handled_at=_at(i.handled_at),
+    )
 
 
 def inquiry_page(page: Page[InquiryView]) -> InquiryPage:
-    return InquiryPage(page=page.page, page_size=page.page_size, total=page.total,
-                       items=[inquiry_view(v) for v in page.items])
+    return InquiryPage(
+        page=page.page, page_size=page.page_size, total=page.total, items=[inquiry_view(v) for v in page.items]
+    )

@@ -69,7 +69,6 @@ def main_callback(
     ctx.obj = State(config_path=config, log_level=log_level)
 
 
-
 app.command()(setup.init)
 app.command()(setup.check)
 app.command("demo-data")(demo.demo_data)

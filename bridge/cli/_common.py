@@ -124,7 +124,9 @@ def check_schema(ctx: typer.Context) -> None:
 
     rev = revision_or_fail(ctx)
     if rev != head_revision():
-        fail(f"the database schema is at {rev or 'empty'}, this version needs {head_revision()}: run `jht-bridge db upgrade`")
+        fail(
+            f"the database schema is at {rev or 'empty'}, this version needs {head_revision()}: run `jht-bridge db upgrade`"
+        )
 
 
 def runtime(ctx: typer.Context):

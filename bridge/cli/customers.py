@@ -42,8 +42,15 @@ def customers_list(
         c = row.customer
         table.add_row(
             *cells(
-                c.id, c.name, _type(c.type), row.salesperson, c.phone, c.erp_code,
-                row.accounts, row.orders, c.merged_into_id,
+                c.id,
+                c.name,
+                _type(c.type),
+                row.salesperson,
+                c.phone,
+                c.erp_code,
+                row.accounts,
+                row.orders,
+                c.merged_into_id,
             )
         )
     # Piped or redirected: one line per customer (no wrapping at 80 columns), for grep.
@@ -81,8 +88,13 @@ def customers_merge(
             sales = session.get(StaffUser, c.salesperson_id) if c.salesperson_id else None
             sides.append(
                 cells(
-                    c.id, c.name, _type(c.type), sales.display_name if sales else None,
-                    c.phone, c.contact_name, c.erp_code,
+                    c.id,
+                    c.name,
+                    _type(c.type),
+                    sales.display_name if sales else None,
+                    c.phone,
+                    c.contact_name,
+                    c.erp_code,
                 )
             )
     table = Table("", "survivor (stays)", "absorbed (becomes alias)")

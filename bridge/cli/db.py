@@ -33,4 +33,3 @@ def db_current(ctx: typer.Context) -> None:
 
     rev = revision_or_fail(ctx)
     out.print(f"database: {rev or 'empty'}   newest: {head_revision()}")
-

@@ -16,7 +16,8 @@ from bridge.cli.setup import init
 def demo_data(
     ctx: typer.Context,
     force: Annotated[
-        bool, typer.Option("--force", help="Load into a database that already holds real products, customers or orders.")
+        bool,
+        typer.Option("--force", help="Load into a database that already holds real products, customers or orders."),
     ] = False,
 ) -> None:
     """Load a demo grinding-wheel shop: ~20 standard wheels and 3 custom ones (each granted to
@@ -70,8 +71,10 @@ def demo(
         with Walkthrough(rt, lambda line: out.print(line, markup=False)) as walk:
             walk.scenario_1()
             walk.scenario_2()
-            out.print("done: see `jht-bridge outbox list`, `jht-bridge inbox list` and the files under "
-                      f"{walk.root}", markup=False)
+            out.print(
+                f"done: see `jht-bridge outbox list`, `jht-bridge inbox list` and the files under {walk.root}",
+                markup=False,
+            )
             if keep_running:
                 out.print("the simulated ERP now moves open orders along by itself; Ctrl-C stops", markup=False)
                 walk.keep_running()

@@ -15,7 +15,9 @@ inbox_app = typer.Typer(help="Events from the ERP: list and replay.", no_args_is
 @inbox_app.command("list")
 def inbox_list(
     ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option(help="applied, ignored, parked, dead or quarantined (default: all).")] = None,
+    status: Annotated[
+        Optional[str], typer.Option(help="applied, ignored, parked, dead or quarantined (default: all).")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="Most rows to show, newest first.")] = 50,
 ) -> None:
     """List events received from the ERP, newest first, with what became of each and why."""
@@ -30,8 +32,17 @@ def inbox_list(
         rows = list_events(session, status=wanted, limit=limit)
     table = Table("id", "event", "kind", "status", "tries", "received", "reason / source")
     for r in rows:
-        table.add_row(*cells(r.id, r.event_id[:40], r.kind, r.status.value, r.attempts,
-                             r.received_at.astimezone().strftime("%m-%d %H:%M:%S"), (r.error or r.source or "")[:80]))
+        table.add_row(
+            *cells(
+                r.id,
+                r.event_id[:40],
+                r.kind,
+                r.status.value,
+                r.attempts,
+                r.received_at.astimezone().strftime("%m-%d %H:%M:%S"),
+                (r.error or r.source or "")[:80],
+            )
+        )
     out.print(table)
 
 

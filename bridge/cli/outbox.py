@@ -9,13 +9,17 @@ from rich.table import Table
 
 from bridge.cli._common import cells, fail, out, runtime, unit_of_work
 
-outbox_app = typer.Typer(help="Messages to the ERP and notifications: list, preview, retry, purge.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    help="Messages to the ERP and notifications: list, preview, retry, purge.", no_args_is_help=True
+)
 
 
 @outbox_app.command("list")
 def outbox_list(
     ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option(help="pending, delivered, dead or superseded (default: all).")] = None,
+    status: Annotated[
+        Optional[str], typer.Option(help="pending, delivered, dead or superseded (default: all).")
+    ] = None,
     ref: Annotated[Optional[str], typer.Option(help="Only messages about this order number or customer id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="Most rows to show, newest first.")] = 50,
 ) -> None:
@@ -33,8 +37,17 @@ def outbox_list(
     table = Table("id", "kind", "ref", "status", "tries", "next try / delivered", "last error")
     for r in rows:
         when = r.delivered_at if r.delivered_at else r.next_attempt_at
-        table.add_row(*cells(r.id, r.kind, r.aggregate_id, r.status.value, r.attempts,
-                             when.astimezone().strftime("%m-%d %H:%M:%S"), (r.last_error or "")[:80]))
+        table.add_row(
+            *cells(
+                r.id,
+                r.kind,
+                r.aggregate_id,
+                r.status.value,
+                r.attempts,
+                when.astimezone().strftime("%m-%d %H:%M:%S"),
+                (r.last_error or "")[:80],
+            )
+        )
     out.print(table)
 
 
@@ -52,20 +65,27 @@ def outbox_preview(
     rt = runtime(ctx)
     try:
         with unit_of_work(ctx) as session:
-            message, action, doc = preview_message(session, message_id, connector_name=rt.connector.name,
-                                                   adjust=rt.adjust)
+            message, action, doc = preview_message(
+                session, message_id, connector_name=rt.connector.name, adjust=rt.adjust
+            )
     except LookupError as exc:
         fail(str(exc))
     finally:
         rt.connector.close()
-    out.print(f"# {message.kind} → {rt.connector.name}.{action}  (status {message.status.value}, {message.attempts} attempt(s))", markup=False)
+    out.print(
+        f"# {message.kind} → {rt.connector.name}.{action}  (status {message.status.value}, {message.attempts} attempt(s))",
+        markup=False,
+    )
     out.print(json.dumps(doc, ensure_ascii=False, indent=2, default=str), markup=False)
 
 
 @outbox_app.command("retry")
 def outbox_retry(
     ctx: typer.Context,
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Dead letters to re-queue (default: none; see --all-dead).", show_default=False)] = None,
+    ids: Annotated[
+        Optional[list[int]],
+        typer.Argument(help="Dead letters to re-queue (default: none; see --all-dead).", show_default=False),
+    ] = None,
     all_dead: Annotated[bool, typer.Option("--all-dead", help="Re-queue every dead letter.")] = False,
 ) -> None:
     """Re-queue dead letters for delivery now (after the cause was fixed in the ERP or the
@@ -82,7 +102,9 @@ def outbox_retry(
 @outbox_app.command("purge")
 def outbox_purge(
     ctx: typer.Context,
-    older_than_days: Annotated[int, typer.Option(help="Delete delivered and superseded messages older than this.")] = 30,
+    older_than_days: Annotated[
+        int, typer.Option(help="Delete delivered and superseded messages older than this.")
+    ] = 30,
 ) -> None:
     """Delete delivered (and superseded) messages older than --older-than-days. Pending
     messages and dead letters are never purged."""

@@ -29,8 +29,12 @@ def _progress(label: str) -> Iterator:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
         ) as bar:
             task = bar.add_task(label, total=None)
             # total 0 means "not known yet": rich shows a pulsing bar for None.
@@ -53,8 +57,13 @@ _FORMAT_HELP = "File format. Default: from the file name's suffix (.csv or .xlsx
 @products_app.command("export")
 def products_export(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="File to write, e.g. catalog.xlsx or catalog.csv.", show_default=False)],
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="File to write, e.g. catalog.xlsx or catalog.csv.", show_default=False),
+    ],
+    fmt: Annotated[
+        Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """Export the whole catalog (both kinds, active or not) to FILE, one product per row,
     ordered by code, with Chinese headers: 编码, 名称, 类型, ERP物料编码, 单位, 单价, the wheel
@@ -84,15 +93,20 @@ def products_import(
         typer.Argument(
             metavar="FILE",
             help="Catalog sheet (.xlsx or .csv), e.g. one made by `products export`.",
-            exists=True, dir_okay=False, readable=True, show_default=False,
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            show_default=False,
         ),
     ],
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)] = None,
+    fmt: Annotated[
+        Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)
+    ] = None,
     encoding: Annotated[
         str,
         typer.Option(
             metavar="auto|utf-8|gb18030",
-            help="CSV text encoding: auto (UTF-8, else GB18030 as Chinese Excel saves CSV), utf-8 or gb18030."
+            help="CSV text encoding: auto (UTF-8, else GB18030 as Chinese Excel saves CSV), utf-8 or gb18030.",
         ),
     ] = "auto",
     dry_run: Annotated[
@@ -125,7 +139,9 @@ def products_import(
     headers = {c.key: c.header for c in COLUMNS}
     shown = list(report.changes.items())
     for sku, keys in shown[:50]:
-        out.print(f"  {'would update' if dry_run else 'updated'} {sku}: {', '.join(headers[k] for k in keys)}", markup=False)
+        out.print(
+            f"  {'would update' if dry_run else 'updated'} {sku}: {', '.join(headers[k] for k in keys)}", markup=False
+        )
     if len(shown) > 50:
         out.print(f"  … and {len(shown) - 50} more updated product(s)")
 
@@ -143,4 +159,3 @@ def _print_row_errors(errors) -> None:
         # One line per error keeps a log or a pipe greppable (a table would wrap at 80 columns).
         for e in errors:
             out.print(f"row {e.row}, {e.column or '-'}: {short(e.value)!r}: {e.reason}", markup=False)
-

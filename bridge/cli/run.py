@@ -10,8 +10,12 @@ import typer
 
 from bridge.cli._common import check_schema, fail, out, runtime
 
-HostOption = Annotated[Optional[str], typer.Option(help="Address to listen on (default: api.host, 127.0.0.1).", show_default=False)]
-PortOption = Annotated[Optional[int], typer.Option(help="Port to listen on (default: api.port, 8600).", show_default=False)]
+HostOption = Annotated[
+    Optional[str], typer.Option(help="Address to listen on (default: api.host, 127.0.0.1).", show_default=False)
+]
+PortOption = Annotated[
+    Optional[int], typer.Option(help="Port to listen on (default: api.port, 8600).", show_default=False)
+]
 
 
 def run(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:

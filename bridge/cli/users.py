@@ -35,9 +35,7 @@ def users_add(
     name: Annotated[Optional[str], typer.Option(help="Name shown to customers, e.g. 张伟.")] = None,
     phone: Annotated[Optional[str], typer.Option(help="Phone shown to the salesperson's customers.")] = None,
     wechat: Annotated[Optional[str], typer.Option(help="WeChat / WeCom id shown to customers.")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help=_PASSWORD_STDIN_HELP)
-    ] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help=_PASSWORD_STDIN_HELP)] = False,
 ) -> None:
     """Add an admin or a salesperson. The password is asked for twice (or read from stdin); it
     needs at least 10 characters and must not be a common or easily guessed one."""
@@ -76,12 +74,15 @@ def users_list(ctx: typer.Context) -> None:
         users = session.exec(select(StaffUser).order_by(StaffUser.id)).all()
     table = Table("id", "username", "name", "role", "phone", "invite code", "active")
     for u in users:
-        table.add_row(*cells(u.id, u.username, u.display_name, u.role.value, u.phone, u.invite_code,
-                              "yes" if u.active else "no"))
+        table.add_row(
+            *cells(u.id, u.username, u.display_name, u.role.value, u.phone, u.invite_code, "yes" if u.active else "no")
+        )
     out.print(table)
 
 
-_USERNAME_ARG = Annotated[str, typer.Argument(help="Login name of the staff user (see `users list`).", show_default=False)]
+_USERNAME_ARG = Annotated[
+    str, typer.Argument(help="Login name of the staff user (see `users list`).", show_default=False)
+]
 
 
 @users_app.command("deactivate")
@@ -98,17 +99,22 @@ def users_deactivate(ctx: typer.Context, username: _USERNAME_ARG) -> None:
         who = (user.role.value, user.username, user.id, user.display_name)  # read before the commit expires it
     role, name, user_id, display_name = who
     if result.changed:
-        out.print(f"deactivated {role} {name} (id {user_id}): "
-                  f"{result.sessions_ended} sign-in session(s) ended", markup=False)
+        out.print(
+            f"deactivated {role} {name} (id {user_id}): {result.sessions_ended} sign-in session(s) ended", markup=False
+        )
     else:
-        out.print(f"{name} (id {user_id}) was already inactive"
-                  + (f"; {result.sessions_ended} sign-in session(s) ended" if result.sessions_ended else ""),
-                  markup=False)
+        out.print(
+            f"{name} (id {user_id}) was already inactive"
+            + (f"; {result.sessions_ended} sign-in session(s) ended" if result.sessions_ended else ""),
+            markup=False,
+        )
     if result.customers:
-        out.print(f"note: {result.customers} customer(s) still have {name} ({display_name}) as "
-                  "salesperson: give them another one (an admin, in the salesperson API: PATCH "
-                  "/api/sales/v1/customers/ID with salesperson_id; `jht-bridge customers list` shows them)",
-                  markup=False)
+        out.print(
+            f"note: {result.customers} customer(s) still have {name} ({display_name}) as "
+            "salesperson: give them another one (an admin, in the salesperson API: PATCH "
+            "/api/sales/v1/customers/ID with salesperson_id; `jht-bridge customers list` shows them)",
+            markup=False,
+        )
 
 
 @users_app.command("activate")

@@ -36,7 +36,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
+from bridge.connector import (
+    CheckLine,
+    Connector,
+    ConnectorContext,
+    ErpEvent,
+    PermanentError,
+    TransientError,
+    check_command,
+)
 from bridge.logs import get_logger
 from connectors.filedrop import formats
 from connectors.filedrop.files import (
@@ -140,8 +148,10 @@ def _read_limited(path: Path, limit: int) -> bytes:
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise _Refused(_not_a_file(os.lstat(path)) or FileProblem(
-                "is a symbolic link: the bridge does not follow links out of the share", "是符号链接")) from None
+            raise _Refused(
+                _not_a_file(os.lstat(path))
+                or FileProblem("is a symbolic link: the bridge does not follow links out of the share", "是符号链接")
+            ) from None
         raise
     try:
         st = os.fstat(fd)
@@ -222,8 +232,7 @@ class FiledropConnector(Connector):
         """root/sub, or a TransientError saying which folder is missing (share not mounted?)."""
         if not self.root.is_dir():
             raise TransientError(
-                f"the file-drop folder {self.root} is not there: is the ERP share mounted? "
-                "(connector.filedrop.root)"
+                f"the file-drop folder {self.root} is not there: is the ERP share mounted? (connector.filedrop.root)"
             )
         folder = self.root / sub
         if not folder.is_dir():
@@ -364,7 +373,8 @@ class FiledropConnector(Connector):
             except Exception as exc:  # a bug or a case no rule foresaw: this file only, never the loop
                 log.warning("inbound file could not be decoded", file=name, error=f"{type(exc).__name__}: {exc}")
                 problem = FileProblem(
-                    f"{type(exc).__name__}: {exc}", f"读取文件时出错（{type(exc).__name__}），请把文件和错误信息交给技术人员"
+                    f"{type(exc).__name__}: {exc}",
+                    f"读取文件时出错（{type(exc).__name__}），请把文件和错误信息交给技术人员",
                 )
         if problem is not None:
             self._deferred.pop(name, None)
@@ -372,7 +382,9 @@ class FiledropConnector(Connector):
                 digest = hashlib.sha256(raw).hexdigest()[:16]
                 excerpt = raw[:300].decode("gb18030" if self.settings.encoding == "gb18030" else "utf-8", "replace")
             else:  # never read: the entry as it stands names it
-                digest = hashlib.sha256(f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{problem.en}".encode()).hexdigest()[:16]
+                digest = hashlib.sha256(
+                    f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{problem.en}".encode()
+                ).hexdigest()[:16]
                 excerpt = ""
             event = ErpEvent(
                 event_id=_fit_id(f"file:{name}:{digest}"),
@@ -610,7 +622,9 @@ class FiledropConnector(Connector):
                 return self._stock
             try:
                 raw = _read_limited(path, formats.MAX_STOCK_BYTES)
-                as_of_text, items = decode_stock(raw, _format_of(path.name, self.settings.format), self.settings.encoding)
+                as_of_text, items = decode_stock(
+                    raw, _format_of(path.name, self.settings.format), self.settings.encoding
+                )
             except _Refused as refused:
                 raise TransientError(f"{path}: {refused.problem.en}") from None
             except OSError as exc:
@@ -625,7 +639,9 @@ class FiledropConnector(Connector):
                     parsed = datetime.fromisoformat(as_of_text)
                     as_of = parsed if parsed.tzinfo else parsed.astimezone()  # naive: this machine's time
                 except ValueError:
-                    log.warning("stock as_of is not an ISO time; using the file's time", file=path.name, as_of=as_of_text)
+                    log.warning(
+                        "stock as_of is not an ISO time; using the file's time", file=path.name, as_of=as_of_text
+                    )
             self._stock = _StockSnapshot(path, sig, as_of, items)
             return self._stock
 
@@ -650,7 +666,9 @@ class FiledropConnector(Connector):
         them (asked of the file system, nothing written). Never raises."""
         try:
             if not self.root.is_dir():
-                return [CheckLine("filedrop root", False, "the file-drop folder is not there: is the ERP share mounted?")]
+                return [
+                    CheckLine("filedrop root", False, "the file-drop folder is not there: is the ERP share mounted?")
+                ]
             lines = []
             for sub in FOLDERS:
                 folder = self.root / sub
@@ -685,7 +703,9 @@ class FiledropConnector(Connector):
         for sub in FOLDERS:
             folder = self.root / sub
             if not folder.is_dir():
-                lines.append(CheckLine(f"filedrop {sub}/", False, f"{folder} is missing: run `jht-bridge init` or create it"))
+                lines.append(
+                    CheckLine(f"filedrop {sub}/", False, f"{folder} is missing: run `jht-bridge init` or create it")
+                )
                 continue
             probe = folder / f"{TEMP_PREFIX}check-{os.getpid()}-{threading.get_ident()}"
             try:
@@ -739,11 +759,14 @@ class FiledropConnector(Connector):
         count = sum(len(names) for names in stale.values())
         if count:
             where = ", ".join(f"{len(names)} in {sub}/" for sub, names in stale.items() if names)
-            lines.append(CheckLine(
-                "filedrop temporary files", True,
-                f"{count} stale temporary file(s) left by an interrupted write ({where}): "
-                "the bridge removes them before its next delivery",
-            ))
+            lines.append(
+                CheckLine(
+                    "filedrop temporary files",
+                    True,
+                    f"{count} stale temporary file(s) left by an interrupted write ({where}): "
+                    "the bridge removes them before its next delivery",
+                )
+            )
         lines.append(self._check_stock())
         return lines
 
@@ -831,7 +854,9 @@ class _Watcher(threading.Thread):
                 if changes:
                     self.wake.set()
         except Exception as exc:  # folder gone, too many watches…: the waiter falls back to polling
-            log.info("watching in/ stopped; looking at it periodically instead", folder=str(self.folder), error=str(exc))
+            log.info(
+                "watching in/ stopped; looking at it periodically instead", folder=str(self.folder), error=str(exc)
+            )
 
     def stop(self) -> None:
         self._halt.set()

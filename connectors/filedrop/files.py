@@ -121,7 +121,9 @@ def stale_temps(folder: Path, now: float | None = None) -> list[str]:
         except OSError:
             continue
         old = now - st.st_mtime > STALE_TEMP_AGE_S
-        orphan = PROBE_PIDS and parts["host"] == host and int(parts["pid"]) != os.getpid() and not _alive(int(parts["pid"]))
+        orphan = (
+            PROBE_PIDS and parts["host"] == host and int(parts["pid"]) != os.getpid() and not _alive(int(parts["pid"]))
+        )
         if old or orphan:
             found.append(name)
     return found

@@ -88,6 +88,7 @@ def _parse_json(text: str) -> Any:
 def _csv_problem(exc: csv.Error) -> FileProblem:
     return FileProblem(f"not valid CSV: {exc}", f"CSV 格式错误：{exc}")
 
+
 # --------------------------------------------------------------------------- outgoing
 
 OUT_KINDS = ("customer.upsert", "order.create", *(f"order.{c}" for c in COMMANDS), "customer.merge")
@@ -616,9 +617,13 @@ def _csv_event(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
         items: dict[str, int | float] = {}
         for row_no, row in rows:
             if not row.get("sku") or not row.get("quantity"):
-                raise FileProblem(f"row {row_no}: a stock row needs sku and quantity", f"第 {row_no} 行：库存行需要 sku 和 quantity")
+                raise FileProblem(
+                    f"row {row_no}: a stock row needs sku and quantity", f"第 {row_no} 行：库存行需要 sku 和 quantity"
+                )
             if row["sku"] in items:
-                raise FileProblem(f"row {row_no}: sku {row['sku']} appears twice", f"第 {row_no} 行：sku {row['sku']} 重复")
+                raise FileProblem(
+                    f"row {row_no}: sku {row['sku']} appears twice", f"第 {row_no} 行：sku {row['sku']} 重复"
+                )
             items[row["sku"]] = _number(row["quantity"], f"row {row_no}")
         data["items"] = items
     elif kind == "order.shipment":
@@ -636,7 +641,8 @@ def _csv_event(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
             if row.get("sku") or row.get("quantity"):
                 if not (row.get("sku") and row.get("quantity")):
                     raise FileProblem(
-                        f"row {row_no}: a shipment line needs sku and quantity", f"第 {row_no} 行：发货明细需要 sku 和 quantity"
+                        f"row {row_no}: a shipment line needs sku and quantity",
+                        f"第 {row_no} 行：发货明细需要 sku 和 quantity",
                     )
                 lines.append({"sku": row["sku"], "quantity": _number(row["quantity"], f"row {row_no}")})
         data["lines"] = lines
@@ -673,7 +679,8 @@ def decode_events(raw: bytes, fmt: str, encoding: str) -> list[dict[str, Any]]:
         if event["event_id"] is not None:
             if event["event_id"] in seen:
                 raise FileProblem(
-                    f"event_id {event['event_id']!r} appears twice in the file", f"event_id {event['event_id']!r} 在文件中重复"
+                    f"event_id {event['event_id']!r} appears twice in the file",
+                    f"event_id {event['event_id']!r} 在文件中重复",
                 )
             seen.add(event["event_id"])
     return events
@@ -690,7 +697,9 @@ def encode_events(events: list[dict[str, Any]], fmt: str, encoding: str) -> byte
         base = {"event_id": event.get("event_id") or "", "kind": event["kind"]}
         data = event["data"]
         if event["kind"] == "stock":
-            rows += [{**base, "sku": sku, "quantity": q, "as_of": data.get("as_of")} for sku, q in data["items"].items()]
+            rows += [
+                {**base, "sku": sku, "quantity": q, "as_of": data.get("as_of")} for sku, q in data["items"].items()
+            ]
         elif event["kind"] == "order.shipment":
             header = {f: data.get(f) for f in _SHIPMENT_HEADER}
             rows += [{**base, **header, "sku": line["sku"], "quantity": line["quantity"]} for line in data["lines"]]

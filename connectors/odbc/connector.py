@@ -46,7 +46,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 
 from bridge import extras
 from bridge.config import relative_to_config
-from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
+from bridge.connector import (
+    CheckLine,
+    Connector,
+    ConnectorContext,
+    ErpEvent,
+    PermanentError,
+    TransientError,
+    check_command,
+)
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.odbc.statements import (
@@ -141,8 +149,10 @@ def error_text(exc: BaseException) -> str:
 
 def is_integrity(exc: BaseException) -> bool:
     state = sqlstate(exc)
-    return isinstance(exc, pyodbc.IntegrityError) or state.startswith("23") or (
-        state == "HY000" and bool(SQLITE_INTEGRITY.search(error_text(exc)))
+    return (
+        isinstance(exc, pyodbc.IntegrityError)
+        or state.startswith("23")
+        or (state == "HY000" and bool(SQLITE_INTEGRITY.search(error_text(exc))))
     )
 
 
@@ -300,19 +310,27 @@ def _check_driver(connection_string: str) -> list[CheckLine]:
     if driver is not None:
         installed = pyodbc.drivers()
         found = driver.casefold() in {d.casefold() for d in installed}
-        return [CheckLine(
-            "ODBC driver", found,
-            f"{driver} found" if found else
-            f"{driver} is not installed (installed: {', '.join(installed) or 'none'}); see odbcinst -q -d",
-        )]
+        return [
+            CheckLine(
+                "ODBC driver",
+                found,
+                f"{driver} found"
+                if found
+                else f"{driver} is not installed (installed: {', '.join(installed) or 'none'}); see odbcinst -q -d",
+            )
+        ]
     if dsn is not None:
         sources = {name.casefold(): (name, drv) for name, drv in pyodbc.dataSources().items()}
         name, drv = sources.get(dsn.casefold(), (None, None))
-        return [CheckLine(
-            "ODBC data source", name is not None,
-            f"{name} found (driver {drv})" if name is not None else
-            f"{dsn} is not defined (defined: {', '.join(n for n, _ in sources.values()) or 'none'}); see odbcinst -q -s",
-        )]
+        return [
+            CheckLine(
+                "ODBC data source",
+                name is not None,
+                f"{name} found (driver {drv})"
+                if name is not None
+                else f"{dsn} is not defined (defined: {', '.join(n for n, _ in sources.values()) or 'none'}); see odbcinst -q -s",
+            )
+        ]
     return [CheckLine("ODBC driver", False, "the connection string names no Driver={…} (nor DSN=…)")]
 
 
@@ -387,8 +405,17 @@ def _probe(cnxn: pyodbc.Connection, name: str, sql: str) -> str | None:
 
 
 EVENT_FIELDS = (
-    "order_no", "status", "erp_ref", "note", "shipment_id", "courier", "tracking_no", "shipped_at",
-    "order_status", "customer_id", "erp_code",
+    "order_no",
+    "status",
+    "erp_ref",
+    "note",
+    "shipment_id",
+    "courier",
+    "tracking_no",
+    "shipped_at",
+    "order_status",
+    "customer_id",
+    "erp_code",
 )
 
 
@@ -617,8 +644,13 @@ class OdbcConnector(Connector):
 
         rows, lines = self._run(work)
         by_id = {int(row["event_id"]): row for row in rows}
-        taken = select_new(position, sorted(by_id), int(limit), gap_wait_s=self.settings.event_gap_wait_s,
-                           max_gap=self.settings.event_gap_max)
+        taken = select_new(
+            position,
+            sorted(by_id),
+            int(limit),
+            gap_wait_s=self.settings.event_gap_wait_s,
+            max_gap=self.settings.event_gap_max,
+        )
         events = [self._event(by_id[event_id], lines.get(event_id, []), after) for event_id, after in taken]
         return events, position.text()
 
@@ -654,9 +686,9 @@ class OdbcConnector(Connector):
             connection_string: str | None = self.settings.read_connection_string()
         except OSError as exc:
             connection_string = None
-            lines.append(CheckLine(
-                "connection string", False, f"{self.settings.connection_string_file}: {exc.strerror or exc}"
-            ))
+            lines.append(
+                CheckLine("connection string", False, f"{self.settings.connection_string_file}: {exc.strerror or exc}")
+            )
         else:
             lines += _check_driver(connection_string)
         cnxn = None
@@ -664,9 +696,9 @@ class OdbcConnector(Connector):
             try:
                 cnxn = pyodbc.connect(connection_string, autocommit=False, timeout=self.settings.login_timeout_s or 10)
             except pyodbc.Error as exc:
-                lines.append(CheckLine(
-                    "connect", False, f"{connection_target(connection_string)}: {_one_line(error_text(exc))}"
-                ))
+                lines.append(
+                    CheckLine("connect", False, f"{connection_target(connection_string)}: {_one_line(error_text(exc))}")
+                )
             else:
                 target = connection_target(connection_string)
                 lines.append(CheckLine("connect", True, f"connected to {target}{_dbms(cnxn)}"))
@@ -674,11 +706,14 @@ class OdbcConnector(Connector):
             try:
                 statements = load_statements(self.settings.statements)
             except StatementFileError as exc:
-                lines.append(CheckLine(
-                    "statements file", False,
-                    f"{exc}; the reference statements for each database are in {etc_path('sql')}"
-                    "/<sqlserver|postgresql|sqlite>/statements.sql",
-                ))
+                lines.append(
+                    CheckLine(
+                        "statements file",
+                        False,
+                        f"{exc}; the reference statements for each database are in {etc_path('sql')}"
+                        "/<sqlserver|postgresql|sqlite>/statements.sql",
+                    )
+                )
             else:
                 lines += self._check_statements(statements, cnxn)
         finally:
@@ -704,9 +739,9 @@ class OdbcConnector(Connector):
         for name in REQUIRED:
             sql = statements.get(name)
             if not sql:
-                lines.append(CheckLine(
-                    f"statement {name}", False, f"missing from {where}: add a '-- name: {name}' statement"
-                ))
+                lines.append(
+                    CheckLine(f"statement {name}", False, f"missing from {where}: add a '-- name: {name}' statement")
+                )
             elif name == "check_tables":
                 queries = _count(len(split_queries(sql)), "query", "queries")
                 lines.append(CheckLine(f"statement {name}", True, f"present: {queries}, run below"))
@@ -719,10 +754,13 @@ class OdbcConnector(Connector):
                 lines.append(CheckLine(f"statement {name}", problem is None, f"present, {problem or 'runs'}"))
         unknown = sorted(set(statements) - set(REQUIRED) - set(OPTIONAL))
         if unknown:
-            lines.append(CheckLine(
-                "statement names", False,
-                f"{where} defines {', '.join(unknown)}, which the connector never runs (a misspelt name?)",
-            ))
+            lines.append(
+                CheckLine(
+                    "statement names",
+                    False,
+                    f"{where} defines {', '.join(unknown)}, which the connector never runs (a misspelt name?)",
+                )
+            )
         if cnxn is not None:
             for query in split_queries(statements.get("check_tables", "")):
                 match = re.search(r"\bfrom\s+([^\s;]+)", query, re.IGNORECASE)

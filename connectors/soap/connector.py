@@ -44,7 +44,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 
 from bridge import extras
 from bridge.config import relative_to_config
-from bridge.connector import CheckLine, Connector, ConnectorContext, ErpEvent, PermanentError, TransientError, check_command
+from bridge.connector import (
+    CheckLine,
+    Connector,
+    ConnectorContext,
+    ErpEvent,
+    PermanentError,
+    TransientError,
+    check_command,
+)
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.soap.mapping import MappingError, load_mapping, render
@@ -246,8 +254,9 @@ class SoapConnector(Connector):
 
                 wsse = UsernameToken(s.wsse_username, wsse_password or "")
             try:
-                client = zeep.Client(s.wsdl, transport=transport, wsse=wsse,
-                                     settings=zeep.Settings(strict=False, xml_huge_tree=False))
+                client = zeep.Client(
+                    s.wsdl, transport=transport, wsse=wsse, settings=zeep.Settings(strict=False, xml_huge_tree=False)
+                )
             except (requests.RequestException, OSError) as exc:
                 raise TransientError(f"cannot load the WSDL {s.wsdl}: {exc}") from exc
             except (XMLSyntaxError, zeep.exceptions.Error) as exc:
@@ -381,8 +390,13 @@ class SoapConnector(Connector):
         items = [self._event(item) for item in result.get("events") or []]
         if position is not None and all(c.isdigit() for _, c in items):
             by_id = {int(c): event for event, c in items}
-            taken = select_new(position, sorted(by_id), limit, gap_wait_s=self.settings.event_gap_wait_s,
-                               max_gap=self.settings.event_gap_max)
+            taken = select_new(
+                position,
+                sorted(by_id),
+                limit,
+                gap_wait_s=self.settings.event_gap_wait_s,
+                max_gap=self.settings.event_gap_max,
+            )
             return [replace(by_id[n], cursor=text) for n, text in taken], position.text()
         events = [replace(event, cursor=c) for event, c in items[:limit]]
         return events, (events[-1].cursor if events else cursor)
@@ -411,7 +425,9 @@ class SoapConnector(Connector):
         try:
             service = self._connect()
         except TransientError as exc:
-            hint = "the *_password_file settings" if "password file" in str(exc) else "connector.soap.wsdl and the network"
+            hint = (
+                "the *_password_file settings" if "password file" in str(exc) else "connector.soap.wsdl and the network"
+            )
             lines.append(CheckLine("wsdl", False, f"{exc} — check {hint}"))
             return lines
         lines.append(CheckLine("wsdl", True, f"{s.wsdl} ({self._wsdl_from})"))
@@ -437,8 +453,11 @@ class SoapConnector(Connector):
             have = {n for n, _ in body.type.elements}
         missing = wanted - have if have else set()
         if missing:
-            return CheckLine(f"operation {op}", False,
-                             f"{name} has no parameter(s) {', '.join(sorted(missing))} (it has: {', '.join(sorted(have))})")
+            return CheckLine(
+                f"operation {op}",
+                False,
+                f"{name} has no parameter(s) {', '.join(sorted(missing))} (it has: {', '.join(sorted(have))})",
+            )
         signature = operation.input.signature(as_output=False)
         return CheckLine(f"operation {op}", True, f"{name}({signature})")
 

@@ -183,18 +183,24 @@ def validate(mapping: dict[str, Any]) -> list[str]:
             continue
         unknown = set(response) - RESPONSE_KEYS[name]
         if unknown:
-            problems.append(f"{name}.response: unknown key(s) {', '.join(sorted(unknown))} "
-                            f"(allowed: {', '.join(sorted(RESPONSE_KEYS[name]))})")
+            problems.append(
+                f"{name}.response: unknown key(s) {', '.join(sorted(unknown))} "
+                f"(allowed: {', '.join(sorted(RESPONSE_KEYS[name]))})"
+            )
         _check_template(response, f"{name}.response", problems)
         if name == "pull_events":
             events = response.get("events")
             item = events.get("$item") if isinstance(events, dict) else None
             if not isinstance(item, dict) or not {"id", "kind", "data"} <= set(item):
-                problems.append("pull_events.response.events: must be {\"$each\" = …, \"$item\" = {id, kind, data, cursor?}}")
+                problems.append(
+                    'pull_events.response.events: must be {"$each" = …, "$item" = {id, kind, data, cursor?}}'
+                )
             elif set(item) - EVENT_KEYS:
-                problems.append(f"pull_events.response.events.$item: unknown key(s) {', '.join(sorted(set(item) - EVENT_KEYS))}")
+                problems.append(
+                    f"pull_events.response.events.$item: unknown key(s) {', '.join(sorted(set(item) - EVENT_KEYS))}"
+                )
         if name == "query_stock" and "stock" not in response:
-            problems.append("query_stock.response.stock: required ({\"$dict\" = …, \"$key\" = …, \"$value\" = …})")
+            problems.append('query_stock.response.stock: required ({"$dict" = …, "$key" = …, "$value" = …})')
     return problems
 
 

@@ -93,7 +93,9 @@ def sample_customer(customer_id: int = 1, **changes: Any) -> dict[str, Any]:
     }
 
 
-def sample_order(order_no: str = "JHT-20261125-0001", customer_id: int = 1, lines: int = 3, **changes: Any) -> dict[str, Any]:
+def sample_order(
+    order_no: str = "JHT-20261125-0001", customer_id: int = 1, lines: int = 3, **changes: Any
+) -> dict[str, Any]:
     """A ``jht.order/1`` document with ``lines`` lines and Chinese data."""
     body = [
         {
@@ -290,7 +292,9 @@ class ConnectorContract:
 
     def test_e3_pull_events_respects_the_limit_and_keeps_order(self, connector, erp):
         """E3: at most ``limit`` events per pull, oldest first, and the rest follow."""
-        ids = [erp.emit("order.status", {"order_no": f"JHT-20261125-000{n}", "status": "in_production"}) for n in (1, 2, 3)]
+        ids = [
+            erp.emit("order.status", {"order_no": f"JHT-20261125-000{n}", "status": "in_production"}) for n in (1, 2, 3)
+        ]
         events, _ = connector.pull_events(None, limit=2)
         assert [e.event_id for e in events] == ids[:2]
         for event in events:

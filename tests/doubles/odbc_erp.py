@@ -21,8 +21,15 @@ import pyodbc
 from bridge.resources import etc_path
 
 SQL_DIR = etc_path("sql")
-TABLES = ("jht_order_line_in", "jht_order_in", "jht_customer_in", "jht_command_in", "jht_event_line_out",
-          "jht_event_out", "jht_stock")
+TABLES = (
+    "jht_order_line_in",
+    "jht_order_in",
+    "jht_customer_in",
+    "jht_command_in",
+    "jht_event_line_out",
+    "jht_event_out",
+    "jht_stock",
+)
 
 
 def sql_file(dialect: str, name: str) -> Path:
@@ -147,7 +154,10 @@ class ErpSimulator:
         return {row["customer_id"]: row for row in self._query("SELECT * FROM jht_customer_in")}
 
     def commands(self, order_no: str) -> list[str]:
-        return [r["command"] for r in self._query("SELECT command FROM jht_command_in WHERE order_no = ? ORDER BY id", order_no)]
+        return [
+            r["command"]
+            for r in self._query("SELECT command FROM jht_command_in WHERE order_no = ? ORDER BY id", order_no)
+        ]
 
     def events(self) -> list[dict[str, Any]]:
         """The events the ERP wrote, in id order (``event_id`` as text, as the bridge keeps it)."""
@@ -183,17 +193,25 @@ class ErpSimulator:
         cnxn = self._connect()
         try:
             cursor = cnxn.cursor()
-            new = [r[0] for r in cursor.execute("SELECT order_no FROM jht_order_in WHERE imported_at IS NULL ORDER BY received_at, order_no").fetchall()]
+            new = [
+                r[0]
+                for r in cursor.execute(
+                    "SELECT order_no FROM jht_order_in WHERE imported_at IS NULL ORDER BY received_at, order_no"
+                ).fetchall()
+            ]
             count = cursor.execute("SELECT COUNT(*) FROM jht_order_in WHERE imported_at IS NOT NULL").fetchone()[0]
             for n, order_no in enumerate(new, int(count) + 1):
                 erp_order_no = f"{self.erp_prefix}{n:05d}"
                 cursor.execute(
                     "UPDATE jht_order_in SET erp_order_no = ?, imported_at = CURRENT_TIMESTAMP WHERE order_no = ?",
-                    erp_order_no, order_no,
+                    erp_order_no,
+                    order_no,
                 )
                 if answer is not None:
                     self._insert_event(cursor, "order.accepted", {"order_no": order_no, "erp_ref": erp_order_no})
-                    self._insert_event(cursor, "order.status", {"order_no": order_no, "status": answer, "erp_ref": erp_order_no})
+                    self._insert_event(
+                        cursor, "order.status", {"order_no": order_no, "status": answer, "erp_ref": erp_order_no}
+                    )
             cursor.execute("UPDATE jht_command_in SET imported_at = CURRENT_TIMESTAMP WHERE imported_at IS NULL")
             cnxn.commit()
             return len(new)
@@ -210,8 +228,19 @@ class ErpSimulator:
             cnxn.close()
 
     def _insert_event(self, cursor: pyodbc.Cursor, kind: str, data: dict[str, Any]) -> str:
-        fields = ("order_no", "status", "erp_ref", "note", "shipment_id", "courier", "tracking_no", "shipped_at",
-                  "order_status", "customer_id", "erp_code")
+        fields = (
+            "order_no",
+            "status",
+            "erp_ref",
+            "note",
+            "shipment_id",
+            "courier",
+            "tracking_no",
+            "shipped_at",
+            "order_status",
+            "customer_id",
+            "erp_code",
+        )
         present = [f for f in fields if data.get(f) is not None]
         if kind == "order.shipment":
             lines = [(line["sku"], line["quantity"]) for line in data.get("lines", [])]
@@ -227,7 +256,10 @@ class ErpSimulator:
         for n, (sku, quantity) in enumerate(lines, 1):
             cursor.execute(
                 f"INSERT INTO jht_event_line_out (event_id, line_no, sku, quantity) VALUES (?, ?, ?, {self.number})",
-                event_id, n, sku, str(Decimal(str(quantity))),
+                event_id,
+                n,
+                sku,
+                str(Decimal(str(quantity))),
             )
         return str(event_id)
 
@@ -245,7 +277,9 @@ class ErpSimulator:
             cursor = cnxn.cursor()
             for sku, quantity in items.items():
                 cursor.execute("DELETE FROM jht_stock WHERE sku = ?", sku)
-                cursor.execute(f"INSERT INTO jht_stock (sku, quantity) VALUES (?, {self.number})", sku, str(Decimal(str(quantity))))
+                cursor.execute(
+                    f"INSERT INTO jht_stock (sku, quantity) VALUES (?, {self.number})", sku, str(Decimal(str(quantity)))
+                )
             cnxn.commit()
         finally:
             cnxn.close()

@@ -85,6 +85,7 @@ for _name in ("spyne.application.client", "spyne.server._base"):
 
 # ---------------------------------------------------------------------------------- types
 
+
 def _required(cls):
     return cls.customize(min_occurs=1, nillable=False)
 
@@ -178,8 +179,9 @@ class EventLine(ComplexModel):
 
 # Enumerations are declared required where they are used (a customised copy would get another name).
 EventKind = Unicode(values=sorted(EVENT_KINDS), type_name="EventKind", __namespace__=TNS, min_occurs=1, nillable=False)
-OrderCommandName = Unicode(values=list(COMMANDS), type_name="OrderCommandName", __namespace__=TNS, min_occurs=1,
-                           nillable=False)
+OrderCommandName = Unicode(
+    values=list(COMMANDS), type_name="OrderCommandName", __namespace__=TNS, min_occurs=1, nillable=False
+)
 
 
 class Event(ComplexModel):
@@ -204,6 +206,7 @@ class Event(ComplexModel):
 
 
 # ---------------------------------------------------------------------------------- helpers
+
 
 def exact(value: Any) -> Decimal:
     """A quantity or amount as a Decimal written without exponent (xs:decimal has none)."""
@@ -250,13 +253,15 @@ class ValidatingSoap11(Soap11):
 
 def build_application(services: list, tns: str, name: str, core: ErpCore) -> Application:
     """A spyne Application (SOAP 1.1 document/literal, lxml validation) with ``core`` behind it."""
-    app = Application(services, tns=tns, name=name, in_protocol=ValidatingSoap11(validator="lxml"),
-                      out_protocol=Soap11())
+    app = Application(
+        services, tns=tns, name=name, in_protocol=ValidatingSoap11(validator="lxml"), out_protocol=Soap11()
+    )
     app.erp_core = core
     return app
 
 
 # ---------------------------------------------------------------------------------- the service
+
 
 def order_document(order: Order) -> dict[str, Any]:
     """The SOAP Order as the ``jht.order/1``-shaped dict the ERP core keeps (required fields
@@ -274,18 +279,20 @@ def order_document(order: Order) -> dict[str, Any]:
             raise invalid(f"order {order.orderNo}, line {n}: sku is required")
         if line.quantity is None:
             raise invalid(f"order {order.orderNo}, line {n} ({line.sku}): quantity is required")
-        body.append({
-            "line_no": line.lineNo if line.lineNo is not None else n,
-            "sku": line.sku,
-            "erp_item_code": line.erpItemCode,
-            "name": line.name,
-            "spec": line.spec,
-            "marking": line.marking,
-            "quantity": exact(line.quantity),
-            "unit": line.unit,
-            "unit_price": None if line.unitPrice is None else exact(line.unitPrice),
-            "amount": None if line.amount is None else exact(line.amount),
-        })
+        body.append(
+            {
+                "line_no": line.lineNo if line.lineNo is not None else n,
+                "sku": line.sku,
+                "erp_item_code": line.erpItemCode,
+                "name": line.name,
+                "spec": line.spec,
+                "marking": line.marking,
+                "quantity": exact(line.quantity),
+                "unit": line.unit,
+                "unit_price": None if line.unitPrice is None else exact(line.unitPrice),
+                "amount": None if line.amount is None else exact(line.amount),
+            }
+        )
     return {
         "schema": "jht.order/1",
         "order_no": order.orderNo,
@@ -293,7 +300,9 @@ def order_document(order: Order) -> dict[str, Any]:
         "customer_type": order.customerType,
         "released": bool(order.released),
         "placed_at": iso(order.placedAt),
-        "ship_to": None if order.shipTo is None else {
+        "ship_to": None
+        if order.shipTo is None
+        else {
             key: getattr(order.shipTo, key) for key in ("recipient", "phone", "province", "city", "district", "detail")
         },
         "remark": order.remark,
@@ -329,9 +338,18 @@ def event_out(record: dict[str, Any]) -> Event:
     """One event of the ERP core as the SOAP Event (``data`` flattened into its fields)."""
     data = record["data"]
     event = Event(id=record["id"], kind=record["kind"])
-    for field, key in (("orderNo", "order_no"), ("status", "status"), ("erpRef", "erp_ref"), ("note", "note"),
-                       ("shipmentId", "shipment_id"), ("courier", "courier"), ("trackingNo", "tracking_no"),
-                       ("orderStatus", "order_status"), ("customerId", "customer_id"), ("erpCode", "erp_code")):
+    for field, key in (
+        ("orderNo", "order_no"),
+        ("status", "status"),
+        ("erpRef", "erp_ref"),
+        ("note", "note"),
+        ("shipmentId", "shipment_id"),
+        ("courier", "courier"),
+        ("trackingNo", "tracking_no"),
+        ("orderStatus", "order_status"),
+        ("customerId", "customer_id"),
+        ("erpCode", "erp_code"),
+    ):
         if data.get(key) is not None:
             setattr(event, field, data[key])
     if data.get("shipped_at") is not None:
@@ -374,8 +392,14 @@ class JhtErpService(ServiceBase):
     def MergeCustomers(ctx, survivorId, absorbedId, at):
         if survivorId is None or absorbedId is None:
             raise invalid("survivorId and absorbedId are required")
-        erp_of(ctx).merge_customers({"schema": "jht.customer_merge/1", "survivor": {"id": survivorId},
-                                     "absorbed": {"id": absorbedId}, "at": iso(at)})
+        erp_of(ctx).merge_customers(
+            {
+                "schema": "jht.customer_merge/1",
+                "survivor": {"id": survivorId},
+                "absorbed": {"id": absorbedId},
+                "at": iso(at),
+            }
+        )
 
     @rpc(Array(Unicode), _returns=Array(StockItem))
     def QueryStock(ctx, skus):
@@ -393,6 +417,7 @@ def reference_application(core: ErpCore) -> Application:
 
 
 # ---------------------------------------------------------------------------------- HTTP plumbing
+
 
 def fault_envelope(code: str, text: str) -> bytes:
     """A SOAP 1.1 fault envelope written like spyne writes its own."""
@@ -425,9 +450,11 @@ def wsse_credentials(envelope: bytes) -> tuple[str, str, str] | None:
     if token is None:
         return None
     password = token.find(f"{{{WSSE}}}Password")
-    return (token.findtext(f"{{{WSSE}}}Username") or "",
-            "" if password is None else (password.text or ""),
-            "" if password is None else password.get("Type", ""))
+    return (
+        token.findtext(f"{{{WSSE}}}Username") or "",
+        "" if password is None else (password.text or ""),
+        "" if password is None else password.get("Type", ""),
+    )
 
 
 class _Gate:
@@ -440,11 +467,20 @@ class _Gate:
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         s = self.server
         if environ.get("PATH_INFO", "") != s.path:
-            return _answer(start_response, "404 Not Found", f"no service at {environ.get('PATH_INFO')}".encode(),
-                           "text/plain; charset=utf-8")
+            return _answer(
+                start_response,
+                "404 Not Found",
+                f"no service at {environ.get('PATH_INFO')}".encode(),
+                "text/plain; charset=utf-8",
+            )
         if s.user is not None and not self._basic_ok(environ.get("HTTP_AUTHORIZATION", "")):
-            return _answer(start_response, "401 Unauthorized", b"authentication required", "text/plain; charset=utf-8",
-                           [("WWW-Authenticate", f'Basic realm="{s.service_name}"')])
+            return _answer(
+                start_response,
+                "401 Unauthorized",
+                b"authentication required",
+                "text/plain; charset=utf-8",
+                [("WWW-Authenticate", f'Basic realm="{s.service_name}"')],
+            )
         if environ.get("REQUEST_METHOD") != "POST":
             return self.inner(environ, start_response)  # the WSDL: switches apply to calls only
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -457,8 +493,12 @@ class _Gate:
         if s.mode == "http500":
             # Not XML (zeep raises TransportError); an HTML page that happens to be well-formed
             # XML would reach a zeep client as Fault(code=None, "Unknown fault occured") instead.
-            return _answer(start_response, "500 Internal Server Error",
-                           b"500 Internal Server Error: the application pool is stopping\n", "text/plain")
+            return _answer(
+                start_response,
+                "500 Internal Server Error",
+                b"500 Internal Server Error: the application pool is stopping\n",
+                "text/plain",
+            )
         if s.wsse_user is not None:
             problem = self._wsse_problem(body)
             if problem:
@@ -484,8 +524,10 @@ class _Gate:
         user, password, kind = found
         if kind and not kind.endswith("#PasswordText"):
             return f"WS-Security: only PasswordText is accepted (got {kind})"
-        if not (hmac.compare_digest(user.encode(), (self.server.wsse_user or "").encode()) and
-                hmac.compare_digest(password.encode(), (self.server.wsse_password or "").encode())):
+        if not (
+            hmac.compare_digest(user.encode(), (self.server.wsse_user or "").encode())
+            and hmac.compare_digest(password.encode(), (self.server.wsse_password or "").encode())
+        ):
             return "WS-Security: unknown user or wrong password"
         return None
 
@@ -606,8 +648,9 @@ class SoapServer:
             httpd.set_app(self._wsgi)
             self.port = httpd.server_port
             self._httpd = httpd
-            self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"soap-erp:{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"soap-erp:{self.port}", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -661,6 +704,7 @@ SoapErpServer = SoapServer
 
 # ---------------------------------------------------------------------------------- ErpSide
 
+
 class SoapErpSide:
     """A SOAP ERP server as the ERP side of the connector contract kit
     (``tests.doubles.connector_kit.ErpSide``). Event ids are the ERP's event numbers as text."""
@@ -708,22 +752,34 @@ class SoapErpSide:
 
 # ---------------------------------------------------------------------------------- command line
 
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the ERP's side of jht-bridge's SOAP interface.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8700)
-    parser.add_argument("--foreign", action="store_true",
-                        help="serve the foreign-shaped SalesOrderService instead of the reference interface")
-    parser.add_argument("--auto-tick", type=float, default=0.0, metavar="SECONDS",
-                        help="move every open order one step every SECONDS (0: never)")
+    parser.add_argument(
+        "--foreign",
+        action="store_true",
+        help="serve the foreign-shaped SalesOrderService instead of the reference interface",
+    )
+    parser.add_argument(
+        "--auto-tick",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="move every open order one step every SECONDS (0: never)",
+    )
     parser.add_argument("--user", help="require HTTP basic authentication with this user")
     parser.add_argument("--password", default="", help="the basic-auth password")
     parser.add_argument("--wsse-user", help="require a WS-Security UsernameToken with this user")
     parser.add_argument("--wsse-password", default="", help="the UsernameToken password (PasswordText)")
     parser.add_argument("--stock", action="append", default=[], metavar="SKU=QTY", help="initial stock (repeatable)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write-wsdl", metavar="FILE",
-                        help="write the service's WSDL as committed (see etc/soap/README.md) to FILE and exit")
+    parser.add_argument(
+        "--write-wsdl",
+        metavar="FILE",
+        help="write the service's WSDL as committed (see etc/soap/README.md) to FILE and exit",
+    )
     args = parser.parse_args(argv)
     if args.foreign:
         from tests.doubles.soap_foreign_server import ForeignErpServer as server_class
@@ -747,8 +803,15 @@ def main(argv: list[str] | None = None) -> None:
         if not sku.strip() or not stock[sku.strip()].is_finite() or stock[sku.strip()] < 0:
             parser.error(f"--stock {item!r}: expected SKU=QUANTITY with a quantity of 0 or more")
     core = MemoryErp(stock=stock or None, seed=args.seed)
-    server = server_class(core, args.host, args.port, user=args.user, password=args.password,
-                          wsse_user=args.wsse_user, wsse_password=args.wsse_password)
+    server = server_class(
+        core,
+        args.host,
+        args.port,
+        user=args.user,
+        password=args.password,
+        wsse_user=args.wsse_user,
+        wsse_password=args.wsse_password,
+    )
     server.start()
     print(f"ERP SOAP service {server.service_name} on {server.url}", flush=True)
     print(f"WSDL: {server.wsdl_url}", flush=True)

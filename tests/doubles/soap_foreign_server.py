@@ -31,11 +31,23 @@ WSDL_LOCATION = "http://localhost:8700/ws/SalesOrderService"
 
 ACTIONS = {"AUDIT": "release", "CLOSE": "cancel", "FINISH": "complete"}
 """ChangeBillState's actions and the bridge commands they are."""
-STATE_CODES = {"pending": "0", "in_production": "1", "awaiting_shipment": "2", "shipped": "3", "completed": "4",
-               "cancelled": "9"}
+STATE_CODES = {
+    "pending": "0",
+    "in_production": "1",
+    "awaiting_shipment": "2",
+    "shipped": "3",
+    "completed": "4",
+    "cancelled": "9",
+}
 """The ERP's status codes (``Change.State``) for the simulator's status words; another word is sent as it is."""
-CHANGE_TYPES = {"order.accepted": "ACCEPT", "order.status": "STATUS", "order.released": "AUDIT",
-                "order.shipment": "SHIP", "customer.code": "CUST", "stock": "STOCK"}
+CHANGE_TYPES = {
+    "order.accepted": "ACCEPT",
+    "order.status": "STATUS",
+    "order.released": "AUDIT",
+    "order.shipment": "SHIP",
+    "customer.code": "CUST",
+    "stock": "STOCK",
+}
 
 
 def _required(cls):
@@ -113,8 +125,9 @@ class ChangeDetail(ComplexModel):
     ]
 
 
-ChangeType = Unicode(values=list(CHANGE_TYPES.values()), type_name="ChangeType", __namespace__=TNS, min_occurs=1,
-                     nillable=False)
+ChangeType = Unicode(
+    values=list(CHANGE_TYPES.values()), type_name="ChangeType", __namespace__=TNS, min_occurs=1, nillable=False
+)
 
 
 class Change(ComplexModel):
@@ -145,6 +158,7 @@ class ChangeList(ComplexModel):
 
 # ---------------------------------------------------------------------------------- translation
 
+
 def customer_id(cust_no: str) -> Any:
     """Our customer id from CustNo (digits: the bridge's integer id)."""
     text = (cust_no or "").strip()
@@ -166,15 +180,17 @@ def bill_document(bill: SalesBill) -> dict[str, Any]:
             raise invalid(f"bill {bill.BillNo}, entry {n}: MaterialNo is required")
         if entry.Qty is None:
             raise invalid(f"bill {bill.BillNo}, entry {n} ({entry.MaterialNo}): Qty is required")
-        lines.append({
-            "line_no": entry.Seq if entry.Seq is not None else n,
-            "sku": entry.MaterialNo,
-            "name": entry.MaterialName,
-            "spec": entry.Model,
-            "quantity": exact(entry.Qty),
-            "unit_price": None if entry.Price is None else exact(entry.Price),
-            "amount": None if entry.Amount is None else exact(entry.Amount),
-        })
+        lines.append(
+            {
+                "line_no": entry.Seq if entry.Seq is not None else n,
+                "sku": entry.MaterialNo,
+                "name": entry.MaterialName,
+                "spec": entry.Model,
+                "quantity": exact(entry.Qty),
+                "unit_price": None if entry.Price is None else exact(entry.Price),
+                "amount": None if entry.Amount is None else exact(entry.Amount),
+            }
+        )
     return {
         "schema": "jht.order/1",
         "order_no": bill.BillNo,
@@ -207,17 +223,21 @@ def change_out(record: dict[str, Any], core: MemoryErp) -> Change:
         change.Express = data.get("courier")
         change.ExpressNo = data.get("tracking_no")
         change.ShipTime = when(data.get("shipped_at"))
-        change.Details = [ChangeDetail(MaterialNo=line["sku"], Qty=exact(line["quantity"]))
-                          for line in data.get("lines") or []]
+        change.Details = [
+            ChangeDetail(MaterialNo=line["sku"], Qty=exact(line["quantity"])) for line in data.get("lines") or []
+        ]
     elif kind == "customer.code":
         change.CustNo = str(data["customer_id"])
         change.CustCode = data.get("erp_code")
     elif kind == "stock":
-        change.Stock = [Inventory(MaterialNo=sku, QtyAvailable=exact(q)) for sku, q in (data.get("items") or {}).items()]
+        change.Stock = [
+            Inventory(MaterialNo=sku, QtyAvailable=exact(q)) for sku, q in (data.get("items") or {}).items()
+        ]
     return change
 
 
 # ---------------------------------------------------------------------------------- the service
+
 
 class SalesOrderService(ServiceBase):
     @rpc(_required(CustRequest), _returns=CustResult)

@@ -35,9 +35,26 @@ depends_on = None
 
 # Tables of 0001 with an integer id.
 ID_TABLES = (
-    "audit_log", "erp_binding", "inbox", "outbox", "product", "staff_user", "customer", "product_qr",
-    "account", "address", "customer_price", "product_grant", "product_hide", "inquiry", "note",
-    "orders", "order_event", "order_line", "shipment", "shipment_line",
+    "audit_log",
+    "erp_binding",
+    "inbox",
+    "outbox",
+    "product",
+    "staff_user",
+    "customer",
+    "product_qr",
+    "account",
+    "address",
+    "customer_price",
+    "product_grant",
+    "product_hide",
+    "inquiry",
+    "note",
+    "orders",
+    "order_event",
+    "order_line",
+    "shipment",
+    "shipment_line",
 )
 
 
@@ -78,8 +95,11 @@ def upgrade() -> None:
     _one_customer_per_phone()
     with op.batch_alter_table("customer") as batch_op:
         batch_op.create_index(
-            "uq_customer_phone_active", ["phone"], unique=True,
-            postgresql_where=sa.text("merged_into_id IS NULL"), sqlite_where=sa.text("merged_into_id IS NULL"),
+            "uq_customer_phone_active",
+            ["phone"],
+            unique=True,
+            postgresql_where=sa.text("merged_into_id IS NULL"),
+            sqlite_where=sa.text("merged_into_id IS NULL"),
         )
 
     if op.get_bind().dialect.name == "sqlite":
@@ -97,8 +117,14 @@ def _one_customer_per_phone() -> None:
     ).all()
     holder: dict[str, int] = {}
     audit = sa.table(
-        "audit_log", sa.column("at", bridge.types.UTCDateTime()), sa.column("actor_kind"), sa.column("actor_id"),
-        sa.column("action"), sa.column("entity"), sa.column("entity_id"), sa.column("detail", sa.JSON()),
+        "audit_log",
+        sa.column("at", bridge.types.UTCDateTime()),
+        sa.column("actor_kind"),
+        sa.column("actor_id"),
+        sa.column("action"),
+        sa.column("entity"),
+        sa.column("entity_id"),
+        sa.column("detail", sa.JSON()),
     )
     for customer_id, phone in rows:
         try:
@@ -107,12 +133,21 @@ def _one_customer_per_phone() -> None:
             clean = phone.strip()  # kept as it was: people see it and can correct it
         if clean in holder:
             conn.execute(sa.text("UPDATE customer SET phone = NULL WHERE id = :id"), {"id": customer_id})
-            conn.execute(audit.insert().values(
-                at=bridge.types.utcnow(), actor_kind="system", actor_id="migration 0002",
-                action="customer.phone_cleared", entity="customer", entity_id=str(customer_id),
-                detail={"phone": phone, "held_by_customer_id": holder[clean],
-                        "reason": "a phone number belongs to one customer: merge the two customers or correct it"},
-            ))
+            conn.execute(
+                audit.insert().values(
+                    at=bridge.types.utcnow(),
+                    actor_kind="system",
+                    actor_id="migration 0002",
+                    action="customer.phone_cleared",
+                    entity="customer",
+                    entity_id=str(customer_id),
+                    detail={
+                        "phone": phone,
+                        "held_by_customer_id": holder[clean],
+                        "reason": "a phone number belongs to one customer: merge the two customers or correct it",
+                    },
+                )
+            )
             continue
         holder[clean] = customer_id
         if clean != phone:
@@ -128,7 +163,9 @@ def _sqlite_autoincrement(table: str) -> None:
     (https://sqlite.org/lang_altertable.html#otheralter). env.py runs SQLite migrations with
     foreign keys off and checks them all afterwards."""
     conn = op.get_bind()
-    sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}).scalar()
+    sql = conn.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}
+    ).scalar()
     if sql is None or "AUTOINCREMENT" in sql.upper():
         return
     new_sql, n_col = _PK_COLUMN.subn(r"\1 PRIMARY KEY AUTOINCREMENT\2", sql, count=1)
@@ -137,9 +174,14 @@ def _sqlite_autoincrement(table: str) -> None:
         raise RuntimeError(f"migration 0002: table {table} does not look as 0001 made it:\n{sql}")
     temp = f"_jht_new_{table}"
     new_sql = re.sub(r'^CREATE TABLE "?' + re.escape(table) + r'"?', f'CREATE TABLE "{temp}"', new_sql, count=1)
-    indexes = conn.execute(
-        sa.text("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"), {"t": table}
-    ).scalars().all()
+    indexes = (
+        conn.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"),
+            {"t": table},
+        )
+        .scalars()
+        .all()
+    )
     conn.exec_driver_sql(new_sql)
     conn.exec_driver_sql(f'INSERT INTO "{temp}" SELECT * FROM "{table}"')
     conn.exec_driver_sql(f'DROP TABLE "{table}"')
