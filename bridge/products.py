@@ -1,6 +1,7 @@
-"""Products as the front ends use them (A3, A7, C1, C2, C4): the catalog a customer or a staff
-member may search, a product made by hand (custom unless an admin says standard), grants of a
-custom product to a customer, and the product behind a scanned packaging code.
+"""Products as the front ends use them (A3, A4, A7, A9, C1, C2, C4): the catalog a customer or a
+staff member may search, a product made or changed by hand (custom unless an admin says
+standard), grants of a custom product to a customer or a customer type, hides, agreed prices,
+packaging QR codes, and the product behind a scanned code.
 
 Who may see which product is ``bridge.visibility`` (customers) and ``bridge.scope`` (staff); the
 checks of each field are the catalog import's own (``bridge.catalog.COLUMNS``), so a product
@@ -22,11 +23,12 @@ from bridge.actors import Actor, audit
 from bridge.catalog import COLUMNS, CellError
 from bridge.db import Page, paginate
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
-from bridge.models import ActorKind, Customer, Product, ProductGrant, ProductKind, ProductQR
+from bridge.models import ActorKind, Customer, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR
 from bridge.orders import price_for
 from bridge.customers import customer_for
 from bridge.scope import product_for, products_of
-from bridge.text import LIKE_ESCAPE, like_pattern
+from bridge.text import LIKE_ESCAPE, like_pattern, required_text
+from bridge.types import utcnow
 from bridge.visibility import get_visible_product, is_visible, visible_to
 
 _COLUMN = {c.key: c for c in COLUMNS}
@@ -204,3 +206,259 @@ def grant_product(session: Session, actor: Actor, product_id: int, customer_id: 
     if created:
         audit(session, actor, "product.grant", "product", product.id, {"customer_id": customer.id, "sku": product.sku})
     return Grant(product, customer, created, is_visible(session, customer, product.id))
+
+
+# --------------------------------------------------------------------------- editing (A3, A7)
+
+
+def _staff_id(actor: Actor) -> int | None:
+    return int(actor.id) if actor.id and actor.id.isdigit() else None
+
+
+def _editable(session: Session, actor: Actor, product_id: int) -> Product:
+    """The product, if ``actor`` may change it: an admin any product; a salesperson the custom
+    products they made (a standard product is the company's catalog: admins only)."""
+    product = product_for(session, actor, product_id)
+    if actor.kind == ActorKind.ADMIN:
+        return product
+    if (
+        actor.kind == ActorKind.SALES
+        and product.kind == ProductKind.CUSTOM
+        and product.created_by_id == _staff_id(actor)
+    ):
+        return product
+    raise Forbidden("只能修改自己创建的定制品", f"{actor} may not change product {product.sku}")
+
+
+def update_product(session: Session, actor: Actor, product_id: int, changes: dict[str, Any]) -> Product:
+    """Change the fields named in ``changes`` (field → text as typed; ``active`` a bool, ``kind``
+    a kind, admins only) with the catalog's column rules; a blank optional field is cleared, a
+    blank required one refused. A new sku already used is a Conflict. Nothing changed → nothing
+    written."""
+    product = _editable(session, actor, product_id)
+    unknown = set(changes) - set(_COLUMN)
+    if unknown:
+        raise InvalidInput("商品包含未知字段", f"unknown product fields {sorted(unknown)}")
+    wanted: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "active":
+            if not isinstance(value, bool):
+                raise InvalidInput("上架应为 是 或 否", "active must be true or false", field=key)
+            wanted[key] = value
+        elif key == "kind":
+            if actor.kind != ActorKind.ADMIN:
+                raise Forbidden("只有管理员可以更改商品类型", "only admins change a product's kind")
+            wanted[key] = ProductKind(value)
+        else:
+            parsed = _cell(key, value)
+            if parsed is None and key in REQUIRED:
+                raise InvalidInput(f"{_COLUMN[key].header}不能为空", f"{key} is blank", field=key)
+            wanted[key] = parsed
+    diff = {k: [getattr(product, k), v] for k, v in wanted.items() if getattr(product, k) != v}
+    if not diff:
+        return product
+    taken = Conflict(f"商品编码 {wanted.get('sku')} 已存在", f"sku {wanted.get('sku')!r} already exists", field="sku")
+    if "sku" in diff and session.exec(select(Product.id).where(Product.sku == wanted["sku"])).first() is not None:
+        raise taken
+    for key, (_, new) in diff.items():
+        setattr(product, key, new)
+    product.updated_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(product)
+            session.flush()
+    except IntegrityError:  # the new sku raced in from another request
+        raise taken from None
+    audit(session, actor, "product.update", "product", product.id, {k: [str(a), str(b)] for k, (a, b) in diff.items()})
+    return product
+
+
+# --------------------------------------------------------------------------- who sees it (A3): grants and hides
+
+
+def _custom(product: Product) -> None:
+    if product.kind != ProductKind.CUSTOM:
+        raise InvalidInput(
+            "标准品对所有客户可见，无需授权", f"product {product.sku} is standard: grants are for custom products"
+        )
+
+
+def grant_to_type(session: Session, actor: Actor, product_id: int, customer_type: int) -> bool:
+    """Make a custom product visible to every customer of ``customer_type`` (admins only: it
+    reaches other salespeople's customers too). True when the grant is new."""
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以按客户类型授权", f"{actor} may not grant to a whole customer type")
+    if customer_type not in (1, 2):
+        raise InvalidInput("客户类型只能是 1 或 2", f"customer type must be 1 or 2, not {customer_type!r}")
+    product = product_for(session, actor, product_id)
+    _custom(product)
+    exists = select(ProductGrant.id).where(
+        ProductGrant.product_id == product.id, ProductGrant.customer_type == customer_type
+    )
+    if session.exec(exists).first() is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(ProductGrant(product_id=product.id, customer_type=customer_type))
+            session.flush()
+    except IntegrityError:  # granted by another request just now: same outcome
+        return False
+    audit(session, actor, "product.grant", "product", product.id, {"customer_type": customer_type, "sku": product.sku})
+    return True
+
+
+def revoke_grant(
+    session: Session, actor: Actor, product_id: int, *, customer_id: int | None = None, customer_type: int | None = None
+) -> bool:
+    """Take back a grant to one customer (staff within their scope) or to a type (admins); True
+    when there was one. Orders already placed keep their lines."""
+    product = product_for(session, actor, product_id)
+    if customer_type is not None:
+        if actor.kind != ActorKind.ADMIN:
+            raise Forbidden("只有管理员可以按客户类型授权", f"{actor} may not change grants to a customer type")
+        where = ProductGrant.customer_type == customer_type
+        detail: dict[str, Any] = {"customer_type": customer_type}
+    elif customer_id is not None:
+        customer = customer_for(session, actor, customer_id)
+        where = ProductGrant.customer_id == customer.id
+        detail = {"customer_id": customer.id}
+    else:
+        raise ValueError("customer_id or customer_type is required")
+    grant = session.exec(select(ProductGrant).where(ProductGrant.product_id == product.id, where)).first()
+    if grant is None:
+        return False
+    session.delete(grant)
+    session.flush()
+    audit(session, actor, "product.revoke", "product", product.id, detail | {"sku": product.sku})
+    return True
+
+
+def hide_product(session: Session, actor: Actor, product_id: int, customer_id: int, *, hidden: bool = True) -> bool:
+    """Hide a product from one customer (a hide wins over a grant), or show it again
+    (``hidden=False``). Staff within their scope; True when something changed."""
+    if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES):
+        raise Forbidden("只有员工可以隐藏商品", f"{actor} may not hide products")
+    product = product_for(session, actor, product_id)
+    customer = customer_for(session, actor, customer_id)
+    row = session.exec(
+        select(ProductHide).where(ProductHide.product_id == product.id, ProductHide.customer_id == customer.id)
+    ).first()
+    if (row is not None) == hidden:
+        return False
+    if hidden:
+        try:
+            with session.begin_nested():
+                session.add(ProductHide(product_id=product.id, customer_id=customer.id))
+                session.flush()
+        except IntegrityError:  # hidden by another request just now
+            return False
+    else:
+        session.delete(row)
+        session.flush()
+    audit(
+        session,
+        actor,
+        "product.hide" if hidden else "product.unhide",
+        "product",
+        product.id,
+        {"customer_id": customer.id, "sku": product.sku},
+    )
+    return True
+
+
+# --------------------------------------------------------------------------- prices (A9)
+
+
+def set_price(
+    session: Session,
+    actor: Actor,
+    product_id: int,
+    price: str | Decimal | None,
+    *,
+    customer_id: int | None = None,
+    customer_type: int | None = None,
+) -> CustomerPrice | None:
+    """Agree a price for one customer (staff within their scope) or for a customer type (admins),
+    overriding the list price; ``price=None`` goes back to the list price. The customer's own
+    price wins over its type's (``orders.price_for``)."""
+    if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES):
+        raise Forbidden("只有员工可以设置价格", f"{actor} may not set prices")
+    product = product_for(session, actor, product_id)
+    if customer_type is not None:
+        if actor.kind != ActorKind.ADMIN:
+            raise Forbidden("只有管理员可以设置客户类型价格", f"{actor} may not set a customer type's price")
+        if customer_type not in (1, 2):
+            raise InvalidInput("客户类型只能是 1 或 2", f"customer type must be 1 or 2, not {customer_type!r}")
+        where, who = CustomerPrice.customer_type == customer_type, {"customer_type": customer_type}
+    elif customer_id is not None:
+        customer = customer_for(session, actor, customer_id)
+        where, who = CustomerPrice.customer_id == customer.id, {"customer_id": customer.id}
+    else:
+        raise ValueError("customer_id or customer_type is required")
+    row = session.exec(select(CustomerPrice).where(CustomerPrice.product_id == product.id, where)).first()
+    if price is None or (isinstance(price, str) and not price.strip()):
+        if row is not None:
+            session.delete(row)
+            session.flush()
+            audit(session, actor, "price.clear", "product", product.id, who | {"sku": product.sku})
+        return None
+    amount = _cell("price", price)
+    if row is None:
+        row = CustomerPrice(product_id=product.id, price=amount, **who)
+    elif row.price == amount:
+        return row
+    else:
+        row.price = amount
+    session.add(row)
+    session.flush()
+    audit(session, actor, "price.set", "product", product.id, who | {"sku": product.sku, "price": str(amount)})
+    return row
+
+
+# --------------------------------------------------------------------------- packaging QR codes (A4)
+
+MAX_QR_PAYLOAD = 512
+
+
+def add_qr(session: Session, actor: Actor, product_id: int, payload: str, marking: str | None = None) -> ProductQR:
+    """Tie a packaging QR code's text to a product spec (``marking``: what to prefill when it is
+    scanned, if not the product's own). A code tied to another product is a Conflict; tying it to
+    the same product again changes nothing."""
+    product = _editable(session, actor, product_id)
+    text = required_text(payload, "payload", "二维码内容", MAX_QR_PAYLOAD, multiline=False)
+    marking = _cell("marking", marking)
+    existing = session.exec(select(ProductQR).where(ProductQR.payload == text)).first()
+    if existing is not None:
+        if existing.product_id != product.id:
+            raise Conflict(
+                "该二维码已用于其他商品",
+                f"QR payload already belongs to product {existing.product_id}",
+                field="payload",
+            )
+        return existing
+    qr = ProductQR(product_id=product.id, payload=text, marking=marking)
+    try:
+        with session.begin_nested():
+            session.add(qr)
+            session.flush()
+    except IntegrityError:  # the same code raced in from another request
+        raise Conflict("该二维码已用于其他商品", "QR payload was just taken", field="payload") from None
+    audit(session, actor, "product.qr_add", "product", product.id, {"payload": text, "sku": product.sku})
+    return qr
+
+
+def qr_codes(session: Session, actor: Actor, product_id: int) -> list[ProductQR]:
+    """The QR codes tied to a product the staff member may see."""
+    product = product_for(session, actor, product_id)
+    return list(session.exec(select(ProductQR).where(ProductQR.product_id == product.id).order_by(ProductQR.id)))
+
+
+def remove_qr(session: Session, actor: Actor, product_id: int, qr_id: int) -> None:
+    """Untie a QR code from a product (scanning it then finds nothing)."""
+    product = _editable(session, actor, product_id)
+    qr = session.get(ProductQR, qr_id)
+    if qr is None or qr.product_id != product.id:
+        raise NotFound("二维码不存在", f"QR code {qr_id} not found on product {product.sku}")
+    session.delete(qr)
+    session.flush()
+    audit(session, actor, "product.qr_remove", "product", product.id, {"payload": qr.payload, "sku": product.sku})

@@ -295,3 +295,98 @@ def test_c1_both_catalogs_search_percent_and_underscore_as_themselves(session, m
         as_staff = products.staff_catalog(session, Actor.admin(admin.id), q=q)
         assert sorted(p.product.id for p in as_customer.items) == sorted(found), q
         assert sorted(p.id for p in as_staff.items) == sorted(found), q
+
+
+# --------------------------------------------------------------------------- the rest of a product's life (A3, A4, A7, A9)
+
+
+def test_a7_a_salesperson_edits_the_custom_products_they_made_and_nothing_else(session, make):
+    sales, other, admin = make.staff(), make.staff(), make.staff(StaffRole.ADMIN)
+    mine = make.product(ProductKind.CUSTOM, created_by_id=sales.id, sku="CU-MINE")
+    theirs = make.product(ProductKind.CUSTOM, created_by_id=other.id, sku="CU-THEIRS")
+    customer = make.customer(salesperson_id=sales.id)
+    session.add(ProductGrant(product_id=theirs.id, customer_id=customer.id))  # visible to me through my customer
+    standard = make.product(sku="WA-STD")
+    me = Actor.sales(sales.id)
+    changed = products.update_product(session, me, mine.id, {"name": "  恒达专用砂轮 ", "marking": "", "active": False})
+    assert (changed.name, changed.marking, changed.active) == ("恒达专用砂轮", None, False)
+    for product in (theirs, standard):
+        with pytest.raises(Forbidden):
+            products.update_product(session, me, product.id, {"name": "改名"})
+    with pytest.raises(Forbidden):
+        products.update_product(session, me, mine.id, {"kind": "standard"})
+    with pytest.raises(Conflict):
+        products.update_product(session, Actor.admin(admin.id), standard.id, {"sku": "CU-MINE"})
+    with pytest.raises(InvalidInput):
+        products.update_product(session, Actor.admin(admin.id), standard.id, {"price": ""})
+    assert (
+        products.update_product(session, Actor.admin(admin.id), standard.id, {"kind": "custom"}).kind
+        == ProductKind.CUSTOM
+    )
+
+
+def test_a3_type_grants_are_an_admins_and_hides_win_over_grants(session, make):
+    from bridge.visibility import is_visible
+
+    sales, admin = make.staff(), make.staff(StaffRole.ADMIN)
+    type1 = make.customer(type=1, salesperson_id=sales.id)
+    type2 = make.customer(type=2, salesperson_id=sales.id)
+    wheel = make.product(ProductKind.CUSTOM, created_by_id=sales.id)
+    with pytest.raises(Forbidden):
+        products.grant_to_type(session, Actor.sales(sales.id), wheel.id, 1)
+    assert products.grant_to_type(session, Actor.admin(admin.id), wheel.id, 1)
+    assert not products.grant_to_type(session, Actor.admin(admin.id), wheel.id, 1)  # again: nothing new
+    assert is_visible(session, type1, wheel.id) and not is_visible(session, type2, wheel.id)
+
+    assert products.hide_product(session, Actor.sales(sales.id), wheel.id, type1.id)
+    assert not is_visible(session, type1, wheel.id)  # the hide wins over the type's grant
+    assert not products.hide_product(session, Actor.sales(sales.id), wheel.id, type1.id)
+    assert products.hide_product(session, Actor.sales(sales.id), wheel.id, type1.id, hidden=False)
+    assert is_visible(session, type1, wheel.id)
+
+    assert products.revoke_grant(session, Actor.admin(admin.id), wheel.id, customer_type=1)
+    assert not is_visible(session, type1, wheel.id)
+    products.grant_product(session, Actor.sales(sales.id), wheel.id, type2.id)
+    assert products.revoke_grant(session, Actor.sales(sales.id), wheel.id, customer_id=type2.id)
+    assert not products.revoke_grant(session, Actor.sales(sales.id), wheel.id, customer_id=type2.id)
+
+
+def test_a9_agreed_prices_per_customer_and_per_type(session, make):
+    from decimal import Decimal
+
+    from bridge.orders import price_for
+
+    sales, other, admin = make.staff(), make.staff(), make.staff(StaffRole.ADMIN)
+    mine = make.customer(type=2, salesperson_id=sales.id)
+    theirs = make.customer(type=2, salesperson_id=other.id)
+    wheel = make.product(price=Decimal("100.00"))
+    with pytest.raises(Forbidden):
+        products.set_price(session, Actor.sales(sales.id), wheel.id, "90", customer_type=2)
+    products.set_price(session, Actor.admin(admin.id), wheel.id, "95.00", customer_type=2)
+    products.set_price(session, Actor.sales(sales.id), wheel.id, "88.50", customer_id=mine.id)
+    assert price_for(session, mine, wheel) == Decimal("88.50")  # its own price wins over its type's
+    assert price_for(session, theirs, wheel) == Decimal("95.00")
+    with pytest.raises(NotFound):
+        products.set_price(session, Actor.sales(sales.id), wheel.id, "1.00", customer_id=theirs.id)
+    with pytest.raises(InvalidInput):
+        products.set_price(session, Actor.sales(sales.id), wheel.id, "很便宜", customer_id=mine.id)
+    assert products.set_price(session, Actor.sales(sales.id), wheel.id, None, customer_id=mine.id) is None
+    assert price_for(session, mine, wheel) == Decimal("95.00")
+
+
+def test_a4_qr_codes_are_tied_to_one_spec_each(session, make):
+    admin, sales = make.staff(StaffRole.ADMIN), make.staff()
+    customer = make.customer()
+    wheel, other = make.product(), make.product()
+    qr = products.add_qr(session, Actor.admin(admin.id), wheel.id, " JHT:WA-400 ", marking="1-400×50×127")
+    assert qr.payload == "JHT:WA-400"
+    assert products.add_qr(session, Actor.admin(admin.id), wheel.id, "JHT:WA-400").id == qr.id
+    with pytest.raises(Conflict):
+        products.add_qr(session, Actor.admin(admin.id), other.id, "JHT:WA-400")
+    with pytest.raises(Forbidden):  # a standard product's codes are the company catalog's
+        products.add_qr(session, Actor.sales(sales.id), wheel.id, "JHT:WA-401")
+    assert products.scan(session, customer, "JHT:WA-400").qr.marking == "1-400×50×127"
+    assert [q.id for q in products.qr_codes(session, Actor.sales(sales.id), wheel.id)] == [qr.id]
+    products.remove_qr(session, Actor.admin(admin.id), wheel.id, qr.id)
+    with pytest.raises(NotFound):
+        products.scan(session, customer, "JHT:WA-400")
