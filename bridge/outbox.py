@@ -85,6 +85,18 @@ def enqueue_notice(
 # --------------------------------------------------------------------------- delivery
 
 
+def prepared_action(
+    message: OutboxMessage, adjust: Callable[[str, dict, str], dict] | None, connector_name: str
+) -> tuple[str, dict[str, Any]]:
+    """``message_action`` with the document after every plugin's ``adjust`` for
+    ``connector_name``: what the dispatcher hands over, and what ``outbox preview`` shows.
+    Notices are not adjusted (plugins shape what the ERP gets)."""
+    action, doc = message_action(message)
+    if adjust is not None and action != "notify":
+        doc = adjust(message.kind, doc, connector_name)
+    return action, doc
+
+
 def message_action(message: OutboxMessage) -> tuple[str, dict[str, Any]]:
     """What delivering ``message`` means: the connector operation (or "notify") and the
     document it gets. Used by the dispatcher and by ``outbox preview`` alike (E8)."""
@@ -214,9 +226,7 @@ class Dispatcher:
 
     def deliver(self, message: OutboxMessage) -> Delivery:
         """Hand one message to the connector (or the notifiers); never raises."""
-        action, doc = message_action(message)
-        if self.adjust is not None and action != "notify":
-            doc = self.adjust(message.kind, doc, self.connector.name)
+        action, doc = prepared_action(message, self.adjust, self.connector.name)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.settings.quick_retries + 1),
@@ -460,7 +470,4 @@ def preview_message(
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise LookupError(f"outbox message {message_id} does not exist")
-    action, doc = message_action(message)
-    if adjust is not None and action != "notify":
-        doc = adjust(message.kind, doc, connector_name)
-    return message, action, doc
+    return (message, *prepared_action(message, adjust, connector_name))
