@@ -430,6 +430,13 @@ def test_sec13_the_document_states_the_limits_the_server_enforces_and_its_error_
         assert customers[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     wrong = client.delete("/api/mp/v1/orders")
     assert wrong.status_code == 405 and "GET" in wrong.headers["allow"] and "POST" in wrong.headers["allow"]
+    for path, methods in (
+        ("/api/mp/v1/orders", {"GET", "POST"}),
+        ("/api/mp/v1/addresses/1", {"PUT", "DELETE"}),
+        ("/api/sales/v1/customers/1", {"GET", "PATCH"}),
+    ):
+        asked = client.options(path)  # every method of the path, not only its first handler's
+        assert asked.status_code == 204 and set(asked.headers["allow"].split(", ")) == methods | {"OPTIONS"}, path
     rt.connector.close()
 
 

@@ -21,6 +21,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
 from bridge.config import Config
@@ -177,6 +178,27 @@ def content_security_policy(path: str) -> str:
     return "default-src 'none'; frame-ancestors 'none'"
 
 
+def _allow_header(app, methods: dict[str, str]):
+    """ASGI middleware: the ``Allow`` header of Litestar's own OPTIONS answer lists every method of
+    the path, not only those of the first handler registered for it (litestar#4169, fixed in
+    Litestar 3). ``methods``: path template → the header value."""
+
+    async def middleware(scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "OPTIONS":
+            return await app(scope, receive, send)
+        allow = methods.get(scope.get("path_template", ""))
+
+        async def send_fixed(message):
+            if allow and message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message["headers"] = [*kept, (b"allow", allow.encode())]
+            await send(message)
+
+        await app(scope, receive, send_fixed)
+
+    return middleware
+
+
 def _security_headers(app):
     """ASGI middleware: the standard security headers on every answer (OWASP secure headers):
     no MIME sniffing, no referrer, no framing, a CSP; API answers are never cached (they are
@@ -265,6 +287,7 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
     ``wechat``. Built by the composition root (``bridge.app.build_api``), which gives it both."""
     from webapi import ops, routes
 
+    allowed: dict[str, str] = {}  # filled below, once the routes exist
     app = Litestar(
         route_handlers=[
             *routes.routers(ERROR_RESPONSES),
@@ -292,9 +315,12 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
         ),
         debug=False,
         logging_config=None,  # bridge.logs configured logging once; keep it
-        middleware=[_security_headers, _count_requests],
+        middleware=[_security_headers, _count_requests, lambda app: _allow_header(app, allowed)],
         before_request=edge_guard,
     )
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            allowed[route.path_format] = ", ".join(sorted(route.methods))
     app.state.runtime = runtime
     app.state.tokens = Tokens(runtime.config)
     app.state.wechat = wechat
