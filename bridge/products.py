@@ -26,7 +26,7 @@ from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bridge.models import ActorKind, Customer, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR
 from bridge.orders import price_for
 from bridge.customers import customer_for
-from bridge.scope import product_for, products_of
+from bridge.scope import may_act_on, product_for, products_of
 from bridge.text import LIKE_ESCAPE, like_pattern, required_text
 from bridge.types import utcnow
 from bridge.visibility import get_visible_product, is_visible, visible_to
@@ -73,18 +73,33 @@ def _search(stmt, kind: ProductKind | None, q: str | None):
     return stmt.order_by(Product.kind, Product.sku)
 
 
+def _as_seen_by(actor: Actor, customer: Customer) -> None:
+    """A customer's catalog is read by the customer, or by staff in whose scope it is (to see
+    what the customer sees); to anyone else the customer does not exist."""
+    if not may_act_on(actor, customer):
+        raise NotFound("客户不存在", f"customer {customer.id} not found for {actor}")
+
+
 def customer_catalog(
-    session: Session, customer: Customer, *, kind: ProductKind | None = None, q: str | None = None, page: int = 1
+    session: Session,
+    actor: Actor,
+    customer: Customer,
+    *,
+    kind: ProductKind | None = None,
+    q: str | None = None,
+    page: int = 1,
 ) -> Page[PricedProduct]:
     """The products ``customer`` may see, at the customer's prices, searched by name, code,
     marking or ERP item code."""
+    _as_seen_by(actor, customer)
     found = paginate(session, _search(select(Product).where(visible_to(customer)), kind, q), page)
     items = [PricedProduct(p, price_for(session, customer, p)) for p in found.items]
     return Page(items, found.total, found.page, found.page_size)
 
 
-def customer_product(session: Session, customer: Customer, product_id: int) -> PricedProduct:
+def customer_product(session: Session, actor: Actor, customer: Customer, product_id: int) -> PricedProduct:
     """One product if ``customer`` may see it, at their price; else NotFound."""
+    _as_seen_by(actor, customer)
     product = get_visible_product(session, customer, product_id)
     return PricedProduct(product, price_for(session, customer, product))
 
@@ -113,15 +128,16 @@ def qr_payload_candidates(raw: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def scan(session: Session, customer: Customer, payload: str) -> Scanned:
+def scan(session: Session, actor: Actor, customer: Customer, payload: str) -> Scanned:
     """The product behind a packaging QR code, if ``customer`` may see it. An unknown code and a
     product the customer may not see get the same NotFound (``unknown_qr``)."""
+    _as_seen_by(actor, customer)
     unknown = NotFound("未识别的二维码，请联系业务员", "unknown QR payload", code="unknown_qr")
     qr = session.exec(select(ProductQR).where(ProductQR.payload.in_(qr_payload_candidates(payload)))).first()
     if qr is None:
         raise unknown
     try:
-        return Scanned(customer_product(session, customer, qr.product_id), qr)
+        return Scanned(customer_product(session, actor, customer, qr.product_id), qr)
     except NotFound:
         raise unknown from None
 

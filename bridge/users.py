@@ -321,7 +321,15 @@ def bind_wechat(session: Session, actor: Actor, user: StaffUser, openid: str) ->
 
 def contact_for(session: Session, customer: Customer) -> StaffUser:
     """Who a customer contacts (C3): their salesperson, or, when they have none or theirs has
-    left, the first active admin, who answers for them."""
+    left, the first active admin, who answers for them. NotFound when there is nobody."""
+    user = contact_or_none(session, customer)
+    if user is None:
+        raise NotFound("暂未分配业务员，请稍后再试", "no salesperson assigned and no admin to fall back to")
+    return user
+
+
+def contact_or_none(session: Session, customer: Customer) -> StaffUser | None:
+    """``contact_for``, or None when there is nobody to contact."""
     user = session.get(StaffUser, customer.salesperson_id) if customer.salesperson_id else None
     if user is None or not user.active:
         user = session.exec(
@@ -329,8 +337,6 @@ def contact_for(session: Session, customer: Customer) -> StaffUser:
             .where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
             .order_by(StaffUser.id)
         ).first()
-    if user is None:
-        raise NotFound("暂未分配业务员，请稍后再试", "no salesperson assigned and no admin to fall back to")
     return user
 
 

@@ -211,12 +211,12 @@ def test_c4_a_scan_finds_the_product_by_either_scanner_and_hides_what_the_custom
         ]
     )
     session.flush()
-    assert products.scan(session, customer, "JHT:WA-1").product.product.id == product.id
+    assert products.scan(session, Actor.customer(customer.id), customer, "JHT:WA-1").product.product.id == product.id
     wechat = "https://shop.example/p?q=JHT%3AWA-1"
-    assert products.scan(session, customer, wechat).qr.marking == "M1"
+    assert products.scan(session, Actor.customer(customer.id), customer, wechat).qr.marking == "M1"
     for payload in ("JHT:CU-9", "JHT:NOPE"):
         with pytest.raises(NotFound) as unknown:
-            products.scan(session, customer, payload)
+            products.scan(session, Actor.customer(customer.id), customer, payload)
         assert unknown.value.code == "unknown_qr"
 
 
@@ -291,7 +291,7 @@ def test_c1_both_catalogs_search_percent_and_underscore_as_themselves(session, m
     plain = make.product(sku="WA-400", name="平形砂轮 400")
     odd = make.product(sku="WA_50%", name="砂轮 50%")
     for q, found in (("%", [odd.id]), ("_", [odd.id]), ("WA-", [plain.id]), ("砂轮", [plain.id, odd.id])):
-        as_customer = products.customer_catalog(session, customer, q=q)
+        as_customer = products.customer_catalog(session, Actor.customer(customer.id), customer, q=q)
         as_staff = products.staff_catalog(session, Actor.admin(admin.id), q=q)
         assert sorted(p.product.id for p in as_customer.items) == sorted(found), q
         assert sorted(p.id for p in as_staff.items) == sorted(found), q
@@ -385,8 +385,25 @@ def test_a4_qr_codes_are_tied_to_one_spec_each(session, make):
         products.add_qr(session, Actor.admin(admin.id), other.id, "JHT:WA-400")
     with pytest.raises(Forbidden):  # a standard product's codes are the company catalog's
         products.add_qr(session, Actor.sales(sales.id), wheel.id, "JHT:WA-401")
-    assert products.scan(session, customer, "JHT:WA-400").qr.marking == "1-400×50×127"
+    assert products.scan(session, Actor.customer(customer.id), customer, "JHT:WA-400").qr.marking == "1-400×50×127"
     assert [q.id for q in products.qr_codes(session, Actor.sales(sales.id), wheel.id)] == [qr.id]
     products.remove_qr(session, Actor.admin(admin.id), wheel.id, qr.id)
     with pytest.raises(NotFound):
-        products.scan(session, customer, "JHT:WA-400")
+        products.scan(session, Actor.customer(customer.id), customer, "JHT:WA-400")
+
+
+def test_c2_staff_see_a_customers_catalog_as_that_customer_sees_it_within_their_scope(session, make):
+    sales, other = make.staff(), make.staff()
+    customer = make.customer(salesperson_id=sales.id)
+    granted, hidden = make.product(ProductKind.CUSTOM), make.product(ProductKind.CUSTOM)
+    session.add(ProductGrant(product_id=granted.id, customer_id=customer.id))
+    session.flush()
+    as_customer = products.customer_catalog(session, Actor.customer(customer.id), customer)
+    as_sales = products.customer_catalog(session, Actor.sales(sales.id), customer)
+    assert [p.product.id for p in as_sales.items] == [p.product.id for p in as_customer.items] == [granted.id]
+    assert hidden.id not in [p.product.id for p in as_sales.items]
+    for actor in (Actor.sales(other.id), Actor.customer(make.customer().id)):
+        with pytest.raises(NotFound):
+            products.customer_catalog(session, actor, customer)
+        with pytest.raises(NotFound):
+            products.customer_product(session, actor, customer, granted.id)

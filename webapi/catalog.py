@@ -73,7 +73,9 @@ def customer_products(
     code or marking."""
     with read_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
-        return views.product_page(products.customer_catalog(session, who.customer, kind=_kind(kind), q=q, page=page))
+        return views.product_page(
+            products.customer_catalog(session, who.actor, who.customer, kind=_kind(kind), q=q, page=page)
+        )
 
 
 @get("/products/{product_id:int}", sync_to_thread=True, operation_id="mpProduct", tags=["mp catalog"])
@@ -81,7 +83,7 @@ def customer_product(request: Request, product_id: fields.PathId, me: Me) -> vie
     """One product, if this customer may see it (else 404, like a missing one)."""
     with read_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
-        return views.product_view(products.customer_product(session, who.customer, product_id))
+        return views.product_view(products.customer_product(session, who.actor, who.customer, product_id))
 
 
 @post("/scan", sync_to_thread=True, operation_id="mpScan", tags=["mp catalog"], status_code=200)
@@ -90,7 +92,7 @@ def scan(request: Request, data: JSONBody[ScanBody], me: Me) -> views.ScanView:
     code and a product this customer may not see get the same 404."""
     with read_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
-        return views.scan_view(products.scan(session, who.customer, data.payload))
+        return views.scan_view(products.scan(session, who.actor, who.customer, data.payload))
 
 
 # --------------------------------------------------------------------------- staff

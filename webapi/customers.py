@@ -16,7 +16,6 @@ from litestar.params import JSONBody, Parameter
 
 from bridge import accounts, customers, notes, users
 from bridge.db import read_scope, session_scope
-from bridge.models import StaffUser
 from webapi import fields, views
 from webapi.auth import Me, Staff, runtime, signed_in
 
@@ -56,12 +55,12 @@ class NoteBody(msgspec.Struct):
 
 @get("/me", sync_to_thread=True, operation_id="mpMe", tags=["mp me"])
 def me_view(request: Request, me: Me) -> views.Me:
-    """The customer, this account, the bound accounts and the salesperson's contact."""
+    """The customer, this account, the bound accounts and who to contact (the salesperson, or an
+    admin when the customer has none, as ``/salesperson``)."""
     with read_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
         c = who.customer
-        sales = session.get(StaffUser, c.salesperson_id) if c.salesperson_id else None
-        return views.me_view(who.account, c, customers.bound_accounts(session, c.id), sales)
+        return views.me_view(who.account, c, customers.bound_accounts(session, c.id), users.contact_or_none(session, c))
 
 
 @get("/me/accounts", sync_to_thread=True, operation_id="mpAccounts", tags=["mp me"])
