@@ -10,8 +10,12 @@ building its own.
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
+import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -137,10 +141,72 @@ class Server:
     def request_exit(self) -> None:
         self.server.should_exit = True
 
-    def run(self) -> None:
-        self.server.run()
+    def run(self, sock: socket.socket) -> None:
+        self.server.run(sockets=[sock])
         if not self.server.started:
             raise SystemExit(1)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound before anything else starts and handed to uvicorn, so
+    the port checked is the port served. A port that cannot be had is a ``StartupError`` naming
+    it and, where the system tells, the process that holds it."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":  # as uvicorn does: restart at once over old connections in TIME_WAIT
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # (on Windows it would share a port)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)):
+            holder = port_holder(port)
+            raise StartupError(
+                f"port {port} on {host} is already in use{f' by {holder}' if holder else ''}: stop that, "
+                "or choose another port (--port, or api.port in the config)"
+            ) from None
+        raise StartupError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (--host / --port, api.host / api.port)"
+        ) from None
+    return sock
+
+
+def port_holder(port: int) -> str | None:
+    """``process 1234 (its command line)`` listening on TCP ``port``, where the system says
+    (Linux: /proc, for processes this user may look at); None when it cannot be told."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                listening.add(f"socket:[{fields[9]}]")
+    if not listening:
+        return None
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and any(_link(fd) in listening for fd in _entries(proc / "fd")):
+            try:
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            except OSError:
+                command = ""
+            return f"process {proc.name} ({command[:120] or '?'})"
+    return None
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:  # the process is gone, or not ours to look at
+        return []
+
+
+def _link(path: Path) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed meanwhile (the listing's own descriptor is)
+        return None
 
 
 def serve(
@@ -163,6 +229,7 @@ def serve(
             check_wechat_mode(config, host if api else None)
         worker = rt.worker() if loops else None
         application = build_api(rt, wake_dispatcher=worker.wake if worker else None) if api else None
+        sock = listen(host, port) if api else None  # before the loops start and "API on" is said
     except BaseException:
         rt.engine.dispose()
         raise
@@ -184,8 +251,9 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.request_exit())
     try:
-        server.run()
+        server.run(sock)
     finally:
+        sock.close()
         if worker is not None:
             worker.stop()
             worker.join(30)

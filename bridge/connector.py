@@ -20,6 +20,11 @@ cursor *after* itself, so the bridge can store it in the same transaction that a
 event. After the transaction commits the bridge calls ``ack(event, outcome)`` so a connector
 with something to tidy (the file drop moves files to archive/ or error/) can do it; a crash
 before ``ack`` means the event is pulled again and deduplicated by its id.
+
+``render(operation, doc)`` (optional) says what an outgoing operation would send — the SQL
+with its bound values, the file's name and bytes, the request envelope — without sending it:
+what ``outbox preview`` shows (E8). A connector builds it with the code its operation sends
+with, so the preview cannot differ from the delivery.
 """
 
 from __future__ import annotations
@@ -78,6 +83,22 @@ EVENT_KINDS = {
 }
 
 
+def command_args(doc: dict[str, Any]) -> tuple[str, str, Any]:
+    """``(order_no, command, at)`` of an order command document: what the dispatcher passes to
+    ``order_command`` with the document, and what a connector's ``render`` reads from it."""
+    return doc["order_no"], doc["command"], doc.get("at")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One thing an operation would send, for people to read (``Connector.render``)."""
+
+    title: str
+    """What it is: a statement's name, a file's name, an operation and its address."""
+    text: str
+    """What is sent: the statement with its values, the file's text, the envelope."""
+
+
 @dataclass(frozen=True)
 class ErpEvent:
     """One change reported by the ERP."""
@@ -113,8 +134,8 @@ class ConnectorContext:
 class Connector(ABC):
     """Base class of ERP connectors. Subclasses set ``name`` and implement the operations; the
     six of the contract are abstract, so a class missing one cannot be loaded (the plugin
-    manager names it and what it lacks). ``push_merge``, ``ack``, ``ready``, ``wait_for_events``
-    and ``close`` have defaults."""
+    manager names it and what it lacks). ``push_merge``, ``render``, ``ack``, ``ready``,
+    ``wait_for_events`` and ``close`` have defaults."""
 
     name: ClassVar[str] = ""
     """The name used in ``connector.name`` of the config file."""
@@ -150,6 +171,14 @@ class Connector(ABC):
     def push_merge(self, doc: dict[str, Any]) -> None:
         """Tell the ERP two customers are one (a ``jht.customer_merge/1`` document). Optional:
         the default does nothing, as many ERPs merge customers by hand."""
+        return None
+
+    def render(self, operation: str, doc: dict[str, Any]) -> list[Rendered] | None:
+        """What ``operation`` (push_customer, push_order, order_command, push_merge) would send
+        for ``doc``, in the order it is sent, without sending anything or connecting for it where
+        it can be helped; an empty list when it sends nothing. Raises ``PermanentError`` as the
+        operation would for a document it can never send. Optional: the default, None, makes
+        ``outbox preview`` show the document itself."""
         return None
 
     # -- incoming ---------------------------------------------------------------------------

@@ -40,8 +40,62 @@ def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
     results += _secrets(config)
     results += _file_modes(config)
     if all(r.ok for r in database):
+        results += _stuck_messages(engine)
         results += _demo_logins(engine)
     return results
+
+
+def _stuck_messages(engine: Engine) -> list[CheckResult]:
+    """Dead letters in the outbox, dead and parked events in the inbox: each a failing line with
+    the count and the command that lists them (O3)."""
+    from sqlmodel import Session, func, select
+
+    from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+
+    with Session(engine) as session:
+        outbox = dict(
+            session.exec(
+                select(OutboxMessage.target, func.count())
+                .where(OutboxMessage.status == OutboxStatus.DEAD)
+                .group_by(OutboxMessage.target)
+            ).all()
+        )
+        inbox = dict(
+            session.exec(
+                select(InboxEvent.status, func.count())
+                .where(InboxEvent.status.in_([InboxStatus.DEAD, InboxStatus.PARKED]))
+                .group_by(InboxEvent.status)
+            ).all()
+        )
+    dead_letters = sum(outbox.values())
+    parts = ", ".join(f"{n} {'to the ERP' if target == 'erp' else 'notice(s)'}" for target, n in sorted(outbox.items()))
+    dead, parked = inbox.get(InboxStatus.DEAD, 0), inbox.get(InboxStatus.PARKED, 0)
+    return [
+        CheckResult(
+            "outbox dead letters",
+            not dead_letters,
+            f"{dead_letters} message(s) will not be delivered ({parts}): see `jht-bridge outbox list --status dead`, "
+            "fix the cause, then `jht-bridge outbox retry ID…`"
+            if dead_letters
+            else "none",
+        ),
+        CheckResult(
+            "inbox dead events",
+            not dead,
+            f"{dead} ERP event(s) could not be applied: see `jht-bridge inbox list --status dead`, fix the cause "
+            "(e.g. [sync.status_map]), then `jht-bridge inbox replay ID…`"
+            if dead
+            else "none",
+        ),
+        CheckResult(
+            "inbox parked events",
+            not parked,
+            f"{parked} ERP event(s) name an order the bridge does not know (yet): see "
+            "`jht-bridge inbox list --status parked` (they are retried, then dead)"
+            if parked
+            else "none",
+        ),
+    ]
 
 
 def _database(config: Config, engine: Engine) -> list[CheckResult]:

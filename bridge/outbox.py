@@ -27,7 +27,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from bridge.actors import Actor
 from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
 from bridge.config import OutboxSection
-from bridge.connector import COMMANDS, Connector, PermanentError, TransientError
+from bridge.connector import COMMANDS, Connector, PermanentError, Rendered, TransientError, command_args
 from bridge.db import session_scope
 from bridge.logs import get_logger
 from bridge.models import Order, OutboxMessage, OutboxStatus
@@ -256,7 +256,7 @@ class Dispatcher:
             c.push_merge(doc)
             return None
         if action == "order_command":
-            c.order_command(doc["order_no"], doc["command"], doc.get("at"), doc)
+            c.order_command(*command_args(doc), doc)
             return None
         if action == "notify":
             if not self.notifiers:
@@ -456,18 +456,45 @@ def list_messages(
     return list(session.exec(stmt).all())
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What delivering one message would hand over and send (``preview_message``)."""
+
+    message: OutboxMessage
+    action: str
+    """The connector operation, or "notify"."""
+    document: dict[str, Any]
+    """The document after every plugin's ``adjust``: what the connector (or notifier) gets."""
+    sent: list[Rendered] | None
+    """What the connector would send (``Connector.render``): None when it cannot say (a connector
+    without ``render``, a notice) — then the document is what to look at."""
+    problem: str | None = None
+    """Why it would not be sent: the connector's error (permanent: a dead letter at delivery;
+    transient: it cannot render now, e.g. the WSDL is out of reach)."""
+
+
 def preview_message(
     session: Session,
     message_id: int,
     *,
-    connector_name: str,
+    connector: Connector,
     adjust: Callable[[str, dict, str], dict] | None = None,
-) -> tuple[OutboxMessage, str, dict[str, Any]]:
-    """What delivering message ``message_id`` would hand over, without sending anything (E8):
-    the message, its action (a connector operation, or "notify") and the document after every
-    plugin's ``adjust`` for ``connector_name`` — as ``Dispatcher.deliver`` prepares it. A
-    message that does not exist is a LookupError."""
+) -> Preview:
+    """What delivering message ``message_id`` would hand over and send, without sending
+    anything (E8): its action (a connector operation, or "notify"), the document after every
+    plugin's ``adjust`` — as ``Dispatcher.deliver`` prepares it — and what ``connector``
+    renders of it (the SQL with its values, the file, the envelope). A message that does not
+    exist is a LookupError."""
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise LookupError(f"outbox message {message_id} does not exist")
-    return (message, *prepared_action(message, adjust, connector_name))
+    action, doc = prepared_action(message, adjust, connector.name)
+    if action in ("notify", "unknown"):
+        return Preview(message, action, doc, None)
+    try:
+        sent = connector.render(action, doc)
+    except PermanentError as exc:
+        return Preview(message, action, doc, None, f"permanent error (a dead letter at delivery): {_text(exc)}")
+    except Exception as exc:  # transient, or a connector bug: the delivery would be retried
+        return Preview(message, action, doc, None, f"cannot render it now ({type(exc).__name__}): {_text(exc)}")
+    return Preview(message, action, doc, sent)

@@ -121,6 +121,28 @@ def test_o1_run_serves_the_api_delivers_orders_and_stops_cleanly_on_sigterm(fold
     assert "sync loops stopped" in output and "WECHAT DEV MODE" in output
 
 
+def test_p12_18_o1_run_on_a_port_in_use_says_which_and_who_holds_it_before_starting_anything(folder):
+    """#12 point 18, O1: `jht-bridge run` on a port another process listens on fails at once
+    with exit code 2, naming the port and the process that holds it, without saying "API on"
+    and without starting the sync loops (nothing is delivered)."""
+    import socket
+
+    invoke("init")
+    assert invoke("demo-data").exit_code == 0  # four customers: their upserts are queued
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        result = invoke("run", "--port", port)
+    finally:
+        holder.close()
+    assert result.exit_code == 2, result.output
+    assert f"port {port} on 127.0.0.1 is already in use by process {os.getpid()} (" in result.output
+    assert "--port" in result.output and "API on" not in result.output
+    assert list((folder / "var" / "erp" / "out").iterdir()) == []
+
+
 def test_o1_dev_mode_is_refused_on_a_public_address(folder):
     invoke("init")
     result = invoke("run", "--host", "0.0.0.0")

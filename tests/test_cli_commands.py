@@ -145,12 +145,15 @@ def test_e6_outbox_list_shows_the_erps_words_as_they_are(site, order):
     assert [r[6] for r in rows(listed.stdout)] == [words]
 
 
-def test_e8_outbox_preview_shows_the_document_and_sends_nothing(site, order):
+def test_p12_14_e8_outbox_preview_shows_the_file_that_is_sent_and_sends_nothing(site, order):
+    """#12 point 14, E8: ``outbox preview`` shows what the connector sends — for the file drop,
+    the file's name in out/ and its text — not the document; a notice shows its document."""
     create, notice = site.outbox()
     result = site("outbox", "preview", create.id)
     assert result.exit_code == 0, result.output
     assert "# order.create → filedrop.push_order  (status pending, 0 attempt(s))" in result.stdout
-    assert f'"order_no": "{order.order_no}"' in result.stdout and '"sku": "WA-400"' in result.stdout
+    name = f"{create.id:012d}_{order.order_no}_order.create.json"
+    assert f"## 1. out/{name} (" in result.stdout and "bytes, utf-8)" in result.stdout
     assert sent_files(site) == []
     assert [m.status for m in site.outbox()] == [OutboxStatus.PENDING, OutboxStatus.PENDING]
 
@@ -158,6 +161,35 @@ def test_e8_outbox_preview_shows_the_document_and_sends_nothing(site, order):
     assert "# notify.new_order → filedrop.notify" in told.stdout and '"needs_payment_confirmation": true' in told.stdout
     missing = site("outbox", "preview", 9999)
     assert missing.exit_code == 1 and "outbox message 9999 does not exist" in missing.output
+
+    assert site("sync", "once").exit_code == 0
+    shown = result.stdout.split(f"## 1. out/{name}", 1)[1].split("\n", 1)[1]
+    assert shown == (site.erp / "out" / name).read_text(encoding="utf-8")
+
+
+def test_p12_17_o3_check_fails_on_dead_letters_and_dead_or_parked_events_and_says_where_to_look(site, order):
+    """#12 point 17, O3: ``check`` reports dead outbox messages and dead or parked inbox events
+    as failing lines, with their counts and the command that lists them, and exits 1."""
+    assert "[ok  ] outbox dead letters: none" in site("check").stdout
+    create, notice = site.outbox()
+    site.set_outbox(create.id, status=OutboxStatus.DEAD, last_error="ERP refused the order")
+    site.set_outbox(notice.id, status=OutboxStatus.DEAD, last_error="no notifier")
+    with Session(site.engine) as s:
+        for n, status in enumerate([InboxStatus.DEAD, InboxStatus.PARKED, InboxStatus.PARKED, InboxStatus.APPLIED]):
+            s.add(InboxEvent(connector="filedrop", event_id=f"e{n}", kind="order.status", payload={}, status=status))
+        s.commit()
+    result = site("check")
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("[FAIL]")] == [
+        "[FAIL] outbox dead letters: 2 message(s) will not be delivered (1 to the ERP, 1 notice(s)): see "
+        "`jht-bridge outbox list --status dead`, fix the cause, then `jht-bridge outbox retry ID…`",
+        "[FAIL] inbox dead events: 1 ERP event(s) could not be applied: see `jht-bridge inbox list --status dead`, "
+        "fix the cause (e.g. [sync.status_map]), then `jht-bridge inbox replay ID…`",
+        "[FAIL] inbox parked events: 2 ERP event(s) name an order the bridge does not know (yet): see "
+        "`jht-bridge inbox list --status parked` (they are retried, then dead)",
+    ]
+    assert "3 check(s) failed" in result.output
 
 
 def test_e8_outbox_retry_requeues_the_dead_letters_named_and_sync_delivers_them(site, order):

@@ -298,13 +298,29 @@ def test_e6_text_that_cannot_be_encoded_is_permanent(fd, root):
     assert os.listdir(root / "out") == []
 
 
-def test_e8_render_shows_the_file_without_writing_it(fd, root):
-    """E8: ``render`` gives the exact name and bytes a delivery would write."""
-    name, data = fd.render("order.create", {**sample_order(), "_outbox_id": 3})
-    assert name == "000000000003_JHT-20261125-0001_order.create.json"
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_p12_14_e8_render_is_the_file_a_delivery_writes(root, fmt):
+    """#12 point 14, E8: ``render`` gives, for an order and an order command, the name the
+    delivery writes in out/ and the file's bytes as text in the configured encoding, without
+    writing anything; the delivery then writes exactly those bytes."""
+    connector = make_connector(root, format=fmt[0], encoding=fmt[1])
+    order = {**sample_order(), "_outbox_id": 3}
+    command = {**sample_command("JHT-20261125-0001", "release"), "_outbox_id": 4}
+    [order_file] = connector.render("push_order", order)
+    [command_file] = connector.render("order_command", command)
+    assert order_file.title.startswith(f"out/000000000003_JHT-20261125-0001_order.create.{fmt[0]} (")
+    assert command_file.title.startswith(f"out/000000000004_JHT-20261125-0001_order.release.{fmt[0]} (")
+    assert fmt[1] in order_file.title and "无锡精工磨具有限公司" in order_file.text
     assert os.listdir(root / "out") == []
-    fd.push_order({**sample_order(), "_outbox_id": 3})
-    assert (root / "out" / name).read_bytes() == data
+
+    connector.push_order(order)
+    connector.order_command("JHT-20261125-0001", "release", command["at"], command)
+    for shown in (order_file, command_file):
+        data = (root / shown.title.split(" ")[0]).read_bytes()
+        assert f"({len(data)} bytes, {fmt[1]}" in shown.title
+        assert data.decode("gb18030" if fmt[1] == "gb18030" else "utf-8-sig") == shown.text
+    with pytest.raises(PermanentError, match="cannot be written"):  # as the delivery refuses it
+        connector.render("push_customer", {**sample_customer(name="坏\udc80名"), "_outbox_id": 5})
 
 
 # =========================================================================== incoming

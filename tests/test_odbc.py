@@ -228,6 +228,64 @@ def test_e1_a_duplicate_key_at_insert_time_is_already_delivered(conn, sim, monke
     assert len(sim.orders()["JHT-20261125-0103"]["lines"]) == 3
 
 
+class _Recorded:
+    """A pyodbc connection (or cursor) that notes every statement executed through it."""
+
+    def __init__(self, inner, executed: list):
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "_executed", executed)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._inner, name, value)
+
+    def cursor(self):
+        return _Recorded(self._inner.cursor(), self._executed)
+
+    def execute(self, sql, *parameters):
+        self._executed.append((sql, list(parameters)))
+        self._inner.execute(sql, *parameters)
+        return self
+
+
+def test_p12_14_e8_render_is_each_statement_run_with_its_values_in_order(conn, sim, monkeypatch):
+    """#12 point 14, E8: ``render`` shows each statement an operation runs, in order, with its
+    bound values in order, without connecting or writing; the delivery then runs exactly those."""
+    from connectors.odbc.connector import _shown
+
+    order = {**sample_order("JHT-20261125-0201", lines=2, remark=None), "_outbox_id": 1}
+    customer = {**sample_customer(7), "_outbox_id": 2}
+    command = {**sample_command("JHT-20261125-0201", "release"), "_outbox_id": 3}
+    shown = [
+        conn.render("push_order", order),
+        conn.render("push_customer", customer),
+        conn.render("order_command", command),
+    ]
+    assert conn._cnxn is None and sim.orders() == {}  # nothing connected, nothing written
+    assert [[part.title for part in parts] for parts in shown] == [
+        ["select_erp_order_no", "insert_order", "insert_order_line", "insert_order_line"],
+        ["upsert_customer"],
+        ["insert_command"],
+    ]
+    header = shown[0][1].text
+    assert header.startswith(conn.statement("insert_order") + "\n  ?1 = 'JHT-20261125-0201'\n  ?2 = 1\n")
+    assert "  ?4 = '无锡精工磨具有限公司'" in header and "  ?14 = NULL" in header
+    assert shown[2][0].text.endswith("  ?1 = 'JHT-20261125-0201'\n  ?2 = 'release'\n  ?3 = '2026-11-25T08:30:00+00:00'")
+    assert conn.render("push_merge", {"_outbox_id": 4}) == []  # this connector sends no merge
+
+    executed: list = []
+    opened = conn._open
+    monkeypatch.setattr(conn, "_open", lambda: _Recorded(opened(), executed))
+    conn.push_order(order)
+    conn.push_customer(customer)
+    conn.order_command("JHT-20261125-0201", "release", command["at"], command)
+    assert [_shown(sql, values) for sql, values in executed] == [part.text for parts in shown for part in parts]
+    with pytest.raises(PermanentError, match="customer.name is missing"):  # as the delivery refuses it
+        conn.render("push_order", {**order, "customer": {"id": 1}})
+
+
 def test_e5_a_repeated_command_is_stored_once(conn, sim):
     conn.push_order(sample_order("JHT-20261125-0104"))
     for _ in range(3):

@@ -281,6 +281,39 @@ def test_e8_preview_is_what_the_connector_gets_after_plugin_adjustments(engine, 
     assert erp.orders[order.order_no]["warehouse"] == "一号仓"
 
 
+def test_p12_14_e8_preview_is_what_the_connector_renders_else_the_document(engine, erp, clock):
+    """#12 point 14, E8: ``preview_message`` gives what the connector's ``render`` says it sends
+    for the adjusted document; a connector without ``render`` leaves the document to look at,
+    and a document the connector refuses is named as a permanent error. Nothing is delivered."""
+    from bridge.connector import PermanentError, Rendered
+    from bridge.outbox import preview_message
+
+    shop = make_shop(engine, customers=1)
+    order = place(engine, shop, shop["customers"][0])
+    message = rows(engine)[0]
+
+    def adjust(kind, document, connector_name):
+        return {**document, "warehouse": "一号仓"}
+
+    with Session(engine) as session:
+        plain = preview_message(session, message.id, connector=erp, adjust=adjust)
+    assert plain.action == "push_order" and plain.sent is None and plain.problem is None
+    assert plain.document["warehouse"] == "一号仓" and plain.document["order_no"] == order.order_no
+
+    class Rendering(MemoryConnector):
+        def render(self, operation, doc):
+            if doc.get("warehouse") != "一号仓":
+                raise PermanentError("no warehouse")
+            return [Rendered(operation, f"{doc['order_no']} → {doc['warehouse']}")]
+
+    with Session(engine) as session:
+        shown = preview_message(session, message.id, connector=Rendering(), adjust=adjust)
+        refused = preview_message(session, message.id, connector=Rendering())
+    assert shown.sent == [Rendered("push_order", f"{order.order_no} → 一号仓")]
+    assert refused.sent is None and refused.problem == "permanent error (a dead letter at delivery): no warehouse"
+    assert erp.orders == {} and {r.status for r in rows(engine)} == {OutboxStatus.PENDING}
+
+
 def test_retry_policy_backs_off_exponentially_with_jitter_and_a_cap():
     policy = RetryPolicy(base_s=2, max_s=60, max_attempts=5)
     for attempts, full in [(1, 2), (2, 4), (3, 8), (6, 60), (20, 60)]:

@@ -197,6 +197,44 @@ def test_ws_security_username_token(tmp_path):
         assert SoapErpSide(server).orders() == {}
 
 
+def test_p12_14_e8_render_is_the_envelope_a_delivery_posts(tmp_path, monkeypatch):
+    """#12 point 14, E8: ``render`` shows the request envelope an operation posts (WS-Security
+    password masked), built as the delivery builds it and without calling the service; the
+    delivery then posts that envelope."""
+    from lxml import etree
+
+    with SoapErpServer(MemoryErp(), wsse_user="jht", wsse_password="口令-1") as server:
+        connector = soap_connector(server, tmp_path, wsse_username="jht", wsse_password="口令-1")
+        order = {**sample_order("JHT-20261125-0301", lines=2), "_outbox_id": 1}
+        [shown] = connector.render("push_order", order)
+        [command] = connector.render(
+            "order_command", {"order_no": "JHT-20261125-0301", "command": "cancel", "at": "2026-11-25T08:30:00+00:00"}
+        )
+        assert SoapErpSide(server).orders() == {}  # nothing was sent
+        assert shown.title.startswith(f"POST {server.url}") and "PushOrder" in shown.title
+        assert "JHT-20261125-0301" in shown.text and "无锡精工磨具有限公司" in shown.text
+        assert "口令-1" not in shown.text and ">***</" in shown.text
+        assert "cancel" in command.text.lower() and "JHT-20261125-0301" in command.text
+
+        posted = []
+        post_xml = connector._client.transport.post_xml
+        monkeypatch.setattr(
+            connector._client.transport,
+            "post_xml",
+            lambda address, envelope, headers: (
+                posted.append(etree.tostring(envelope, encoding="unicode")) or post_xml(address, envelope, headers)
+            ),
+        )
+        connector.push_order(order)
+        assert list(SoapErpSide(server).orders()) == ["JHT-20261125-0301"]
+        [sent] = posted
+        masked = sent.replace(">口令-1</", ">***</")
+        unindented = etree.fromstring(shown.text, etree.XMLParser(remove_blank_text=True))
+        assert etree.tostring(unindented, encoding="unicode") == masked
+        with pytest.raises(PermanentError, match="at least one line"):  # as the delivery refuses it
+            connector.render("push_order", {**order, "lines": []})
+
+
 def test_http_basic_auth_wrong_password_is_transient_and_check_says_so(tmp_path):
     with SoapErpServer(MemoryErp(), user="bridge", password="right") as server:
         # The WSDL is behind the same auth: give it as a file so the calls are what fails.

@@ -56,8 +56,10 @@ def outbox_preview(
     ctx: typer.Context,
     message_id: Annotated[int, typer.Argument(help="Outbox message id (see `outbox list`).")],
 ) -> None:
-    """Show exactly what the connector would be given for one message — the document after
-    every plugin's adjustments — without sending anything (E8)."""
+    """Show exactly what the connector would send for one message, without sending anything
+    (E8): the SQL statements with their bound values in order (odbc), the file's name and text
+    (filedrop), the request envelope (soap). A connector that cannot render shows the document
+    it would be given, after every plugin's adjustments; so does a notice."""
     import json
 
     from bridge.outbox import preview_message
@@ -65,18 +67,28 @@ def outbox_preview(
     rt = runtime(ctx)
     try:
         with unit_of_work(ctx) as session:
-            message, action, doc = preview_message(
-                session, message_id, connector_name=rt.connector.name, adjust=rt.adjust
-            )
+            preview = preview_message(session, message_id, connector=rt.connector, adjust=rt.adjust)
     except LookupError as exc:
         fail(str(exc))
     finally:
         rt.connector.close()
+    message = preview.message
     out.print(
-        f"# {message.kind} → {rt.connector.name}.{action}  (status {message.status.value}, {message.attempts} attempt(s))",
+        f"# {message.kind} → {rt.connector.name}.{preview.action}  (status {message.status.value}, "
+        f"{message.attempts} attempt(s))",
         markup=False,
     )
-    out.print(json.dumps(doc, ensure_ascii=False, indent=2, default=str), markup=False)
+    if preview.sent is not None:
+        if not preview.sent:
+            out.print("# nothing is sent for it", markup=False)
+        for n, part in enumerate(preview.sent, 1):
+            out.print(f"## {n}. {part.title}", markup=False)
+            out.print(part.text.rstrip("\r\n"), markup=False)
+        return
+    if preview.problem:
+        out.print(f"# not sent: {preview.problem}", markup=False)
+    out.print("# the document it gets:", markup=False)
+    out.print(json.dumps(preview.document, ensure_ascii=False, indent=2, default=str), markup=False)
 
 
 @outbox_app.command("retry")

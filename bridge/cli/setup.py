@@ -111,9 +111,10 @@ def _rel(path: Path) -> str:
 def check(ctx: typer.Context) -> None:
     """Diagnose the setup: configuration, database (reachable, schema up to date), the ERP
     connector, the token key, file permissions (config, database and secret files private to
-    their owner) and demo logins whose published password still works. Prints one line per
-    check: ok, WARN (works, but fix it before going live) or FAIL. Exits 1 if any failed;
-    warnings alone exit 0."""
+    their owner), dead letters in the outbox and dead or parked ERP events in the inbox (each
+    with the command that lists them), and demo logins whose published password still works.
+    Prints one line per check: ok, WARN (works, but fix it before going live) or FAIL. Exits 1
+    if any failed; warnings alone exit 0."""
     from bridge.diagnose import run_checks
 
     st = state(ctx)

@@ -23,6 +23,7 @@ that file with its reason, and the files behind it are read as usual.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import hashlib
 import json
@@ -42,8 +43,10 @@ from bridge.connector import (
     ConnectorContext,
     ErpEvent,
     PermanentError,
+    Rendered,
     TransientError,
     check_command,
+    command_args,
 )
 from bridge.logs import get_logger
 from connectors.filedrop import formats
@@ -80,6 +83,8 @@ log = get_logger("connectors.filedrop")
 COMMAND_SCHEMA = "jht.order_command/1"
 OUT_STALE_AFTER_S = 900
 """A file still in out/ after this long means the ERP is not picking files up."""
+OPERATION_KINDS = {"push_customer": "customer.upsert", "push_order": "order.create", "push_merge": "customer.merge"}
+"""The kind of file each operation writes (an order command writes ``order.<command>``)."""
 EVENT_ID_MAX = 128
 """The inbox keeps event ids of at most this many characters."""
 
@@ -254,10 +259,28 @@ class FiledropConnector(Connector):
 
     # ------------------------------------------------------------------ outgoing
 
-    def render(self, kind: str, doc: dict[str, Any]) -> tuple[str, bytes]:
+    def render(self, operation: str, doc: dict[str, Any]) -> list[Rendered]:
+        """The file ``operation`` would write for ``doc`` (its name in out/, its size, and its
+        bytes as text in the configured encoding), built by the code the delivery writes with
+        and without writing anything (E8)."""
+        name, data = self._file(operation, doc)
+        encoding = self.settings.encoding
+        bom = encoding == "utf-8" and data.startswith(codecs.BOM_UTF8)
+        title = f"{OUT}/{name} ({len(data)} bytes, {encoding}{', with a byte-order mark' if bom else ''})"
+        return [Rendered(title, data.decode("gb18030" if encoding == "gb18030" else "utf-8-sig"))]
+
+    def _file(self, operation: str, doc: dict[str, Any]) -> tuple[str, bytes]:
+        """The name and bytes of the file ``operation`` writes for ``doc`` (the order command's
+        arguments read from the document, as the dispatcher passes them)."""
+        if operation == "order_command":
+            return self._command_file(*command_args(doc), doc)
+        if operation not in OPERATION_KINDS:
+            raise PermanentError(f"the file drop has no operation {operation!r}")
+        return self._encode(OPERATION_KINDS[operation], doc)
+
+    def _encode(self, kind: str, doc: dict[str, Any]) -> tuple[str, bytes]:
         """The file name and bytes ``kind`` (order.create, customer.upsert, order.release …)
-        would be written as, without writing anything: what a preview shows (E8). Raises
-        PermanentError when the document cannot be written."""
+        is written as. Raises PermanentError when the document cannot be written."""
         try:
             ref = check_document(kind, doc)
             data = encode_document(kind, doc, self.settings.format, self.settings.encoding)
@@ -265,44 +288,10 @@ class FiledropConnector(Connector):
             raise PermanentError(f"{kind}: {exc}; nothing was written") from None
         return out_name(self._seq(doc), ref, kind, self.settings.format), data
 
-    def _seq(self, doc: dict[str, Any]) -> str:
-        outbox_id = doc.get("_outbox_id")
-        if outbox_id is None:
-            return _fallback_seq()
-        if isinstance(outbox_id, bool) or not str(outbox_id).isdigit():
-            raise PermanentError(f"_outbox_id {outbox_id!r} is not a whole number")
-        return f"{int(outbox_id):012d}"
-
-    def _deliver(self, kind: str, doc: dict[str, Any]) -> str:
-        name, data = self.render(kind, doc)
-        out = self._folder(OUT)
-        self._clean_temps_once()
-        final = out / name
-        try:
-            if final.is_file() and final.read_bytes() == data:
-                return name  # delivered before, not yet taken by the ERP
-            write_atomic(out, name, data)
-        except OSError as exc:
-            raise TransientError(
-                f"cannot write {final}: {exc.strerror or exc} (is the ERP share mounted and writable?)"
-            ) from None
-        log.info("file written for the ERP", file=name, kind=kind)
-        return name
-
-    def push_customer(self, doc: dict[str, Any]) -> str | None:
-        """Writes ``{seq}_customer-{id}_customer.upsert.{ext}``; the ERP's code comes back as a
-        ``customer.code`` event."""
-        self._deliver("customer.upsert", doc)
-        return None
-
-    def push_order(self, doc: dict[str, Any]) -> str | None:
-        """Writes ``{seq}_{order_no}_order.create.{ext}``: header and lines in one file, so the
-        ERP has all of the order or nothing. The ERP deduplicates by order number."""
-        self._deliver("order.create", doc)
-        return None
-
-    def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
-        """Writes ``{seq}_{order_no}_order.{command}.{ext}`` holding the command document."""
+    def _command_file(
+        self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None
+    ) -> tuple[str, bytes]:
+        """The file of an order command: the command document, checked against the arguments."""
         check_command(order_no, command)
         body = dict(doc or {})
         body.setdefault("schema", COMMAND_SCHEMA)
@@ -314,11 +303,51 @@ class FiledropConnector(Connector):
                 f"order {order_no}: the command document is for {body['order_no']} {body['command']}, "
                 f"not {order_no} {command}"
             )
-        self._deliver(f"order.{command}", body)
+        return self._encode(f"order.{command}", body)
+
+    def _seq(self, doc: dict[str, Any]) -> str:
+        outbox_id = doc.get("_outbox_id")
+        if outbox_id is None:
+            return _fallback_seq()
+        if isinstance(outbox_id, bool) or not str(outbox_id).isdigit():
+            raise PermanentError(f"_outbox_id {outbox_id!r} is not a whole number")
+        return f"{int(outbox_id):012d}"
+
+    def _deliver(self, file: tuple[str, bytes]) -> str:
+        name, data = file
+        out = self._folder(OUT)
+        self._clean_temps_once()
+        final = out / name
+        try:
+            if final.is_file() and final.read_bytes() == data:
+                return name  # delivered before, not yet taken by the ERP
+            write_atomic(out, name, data)
+        except OSError as exc:
+            raise TransientError(
+                f"cannot write {final}: {exc.strerror or exc} (is the ERP share mounted and writable?)"
+            ) from None
+        log.info("file written for the ERP", file=name)
+        return name
+
+    def push_customer(self, doc: dict[str, Any]) -> str | None:
+        """Writes ``{seq}_customer-{id}_customer.upsert.{ext}``; the ERP's code comes back as a
+        ``customer.code`` event."""
+        self._deliver(self._file("push_customer", doc))
+        return None
+
+    def push_order(self, doc: dict[str, Any]) -> str | None:
+        """Writes ``{seq}_{order_no}_order.create.{ext}``: header and lines in one file, so the
+        ERP has all of the order or nothing. The ERP deduplicates by order number."""
+        self._deliver(self._file("push_order", doc))
+        return None
+
+    def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
+        """Writes ``{seq}_{order_no}_order.{command}.{ext}`` holding the command document."""
+        self._deliver(self._command_file(order_no, command, at, doc))
 
     def push_merge(self, doc: dict[str, Any]) -> None:
         """Writes ``{seq}_customer-{survivor id}_customer.merge.{ext}``."""
-        self._deliver("customer.merge", doc)
+        self._deliver(self._file("push_merge", doc))
 
     # ------------------------------------------------------------------ incoming
 

@@ -52,8 +52,10 @@ from bridge.connector import (
     ConnectorContext,
     ErpEvent,
     PermanentError,
+    Rendered,
     TransientError,
     check_command,
+    command_args,
 )
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
@@ -263,6 +265,45 @@ def order_parameters(doc: dict[str, Any]) -> tuple[list[Any], list[Callable[[], 
         ]
 
     return header, [lambda n=n, line=line: line_parameters(n, line) for n, line in enumerate(lines, 1)]
+
+
+def _order_parameters(doc: dict[str, Any]) -> tuple[list[Any], list[Callable[[], list[Any]]]]:
+    try:
+        return order_parameters(doc)
+    except _Document as exc:
+        raise PermanentError(f"order {doc.get('order_no')}: {exc}") from None
+
+
+def _customer_parameters(doc: dict[str, Any]) -> list[Any]:
+    """The ``upsert_customer`` parameters (PermanentError for a document that cannot be written)."""
+    try:
+        return [
+            _integer(doc.get("id"), "id"),
+            _text(doc.get("name"), "name", required=True),
+            None if doc.get("type") is None else _integer(doc.get("type"), "type"),
+            _text(doc.get("phone"), "phone"),
+            _text(doc.get("contact_name"), "contact_name"),
+            _text(doc.get("erp_code"), "erp_code"),
+            _iso(doc.get("updated_at")),
+        ]
+    except _Document as exc:
+        raise PermanentError(f"customer {doc.get('id')}: {exc}") from None
+
+
+def _command_parameters(order_no: str, command: str, at: datetime | str) -> list[Any]:
+    """The ``insert_command`` parameters."""
+    check_command(order_no, command)
+    if not order_no or not isinstance(order_no, str):
+        raise PermanentError("order command without an order number")
+    return [order_no, command, _iso(at)]
+
+
+def _shown(sql: str, values: list[Any]) -> str:
+    """A statement and its bound values in order, one per ``?``, for people (never run)."""
+    shown = [sql]
+    for n, value in enumerate(values, 1):
+        shown.append(f"  ?{n} = {'NULL' if value is None else repr(value)}")
+    return "\n".join(shown)
 
 
 def connection_target(connection_string: str) -> str:
@@ -516,10 +557,7 @@ class OdbcConnector(Connector):
     # -- outgoing -------------------------------------------------------------------------
 
     def push_order(self, doc: dict[str, Any]) -> str | None:
-        try:
-            header, lines = order_parameters(doc)
-        except _Document as exc:
-            raise PermanentError(f"order {doc.get('order_no')}: {exc}") from None
+        header, lines = _order_parameters(doc)
         order_no = header[0]
         insert_order, insert_line = self.statement("insert_order"), self.statement("insert_order_line")
         self.statement("select_erp_order_no")
@@ -556,18 +594,7 @@ class OdbcConnector(Connector):
         return self._run(work)
 
     def push_customer(self, doc: dict[str, Any]) -> str | None:
-        try:
-            parameters = [
-                _integer(doc.get("id"), "id"),
-                _text(doc.get("name"), "name", required=True),
-                None if doc.get("type") is None else _integer(doc.get("type"), "type"),
-                _text(doc.get("phone"), "phone"),
-                _text(doc.get("contact_name"), "contact_name"),
-                _text(doc.get("erp_code"), "erp_code"),
-                _iso(doc.get("updated_at")),
-            ]
-        except _Document as exc:
-            raise PermanentError(f"customer {doc.get('id')}: {exc}") from None
+        parameters = _customer_parameters(doc)
         upsert = self.statement("upsert_customer")
 
         def work(cnxn):
@@ -578,14 +605,12 @@ class OdbcConnector(Connector):
         return None
 
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
-        check_command(order_no, command)
-        if not order_no or not isinstance(order_no, str):
-            raise PermanentError("order command without an order number")
+        parameters = _command_parameters(order_no, command, at)
         insert = self.statement("insert_command")
 
         def work(cnxn):
             try:
-                cnxn.cursor().execute(insert, order_no, command, _iso(at))
+                cnxn.cursor().execute(insert, *parameters)
             except pyodbc.Error as exc:
                 if not is_integrity(exc):
                     raise
@@ -594,6 +619,30 @@ class OdbcConnector(Connector):
             cnxn.commit()
 
         self._run(work)
+
+    def render(self, operation: str, doc: dict[str, Any]) -> list[Rendered] | None:
+        """The statements ``operation`` runs for ``doc``, in order, each with its bound values
+        (the same parameter builders as the delivery; statements from the statements file, no
+        connection made). An order first looks itself up (``select_erp_order_no``): found, it
+        is already delivered and nothing is written (E8)."""
+        if operation == "push_order":
+            header, lines = _order_parameters(doc)
+            try:
+                line_parameters = [parameters() for parameters in lines]
+            except _Document as exc:
+                raise PermanentError(f"order {header[0]}: {exc}") from None
+            runs = [("select_erp_order_no", [header[0]]), ("insert_order", header)]
+            runs += [("insert_order_line", parameters) for parameters in line_parameters]
+        elif operation == "push_customer":
+            runs = [("upsert_customer", _customer_parameters(doc))]
+        elif operation == "order_command":
+            runs = [("insert_command", _command_parameters(*command_args(doc)))]
+        elif operation == "push_merge":
+            # Nothing is sent while the class keeps the contract's do-nothing push_merge.
+            return [] if type(self).push_merge is Connector.push_merge else None
+        else:
+            raise PermanentError(f"the SQL connector has no operation {operation!r}")
+        return [Rendered(name, _shown(self.statement(name), values)) for name, values in runs]
 
     # -- incoming -------------------------------------------------------------------------
 

@@ -50,8 +50,10 @@ from bridge.connector import (
     ConnectorContext,
     ErpEvent,
     PermanentError,
+    Rendered,
     TransientError,
     check_command,
+    command_args,
 )
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
@@ -275,9 +277,10 @@ class SoapConnector(Connector):
 
     # ------------------------------------------------------------------ calling
 
-    def _call(self, op: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Render the request, call the operation, render the response; errors classified."""
-        import requests
+    def _request(self, op: str, data: dict[str, Any]) -> tuple[Any, Any, dict[str, str], str]:
+        """The request of mapped operation ``op`` for ``data``: (zeep's operation, the envelope
+        with WS-Security applied, the HTTP headers, the address) — what ``_call`` posts and
+        ``render`` shows. Loads the WSDL; sends nothing."""
         import zeep
 
         table = self.mapping[op]
@@ -299,8 +302,18 @@ class SoapConnector(Connector):
             envelope, headers = binding._create(operation, (), params, client=self._client, options=options)
         except (zeep.exceptions.Error, TypeError, ValueError, AttributeError) as exc:
             raise PermanentError(f"{op}: the request does not fit operation {operation}: {exc}") from None
+        return operation_obj, envelope, headers, options["address"]
+
+    def _call(self, op: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Build the request, call the operation, render the response; errors classified."""
+        import requests
+        import zeep
+
+        operation_obj, envelope, headers, address = self._request(op, data)
+        table = self.mapping[op]
+        operation, binding = table["operation"], self._service._binding
         try:
-            response = self._client.transport.post_xml(options["address"], envelope, headers)
+            response = self._client.transport.post_xml(address, envelope, headers)
         except requests.Timeout as exc:
             raise TransientError(f"the ERP's web service did not answer in time: {exc}") from None
         except requests.RequestException as exc:
@@ -340,26 +353,55 @@ class SoapConnector(Connector):
 
     # ------------------------------------------------------------------ the contract
 
+    def _message(self, operation: str, doc: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """The mapped operation and its data for an outgoing ``operation`` on ``doc`` (an order
+        command's arguments read from the document), or None when nothing is sent."""
+        if operation == "push_order":
+            if not doc.get("order_no") or not doc.get("lines"):
+                raise PermanentError("an order needs an order number and at least one line")
+            return "push_order", doc
+        if operation == "order_command":
+            return "order_command", _command_data(*command_args(doc), doc)
+        if operation == "push_merge":
+            return ("push_merge", doc) if "push_merge" in self.mapping else None
+        if operation == "push_customer":
+            return "push_customer", doc
+        raise PermanentError(f"the SOAP connector has no operation {operation!r}")
+
+    def render(self, operation: str, doc: dict[str, Any]) -> list[Rendered]:
+        """The request envelope ``operation`` would post for ``doc``, built as the delivery
+        builds it (the WSDL is loaded for it; nothing is sent), a WS-Security password shown as
+        ``***`` (E8)."""
+        from lxml import etree
+
+        message = self._message(operation, doc)
+        if message is None:
+            return []
+        _, envelope, headers, address = self._request(*message)
+        shown = _without_passwords(envelope)
+        action = headers.get("SOAPAction")
+        title = f"POST {address}: {self.mapping[message[0]]['operation']}" + (
+            f" (SOAPAction {action})" if action else ""
+        )
+        return [Rendered(title, etree.tostring(shown, encoding="unicode", pretty_print=True))]
+
     def push_customer(self, doc: dict[str, Any]) -> str | None:
-        result = self._call("push_customer", doc)
+        result = self._call(*self._message("push_customer", doc))
         code = result.get("erp_code")
         return str(code) if code not in (None, "") else None
 
     def push_order(self, doc: dict[str, Any]) -> str | None:
-        if not doc.get("order_no") or not doc.get("lines"):
-            raise PermanentError("an order needs an order number and at least one line")
-        result = self._call("push_order", doc)
+        result = self._call(*self._message("push_order", doc))
         ref = result.get("erp_ref")
         return str(ref) if ref not in (None, "") else None
 
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
-        check_command(order_no, command)
-        at_text = at.isoformat() if isinstance(at, datetime) else str(at)
-        self._call("order_command", {**(doc or {}), "order_no": order_no, "command": command, "at": at_text})
+        self._call("order_command", _command_data(order_no, command, at, doc))
 
     def push_merge(self, doc: dict[str, Any]) -> None:
-        if "push_merge" in self.mapping:
-            self._call("push_merge", doc)
+        message = self._message("push_merge", doc)
+        if message is not None:
+            self._call(*message)
 
     def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
         if not skus:
@@ -481,6 +523,23 @@ class SoapConnector(Connector):
                 client.transport.session.close()
             except Exception:  # noqa: BLE001 - closing must not fail
                 pass
+
+
+def _command_data(order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None) -> dict[str, Any]:
+    """What the mapping of ``order_command`` is rendered on."""
+    check_command(order_no, command)
+    at_text = at.isoformat() if isinstance(at, datetime) else str(at)
+    return {**(doc or {}), "order_no": order_no, "command": command, "at": at_text}
+
+
+def _without_passwords(envelope: Any) -> Any:
+    """A copy of ``envelope`` with every WS-Security password's text replaced by ``***``."""
+    import copy
+
+    shown = copy.deepcopy(envelope)
+    for element in shown.iter("{*}Password"):
+        element.text = "***"
+    return shown
 
 
 def _short(content: Any, limit: int = 200) -> str:
