@@ -51,24 +51,31 @@ def root_customer(session: Session, customer_id: int) -> Customer | None:
     return customer
 
 
+def code_holder(session: Session, connector: str, code: str, *, other_than: int | None = None) -> Customer | None:
+    """The customer that holds ``code``, as its ERP code or as its binding for ``connector``
+    (not following merges: it may be an alias), other than ``other_than``; None if nobody does."""
+    held = select(Customer.id).where(Customer.erp_code == code)
+    bound = select(ErpBinding.internal_id).where(
+        ErpBinding.connector == connector, ErpBinding.entity == CUSTOMER, ErpBinding.external_id == code
+    )
+    if other_than is not None:
+        held = held.where(Customer.id != other_than)
+        bound = bound.where(ErpBinding.internal_id != other_than)
+    holder_id = session.exec(held).first()
+    if holder_id is None:
+        holder_id = session.exec(bound).first()
+    return None if holder_id is None else session.get(Customer, holder_id)
+
+
 def bind_customer_code(session: Session, connector: str, customer: Customer, code: str) -> CodeChange | None:
     """Record that the ERP behind ``connector`` knows ``customer`` (a root) as ``code``.
 
     Returns what changed, or None when the customer already had this code and its binding.
     Raises CodeTaken, writing nothing, when another customer holds the code (as its ERP code
     or its binding)."""
-    holder_id = session.exec(select(Customer.id).where(Customer.erp_code == code, Customer.id != customer.id)).first()
-    if holder_id is None:
-        holder_id = session.exec(
-            select(ErpBinding.internal_id).where(
-                ErpBinding.connector == connector,
-                ErpBinding.entity == CUSTOMER,
-                ErpBinding.external_id == code,
-                ErpBinding.internal_id != customer.id,
-            )
-        ).first()
-    if holder_id is not None:
-        raise _taken(code, customer.id, session.get(Customer, holder_id))
+    holder = code_holder(session, connector, code, other_than=customer.id)
+    if holder is not None:
+        raise _taken(code, customer.id, holder)
     binding = session.exec(
         select(ErpBinding).where(
             ErpBinding.connector == connector, ErpBinding.entity == CUSTOMER, ErpBinding.internal_id == customer.id
@@ -95,14 +102,17 @@ def bind_customer_code(session: Session, connector: str, customer: Customer, cod
 
 
 def _taken(code: str, customer_id: int, holder: Customer | None) -> CodeTaken:
-    who = f"customer {holder.id}" if holder is not None else "another customer"
+    who = f"customer {holder.id} ({holder.name})" if holder is not None else "another customer"
     if holder is not None and holder.merged_into_id is not None:
         who += f" (merged into customer {holder.merged_into_id})"
     return CodeTaken(
-        f"ERP 客户编码 {code} 已属于其他客户",
+        f"ERP 客户编码 {code} 已属于客户 {holder.id}（{holder.name}）"
+        if holder is not None
+        else f"ERP 客户编码 {code} 已属于其他客户",
         f"ERP code {code} for customer {customer_id} already belongs to {who}: "
         "merge the two customers or correct the code in the ERP, then retry",
         erp_code=code,
+        **({"customer_id": holder.id} if holder is not None else {}),
     )
 
 

@@ -197,16 +197,21 @@ class Column:
     number_format: str = "@"
     """Excel display format; "@" (text) keeps codes like 0012 from losing their zeros."""
     width: int = 12
+    model: Any = None
+    """The table the field is a column of (default ``Product``): other sheets read with this
+    module's reader (``bridge.customer_import``) name theirs."""
+    also: tuple[str, ...] = ()
+    """More header spellings that mean this column."""
 
     @property
     def nullable(self) -> bool:
-        return bool(_model_column(self.key).nullable)
+        return bool((self.model or Product).__table__.c[self.key].nullable)
 
     def aliases(self) -> set[str]:
         """Header spellings that mean this column: the header with or without its hint in
-        brackets ("类型 (标准品/定制品)" or "类型"), or the English key."""
+        brackets ("类型 (标准品/定制品)" or "类型"), the English key, or one of ``also``."""
         bare = re.sub(r"[(（].*?[)）]", "", self.header)
-        return {_normalise_header(self.header), _normalise_header(bare), _normalise_header(self.key)}
+        return {_normalise_header(h) for h in (self.header, bare, self.key, *self.also)}
 
 
 def _normalise_header(text: str) -> str:
@@ -252,16 +257,17 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _header_index() -> dict[str, Column]:
+def header_index(columns: tuple[Column, ...]) -> dict[str, Column]:
+    """Every header spelling of ``columns`` → its column; a spelling meaning two is a bug."""
     index: dict[str, Column] = {}
-    for column in COLUMNS:
+    for column in columns:
         for alias in column.aliases():
             if index.setdefault(alias, column) is not column:
-                raise RuntimeError(f"catalog header {alias!r} would mean two columns")
+                raise RuntimeError(f"sheet header {alias!r} would mean two columns")
     return index
 
 
-_BY_HEADER = _header_index()
+header_index(COLUMNS)  # at import: a clash among the catalog's headers fails at once
 
 
 # --------------------------------------------------------------------------- reports
@@ -284,8 +290,22 @@ class RowError:
         return f"{self.reason_zh} / {self.reason_en}"
 
 
+class RowErrors:
+    """What every sheet import's report says of its ``errors``: none (``ok``), and which rows."""
+
+    errors: list[RowError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({e.row for e in self.errors})
+
+
 @dataclass
-class ImportReport:
+class ImportReport(RowErrors):
     """What an import found and did. When ``errors`` is not empty nothing was written."""
 
     file: str
@@ -302,14 +322,6 @@ class ImportReport:
     """For each updated sku, the fields that changed (also filled on a dry run)."""
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({e.row for e in self.errors})
 
     def summary(self) -> str:
         """One English line for the CLI and the logs."""
@@ -333,7 +345,7 @@ def export_products(session: Session, path: str | Path, fmt: str | None = None) 
     characters are removed, with a logged warning naming the products (see the module
     docstring)."""
     path = Path(path)
-    fmt = _format_of(path, fmt)
+    fmt = format_of(path, fmt)
     # Sorted here, not in SQL: PostgreSQL's locale collation and SQLite's byte order disagree
     # on codes with punctuation, and the same catalog should give the same file everywhere.
     products = sorted(session.exec(select(Product)).all(), key=lambda p: p.sku)
@@ -449,10 +461,10 @@ def import_products(
     counts what would change, writing nothing. A file that can't be read at all (wrong format,
     corrupt, unknown encoding) raises ``InvalidInput``."""
     path = Path(path)
-    fmt = _format_of(path, fmt)
-    with _open_sheet(path, fmt, encoding) as sheet:
+    fmt = format_of(path, fmt)
+    with open_sheet(path, fmt, encoding) as sheet:
         report = ImportReport(file=path.name, format=fmt, encoding=sheet.encoding, dry_run=dry_run)
-        columns = _read_header(sheet, report)
+        columns = read_header(sheet, report.errors)
         if report.errors:
             return report
         parsed = _check_rows(sheet, columns, report, progress)
@@ -529,7 +541,7 @@ def _existing_products(session: Session, skus: list[str]) -> dict[str, Product]:
     return found
 
 
-def _format_of(path: Path, fmt: str | None) -> str:
+def format_of(path: Path, fmt: str | None) -> str:
     if fmt:
         fmt = fmt.lower().lstrip(".")
         if fmt not in FORMATS:
@@ -572,7 +584,7 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls, and what Excel saves when told
 
 
 @contextmanager
-def _open_sheet(path: Path, fmt: str, encoding: str | None) -> Iterator[_Sheet]:
+def open_sheet(path: Path, fmt: str, encoding: str | None) -> Iterator[_Sheet]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -690,13 +702,17 @@ def _cell_text(value: Any) -> str:
 # --------------------------------------------------------------------------- checking rows
 
 
-def _read_header(sheet: _Sheet, report: ImportReport) -> dict[int, tuple[str, Column]]:
-    """Take the header row (the first non-empty one) and map cell positions to columns."""
+def read_header(
+    sheet: _Sheet, errors: list[RowError], table: tuple[Column, ...] = COLUMNS
+) -> dict[int, tuple[str, Column]]:
+    """Take the header row (the first non-empty one) and map cell positions to the columns of
+    ``table``; what is wrong with it goes to ``errors``."""
+    by_header = header_index(table)
     for number, cells in sheet.rows:
         if any(cells):
             break
     else:
-        report.errors.append(RowError(1, "", "", "文件是空的", "the file is empty"))
+        errors.append(RowError(1, "", "", "文件是空的", "the file is empty"))
         return {}
     sheet.header_row = number
     columns: dict[int, tuple[str, Column]] = {}
@@ -704,14 +720,12 @@ def _read_header(sheet: _Sheet, report: ImportReport) -> dict[int, tuple[str, Co
     for index, header in enumerate(cells):
         if not header:
             continue
-        column = _BY_HEADER.get(_normalise_header(header))
+        column = by_header.get(_normalise_header(header))
         if column is None:
-            known = "、".join(c.header for c in COLUMNS)
-            report.errors.append(
-                RowError(number, header, header, f"未知的列名（可用：{known}）", "unknown column header")
-            )
+            known = "、".join(c.header for c in table)
+            errors.append(RowError(number, header, header, f"未知的列名（可用：{known}）", "unknown column header"))
         elif column.key in seen:
-            report.errors.append(
+            errors.append(
                 RowError(
                     number, header, header, f"与列 {seen[column.key]} 重复", f"same column as {seen[column.key]!r}"
                 )
@@ -719,9 +733,9 @@ def _read_header(sheet: _Sheet, report: ImportReport) -> dict[int, tuple[str, Co
         else:
             seen[column.key] = header
             columns[index] = (header, column)
-    for column in COLUMNS:
+    for column in table:
         if column.required and column.key not in seen:
-            report.errors.append(
+            errors.append(
                 RowError(
                     number,
                     column.header,
@@ -760,7 +774,7 @@ def _check_rows(
             report.skipped_empty += 1
             continue
         report.rows += 1
-        parsed.append(_Row(number, _check_row(number, cells, columns, report)))
+        parsed.append(_Row(number, check_row(number, cells, columns, report.errors)))
         sku = parsed[-1].values.get("sku")
         if sku is None:
             continue
@@ -777,14 +791,14 @@ def _check_rows(
     return parsed
 
 
-def _check_row(
-    number: int, cells: list[str], columns: dict[int, tuple[str, Column]], report: ImportReport
+def check_row(
+    number: int, cells: list[str], columns: dict[int, tuple[str, Column]], errors: list[RowError]
 ) -> dict[str, Any]:
-    """One row's values by field; its bad cells go to the report."""
+    """One row's values by field (``columns`` from ``read_header``); its bad cells go to ``errors``."""
     values: dict[str, Any] = {}
     for index, text in enumerate(cells):
         if text and index not in columns:
-            report.errors.append(
+            errors.append(
                 RowError(
                     number,
                     f"({_column_letter(index)})",
@@ -797,14 +811,14 @@ def _check_row(
         text = cells[index] if index < len(cells) else ""
         if not text:
             if column.required:
-                report.errors.append(RowError(number, header, "", "不能为空", "must not be empty"))
+                errors.append(RowError(number, header, "", "不能为空", "must not be empty"))
             elif column.nullable:
                 values[column.key] = None
             continue  # a field that can't be empty, left empty: "not given"
         try:
             values[column.key] = column.parse(_no_control(text))
         except CellError as exc:
-            report.errors.append(RowError(number, header, _visible(text), exc.zh, exc.en))
+            errors.append(RowError(number, header, _visible(text), exc.zh, exc.en))
     return values
 
 

@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
 from bridge.addresses import list_addresses
+from bridge.bindings import bind_customer_code
 from bridge.db import Page, paginate
 from bridge.notes import NoteView, notes_on, staff_names
 from bridge.statemachine import OPEN, awaiting_payment
@@ -51,7 +52,7 @@ from bridge.models import (
     StaffUser,
 )
 from bridge.outbox import customer_key, enqueue
-from bridge.scope import customers_of, may_act_on, may_manage
+from bridge.scope import customers_of, may_act_on, may_manage, unassigned, unassigned_queue
 from bridge.text import LIKE_ESCAPE, check_text, like_pattern
 from bridge.types import utcnow
 
@@ -214,10 +215,11 @@ class CustomerRow:
     orders: int
 
 
-def _customer_rows(search: str | None, include_merged: bool):
+def _customer_rows(search: str | None, include_merged: bool, only_unassigned: bool = False):
     """The select behind the customer list: customers by id with their salesperson's name and
     their account and order counts; ``search`` matches the name, contact, phone, ERP code, a
-    bound account's phone or the exact id."""
+    bound account's phone or the exact id; ``only_unassigned``: those nobody follows
+    (``scope.unassigned``)."""
     accounts = (
         select(sa.func.count())
         .select_from(Account)
@@ -232,6 +234,8 @@ def _customer_rows(search: str | None, include_merged: bool):
     )
     if not include_merged:
         stmt = stmt.where(Customer.merged_into_id.is_(None))
+    if only_unassigned:
+        stmt = stmt.where(unassigned())
     if search and search.strip():
         text = search.strip()
         like = like_pattern(text)
@@ -255,21 +259,31 @@ def _customer_rows(search: str | None, include_merged: bool):
     return stmt
 
 
-def list_customers(session: Session, *, search: str | None = None, include_merged: bool = False) -> list[CustomerRow]:
-    """Every customer (the CLI, an admin's export), with the counts of ``_customer_rows``."""
-    return [CustomerRow(*row) for row in session.exec(_customer_rows(search, include_merged)).all()]
+def list_customers(
+    session: Session, *, search: str | None = None, include_merged: bool = False, unassigned: bool = False
+) -> list[CustomerRow]:
+    """Every customer (the CLI, an admin's export), with the counts of ``_customer_rows``;
+    ``unassigned``: only those nobody follows (A10)."""
+    return [CustomerRow(*row) for row in session.exec(_customer_rows(search, include_merged, unassigned)).all()]
 
 
-def customer_page(session: Session, actor: Actor, *, search: str | None = None, page: int = 1) -> Page[CustomerRow]:
-    """One page of the customers ``actor`` may see (``bridge.scope``), searched and counted in SQL."""
-    found = paginate(session, _customer_rows(search, False).where(customers_of(actor)), page)
+def customer_page(
+    session: Session, actor: Actor, *, search: str | None = None, unassigned: bool = False, page: int = 1
+) -> Page[CustomerRow]:
+    """One page of the customers ``actor`` may see (``bridge.scope``), searched and counted in SQL;
+    ``unassigned``: the admins' queue of customers nobody follows (A10; admins only)."""
+    stmt = _customer_rows(search, False).where(customers_of(actor))
+    if unassigned:
+        stmt = stmt.where(unassigned_queue(actor))
+    found = paginate(session, stmt, page)
     return Page([CustomerRow(*row) for row in found.items], found.total, found.page, found.page_size)
 
 
 # --------------------------------------------------------------------------- validation
 
 
-def _check_name(name: Any) -> str:
+def check_name(name: Any) -> str:
+    """A customer's name as typed or imported: trimmed, one line, at most ``NAME_MAX`` characters."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("客户名称不能为空", "customer name must not be empty")
     name = check_text(name.strip(), "name", "客户名称", multiline=False)
@@ -337,11 +351,15 @@ def create_customer(
     salesperson_id: int | None = None,
     phone: str | None = None,
     contact_name: str | None = None,
+    erp_code: str | None = None,
+    connector: str | None = None,
 ) -> Customer:
     """Create a customer (A7) and queue its ``customer.upsert`` to the ERP (E4).
 
     Admins, salespeople and the system (a first mini-program login) may create customers; a
-    salesperson who names no salesperson becomes the customer's own."""
+    salesperson who names no salesperson becomes the customer's own. ``erp_code`` (admins only,
+    with the ``connector`` it is bound for) makes it the shop's side of a customer the ERP
+    already has (A11): the ERP's first word about it then carries its code."""
     if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES, ActorKind.SYSTEM):
         raise Forbidden("没有创建客户的权限", f"{actor} may not create customers")
     if actor.kind == ActorKind.SALES:
@@ -351,7 +369,7 @@ def create_customer(
             raise Forbidden("只有管理员可以为客户指定其他业务员", "salespeople create customers for themselves only")
         salesperson_id = own
     customer = Customer(
-        name=_check_name(name),
+        name=check_name(name),
         type=_check_type(type),
         salesperson_id=_check_salesperson(session, salesperson_id),
         phone=_check_phone(session, phone, None),
@@ -359,13 +377,18 @@ def create_customer(
     )
     session.add(customer)
     _flush_phone(session, customer)
+    if erp_code is not None:
+        if actor.kind != ActorKind.ADMIN or connector is None:
+            raise Forbidden("只有管理员可以设置 ERP 客户编码", f"{actor} may not set ERP codes (admin only)")
+        bind_customer_code(session, connector, customer, check_erp_code(erp_code))  # CodeTaken names the holder
     audit(
         session,
         actor,
         "customer.create",
         "customer",
         customer.id,
-        {"name": customer.name, "type": customer.type, "salesperson_id": customer.salesperson_id},
+        {"name": customer.name, "type": customer.type, "salesperson_id": customer.salesperson_id}
+        | ({"erp_code": customer.erp_code} if customer.erp_code else {}),
     )
     _upsert(session, customer)
     return customer
@@ -393,7 +416,7 @@ def update_customer(
         )
     wanted: dict[str, Any] = {}
     if name is not _UNSET:
-        wanted["name"] = _check_name(name)
+        wanted["name"] = check_name(name)
     if phone is not _UNSET:
         wanted["phone"] = _check_phone(session, phone, customer.id)
     if contact_name is not _UNSET:
@@ -474,6 +497,79 @@ def set_customer_type(session: Session, actor: Actor, customer_id: int, new_type
         audit(session, actor, "customer.type", "customer", customer.id, {"old": old_type, "new": new_type})
         _upsert(session, customer)
     return TypeChange(customer.id, old_type, new_type, old_type != new_type, waiting)
+
+
+# --------------------------------------------------------------------------- ERP code (A11)
+
+ERP_CODE_MAX = 64
+"""``Customer.erp_code``'s length."""
+
+
+@dataclass(frozen=True)
+class ErpCodeChange:
+    """What ``set_erp_code`` did."""
+
+    customer_id: int
+    previous: str | None
+    code: str
+    changed: bool
+
+
+def check_erp_code(value: Any) -> str:
+    """An ERP customer code as a person typed or imported it: trimmed, one line, not empty, at
+    most ``ERP_CODE_MAX`` characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("ERP 客户编码不能为空", "ERP customer code must not be empty", field="erp_code")
+    code = check_text(value.strip(), "erp_code", "ERP 客户编码", multiline=False)
+    if len(code) > ERP_CODE_MAX:
+        raise InvalidInput(
+            f"ERP 客户编码不能超过 {ERP_CODE_MAX} 个字符",
+            f"ERP customer code longer than {ERP_CODE_MAX} characters",
+            field="erp_code",
+        )
+    return code
+
+
+def set_erp_code(session: Session, actor: Actor, customer_id: int, code: str, *, connector: str) -> ErpCodeChange:
+    """Link customer ``customer_id`` (an alias: its survivor) to the customer the ERP behind
+    ``connector`` already has under ``code`` (A11), admins only.
+
+    The code is recorded where the dispatcher and the inbox record the ERP's own answers
+    (``bridge.bindings``), by the same rule: a code another customer holds is refused
+    (``CodeTaken``, a Conflict naming that customer) and nothing is written. A changed code is
+    audited and told to the ERP: the customer's messages still waiting are rebuilt to carry it
+    (an upsert without it would make the ERP create the customer a second time), and a fresh
+    ``customer.upsert`` follows. The same code again changes nothing."""
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以设置 ERP 客户编码", f"{actor} may not set ERP codes (admin only)")
+    code = check_erp_code(code)
+    customer = _get(session, resolve_customer(session, customer_id).id, lock=True)
+    previous = customer.erp_code
+    bind_customer_code(session, connector, customer, code)
+    if previous == code:
+        return ErpCodeChange(customer.id, previous, code, False)
+    customer.updated_at = utcnow()
+    audit(session, actor, "customer.erp_code", "customer", customer.id, {"old": previous, "new": code})
+    _rebuild_pending(session, customer)
+    _upsert(session, customer)
+    return ErpCodeChange(customer.id, previous, code, True)
+
+
+def _rebuild_pending(session: Session, customer: Customer) -> None:
+    """The customer's upserts and orders still waiting for the ERP, rebuilt as they read now;
+    in place, so they keep their order (the customer before its orders)."""
+    session.flush()
+    pending = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.ordering_key == customer_key(customer.id), OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(OutboxMessage.id)
+    ).all()
+    for row in pending:
+        if row.kind == "customer.upsert":
+            row.payload = customer_document(session, customer)
+        elif row.kind == "order.create":
+            row.payload = _rebuilt_payload(session, row, customer)
+        session.add(row)
 
 
 # --------------------------------------------------------------------------- merge (A2)

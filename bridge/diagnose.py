@@ -42,6 +42,7 @@ def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
     if all(r.ok for r in database):
         results += _stuck_messages(engine)
         results += _demo_logins(engine)
+        results += _unassigned(config, engine)
     return results
 
 
@@ -194,6 +195,41 @@ def _demo_logins(engine: Engine) -> list[CheckResult]:
             f"{names} still sign(s) in with the published demo password: anyone can. Before real use run "
             f"`jht-bridge users reset-password NAME` or `jht-bridge users deactivate NAME` for {names}",
             warn=True,
+        )
+    ]
+
+
+def _unassigned(config: Config, engine: Engine) -> list[CheckResult]:
+    """Who gets the customers that arrive without an invite code (``customers.default_salesperson``),
+    and how many customers nobody follows now (A10): a default naming nobody usable fails."""
+    from sqlmodel import Session, func, select
+
+    from bridge.models import Customer
+    from bridge.scope import unassigned
+    from bridge.users import default_salesperson
+
+    username = config.customers.default_salesperson
+    with Session(engine) as session:
+        user, problem = default_salesperson(session, username) if username else (None, None)
+        waiting = session.exec(
+            select(func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None), unassigned())
+        ).one()
+    queue = (
+        f"{waiting} customer(s) without a salesperson wait for an admin: `jht-bridge customers list --unassigned`, "
+        "then `jht-bridge customers assign CUSTOMER_ID USERNAME`"
+        if waiting
+        else "no customer is without a salesperson"
+    )
+    if problem:
+        return [CheckResult("salespeople", False, f"{problem}; {queue}")]
+    if user is not None:
+        return [CheckResult("salespeople", True, f"customers without an invite code go to {user.username}; {queue}")]
+    return [
+        CheckResult(
+            "salespeople",
+            True,
+            "customers.default_salesperson is not set: customers without an invite code get no salesperson; " + queue,
+            warn=bool(waiting),
         )
     ]
 

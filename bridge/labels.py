@@ -36,3 +36,7 @@ INQUIRY_STATUS_LABELS: dict[InquiryStatus, str] = {
     InquiryStatus.HANDLED: "已处理",
 }
 """Inquiry statuses (C11, A6)."""
+
+AWAITING_PAYMENT_HINT = "等待业务员确认收款"
+"""What the customer reads beside the status of an order still waiting for the salesperson's
+payment confirmation (C15; ``statemachine.status_hint``)."""

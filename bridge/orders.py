@@ -56,7 +56,7 @@ from bridge.models import (
 from bridge.outbox import customer_key, enqueue, enqueue_notice
 from bridge.db import Page, paginate
 from bridge.notes import NoteView, notes_on
-from bridge.scope import customers_of, may_act_on
+from bridge.scope import customers_of, may_act_on, unassigned_queue
 from bridge.timeline import record
 from bridge.types import utcnow
 from bridge.visibility import applies_to, get_visible_product
@@ -514,12 +514,16 @@ def order_page(
     *,
     status: OrderStatus | None = None,
     awaiting_payment: bool = False,
+    unassigned: bool = False,
     customer: Customer | None = None,
     page: int = 1,
 ) -> Page[tuple[Order, Customer]]:
     """The orders of the customers ``actor`` may see (or of ``customer``, one of them), newest
-    first; ``awaiting_payment``: only those waiting for a payment confirmation (A6)."""
+    first; ``awaiting_payment``: only those waiting for a payment confirmation (A6);
+    ``unassigned``: only those of customers nobody follows, the admins' queue (A10)."""
     stmt = select(Order, Customer).join(Customer, Customer.id == Order.customer_id).where(customers_of(actor))
+    if unassigned:
+        stmt = stmt.where(unassigned_queue(actor))
     if customer is not None:
         stmt = stmt.where(Order.customer_id == customer.id)
     if status is not None:

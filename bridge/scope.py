@@ -8,6 +8,9 @@ every list and every action, so a new page cannot forget it.
   are granted to one of their customers — never another company's wheel at its agreed price.
 - A customer: itself.
 
+Customers nobody follows (no salesperson, or one who is no longer active) are the admins'
+queue (A10): ``unassigned_queue``, asked by the customer list and the order list alike.
+
 Anything outside the caller's scope is answered exactly like something that does not exist.
 """
 
@@ -17,8 +20,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bridge.actors import Actor
-from bridge.errors import NotFound
-from bridge.models import ActorKind, Customer, Inquiry, Order, Product, ProductGrant, ProductKind
+from bridge.errors import Forbidden, NotFound
+from bridge.models import ActorKind, Customer, Inquiry, Order, Product, ProductGrant, ProductKind, StaffUser
 
 
 def _staff_id(actor: Actor) -> int | None:
@@ -55,6 +58,24 @@ def may_manage(actor: Actor, customer: Customer) -> bool:
     """May ``actor`` change ``customer`` (its data, type, salesperson)? Staff within their scope
     only: a customer sees itself but does not manage itself."""
     return actor.kind in (ActorKind.ADMIN, ActorKind.SALES) and may_act_on(actor, customer)
+
+
+def unassigned() -> sa.ColumnElement[bool]:
+    """SQL condition on ``Customer``: nobody follows it — no salesperson, or one no longer active.
+    The same rule as ``users.contact_or_none`` (an admin answers such a customer) in SQL: no
+    salesperson sees these customers or their orders, so they wait in the admins' queue."""
+    active = select(StaffUser.id).where(StaffUser.active.is_(True))
+    return sa.or_(Customer.salesperson_id.is_(None), Customer.salesperson_id.not_in(active))
+
+
+def unassigned_queue(actor: Actor) -> sa.ColumnElement[bool]:
+    """``unassigned()`` for ``actor``, who must be an admin: the queue of customers (and their
+    orders) waiting for a salesperson (A10). Forbidden for anyone else."""
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden(
+            "只有管理员可以查看未分配业务员的客户", f"{actor} may not see the unassigned customers (admins only)"
+        )
+    return unassigned()
 
 
 def products_of(actor: Actor) -> sa.ColumnElement[bool]:

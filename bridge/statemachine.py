@@ -28,7 +28,7 @@ from bridge.actors import Actor
 from bridge.connector import Command
 from bridge.documents import command_document
 from bridge.errors import DomainError, Forbidden, TransitionRefused
-from bridge.labels import STATUS_LABELS
+from bridge.labels import AWAITING_PAYMENT_HINT, STATUS_LABELS
 from bridge.models import ActorKind, Customer, Order, OrderEvent, OrderStatus
 from bridge.outbox import customer_key, enqueue, enqueue_notice
 from bridge.timeline import record
@@ -187,6 +187,12 @@ def apply_erp_status(
 def awaits_payment(order: Order) -> bool:
     """Is ``order`` waiting for a payment confirmation (A6)? ``awaiting_payment`` in Python."""
     return not order.released and order.status in OPEN
+
+
+def status_hint(order: Order) -> str | None:
+    """What the order's reader is told beside its status, or None: an order waiting for the
+    payment confirmation (``awaits_payment``) says so until it is released (C15)."""
+    return AWAITING_PAYMENT_HINT if awaits_payment(order) else None
 
 
 def awaiting_payment() -> sa.ColumnElement[bool]:

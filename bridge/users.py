@@ -26,7 +26,10 @@ from sqlmodel import Session, select
 from bridge import sessions
 from bridge.actors import Actor, audit
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
+from bridge.logs import get_logger
 from bridge.models import ActorKind, Customer, StaffRole, StaffUser
+
+log = get_logger("bridge.users")
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -341,8 +344,11 @@ def contact_or_none(session: Session, customer: Customer) -> StaffUser | None:
 
 
 def salesperson_for_invite(session: Session, invite: str | None, default_username: str | None) -> int | None:
-    """The salesperson a new customer gets: the active owner of the invite code they came with,
-    else the configured default salesperson, else none."""
+    """The salesperson a new customer gets (A10): the active owner of the invite code they came
+    with, else the configured default salesperson (``customers.default_salesperson``) while that
+    user exists and is active, else none — the customer then
+    waits in the admins' queue (``scope.unassigned_queue``). A default that cannot be used is
+    logged (and reported by ``jht-bridge check``), never a refused login."""
     if invite:
         user = session.exec(
             select(StaffUser).where(StaffUser.invite_code == invite, StaffUser.active.is_(True))
@@ -350,7 +356,25 @@ def salesperson_for_invite(session: Session, invite: str | None, default_usernam
         if user is not None:
             return user.id
     if default_username:
-        user = session.exec(select(StaffUser).where(StaffUser.username == default_username)).first()
+        user, problem = default_salesperson(session, default_username)
         if user is not None:
             return user.id
+        log.warning("default salesperson unusable: the new customer is unassigned", reason=problem)
     return None
+
+
+def default_salesperson(session: Session, username: str) -> tuple[StaffUser | None, str | None]:
+    """The staff user ``customers.default_salesperson`` names, if new customers can be given to
+    them (they exist and are active); else None and why not (English, with what to do)."""
+    user = session.exec(select(StaffUser).where(StaffUser.username == username.strip())).first()
+    if user is None:
+        return (
+            None,
+            f"customers.default_salesperson: no staff user {username!r} (`jht-bridge users add {username} --role sales`)",
+        )
+    if not user.active:
+        return (
+            None,
+            f"customers.default_salesperson: staff user {username!r} is deactivated (activate them or name another)",
+        )
+    return user, None

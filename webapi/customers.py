@@ -17,7 +17,7 @@ from litestar.params import JSONBody, Parameter
 from bridge import accounts, customers, notes, users
 from bridge.db import read_scope, session_scope
 from webapi import fields, views
-from webapi.auth import Me, Staff, runtime, signed_in
+from webapi.auth import Me, Staff, runtime, signed_in, wake_dispatcher
 
 Phone = Annotated[str, msgspec.Meta(pattern=r"^[0-9+\-() ]{3,32}$")]
 Page = Annotated[int, Parameter(ge=1, le=10000)]
@@ -44,6 +44,11 @@ class CustomerUpdateBody(msgspec.Struct):
 
 class CustomerTypeBody(msgspec.Struct):
     type: Literal[1, 2]
+
+
+class ErpCodeBody(msgspec.Struct):
+    erp_code: fields.line(64, required=True)
+    """The code of the customer the ERP already has (its customer master's number)."""
 
 
 class NoteBody(msgspec.Struct):
@@ -103,10 +108,19 @@ def _detail(session, staff, customer) -> views.CustomerDetail:
 
 
 @get("/customers", sync_to_thread=True, operation_id="salesCustomers", tags=["sales customers"])
-def list_customers(request: Request, staff: Staff, q: fields.Search = None, page: Page = 1) -> views.CustomerPage:
-    """My customers (all, for an admin), searched by name, contact, phone, ERP code or id."""
+def list_customers(
+    request: Request,
+    staff: Staff,
+    q: fields.Search = None,
+    unassigned: Annotated[bool, Parameter(required=False)] = False,
+    page: Page = 1,
+) -> views.CustomerPage:
+    """My customers (all, for an admin), searched by name, contact, phone, ERP code or id;
+    ``unassigned=true`` (admins): the queue of customers no active salesperson follows (A10)."""
     with read_scope(runtime(request).engine) as session:
-        return views.customer_page(customers.customer_page(session, staff.actor, search=q, page=page))
+        return views.customer_page(
+            customers.customer_page(session, staff.actor, search=q, unassigned=unassigned, page=page)
+        )
 
 
 @post("/customers", sync_to_thread=True, operation_id="salesCreateCustomer", tags=["sales customers"])
@@ -175,6 +189,34 @@ def change_type(
         )
 
 
+@put(
+    "/customers/{customer_id:int}/erp-code",
+    sync_to_thread=True,
+    operation_id="salesSetCustomerErpCode",
+    tags=["sales customers"],
+)
+def set_erp_code(
+    request: Request, customer_id: fields.PathId, data: JSONBody[ErpCodeBody], staff: Staff
+) -> views.ErpCodeSet:
+    """Link the customer to the customer the ERP already has under ``erp_code`` (A11; admins
+    only). A code another customer holds is refused (409) naming that customer."""
+    rt = runtime(request)
+    with session_scope(rt.engine) as session:
+        customer = customers.customer_for(session, staff.actor, customer_id)
+        change = customers.set_erp_code(
+            session, staff.actor, customer.id, data.erp_code, connector=rt.config.connector.name
+        )
+        answer = views.ErpCodeSet(
+            customer_id=change.customer_id,
+            erp_code=change.code,
+            previous_erp_code=change.previous,
+            changed=change.changed,
+        )
+    if change.changed:
+        wake_dispatcher(request)
+    return answer
+
+
 @post(
     "/customers/{customer_id:int}/notes",
     sync_to_thread=True,
@@ -191,4 +233,4 @@ def customer_note(
 
 
 MP = [me_view, my_accounts, unbind_account, salesperson]
-SALES = [list_customers, add_customer, customer_detail, change_customer, change_type, customer_note]
+SALES = [list_customers, add_customer, customer_detail, change_customer, change_type, set_erp_code, customer_note]

@@ -160,11 +160,13 @@ def staff_orders(
     staff: Staff,
     status: StatusFilter = None,
     awaiting_payment: Annotated[bool, Parameter(required=False)] = False,
+    unassigned: Annotated[bool, Parameter(required=False)] = False,
     customer_id: Annotated[int | None, Parameter(required=False, ge=1, le=fields.MAX_ID)] = None,
     page: Page = 1,
 ) -> views.StaffOrderPage:
     """My customers' orders, newest first; ``awaiting_payment=true``: the ones waiting for my
-    payment confirmation (A6)."""
+    payment confirmation (A6); ``unassigned=true`` (admins): those of customers no active
+    salesperson follows, the queue nobody else sees (A10)."""
     with read_scope(runtime(request).engine) as session:
         customer = customers.customer_for(session, staff.actor, customer_id) if customer_id is not None else None
         found = order_page(
@@ -172,6 +174,7 @@ def staff_orders(
             staff.actor,
             status=_status(status),
             awaiting_payment=awaiting_payment,
+            unassigned=unassigned,
             customer=customer,
             page=page,
         )

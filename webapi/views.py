@@ -24,7 +24,7 @@ from bridge.models import Account, Address, Customer, Inquiry, Order, Product, S
 from bridge.notes import NoteView
 from bridge.orders import OrderDetails, spec_text
 from bridge.products import Grant, PricedProduct, Scanned
-from bridge.statemachine import awaits_payment
+from bridge.statemachine import awaits_payment, status_hint
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -345,6 +345,8 @@ class OrderSummary(Struct):
     status_label: str
     released: bool
     """Released to production (type 1 at once; type 2 once the payment is confirmed)."""
+    status_hint: str | None
+    """What to show beside the status, e.g. 等待业务员确认收款 until a type-2 order is released (C15)."""
     total_amount: str | None
     created_at: str
 
@@ -445,6 +447,7 @@ def _summary_fields(o: Order) -> dict[str, Any]:
         status=o.status.value,
         status_label=labels.STATUS_LABELS[o.status],
         released=o.released,
+        status_hint=status_hint(o),
         total_amount=_money(o.total_amount),
         created_at=o.created_at.isoformat(),
     )
@@ -577,6 +580,15 @@ class CustomerDetail(CustomerBase):
     open_orders: int
     awaiting_payment_orders: int
     notes: list[NoteOut]
+
+
+class ErpCodeSet(Struct):
+    customer_id: int
+    """The customer linked (the survivor, when an alias left by a merge was named)."""
+    erp_code: str
+    previous_erp_code: str | None
+    changed: bool
+    """False when the customer already had this code."""
 
 
 class TypeChange(Struct):

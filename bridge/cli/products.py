@@ -15,7 +15,7 @@ from bridge.cli._common import cells, err, fail, out, unit_of_work
 products_app = typer.Typer(help="The product catalog: import and export (CSV or XLSX).", no_args_is_help=True)
 
 
-def _choice(value: Optional[str], allowed: tuple[str, ...], option: str) -> Optional[str]:
+def choice(value: Optional[str], allowed: tuple[str, ...], option: str) -> Optional[str]:
     if value is not None and value.lower() not in allowed:
         raise typer.BadParameter(f"use {' or '.join(allowed)}", param_hint=option)
     return value.lower() if value else None
@@ -51,7 +51,20 @@ def _progress(label: str) -> Iterator:
     yield plain
 
 
-_FORMAT_HELP = "File format. Default: from the file name's suffix (.csv or .xlsx)."
+FORMAT_HELP = "File format. Default: from the file name's suffix (.csv or .xlsx)."
+
+FormatOption = Annotated[
+    Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=FORMAT_HELP, show_default=False)
+]
+"""``--format`` of the commands that read or write a sheet."""
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        metavar="auto|utf-8|gb18030",
+        help="CSV text encoding: auto (UTF-8, else GB18030 as Chinese Excel saves CSV), utf-8 or gb18030.",
+    ),
+]
+"""``--encoding`` of the commands that read a sheet (default "auto")."""
 
 
 @products_app.command("export")
@@ -61,9 +74,7 @@ def products_export(
         Path,
         typer.Argument(metavar="FILE", help="File to write, e.g. catalog.xlsx or catalog.csv.", show_default=False),
     ],
-    fmt: Annotated[
-        Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)
-    ] = None,
+    fmt: FormatOption = None,
 ) -> None:
     """Export the whole catalog (both kinds, active or not) to FILE, one product per row,
     ordered by code, with Chinese headers: 编码, 名称, 类型, ERP物料编码, 单位, 单价, the wheel
@@ -79,7 +90,7 @@ def products_export(
     a warning naming the products."""
     from bridge.catalog import FORMATS, export_products
 
-    fmt = _choice(fmt, FORMATS, "--format")
+    fmt = choice(fmt, FORMATS, "--format")
     with unit_of_work(ctx) as session:
         count = export_products(session, file, fmt)
     out.print(f"exported {count} product(s) to {file}", markup=False)
@@ -99,16 +110,8 @@ def products_import(
             show_default=False,
         ),
     ],
-    fmt: Annotated[
-        Optional[str], typer.Option("--format", "-f", metavar="csv|xlsx", help=_FORMAT_HELP, show_default=False)
-    ] = None,
-    encoding: Annotated[
-        str,
-        typer.Option(
-            metavar="auto|utf-8|gb18030",
-            help="CSV text encoding: auto (UTF-8, else GB18030 as Chinese Excel saves CSV), utf-8 or gb18030.",
-        ),
-    ] = "auto",
+    fmt: FormatOption = None,
+    encoding: EncodingOption = "auto",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
     ] = False,
@@ -128,12 +131,12 @@ def products_import(
     from bridge.actors import CLI_ADMIN
     from bridge.catalog import COLUMNS, ENCODINGS, FORMATS, import_products
 
-    fmt = _choice(fmt, FORMATS, "--format")
-    encoding = _choice(encoding, ENCODINGS, "--encoding")
+    fmt = choice(fmt, FORMATS, "--format")
+    encoding = choice(encoding, ENCODINGS, "--encoding")
     with _progress(f"checking {file.name}") as progress, unit_of_work(ctx) as session:
         report = import_products(session, CLI_ADMIN, file, fmt, dry_run, progress, encoding=encoding)
     if not report.ok:
-        _print_row_errors(report.errors)
+        print_row_errors(report.errors)
         fail(f"{len(report.bad_rows)} row(s) of {file.name} have errors: nothing imported")
     out.print(report.summary(), markup=False)
     headers = {c.key: c.header for c in COLUMNS}
@@ -146,7 +149,7 @@ def products_import(
         out.print(f"  … and {len(shown) - 50} more updated product(s)")
 
 
-def _print_row_errors(errors) -> None:
+def print_row_errors(errors) -> None:
     def short(value: str) -> str:
         return value if len(value) <= 40 else value[:39] + "…"
 

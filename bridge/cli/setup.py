@@ -30,6 +30,10 @@ url = "sqlite:///bridge.db"
 [customers]
 # 1: the ERP makes the production order at once; 2: the salesperson confirms payment first.
 default_type = 2
+# Username of the salesperson who gets the customers that log in without an invite code
+# (users add NAME --role sales first). Unset, they have no salesperson: an admin assigns one
+# (customers list --unassigned, then customers assign CUSTOMER_ID USERNAME).
+# default_salesperson = "sales"
 
 [connector]
 name = "filedrop"
