@@ -14,7 +14,11 @@ What an event can come to (``InboxStatus``):
   ``park_retry_s``, ``park_max_attempts`` times, then dead;
 - dead: it cannot be applied without a person (an ERP status word not in the mapping table,
   a transition the state machine refuses);
-- quarantined: it could not be read at all (bad JSON, wrong encoding, missing fields).
+- quarantined: it could not be read at all (bad JSON, wrong encoding, missing fields), or it
+  does not fit the order it names (a shipment of a SKU not on the order, or of more than is
+  still unshipped: ``bridge.shipments``). A quarantined event changed nothing: when the ERP
+  sends it again (the same event id, corrected or not) it is taken again, its new content
+  replacing the stored one.
 
 Nothing is dropped silently and nothing stops the loop: every outcome has its reason.
 """
@@ -32,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bridge import shipments
 from bridge.text import CONTROL, describe
 from bridge.actors import Actor
 from bridge.bindings import bind_customer_code, bind_order_ref, root_customer
@@ -352,14 +357,19 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
     ).first()
     if exists is not None:
         raise Ignore(f"shipment {shipment_id} of order {order.order_no} is already recorded")
+    order_lines = list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)))
+    shipped = shipments.shipped_by_sku(session, order.id)
+    if problem := shipments.refusal(order, order_lines, shipped, parsed):
+        raise Unreadable(f"shipment {shipment_id}: {problem}")
     shipment = Shipment(
         order_id=order.id, erp_shipment_id=shipment_id, courier=courier, tracking_no=tracking_no, shipped_at=shipped_at
     )
     session.add(shipment)
     session.flush()
-    by_sku = {line.sku: line.id for line in session.exec(select(OrderLine).where(OrderLine.order_id == order.id))}
     for sku, qty in parsed:
-        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=by_sku.get(sku), sku=sku, quantity=qty))
+        line_id = shipments.line_for(order_lines, shipped, sku)
+        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=line_id, sku=sku, quantity=qty))
+        shipped[sku] = shipped.get(sku, 0) + qty
     record(
         session,
         order,
