@@ -351,3 +351,22 @@ def test_p12_03_shipment_lines_are_held_against_the_order_and_progress_is_shown(
         detail = order_details(s, Actor.customer(order.customer_id), s.get(Order, order.id))
         (line,) = detail.lines
         assert (detail.shipped[line.id], line.quantity) == (3, 4)
+
+
+def test_p12_02_a_refused_event_sent_again_corrected_replaces_the_stored_one(engine, erp, clock, order):
+    """#12 point 2 (E3): a dead event (an unknown status word) sent again unchanged is reported
+    dead again with its reason, never acknowledged as fine; sent again corrected with the same
+    event id it replaces the stored one and is applied; after that a copy is a duplicate."""
+    p = poller(engine, erp, clock)
+    erp.emit("order.status", {"order_no": order.order_no, "status": "生产 中"}, event_id="st-1")
+    p.run_once()
+    assert inbox(engine)["st-1"].status == InboxStatus.DEAD
+    assert p.handle(erp.events[0]) == InboxStatus.DEAD  # the same copy again
+    assert erp.acks[-1] == ("st-1", "dead")
+    erp.emit("order.status", {"order_no": order.order_no, "status": "生产中"}, event_id="st-1")
+    assert p.handle(erp.events[1]) == InboxStatus.APPLIED
+    row = inbox(engine)["st-1"]
+    assert row.status == InboxStatus.APPLIED and row.payload["status"] == "生产中"
+    assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION
+    assert p.handle(erp.events[0]) == InboxStatus.IGNORED  # the old copy, late: applied already
+    assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION
