@@ -33,15 +33,34 @@ def assert_released(answer, order_no: str, status: str) -> None:
     assert order["can_release"] is False and order["awaiting_payment"] is False
 
 
-def test_scenario_1_over_http(engine, tmp_path):
-    client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
+def salesperson_and(engine, *products: Product) -> None:
+    """The salesperson 张伟 (zhangwei, whom new customers are assigned to) and ``products``."""
     with Session(engine, expire_on_commit=False) as s:
         add_user(
             s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟"
         )
-        wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
-        s.add(wheel)
+        s.add_all(products)
         s.commit()
+
+
+def staff_headers(c) -> dict:
+    sales = c.post("/api/sales/v1/auth/login", json={"username": "zhangwei", "password": "sales-password-1"})
+    assert sales.status_code == 201, sales.text
+    return {"Authorization": f"Bearer {sales.json()['access_token']}"}
+
+
+def add_address(c, buyer) -> int:
+    return c.post(
+        "/api/mp/v1/addresses",
+        headers=buyer["headers"],
+        json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"},
+    ).json()["id"]
+
+
+def test_scenario_1_over_http(engine, tmp_path):
+    client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
+    wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
+    salesperson_and(engine, wheel)
     sim = ErpSimulator(rt.connector.root, stock={"WA-400": 100})
 
     def flow():
@@ -50,15 +69,9 @@ def test_scenario_1_over_http(engine, tmp_path):
     with client:
         c = client
         buyer = login(c, "new-buyer")  # a new customer: type 2 by default, assigned to 张伟
-        sales = c.post("/api/sales/v1/auth/login", json={"username": "zhangwei", "password": "sales-password-1"})
-        assert sales.status_code == 201, sales.text
-        staff = {"Authorization": f"Bearer {sales.json()['access_token']}"}
+        staff = staff_headers(c)
         flow()  # the stock figures and the new customer reach the bridge / the ERP
-        address = c.post(
-            "/api/mp/v1/addresses",
-            headers=buyer["headers"],
-            json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"},
-        ).json()["id"]
+        address = add_address(c, buyer)
 
         placed = c.post(
             "/api/mp/v1/orders",
@@ -186,24 +199,14 @@ def test_p12_03_both_apis_show_shipped_of_ordered_per_line(engine, tmp_path):
     from connectors.filedrop.files import write_atomic
 
     client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
-    with Session(engine, expire_on_commit=False) as s:
-        add_user(
-            s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟"
-        )
-        wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
-        disc = Product(sku="C-105", name="切割片 105", price=Decimal("2.35"))
-        s.add_all([wheel, disc])
-        s.commit()
+    wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
+    disc = Product(sku="C-105", name="切割片 105", price=Decimal("2.35"))
+    salesperson_and(engine, wheel, disc)
     with client:
         c = client
         buyer = login(c, "partly-shipped")
-        sales = c.post("/api/sales/v1/auth/login", json={"username": "zhangwei", "password": "sales-password-1"})
-        staff = {"Authorization": f"Bearer {sales.json()['access_token']}"}
-        address = c.post(
-            "/api/mp/v1/addresses",
-            headers=buyer["headers"],
-            json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"},
-        ).json()["id"]
+        staff = staff_headers(c)
+        address = add_address(c, buyer)
         placed = c.post(
             "/api/mp/v1/orders",
             headers={**buyer["headers"], **key()},
