@@ -121,6 +121,19 @@ def test_o1_run_serves_the_api_delivers_orders_and_stops_cleanly_on_sigterm(fold
     assert "sync loops stopped" in output and "WECHAT DEV MODE" in output
 
 
+def test_o1_dev_mode_is_refused_on_a_public_address(folder):
+    invoke("init")
+    result = invoke("run", "--host", "0.0.0.0")
+    assert result.exit_code == 2 and "wechat.mode = dev" in result.output
+
+
+def test_o1_run_refuses_an_old_schema(folder):
+    invoke("init")
+    os.remove(folder / "var" / "bridge.db")
+    result = invoke("run")
+    assert result.exit_code == 1 and "jht-bridge db upgrade" in result.output
+
+
 def test_p12_06_a_missing_share_lets_the_bridge_start_take_orders_and_deliver_once_mounted(folder):
     """#12 point 6 (O1, O3, E5): with the ERP share not mounted yet, `run` serves the API and
     takes an order (it waits in the outbox), `check` prints one failing line naming the folder,
@@ -195,19 +208,6 @@ def test_p12_06_a_missing_share_lets_the_bridge_start_take_orders_and_deliver_on
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
-
-
-def test_o1_dev_mode_is_refused_on_a_public_address(folder):
-    invoke("init")
-    result = invoke("run", "--host", "0.0.0.0")
-    assert result.exit_code == 2 and "wechat.mode = dev" in result.output
-
-
-def test_o1_run_refuses_an_old_schema(folder):
-    invoke("init")
-    os.remove(folder / "var" / "bridge.db")
-    result = invoke("run")
-    assert result.exit_code == 1 and "jht-bridge db upgrade" in result.output
 
 
 def test_users_add_hashes_the_password_and_refuses_duplicates(folder):
