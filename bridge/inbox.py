@@ -14,13 +14,18 @@ What an event can come to (``InboxStatus``):
   ``park_retry_s``, ``park_max_attempts`` times, then dead;
 - dead: it cannot be applied without a person (an ERP status word not in the mapping table,
   a transition the state machine refuses);
-- quarantined: it could not be read at all (bad JSON, wrong encoding, missing fields).
+- quarantined: it could not be read at all (bad JSON, wrong encoding, missing fields), or it
+  does not fit the order it names (a shipment of a SKU not on the order, or of more than is
+  still unshipped: ``bridge.shipments``). A quarantined event changed nothing: when the ERP
+  sends it again (the same event id, corrected or not) it is taken again, its new content
+  replacing the stored one.
 
 Nothing is dropped silently and nothing stops the loop: every outcome has its reason.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bridge import shipments
 from bridge.text import CONTROL, describe
 from bridge.actors import Actor
 from bridge.bindings import bind_customer_code, bind_order_ref, root_customer
@@ -141,27 +147,39 @@ class InboxPoller:
     # -- one event --------------------------------------------------------------------------
 
     def handle(self, event: ErpEvent) -> InboxStatus:
-        """Record and apply one event with its cursor in one transaction, then ack it."""
+        """Record and apply one event with its cursor in one transaction, then ack it.
+
+        An event id already recorded is a duplicate (see ``_takes_again`` for when it is taken
+        again instead): applied or ignored before, it is ignored now; still parked or dead, the
+        connector hears that status and its reason again, so the refusal stays in sight."""
         with structlog.contextvars.bound_contextvars(event_id=event.event_id, kind=event.kind):
             with session_scope(self.engine) as session:
                 existing = session.exec(
-                    select(InboxEvent).where(InboxEvent.connector == self.name, InboxEvent.event_id == event.event_id)
+                    select(InboxEvent)
+                    .where(InboxEvent.connector == self.name, InboxEvent.event_id == event.event_id)
+                    .with_for_update()
                 ).first()
-                if existing is not None:
-                    status, reason = (
-                        InboxStatus.IGNORED,
-                        f"already received (inbox #{existing.id}, {existing.status.value})",
-                    )
+                if existing is not None and not _takes_again(existing, event):
+                    seen = f"already received (inbox #{existing.id}, {existing.status.value})"
+                    if existing.status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+                        status, reason = InboxStatus.IGNORED, seen
+                    else:
+                        status, reason = existing.status, f"{seen}: {existing.error}"
                 else:
-                    row = InboxEvent(
-                        connector=self.name,
-                        event_id=event.event_id[:128],
-                        kind=event.kind[:32],
-                        payload=event.data if isinstance(event.data, dict) else {"raw": event.data},
-                        status=InboxStatus.QUARANTINED,
-                        source=(event.source or "")[:255] or None,
-                        received_at=self.clock(),
-                    )
+                    row = existing or InboxEvent(connector=self.name, event_id=event.event_id[:128])
+                    if existing is not None:
+                        self.log.info(
+                            "event received again: its new copy replaces the one not applied",
+                            inbox_id=existing.id,
+                            was=existing.status.value,
+                            reason=existing.error,
+                        )
+                        row.attempts, row.applied_at, row.next_attempt_at = 0, None, None
+                    row.kind = event.kind[:32]
+                    row.payload = _payload(event)
+                    row.status, row.error = InboxStatus.QUARANTINED, None
+                    row.source = (event.source or "")[:255] or None
+                    row.received_at = self.clock()
                     if event.problem:
                         row.error = event.problem[:4000]
                     else:
@@ -227,12 +245,17 @@ class InboxPoller:
         return len(ids)
 
     def replay(self, inbox_id: int) -> InboxStatus:
-        """Apply a stored event again (a parked one, or a dead one after its cause was fixed)."""
+        """Apply a stored event again: a parked one, a dead one after its cause was fixed (a
+        status word added to the map), a quarantined one after an upgrade that reads it. One the
+        connector could not read at all (a broken file: no kind the bridge applies) is left as it
+        is — only a corrected copy from the ERP, with the same event id, replaces it (``handle``)."""
         with session_scope(self.engine) as session:
             row = session.get(InboxEvent, inbox_id, with_for_update=True)
             if row is None:
                 raise LookupError(f"inbox event {inbox_id} does not exist")
             if row.status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+                return row.status
+            if row.status == InboxStatus.QUARANTINED and row.kind not in APPLIERS:
                 return row.status
             self._apply(session, row)
             session.add(row)
@@ -253,6 +276,26 @@ class InboxPoller:
         if mapped is None:
             raise Refuse(f"unknown ERP status {word!r}: add it to [sync.status_map] in the config")
         return OrderStatus(mapped)
+
+
+def _payload(event: ErpEvent) -> dict[str, Any]:
+    return event.data if isinstance(event.data, dict) else {"raw": event.data}
+
+
+def _takes_again(row: InboxEvent, event: ErpEvent) -> bool:
+    """Is the recorded ``row`` to be replaced by ``event``, which came with the same id? A row
+    that was applied or ignored never is (the ERP sent it twice). One that changed nothing is
+    when it was quarantined (the ERP person corrected the file; or the bridge now reads what it
+    could not), or parked or dead and the new copy differs from it (corrected at the source)."""
+    if row.status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+        return False
+    if row.status == InboxStatus.QUARANTINED:
+        return True
+    return _canonical(row.kind, row.payload) != _canonical(event.kind[:32], _payload(event))
+
+
+def _canonical(kind: str, payload: Any) -> str:
+    return json.dumps([kind, payload], sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _order(session: Session, data: dict[str, Any]) -> Order:
@@ -352,14 +395,19 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
     ).first()
     if exists is not None:
         raise Ignore(f"shipment {shipment_id} of order {order.order_no} is already recorded")
+    order_lines = list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)))
+    shipped = shipments.shipped_by_sku(session, order.id)
+    if problem := shipments.refusal(order, order_lines, shipped, parsed):
+        raise Unreadable(f"shipment {shipment_id}: {problem}")
     shipment = Shipment(
         order_id=order.id, erp_shipment_id=shipment_id, courier=courier, tracking_no=tracking_no, shipped_at=shipped_at
     )
     session.add(shipment)
     session.flush()
-    by_sku = {line.sku: line.id for line in session.exec(select(OrderLine).where(OrderLine.order_id == order.id))}
     for sku, qty in parsed:
-        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=by_sku.get(sku), sku=sku, quantity=qty))
+        line_id = shipments.line_for(order_lines, shipped, sku)
+        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=line_id, sku=sku, quantity=qty))
+        shipped[sku] = shipped.get(sku, 0) + qty
     record(
         session,
         order,

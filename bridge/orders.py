@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bridge import addresses, statemachine
+from bridge import addresses, shipments, statemachine
 from bridge.actors import Actor
 from bridge.addresses import SHIP_TO_FIELDS
 from bridge.config import Config, OrdersSection
@@ -468,6 +468,8 @@ class OrderDetails:
     customer: Customer
     lines: list[OrderLine]
     shipments: list[ShipmentView]
+    shipped: dict[int, int]
+    """Order line id → how many of it the shipments so far hold (``shipments.shipped_per_line``)."""
     events: list[OrderEvent]
     """The timeline, oldest first, without the ERP reports the bridge ignored."""
     notes: list[NoteView]
@@ -480,7 +482,7 @@ class OrderDetails:
 def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
     """The details of ``order`` (found in the actor's scope, ``scope.order_for``)."""
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()
-    shipments = session.exec(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)).all()
+    recorded = session.exec(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)).all()
     events = session.exec(
         select(OrderEvent)
         .where(OrderEvent.order_id == order.id, OrderEvent.action != "ignored")
@@ -491,7 +493,7 @@ def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
             s,
             list(session.exec(select(ShipmentLine).where(ShipmentLine.shipment_id == s.id).order_by(ShipmentLine.id))),
         )
-        for s in shipments
+        for s in recorded
     ]
     staff = actor.kind in (ActorKind.ADMIN, ActorKind.SALES)
     may_do = statemachine.actions(order, actor)
@@ -500,6 +502,7 @@ def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
         customer=session.get(Customer, order.customer_id),
         lines=list(lines),
         shipments=views,
+        shipped=shipments.shipped_per_line(lines, shipments.shipped_by_sku(session, order.id)),
         events=list(events),
         notes=notes_on(session, order=order) if staff else [],
         can_cancel=statemachine.CANCEL in may_do,

@@ -33,15 +33,34 @@ def assert_released(answer, order_no: str, status: str) -> None:
     assert order["can_release"] is False and order["awaiting_payment"] is False
 
 
-def test_scenario_1_over_http(engine, tmp_path):
-    client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
+def salesperson_and(engine, *products: Product) -> None:
+    """The salesperson 张伟 (zhangwei, whom new customers are assigned to) and ``products``."""
     with Session(engine, expire_on_commit=False) as s:
         add_user(
             s, CLI_ADMIN, username="zhangwei", password="sales-password-1", role=StaffRole.SALES, display_name="张伟"
         )
-        wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
-        s.add(wheel)
+        s.add_all(products)
         s.commit()
+
+
+def staff_headers(c) -> dict:
+    sales = c.post("/api/sales/v1/auth/login", json={"username": "zhangwei", "password": "sales-password-1"})
+    assert sales.status_code == 201, sales.text
+    return {"Authorization": f"Bearer {sales.json()['access_token']}"}
+
+
+def add_address(c, buyer) -> int:
+    return c.post(
+        "/api/mp/v1/addresses",
+        headers=buyer["headers"],
+        json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"},
+    ).json()["id"]
+
+
+def test_scenario_1_over_http(engine, tmp_path):
+    client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
+    wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
+    salesperson_and(engine, wheel)
     sim = ErpSimulator(rt.connector.root, stock={"WA-400": 100})
 
     def flow():
@@ -50,15 +69,9 @@ def test_scenario_1_over_http(engine, tmp_path):
     with client:
         c = client
         buyer = login(c, "new-buyer")  # a new customer: type 2 by default, assigned to 张伟
-        sales = c.post("/api/sales/v1/auth/login", json={"username": "zhangwei", "password": "sales-password-1"})
-        assert sales.status_code == 201, sales.text
-        staff = {"Authorization": f"Bearer {sales.json()['access_token']}"}
+        staff = staff_headers(c)
         flow()  # the stock figures and the new customer reach the bridge / the ERP
-        address = c.post(
-            "/api/mp/v1/addresses",
-            headers=buyer["headers"],
-            json={"recipient": "陈国强", "phone": "13800138001", "detail": "狮山镇科技路 18 号"},
-        ).json()["id"]
+        address = add_address(c, buyer)
 
         placed = c.post(
             "/api/mp/v1/orders",
@@ -175,4 +188,53 @@ def test_scenario_2_over_http(engine, tmp_path):
         shipments = c.get(f"/api/mp/v1/orders/{order_no}", headers=auth).json()["shipments"]
         assert len(shipments) == 2 and all(s["tracking_no"] for s in shipments)
         assert (order_no, "release") in sim.commands
+    rt.connector.close()
+
+
+def test_p12_03_both_apis_show_shipped_of_ordered_per_line(engine, tmp_path):
+    """#12 point 3 (C8): after a partial shipment from the ERP's files, the customer's and the
+    salesperson's order detail show per line how many of it were shipped, beside the quantity."""
+    import json
+
+    from connectors.filedrop.files import write_atomic
+
+    client, rt = make_client(engine, tmp_path, JHT_CUSTOMERS__DEFAULT_SALESPERSON="zhangwei")
+    wheel = Product(sku="WA-400", name="平形砂轮 1-400×50×127 WA60K5V", price=Decimal("186.00"))
+    disc = Product(sku="C-105", name="切割片 105", price=Decimal("2.35"))
+    salesperson_and(engine, wheel, disc)
+    with client:
+        c = client
+        buyer = login(c, "partly-shipped")
+        staff = staff_headers(c)
+        address = add_address(c, buyer)
+        placed = c.post(
+            "/api/mp/v1/orders",
+            headers={**buyer["headers"], **key()},
+            json={
+                "lines": [{"product_id": wheel.id, "quantity": 10}, {"product_id": disc.id, "quantity": 50}],
+                "address_id": address,
+            },
+        )
+        assert placed.status_code == 201, placed.text
+        order_no = placed.json()["order_no"]
+        assert [x["shipped_quantity"] for x in placed.json()["lines"]] == [0, 0]
+        shipment = {
+            "event_id": "FH-1",
+            "kind": "order.shipment",
+            "data": {
+                "order_no": order_no,
+                "shipment_id": "FH-1",
+                "courier": "顺丰速运",
+                "tracking_no": "SF1001",
+                "lines": [{"sku": "WA-400", "quantity": 4}],
+            },
+        }
+        write_atomic(rt.connector.root / "in", "001_shipment.json", json.dumps(shipment).encode())
+        rt.poller().drain()
+        for view in (
+            c.get(f"/api/mp/v1/orders/{order_no}", headers=buyer["headers"]).json(),
+            c.get(f"/api/sales/v1/orders/{order_no}", headers=staff).json(),
+        ):
+            progress = [(x["sku"], x["shipped_quantity"], x["quantity"]) for x in view["lines"]]
+            assert progress == [("WA-400", 4, 10), ("C-105", 0, 50)]
     rt.connector.close()

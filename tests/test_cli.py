@@ -156,6 +156,82 @@ def test_o1_run_refuses_an_old_schema(folder):
     assert result.exit_code == 1 and "jht-bridge db upgrade" in result.output
 
 
+def test_p12_06_a_missing_share_lets_the_bridge_start_take_orders_and_deliver_once_mounted(folder):
+    """#12 point 6 (O1, O3, E5): with the ERP share not mounted yet, `run` serves the API and
+    takes an order (it waits in the outbox), `check` prints one failing line naming the folder,
+    `outbox list` and `inbox list` work; once the share is there the order is delivered."""
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    import httpx
+
+    from bridge.worker import wait_until
+    from connectors.filedrop import make_folders
+
+    invoke("init")
+    assert invoke("demo-data").exit_code == 0
+    share = folder / "mnt" / "erp"  # not mounted yet
+    env = {
+        "JHT_CONNECTOR__FILEDROP__ROOT": str(share),
+        "JHT_OUTBOX__BACKOFF_BASE_S": "0.2",
+        "JHT_OUTBOX__BACKOFF_MAX_S": "0.5",
+        "JHT_OUTBOX__QUICK_RETRIES": "0",
+    }
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "run", "--port", str(port)],
+        cwd=folder,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return proc.poll() is not None  # exited: stop waiting
+
+    try:
+        assert wait_until(healthy, timeout=30) and proc.poll() is None, "run did not start"
+        token = httpx.post(f"{base}/api/mp/v1/auth/login", json={"code": "early-buyer"}, timeout=5).json()
+        me = {"Authorization": f"Bearer {token['access_token']}"}
+        address = httpx.post(
+            f"{base}/api/mp/v1/addresses",
+            headers=me,
+            json={"recipient": "李工", "phone": "13800000000", "detail": "工业大道 1 号"},
+            timeout=5,
+        ).json()["id"]
+        product = httpx.get(f"{base}/api/mp/v1/products", headers=me, timeout=5).json()["items"][0]["id"]
+        placed = httpx.post(
+            f"{base}/api/mp/v1/orders",
+            headers={**me, "Idempotency-Key": uuid.uuid4().hex},
+            json={"lines": [{"product_id": product, "quantity": 2}], "address_id": address},
+            timeout=10,
+        )
+        assert placed.status_code == 201, placed.text
+        order_no = placed.json()["order_no"]
+
+        check = invoke("check", env=env)
+        failing = [line for line in check.output.splitlines() if line.startswith("[FAIL]")]
+        assert len(failing) == 1 and str(share) in failing[0], check.output
+        listed = invoke("outbox", "list", "--ref", order_no, env=env)
+        assert listed.exit_code == 0 and "order.create" in listed.output and "pending" in listed.output
+        assert invoke("inbox", "list", env=env).exit_code == 0
+
+        make_folders(share)  # the share is mounted
+        out_dir = share / "out"
+        assert wait_until(lambda: any(out_dir.glob(f"*_{order_no}_order.create.*")), timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+
+
 def test_users_add_hashes_the_password_and_refuses_duplicates(folder):
     invoke("init")
     result = invoke(

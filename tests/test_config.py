@@ -42,14 +42,19 @@ def test_o1_wrong_type_is_named_with_the_value(tmp_path):
     assert "customers.default_type:" in text
 
 
-def test_o1_missing_filedrop_folder_is_named(tmp_path):
-    """The file-drop connector's own settings say so when the bridge starts from the config."""
+def test_p12_06_a_missing_filedrop_folder_is_the_connectors_to_report_not_a_config_error(tmp_path):
+    """#12 point 6 (O1): a share not mounted yet is an outage, not a bad setting: the connector
+    loads, its check names the folder in one failing line, and reaching it is a transient error."""
+    from bridge.connector import TransientError
+
     path = tmp_path / "bridge.toml"
     path.write_text('[connector.filedrop]\nroot = "nowhere"\n')
-    config = load_config(path, environ={})  # the config itself knows no connector's folders
-    with pytest.raises(ConfigError) as err:
-        load_connector(config)
-    assert err.value.problems == [f"connector.filedrop.root: folder {tmp_path / 'nowhere'} does not exist"]
+    connector = load_connector(load_config(path, environ={}))
+    assert connector.root == tmp_path / "nowhere"
+    (line,) = connector.check()
+    assert not line.ok and str(tmp_path / "nowhere") in line.detail and "mount" in line.detail
+    with pytest.raises(TransientError, match="is the ERP share mounted"):
+        connector.pull_events(None)
 
 
 def test_o1_a_bad_filedrop_setting_is_named(tmp_path):

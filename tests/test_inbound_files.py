@@ -72,3 +72,66 @@ def test_e6_malformed_inbound_files_are_each_dealt_with_and_the_loop_goes_on(eng
     ]
     assert list((root / "in").iterdir()) == []
     rt.connector.close()
+
+
+def test_p12_02_a_corrected_file_with_the_same_event_id_is_applied_and_every_refusal_stays_in_sight(
+    engine, tmp_path, monkeypatch
+):
+    """#12 point 2 (E3, E6): a shipment quarantined (a SKU not on the order) is in `inbox list`
+    and fails `check`; the same file dropped again unchanged is refused again into error/ (not
+    archived as if fine); the ERP person's corrected file, with the same event id, replaces it
+    and is applied; an identical copy of the applied event stays a duplicate."""
+    from typer.testing import CliRunner
+
+    from bridge.cli import app
+    from bridge.models import Shipment
+
+    rt = filedrop_runtime(engine, tmp_path, JHT_CONNECTOR__FILEDROP__SETTLE_S=0)
+    shop = make_shop(engine, customers=1)
+    order = place(engine, shop, shop["customers"][0], qty=2)
+    root = rt.connector.root
+
+    def shipment(sku: str) -> bytes:
+        data = {"order_no": order.order_no, "shipment_id": "FH-1", "courier": "顺丰速运", "tracking_no": "SF1"}
+        data["lines"] = [{"sku": sku, "quantity": 2}]
+        return json.dumps({"event_id": "FH-1", "kind": "order.shipment", "data": data}).encode()
+
+    def cli(*args: str):
+        monkeypatch.chdir(tmp_path)
+        env = {"JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False)}
+        env |= {"JHT_CONNECTOR__FILEDROP__ROOT": str(root), "JHT_CONFIG": ""}
+        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+
+    def row() -> InboxEvent:
+        with Session(engine) as s:
+            (only,) = s.exec(select(InboxEvent)).all()
+            return only
+
+    _write(root / "in", "001_shipment.json", shipment("WA-40O"))  # a typo: not on the order
+    rt.poller().drain()
+    assert row().status == InboxStatus.QUARANTINED and "'WA-40O' is not on order" in row().error
+    listed = cli("inbox", "list", "--status", "quarantined")
+    assert "FH-1" in listed.output and "WA-40O" in listed.output
+    assert "[FAIL] connector filedrop: filedrop quarantine" in cli("check").output
+
+    _write(root / "in", "001_shipment.json", shipment("WA-40O"))  # dropped again as it was
+    rt.poller().drain()
+    assert row().status == InboxStatus.QUARANTINED
+    assert sorted(p.name for p in (root / "error").iterdir() if not p.name.endswith(".txt")) == [
+        "001_shipment.2.json",
+        "001_shipment.json",
+    ]
+    assert list((root / "archive").iterdir()) == []
+
+    _write(root / "in", "001_shipment.json", shipment("WA-400"))  # corrected, same event id
+    rt.poller().drain()
+    assert row().status == InboxStatus.APPLIED and row().payload["lines"][0]["sku"] == "WA-400"
+    assert [p.name for p in (root / "archive").iterdir()] == ["001_shipment.json"]
+
+    _write(root / "in", "002_shipment_again.json", shipment("WA-400"))  # the applied one, twice
+    rt.poller().drain()
+    assert row().status == InboxStatus.APPLIED
+    with Session(engine) as s:
+        assert [x.erp_shipment_id for x in s.exec(select(Shipment))] == ["FH-1"]
+    assert sorted(p.name for p in (root / "archive").iterdir()) == ["001_shipment.json", "002_shipment_again.json"]
+    rt.connector.close()

@@ -312,3 +312,61 @@ def test_e6_the_inbox_loop_backs_off_from_an_unreachable_erp_by_the_outboxs_form
     for failures, full in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 20), (1200, 20)]:
         assert full / 2 <= waits[failures - 1] <= full, (failures, waits[failures - 1])
     assert len({round(w, 6) for w in waits[10:]}) > 1  # jittered, not in lockstep
+
+
+def test_p12_03_shipment_lines_are_held_against_the_order_and_progress_is_shown(engine, erp, clock, order, shop):
+    """#12 point 3 (C8): a shipment line of a SKU not on the order, or of more than is still
+    unshipped across the earlier shipments, is quarantined with the line and SKU named and
+    records nothing; the order detail shows shipped / ordered per line."""
+    from bridge.actors import Actor
+    from bridge.orders import order_details
+
+    def ship(shipment_id: str, *lines: tuple[str, int]) -> str:
+        return erp.emit(
+            "order.shipment",
+            {
+                "order_no": order.order_no,
+                "shipment_id": shipment_id,
+                "courier": "顺丰速运",
+                "tracking_no": f"SF-{shipment_id}",
+                "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines],
+            },
+        )
+
+    stranger = ship("S0", ("WA-400", 1), ("XX-999", 999))  # the order is 4 × WA-400
+    first = ship("S1", ("WA-400", 3))
+    too_many = ship("S2", ("WA-400", 1), ("WA-400", 1))  # 1 left after S1
+    poller(engine, erp, clock).drain()
+    rows = inbox(engine)
+    assert rows[stranger].status == InboxStatus.QUARANTINED
+    assert "lines[2]" in rows[stranger].error and "'XX-999' is not on order" in rows[stranger].error
+    assert rows[first].status == InboxStatus.APPLIED
+    assert rows[too_many].status == InboxStatus.QUARANTINED
+    assert "lines[2]: 1 × WA-400 is more than is still unshipped" in rows[too_many].error
+    assert "(ordered 4, 3 shipped before, 1 in the lines above: 0 left)" in rows[too_many].error
+    with Session(engine) as s:
+        assert [x.erp_shipment_id for x in s.exec(select(Shipment))] == ["S1"]
+        notices = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.shipment")).all()
+        assert [n.payload["shipment_id"] for n in notices] == ["S1"]
+        detail = order_details(s, Actor.customer(order.customer_id), s.get(Order, order.id))
+        (line,) = detail.lines
+        assert (detail.shipped[line.id], line.quantity) == (3, 4)
+
+
+def test_p12_02_a_refused_event_sent_again_corrected_replaces_the_stored_one(engine, erp, clock, order):
+    """#12 point 2 (E3): a dead event (an unknown status word) sent again unchanged is reported
+    dead again with its reason, never acknowledged as fine; sent again corrected with the same
+    event id it replaces the stored one and is applied; after that a copy is a duplicate."""
+    p = poller(engine, erp, clock)
+    erp.emit("order.status", {"order_no": order.order_no, "status": "生产 中"}, event_id="st-1")
+    p.run_once()
+    assert inbox(engine)["st-1"].status == InboxStatus.DEAD
+    assert p.handle(erp.events[0]) == InboxStatus.DEAD  # the same copy again
+    assert erp.acks[-1] == ("st-1", "dead")
+    erp.emit("order.status", {"order_no": order.order_no, "status": "生产中"}, event_id="st-1")
+    assert p.handle(erp.events[1]) == InboxStatus.APPLIED
+    row = inbox(engine)["st-1"]
+    assert row.status == InboxStatus.APPLIED and row.payload["status"] == "生产中"
+    assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION
+    assert p.handle(erp.events[0]) == InboxStatus.IGNORED  # the old copy, late: applied already
+    assert fresh(engine, Order, order.id).status == OrderStatus.IN_PRODUCTION

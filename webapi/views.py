@@ -372,6 +372,8 @@ class OrderLineView(Struct):
     spec: str
     marking: str | None
     quantity: int
+    shipped_quantity: int
+    """How many of the line the ERP's shipments so far hold (partial shipments: shipped / quantity)."""
     unit: str
     unit_price: str | None
     amount: str | None
@@ -497,6 +499,7 @@ def _detail_fields(d: OrderDetails) -> dict[str, Any]:
                 spec=x.spec,
                 marking=x.marking,
                 quantity=x.quantity,
+                shipped_quantity=d.shipped.get(x.id, 0),
                 unit=x.unit,
                 unit_price=_money(x.unit_price),
                 amount=_money(x.amount),

@@ -51,8 +51,12 @@ def inbox_replay(
     ctx: typer.Context,
     ids: Annotated[list[int], typer.Argument(help="Inbox event ids (see `inbox list`).", show_default=False)],
 ) -> None:
-    """Apply stored ERP events again — a parked one now, or a dead one after its cause was
-    fixed (e.g. a status word added to [sync.status_map]). Applied events are left alone."""
+    """Apply stored ERP events again — a parked one now, or a dead or quarantined one after its
+    cause was fixed (e.g. a status word added to [sync.status_map]). Applied events are left
+    alone. A corrected copy the ERP sends with the same event id needs no replay: it replaces a
+    quarantined event, or a parked or dead one it differs from, and is applied by itself."""
+    from bridge.models import InboxEvent, InboxStatus
+
     rt = runtime(ctx)
     poller = rt.poller()
     try:
@@ -61,6 +65,11 @@ def inbox_replay(
                 status = poller.replay(inbox_id)
             except LookupError as exc:
                 fail(str(exc))
-            out.print(f"inbox {inbox_id}: {status.value}")
+            if status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+                out.print(f"inbox {inbox_id}: {status.value}")
+                continue
+            with unit_of_work(ctx) as session:
+                reason = session.get(InboxEvent, inbox_id).error
+            out.print(f"inbox {inbox_id}: {status.value}: {reason}", markup=False)
     finally:
         rt.close()

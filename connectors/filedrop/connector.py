@@ -554,10 +554,11 @@ class FiledropConnector(Connector):
             "",
             "What to do / 处理方法:",
             "  Fix the cause, then put a corrected file back into in/ (written to a temporary name and",
-            "  renamed). Events whose event_id the bridge has already recorded are skipped, so give",
-            "  corrected events new event_ids. `jht-bridge inbox list` shows what the bridge recorded.",
-            "  修正问题后，将修正后的文件放回 in/ 目录（先写临时文件名再改名）。桥接程序会跳过",
-            "  已记录过的 event_id，因此修正后的事件请使用新的 event_id。",
+            "  renamed). A corrected event may keep its event_id: the bridge takes up again each refused",
+            "  event that comes back corrected, and skips the events it already applied.",
+            "  `jht-bridge inbox list` shows what the bridge recorded.",
+            "  修正问题后，将修正后的文件放回 in/ 目录（先写临时文件名再改名）。修正后的事件可沿用",
+            "  原来的 event_id：被拒绝的事件修正后再次放入会被重新处理，已处理成功的事件会被跳过。",
             "",
         ]
         text = "\r\n".join(lines)

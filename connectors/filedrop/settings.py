@@ -2,7 +2,9 @@
 (every key with its default and meaning: etc/bridge.example.toml).
 
 Validated when the connector is loaded (``bridge.plugins.load_connector``), like any plugin
-connector's settings; a problem is named ``connector.filedrop.<key>``.
+connector's settings; a problem is named ``connector.filedrop.<key>``. A ``root`` that is not
+there (the ERP share not mounted yet) is no settings problem: the bridge starts, orders wait in
+the outbox, and ``check`` names the folder.
 """
 
 from __future__ import annotations
@@ -41,9 +43,6 @@ class FiledropSettings(BaseModel):
     @field_validator("root")
     @classmethod
     def _root(cls, value: Path, info: ValidationInfo) -> Path:
-        root = relative_to_config(value, info)
-        # Starting from the config (check_paths): a missing share is a setting to fix now. A
-        # connector built by hand keeps it and reports it in check() instead.
-        if (info.context or {}).get("check_paths") and not root.is_dir():
-            raise ValueError(f"folder {root} does not exist")
-        return root
+        # Whether the folder is there is not asked here: a share not mounted yet is an outage
+        # the connector reports (check(), TransientError), and the bridge starts without it.
+        return relative_to_config(value, info)
