@@ -47,8 +47,8 @@ def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
 
 
 def _stuck_messages(engine: Engine) -> list[CheckResult]:
-    """Dead letters in the outbox, dead and parked events in the inbox: each a failing line with
-    the count and the command that lists them (O3)."""
+    """Dead letters in the outbox, dead, parked and quarantined events in the inbox: each a
+    failing line with the count and the command that lists them (O3)."""
     from sqlmodel import Session, func, select
 
     from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
@@ -64,13 +64,14 @@ def _stuck_messages(engine: Engine) -> list[CheckResult]:
         inbox = dict(
             session.exec(
                 select(InboxEvent.status, func.count())
-                .where(InboxEvent.status.in_([InboxStatus.DEAD, InboxStatus.PARKED]))
+                .where(InboxEvent.status.in_([InboxStatus.DEAD, InboxStatus.PARKED, InboxStatus.QUARANTINED]))
                 .group_by(InboxEvent.status)
             ).all()
         )
     dead_letters = sum(outbox.values())
     parts = ", ".join(f"{n} {'to the ERP' if target == 'erp' else 'notice(s)'}" for target, n in sorted(outbox.items()))
     dead, parked = inbox.get(InboxStatus.DEAD, 0), inbox.get(InboxStatus.PARKED, 0)
+    quarantined = inbox.get(InboxStatus.QUARANTINED, 0)
     return [
         CheckResult(
             "outbox dead letters",
@@ -94,6 +95,14 @@ def _stuck_messages(engine: Engine) -> list[CheckResult]:
             f"{parked} ERP event(s) name an order the bridge does not know (yet): see "
             "`jht-bridge inbox list --status parked` (they are retried, then dead)"
             if parked
+            else "none",
+        ),
+        CheckResult(
+            "inbox quarantined events",
+            not quarantined,
+            f"{quarantined} ERP event(s) were refused as malformed: see `jht-bridge inbox list --status quarantined` "
+            "for the reasons; the ERP sends a corrected copy (the same event id is taken up again)"
+            if quarantined
             else "none",
         ),
     ]

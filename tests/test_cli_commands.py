@@ -167,15 +167,20 @@ def test_p12_14_e8_outbox_preview_shows_the_file_that_is_sent_and_sends_nothing(
     assert shown == (site.erp / "out" / name).read_text(encoding="utf-8")
 
 
-def test_p12_17_o3_check_fails_on_dead_letters_and_dead_or_parked_events_and_says_where_to_look(site, order):
-    """#12 point 17, O3: ``check`` reports dead outbox messages and dead or parked inbox events
-    as failing lines, with their counts and the command that lists them, and exits 1."""
+def test_p12_17_o3_check_fails_on_dead_letters_and_dead_parked_or_quarantined_events_and_says_where_to_look(
+    site, order
+):
+    """#12 points 17 and 2, O3: ``check`` reports dead outbox messages and dead, parked or
+    quarantined inbox events as failing lines, with their counts and the command that lists them,
+    and exits 1."""
     assert "[ok  ] outbox dead letters: none" in site("check").stdout
     create, notice = site.outbox()
     site.set_outbox(create.id, status=OutboxStatus.DEAD, last_error="ERP refused the order")
     site.set_outbox(notice.id, status=OutboxStatus.DEAD, last_error="no notifier")
     with Session(site.engine) as s:
-        for n, status in enumerate([InboxStatus.DEAD, InboxStatus.PARKED, InboxStatus.PARKED, InboxStatus.APPLIED]):
+        for n, status in enumerate(
+            [InboxStatus.DEAD, InboxStatus.PARKED, InboxStatus.PARKED, InboxStatus.APPLIED, InboxStatus.QUARANTINED]
+        ):
             s.add(InboxEvent(connector="filedrop", event_id=f"e{n}", kind="order.status", payload={}, status=status))
         s.commit()
     result = site("check")
@@ -188,8 +193,11 @@ def test_p12_17_o3_check_fails_on_dead_letters_and_dead_or_parked_events_and_say
         "fix the cause (e.g. [sync.status_map]), then `jht-bridge inbox replay ID…`",
         "[FAIL] inbox parked events: 2 ERP event(s) name an order the bridge does not know (yet): see "
         "`jht-bridge inbox list --status parked` (they are retried, then dead)",
+        "[FAIL] inbox quarantined events: 1 ERP event(s) were refused as malformed: see "
+        "`jht-bridge inbox list --status quarantined` for the reasons; the ERP sends a corrected copy (the same "
+        "event id is taken up again)",
     ]
-    assert "3 check(s) failed" in result.output
+    assert "4 check(s) failed" in result.output
 
 
 def test_e8_outbox_retry_requeues_the_dead_letters_named_and_sync_delivers_them(site, order):
