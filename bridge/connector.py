@@ -107,6 +107,8 @@ class ConnectorContext:
 
     base_dir: Path = Path(".")
     """Folder of the config file: relative paths in connector settings are relative to it."""
+    timezone: str = "Asia/Shanghai"
+    """``[bridge] timezone``: the zone of an ERP's times that carry no offset of their own."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge.connector import (
     CheckLine,
@@ -71,6 +72,7 @@ from connectors.filedrop.formats import (
     decode_stock,
     encode_document,
     out_name,
+    read_time,
     too_large,
 )
 from connectors.filedrop.settings import FiledropSettings
@@ -215,6 +217,8 @@ class FiledropConnector(Connector):
         super().__init__(settings, context)
         self.settings: FiledropSettings = settings
         self.root: Path = settings.root
+        self.zone = ZoneInfo(self.context.timezone)
+        """Where the ERP's times without an offset are read (``[bridge] timezone``)."""
         self._lock = threading.RLock()
         self._files: dict[str, _InboundFile] = {}
         self._deferred: dict[str, tuple[int, int, int]] = {}
@@ -364,7 +368,7 @@ class FiledropConnector(Connector):
         if problem is None:
             fmt = _format_of(name, self.settings.format)
             try:
-                items = decode_events(raw, fmt, self.settings.encoding)
+                items = decode_events(raw, fmt, self.settings.encoding, self.zone)
             except FileProblem as decoding:
                 if settle and time.time() - st.st_mtime < self.settings.settle_s:
                     self._deferred[name] = sig  # its writer may still be writing it
@@ -636,12 +640,9 @@ class FiledropConnector(Connector):
             as_of = datetime.fromtimestamp(st.st_mtime, timezone.utc)
             if as_of_text:
                 try:
-                    parsed = datetime.fromisoformat(as_of_text)
-                    as_of = parsed if parsed.tzinfo else parsed.astimezone()  # naive: this machine's time
-                except ValueError:
-                    log.warning(
-                        "stock as_of is not an ISO time; using the file's time", file=path.name, as_of=as_of_text
-                    )
+                    as_of = read_time(as_of_text, self.zone, "as_of")
+                except FileProblem as problem:
+                    log.warning("stock as_of cannot be read; using the file's time", file=path.name, reason=problem.en)
             self._stock = _StockSnapshot(path, sig, as_of, items)
             return self._stock
 

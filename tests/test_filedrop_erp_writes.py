@@ -1,0 +1,120 @@
+"""Issue 12, file drop: the ERP side writes what Chinese Windows software writes (E10) — local
+times without a zone, GB18030 CSV with CRLF, files written in place — and the bridge reads it
+right or refuses it with the reason; stock from stock.json and from stock events is merged by
+freshness (E2); an event the bridge refuses puts its file in error/ (E3).
+
+Each test runs the real poller and file-drop connector on real files (``filedrop_runtime``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from bridge.models import InboxEvent, InboxStatus, Order, Shipment, StockSnapshot
+from tests.sync_helpers import filedrop_runtime, make_shop, place
+
+CSV_HEADER = "event_id,kind,order_no,shipment_id,courier,tracking_no,shipped_at,sku,quantity,order_status,as_of"
+
+
+def _write(folder, name, data: bytes) -> None:
+    """As a well-behaved ERP writes: a temporary name, then a rename."""
+    tmp = folder / f".{name}.tmp"
+    tmp.write_bytes(data)
+    tmp.rename(folder / name)
+
+
+def _gb18030_csv(*rows: str) -> bytes:
+    return ("\r\n".join((CSV_HEADER, *rows)) + "\r\n").encode("gb18030")
+
+
+def _inbox(engine) -> dict[str, InboxEvent]:
+    with Session(engine) as s:
+        return {r.event_id: r for r in s.exec(select(InboxEvent))}
+
+
+def test_p12_01_local_times_without_a_zone_are_read_in_the_bridge_time_zone(engine, tmp_path):
+    """E10 (#12 point 1): ``2026-12-03 15:40:00``, ``2026/12/03 19:00``, ``2026-12-03T15:40`` and
+    ``2026/12/3 9:05:00`` are wall times in ``[bridge] timezone``; ``03/12/2026`` (3 December or
+    12 March?) and ``15:40`` (which day?) are refused with the reason, in error/ and the inbox."""
+    rt = filedrop_runtime(
+        engine,
+        tmp_path,
+        JHT_BRIDGE__TIMEZONE="Asia/Shanghai",
+        JHT_CONNECTOR__FILEDROP__SETTLE_S=0,
+        JHT_CONNECTOR__FILEDROP__ENCODING="gb18030",
+    )
+    shop = make_shop(engine, customers=1)
+    order = place(engine, shop, shop["customers"][0], qty=4)
+    inbox = rt.connector.root / "in"
+    no = order.order_no
+    _write(
+        inbox,
+        "001_shipments.csv",
+        _gb18030_csv(
+            f"FH-1,order.shipment,{no},FH-1,顺丰速运,SF1,2026-12-03 15:40:00,WA-400,1,,",
+            f"FH-2,order.shipment,{no},FH-2,中通快递,ZT2,2026/12/03 19:00,WA-400,1,,",
+            "KC-1,stock,,,,,,C-105,7,,2026/12/3 9:05:00",
+        ),
+    )
+    shipment = {"order_no": no, "shipment_id": "FH-3", "courier": "德邦物流", "tracking_no": "DPK3"}
+    _write(
+        inbox,
+        "002_shipment.json",
+        json.dumps(
+            {
+                "event_id": "FH-3",
+                "kind": "order.shipment",
+                "data": {**shipment, "shipped_at": "2026-12-03T15:40", "lines": [{"sku": "WA-400", "quantity": 1}]},
+            },
+            ensure_ascii=False,
+        ).encode("gb18030"),
+    )
+    _write(
+        inbox, "003_day_or_month.csv", _gb18030_csv(f"FH-4,order.shipment,{no},FH-4,顺丰速运,SF4,03/12/2026,WA-400,1,,")
+    )
+    _write(inbox, "004_no_date.csv", _gb18030_csv(f"FH-5,order.shipment,{no},FH-5,顺丰速运,SF5,15:40,WA-400,1,,"))
+
+    rt.poller().drain()
+
+    with Session(engine) as s:
+        shipped = {
+            x.erp_shipment_id: x.shipped_at
+            for x in s.exec(select(Shipment).where(Shipment.order_id == s.get(Order, order.id).id))
+        }
+        stock = s.get(StockSnapshot, "C-105")
+    assert shipped == {
+        "FH-1": datetime(2026, 12, 3, 7, 40, tzinfo=UTC),
+        "FH-2": datetime(2026, 12, 3, 11, 0, tzinfo=UTC),
+        "FH-3": datetime(2026, 12, 3, 7, 40, tzinfo=UTC),
+    }
+    assert stock.as_of == datetime(2026, 12, 3, 1, 5, tzinfo=UTC)
+    error = rt.connector.root / "error"
+    day_or_month = (error / "003_day_or_month.csv.error.txt").read_bytes().decode("gb18030")
+    assert "'03/12/2026' puts the year last, so day and month cannot be told apart" in day_or_month
+    assert "'15:40' has no date" in (error / "004_no_date.csv.error.txt").read_bytes().decode("gb18030")
+    refused = [r for r in _inbox(engine).values() if r.status == InboxStatus.QUARANTINED]
+    assert sorted(r.source for r in refused) == ["003_day_or_month.csv", "004_no_date.csv"]
+    assert all("has no date" in r.error or "puts the year last" in r.error for r in refused)
+    rt.connector.close()
+
+
+def test_p12_01_the_zone_is_the_configured_one(engine, tmp_path):
+    """E10 (#12 point 1): the same wall time means another instant under another
+    ``[bridge] timezone``: the zone is read from the config, not assumed; the stock snapshot's
+    ``as_of`` without an offset too."""
+    rt = filedrop_runtime(engine, tmp_path, JHT_BRIDGE__TIMEZONE="Europe/Berlin", JHT_CONNECTOR__FILEDROP__SETTLE_S=0)
+    _write(
+        rt.connector.root / "in",
+        "001_stock.json",
+        json.dumps(
+            {"event_id": "KC-1", "kind": "stock", "data": {"as_of": "2026-12-03 15:40:00", "items": {"C-105": 3}}}
+        ).encode(),
+    )
+    _write(rt.connector.root, "stock.json", json.dumps({"as_of": "2026/7/1 12:00", "items": {"WA-400": 1}}).encode())
+    rt.poller().drain()
+    with Session(engine) as s:
+        assert s.get(StockSnapshot, "C-105").as_of == datetime(2026, 12, 3, 14, 40, tzinfo=UTC)
+    assert rt.connector.stock_as_of() == datetime(2026, 7, 1, 10, 0, tzinfo=UTC)  # CEST in July
+    rt.connector.close()
