@@ -8,6 +8,7 @@ Each test runs the real poller and file-drop connector on real files (``filedrop
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
@@ -117,4 +118,69 @@ def test_p12_01_the_zone_is_the_configured_one(engine, tmp_path):
     with Session(engine) as s:
         assert s.get(StockSnapshot, "C-105").as_of == datetime(2026, 12, 3, 14, 40, tzinfo=UTC)
     assert rt.connector.stock_as_of() == datetime(2026, 7, 1, 10, 0, tzinfo=UTC)  # CEST in July
+    rt.connector.close()
+
+
+STOCK_ROW = "{event_id},stock,,,,,,{sku},{quantity},,"
+
+
+def _stock_figures(engine) -> dict[str, int]:
+    with Session(engine) as s:
+        return {r.sku: int(r.quantity) for r in s.exec(select(StockSnapshot))}
+
+
+def test_p12_04_a_file_written_in_place_is_read_only_once_complete(engine, tmp_path):
+    """E10 (#12 point 4): an ERP that writes the final name directly, in two writes with the
+    bridge looking in between, loses no row: a file is read only once its size and modification
+    time have held still for settle_s (the default; here shortened)."""
+    rt = filedrop_runtime(engine, tmp_path, JHT_CONNECTOR__FILEDROP__SETTLE_S=0.3)
+    path = rt.connector.root / "in" / "001_stock.csv"
+    with open(path, "wb") as fh:  # in place: no temporary name, no rename
+        fh.write((CSV_HEADER + "\r\n" + STOCK_ROW.format(event_id="KC-1", sku="C-105", quantity=7) + "\r\n").encode())
+        fh.flush()
+        rt.poller().drain()  # the bridge looks between the two writes
+        fh.write((STOCK_ROW.format(event_id="KC-2", sku="WA-400", quantity=9) + "\r\n").encode())
+    rt.poller().drain()  # just written: still left alone
+    assert _stock_figures(engine) == {} and path.exists()
+    time.sleep(0.4)
+    rt.poller().drain()
+    assert _stock_figures(engine) == {"C-105": 7, "WA-400": 9}
+    assert {e: r.status for e, r in _inbox(engine).items()} == {
+        "KC-1": InboxStatus.APPLIED,
+        "KC-2": InboxStatus.APPLIED,
+    }
+    assert (rt.connector.root / "archive" / "001_stock.csv").read_bytes().count(b"\r\n") == 3
+    rt.connector.close()
+
+
+def test_p12_04_a_file_that_grows_after_it_was_read_is_read_again_not_archived(engine, tmp_path):
+    """E10 (#12 point 4): a writer that paused longer than settle_s and then goes on is not cut
+    off: the file changed since it was read, so it is not moved away but read again, and the
+    rows already applied are skipped by their ids."""
+    rt = filedrop_runtime(engine, tmp_path, JHT_CONNECTOR__FILEDROP__SETTLE_S=0.2)
+    path = rt.connector.root / "in" / "001_stock.csv"
+    path.write_bytes(
+        (CSV_HEADER + "\r\n" + STOCK_ROW.format(event_id="KC-1", sku="C-105", quantity=7) + "\r\n").encode()
+    )
+    time.sleep(0.3)
+    assert rt.connector.pull_events(None)[0] == []  # first seen now: it must be seen to hold still
+    time.sleep(0.3)
+    events, _ = rt.connector.pull_events(None)
+    assert [e.event_id for e in events] == ["KC-1"]
+    with open(path, "ab") as fh:  # the ERP goes on writing
+        fh.write((STOCK_ROW.format(event_id="KC-2", sku="WA-400", quantity=9) + "\r\n").encode())
+    poller = rt.poller()
+    for event in events:
+        poller.handle(event)
+    assert path.exists() and not list((rt.connector.root / "archive").iterdir())
+    time.sleep(0.3)
+    poller.drain()
+    time.sleep(0.3)
+    poller.drain()
+    assert _stock_figures(engine) == {"C-105": 7, "WA-400": 9}
+    assert {e: r.status for e, r in _inbox(engine).items()} == {
+        "KC-1": InboxStatus.APPLIED,
+        "KC-2": InboxStatus.APPLIED,
+    }
+    assert [p.name for p in (rt.connector.root / "archive").iterdir()] == ["001_stock.csv"]
     rt.connector.close()

@@ -6,8 +6,10 @@ they sort in delivery order (seq is the outbox id the dispatcher passes as
 never sees half a file; delivering the same message again writes the same name with the same
 bytes.
 
-Inbound events are files the ERP puts in in/. Every pull hands out whatever events in in/ the
-bridge has not acknowledged yet, oldest file name first; a file leaves in/ once every event in
+Inbound events are files the ERP puts in in/, each read only once complete: renamed into
+place, marked with ``<file>.done``, or held still for ``settle_s`` (an ERP writing in place;
+``_settled``). Every pull hands out whatever events in in/ the bridge has not acknowledged yet,
+oldest file name first; a file leaves in/ once every event in
 it was acknowledged (``ack``): to archive/, or to error/ with a ``.error.txt`` when anything in
 it was quarantined. So the cursor is only informative: what is in in/ is what is still to do,
 and a restart simply reads it again (the bridge deduplicates by event id).
@@ -80,6 +82,9 @@ from connectors.filedrop.settings import FiledropSettings
 log = get_logger("connectors.filedrop")
 
 COMMAND_SCHEMA = "jht.order_command/1"
+MTIME_SLACK_S = 2.0
+"""How coarse a file system's modification times may be (FAT keeps two seconds): a file is only
+taken as settled by its modification time when that is ``settle_s`` plus this much behind."""
 OUT_STALE_AFTER_S = 900
 """A file still in out/ after this long means the ERP is not picking files up."""
 EVENT_ID_MAX = 128
@@ -222,7 +227,10 @@ class FiledropConnector(Connector):
         self._lock = threading.RLock()
         self._files: dict[str, _InboundFile] = {}
         self._deferred: dict[str, tuple[int, int, int]] = {}
-        """Files left for a later look (unreadable yet, maybe still being written)."""
+        """Files left for a later look (not readable yet: still open in the ERP)."""
+        self._settling: dict[str, tuple[tuple[int, int, int], float]] = {}
+        """Files not read yet because they may still be written: what each looked like when
+        first seen so, and when (``time.monotonic``)."""
         self._stock: _StockSnapshot | None = None
         self._stock_lock = threading.Lock()
         self._wake = threading.Event()
@@ -345,7 +353,29 @@ class FiledropConnector(Connector):
             found.append((name, st))
         return found
 
-    def _read(self, in_dir: Path, name: str, st: os.stat_result, *, settle: bool = True) -> _InboundFile | None:
+    def _settled(self, name: str, st: os.stat_result) -> bool:
+        """Is the file complete enough to read? An ERP that writes in place (no temporary name,
+        no rename) may be between two writes; so a file is read only once its size and
+        modification time have stayed the same for ``settle_s`` while the bridge watched, or
+        its modification time is that far behind this machine's clock (a file that was there
+        before this process looked: after a restart, ``sync once``). With
+        ``require_done_marker`` the marker says the file is complete; ``settle_s = 0`` reads
+        at once (an ERP that always renames). Anything but a regular file is judged at once."""
+        settle = self.settings.settle_s
+        if settle == 0 or self.settings.require_done_marker or not stat.S_ISREG(st.st_mode):
+            return True
+        sig, now = _signature(st), time.monotonic()
+        seen = self._settling.get(name)
+        if seen is None or seen[0] != sig:
+            seen = self._settling[name] = (sig, now)
+        return now - seen[1] >= settle or time.time() - st.st_mtime >= settle + MTIME_SLACK_S
+
+    def _due(self, name: str, sig: tuple[int, int, int]) -> bool:
+        """Has a file left to settle held still long enough for the next pull to read it?"""
+        seen = self._settling.get(name)
+        return seen is None or seen[0] != sig or time.monotonic() - seen[1] >= self.settings.settle_s
+
+    def _read(self, in_dir: Path, name: str, st: os.stat_result) -> _InboundFile | None:
         """Read and parse one inbound entry (``st`` is its ``lstat``); None when it is to be
         looked at again later. An entry that is not a regular file, a file over the size limit
         and a file that cannot be decoded — whatever the error — become one quarantined event."""
@@ -370,9 +400,6 @@ class FiledropConnector(Connector):
             try:
                 items = decode_events(raw, fmt, self.settings.encoding, self.zone)
             except FileProblem as decoding:
-                if settle and time.time() - st.st_mtime < self.settings.settle_s:
-                    self._deferred[name] = sig  # its writer may still be writing it
-                    return None
                 problem = decoding
             except Exception as exc:  # a bug or a case no rule foresaw: this file only, never the loop
                 log.warning("inbound file could not be decoded", file=name, error=f"{type(exc).__name__}: {exc}")
@@ -428,11 +455,17 @@ class FiledropConnector(Connector):
                 del self._files[name]
             for name in set(self._deferred) - present:
                 del self._deferred[name]
+            for name in set(self._settling) - present:
+                del self._settling[name]
             events: list[ErpEvent] = []
             last = None
             for name, st in candidates:
                 state = self._files.get(name)
                 if state is None or state.signature != _signature(st):
+                    if not self._settled(name, st):
+                        self._files.pop(name, None)
+                        continue
+                    self._settling.pop(name, None)
                     state = self._read(in_dir, name, st)
                     if state is None:
                         self._files.pop(name, None)
@@ -466,7 +499,7 @@ class FiledropConnector(Connector):
                         st = os.lstat(in_dir / name)
                     except OSError:
                         return
-                    state = self._read(in_dir, name, st, settle=False)
+                    state = self._read(in_dir, name, st)
                     if state is None:
                         return
                     self._files[name] = state
@@ -487,7 +520,16 @@ class FiledropConnector(Connector):
         ]
         dest = self.root / (ERROR if quarantined else ARCHIVE)
         source = in_dir / state.name
-        if not os.path.lexists(source):  # a link is moved as it is, even one pointing nowhere
+        try:
+            now = os.lstat(source)
+        except FileNotFoundError:  # a link is moved as it is, even one pointing nowhere
+            self._files.pop(state.name, None)
+            return
+        if _signature(now) != state.signature:
+            # Written to since it was read (an ERP writing in place paused longer than settle_s):
+            # moving it now would take the rows still to come out of the bridge's sight. It is
+            # read again once it settles; the events already applied are skipped by their ids.
+            log.warning("inbound file changed after it was read; reading it again", file=state.name)
             self._files.pop(state.name, None)
             return
         try:
@@ -553,7 +595,11 @@ class FiledropConnector(Connector):
             for name, st in candidates:
                 sig = _signature(st)
                 known = self._files.get(name)
-                if (known is None or known.signature != sig) and self._deferred.get(name) != sig:
+                if (
+                    (known is None or known.signature != sig)
+                    and self._deferred.get(name) != sig
+                    and self._due(name, sig)
+                ):
                     return True
         return False
 
