@@ -94,6 +94,17 @@ class ErpEvent:
     """Where it came from, for people (a file name, a table row id)."""
 
 
+class StockFigures(dict[str, Decimal]):
+    """What ``query_stock`` returns when its figures were taken before the call (the file
+    drop's ``stock.json``): ``{sku: quantity}`` with ``as_of``, when they were taken (aware). The
+    bridge weighs them against the figures of ``stock`` events by that time, per item; a plain
+    dict is taken as stock of this moment."""
+
+    def __init__(self, items: Any = (), as_of: datetime | None = None):
+        super().__init__(items)
+        self.as_of = as_of
+
+
 @dataclass(frozen=True)
 class CheckLine:
     name: str
@@ -158,7 +169,8 @@ class Connector(ABC):
 
     @abstractmethod
     def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
-        """Stock now, for the given item codes. Items the ERP does not know are left out."""
+        """Stock now, for the given item codes. Items the ERP does not know are left out. A
+        connector answering from a copy taken earlier returns ``StockFigures`` with its time."""
         raise NotImplementedError
 
     @abstractmethod

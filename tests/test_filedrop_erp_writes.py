@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -183,4 +183,38 @@ def test_p12_04_a_file_that_grows_after_it_was_read_is_read_again_not_archived(e
         "KC-2": InboxStatus.APPLIED,
     }
     assert [p.name for p in (rt.connector.root / "archive").iterdir()] == ["001_stock.csv"]
+    rt.connector.close()
+
+
+def test_p12_05_stock_json_and_stock_events_are_merged_by_freshness(engine, tmp_path):
+    """E2 (#12 point 5): with stock.json there, a stock event still counts — for an item the
+    file does not list, and where it is newer than the file; a newer file wins back; a figure
+    older than [orders] stock_snapshot_max_age_s counts from neither source."""
+    rt = filedrop_runtime(engine, tmp_path, JHT_ORDERS__STOCK_SNAPSHOT_MAX_AGE_S=3600)
+    root = rt.connector.root
+    now = datetime.now(UTC)
+
+    def stock_file(minutes_ago: int, items: dict) -> None:
+        as_of = (now - timedelta(minutes=minutes_ago)).isoformat()
+        _write(root, "stock.json", json.dumps({"as_of": as_of, "items": items}).encode())
+
+    def stock_event(event_id: str, minutes_ago: int, items: dict) -> None:
+        as_of = (now - timedelta(minutes=minutes_ago)).isoformat()
+        data = {"as_of": as_of, "items": items}
+        _write(
+            root / "in", f"{event_id}.json", json.dumps({"event_id": event_id, "kind": "stock", "data": data}).encode()
+        )
+        rt.poller().drain()
+
+    stock_file(10, {"WA-400": 5, "OLD-1": 9})
+    stock_event("KC-1", 5, {"WA-400": 50, "C-105": 40})
+    stock_event("KC-2", 120, {"GC-350": 8})  # older than the hour the bridge trusts
+    checker = rt.stock_checker()
+    skus = ["WA-400", "C-105", "GC-350"]
+    assert checker.check(skus).quantities == {"WA-400": 50, "C-105": 40}
+    stock_file(1, {"WA-400": 2})  # the ERP's newer copy
+    assert checker.check(skus).quantities == {"WA-400": 2, "C-105": 40}
+    stock_file(300, {"OLD-1": 9})
+    assert checker.check(["OLD-1"]).quantities == {}  # five hours old: stock unknown, not 9
+    checker.close()
     rt.connector.close()

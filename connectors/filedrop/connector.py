@@ -45,6 +45,7 @@ from bridge.connector import (
     ConnectorContext,
     ErpEvent,
     PermanentError,
+    StockFigures,
     TransientError,
     check_command,
 )
@@ -692,11 +693,12 @@ class FiledropConnector(Connector):
             self._stock = _StockSnapshot(path, sig, as_of, items)
             return self._stock
 
-    def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
-        """Quantities from the ERP's snapshot file (re-read only when it changed); skus the
+    def query_stock(self, skus: list[str]) -> StockFigures:
+        """Quantities from the ERP's snapshot file (re-read only when it changed), with the
+        snapshot's time: the bridge merges them with ``stock`` events by freshness. Skus the
         snapshot does not list are left out. No snapshot yet → TransientError."""
         snapshot = self._load_stock()
-        return {sku: snapshot.items[sku] for sku in skus if sku in snapshot.items}
+        return StockFigures({sku: snapshot.items[sku] for sku in skus if sku in snapshot.items}, snapshot.as_of)
 
     def stock_as_of(self) -> datetime | None:
         """When the ERP's stock snapshot was taken (its ``as_of``, else the file's time, aware);
