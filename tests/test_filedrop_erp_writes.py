@@ -12,7 +12,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
+from bridge.cli import app
 from bridge.models import InboxEvent, InboxStatus, Order, Shipment, StockSnapshot
 from tests.sync_helpers import filedrop_runtime, make_shop, place
 
@@ -217,4 +219,39 @@ def test_p12_05_stock_json_and_stock_events_are_merged_by_freshness(engine, tmp_
     stock_file(300, {"OLD-1": 9})
     assert checker.check(["OLD-1"]).quantities == {}  # five hours old: stock unknown, not 9
     checker.close()
+    rt.connector.close()
+
+
+def test_p12_07_an_unknown_erp_status_word_sends_its_file_to_error_with_the_reason(engine, tmp_path):
+    """E3 (#12 point 7): an event the bridge refuses — an ERP status word not in
+    [sync.status_map] — puts its file in error/ with the reason and how to apply it once fixed
+    (the others of the file are applied); ``inbox list`` shows the reason with the table's name."""
+    rt = filedrop_runtime(engine, tmp_path)
+    shop = make_shop(engine, customers=1)
+    order = place(engine, shop, shop["customers"][0])
+    events = [
+        {"event_id": "a", "kind": "order.accepted", "data": {"order_no": order.order_no, "erp_ref": "SO-1"}},
+        {"event_id": "b", "kind": "order.status", "data": {"order_no": order.order_no, "status": "吃饭中"}},
+    ]
+    _write(rt.connector.root / "in", "001_status.json", json.dumps(events, ensure_ascii=False).encode())
+    rt.poller().drain()
+
+    inbox = _inbox(engine)
+    assert (inbox["a"].status, inbox["b"].status) == (InboxStatus.APPLIED, InboxStatus.DEAD)
+    error = rt.connector.root / "error"
+    assert sorted(p.name for p in error.iterdir()) == ["001_status.json", "001_status.json.error.txt"]
+    assert not list((rt.connector.root / "archive").iterdir())
+    note = (error / "001_status.json.error.txt").read_text("utf-8-sig")
+    assert "event b: unknown ERP status '吃饭中'" in note and "[sync.status_map]" in note
+    assert "jht-bridge inbox replay" in note and "event a" not in note
+
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[database]\nurl = "{engine.url.render_as_string(hide_password=False)}"\n\n'
+        f'[connector.filedrop]\nroot = "{rt.connector.root.as_posix()}"\n',
+        encoding="utf-8",
+    )
+    listed = CliRunner().invoke(app, ["--config", str(config), "inbox", "list", "--status", "dead"])
+    assert listed.exit_code == 0, listed.output
+    assert "'吃饭中': add it to [sync.status_map]" in listed.output
     rt.connector.close()

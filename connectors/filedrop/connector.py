@@ -11,7 +11,7 @@ place, marked with ``<file>.done``, or held still for ``settle_s`` (an ERP writi
 ``_settled``). Every pull hands out whatever events in in/ the bridge has not acknowledged yet,
 oldest file name first; a file leaves in/ once every event in
 it was acknowledged (``ack``): to archive/, or to error/ with a ``.error.txt`` when anything in
-it was quarantined. So the cursor is only informative: what is in in/ is what is still to do,
+it was quarantined or refused (``REFUSED``). So the cursor is only informative: what is in in/ is what is still to do,
 and a restart simply reads it again (the bridge deduplicates by event id).
 
 The stock snapshot is the file ``stock.json`` (``stock.csv``) the ERP rewrites in the root.
@@ -88,6 +88,10 @@ MTIME_SLACK_S = 2.0
 taken as settled by its modification time when that is ``settle_s`` plus this much behind."""
 OUT_STALE_AFTER_S = 900
 """A file still in out/ after this long means the ERP is not picking files up."""
+REFUSED = ("quarantined", "dead")
+"""The outcomes (inbox statuses) that put a file in error/: an event that could not be read, and
+one the bridge refused to apply without a person (an unknown ERP status word, a transition the
+state machine forbids); the bridge keeps both, ``jht-bridge inbox list`` shows them."""
 EVENT_ID_MAX = 128
 """The inbox keeps event ids of at most this many characters."""
 
@@ -485,7 +489,7 @@ class FiledropConnector(Connector):
     def ack(self, event: ErpEvent, outcome: str, reason: str | None = None) -> None:
         """Note the event's outcome; once every event of its file has one, move the file (and
         its ``.done`` marker) to archive/, or to error/ with a ``.error.txt`` when any of them
-        was quarantined. A file already gone is left alone. Never raises: a move that fails
+        was quarantined or dead (``REFUSED``). A file already gone is left alone. Never raises: a move that fails
         (share gone) is tried again at the next pull."""
         name = event.source
         if not name:
@@ -517,7 +521,7 @@ class FiledropConnector(Connector):
         # bridge acknowledges the duplicate of a quarantined event as "ignored").
         unreadable = {e.event_id for e in state.events if e.problem}
         quarantined = [
-            (eid, r) for eid, (outcome, r) in state.outcomes.items() if outcome == "quarantined" or eid in unreadable
+            (eid, r) for eid, (outcome, r) in state.outcomes.items() if outcome in REFUSED or eid in unreadable
         ]
         dest = self.root / (ERROR if quarantined else ARCHIVE)
         source = in_dir / state.name
@@ -568,6 +572,14 @@ class FiledropConnector(Connector):
                 lines += [f"  {reason}", f"  {state.problem_zh or '文件无法读取（原因见上一行）'}"]
             else:
                 lines += [f"  event {event_id}: {reason}", f"  事件 {event_id} 被拒绝（原因见上一行英文说明）"]
+                if state.outcomes.get(event_id, ("",))[0] == "dead":
+                    lines += [
+                        "  The bridge keeps this event: once the cause is fixed on the bridge's side (e.g. the",
+                        "  ERP's status word added to [sync.status_map]), `jht-bridge inbox replay ID` applies it",
+                        "  (ID from `jht-bridge inbox list --status dead`).",
+                        "  桥接程序已保存此事件：在桥接程序一侧修正原因后（如在 [sync.status_map] 中加入该状态词），",
+                        "  用 `jht-bridge inbox replay 编号` 重新处理（编号见 `jht-bridge inbox list --status dead`）。",
+                    ]
         lines += [
             "",
             "What to do / 处理方法:",
