@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bridge.config import Config
-from bridge.connector import Connector
+from bridge.connector import Connector, StockFigures
 from bridge.db import read_scope, session_scope
 from bridge.inbox import save_stock
 from bridge.logs import get_logger
@@ -83,7 +83,9 @@ class StockChecker:
                 quantities = {k: Decimal(v) for k, v in (live or {}).items()}
                 with session_scope(self.engine) as session:
                     # save_stock keeps a newer figure (a stock event after the ERP's copy).
-                    save_stock(session, quantities, getattr(live, "as_of", None) or utcnow())
+                    save_stock(
+                        session, quantities, (live.as_of if isinstance(live, StockFigures) else None) or utcnow()
+                    )
                     merged = self._fresh(session, skus)
                 return StockAnswer(merged, "live")
         return self.snapshot(skus)
