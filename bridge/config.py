@@ -71,7 +71,8 @@ class BridgeSection(_Section):
     name: str = Field("jht-bridge", min_length=1, max_length=64)
     """Instance name, shown in logs and in ``check``."""
     timezone: str = "Asia/Shanghai"
-    """Time zone of order numbers (the date part) and of times shown to people."""
+    """Time zone of order numbers (the date part), of times shown to people, and of the ERP's
+    times written without an offset (connectors get it as ``ConnectorContext.timezone``)."""
 
     @field_validator("timezone")
     @classmethod

@@ -115,6 +115,17 @@ class ErpEvent:
     """Where it came from, for people (a file name, a table row id)."""
 
 
+class StockFigures(dict[str, Decimal]):
+    """What ``query_stock`` returns when its figures were taken before the call (the file
+    drop's ``stock.json``): ``{sku: quantity}`` with ``as_of``, when they were taken (aware). The
+    bridge weighs them against the figures of ``stock`` events by that time, per item; a plain
+    dict is taken as stock of this moment."""
+
+    def __init__(self, items: Any = (), as_of: datetime | None = None):
+        super().__init__(items)
+        self.as_of = as_of
+
+
 @dataclass(frozen=True)
 class CheckLine:
     name: str
@@ -128,6 +139,8 @@ class ConnectorContext:
 
     base_dir: Path = Path(".")
     """Folder of the config file: relative paths in connector settings are relative to it."""
+    timezone: str = "Asia/Shanghai"
+    """``[bridge] timezone``: the zone of an ERP's times that carry no offset of their own."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -185,7 +198,8 @@ class Connector(ABC):
 
     @abstractmethod
     def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
-        """Stock now, for the given item codes. Items the ERP does not know are left out."""
+        """Stock now, for the given item codes. Items the ERP does not know are left out. A
+        connector answering from a copy taken earlier returns ``StockFigures`` with its time."""
         raise NotImplementedError
 
     @abstractmethod

@@ -129,6 +129,6 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
         except ValidationError as exc:
             raise ConfigError([f"connector.{name}.{p}" for p in _format_errors(exc)], config.source) from None
     try:
-        return cls(settings, ConnectorContext(base_dir=config.base_dir))
+        return cls(settings, ConnectorContext(base_dir=config.base_dir, timezone=config.bridge.timezone))
     except MissingDriver as exc:
         raise ConfigError([f"connector.name: connector {name!r}: {exc}"], config.source) from None

@@ -1,10 +1,14 @@
 """Stock at order time (C7, E2): ask the ERP, with a deadline, before the order is stored.
 
 One batched ``query_stock`` for all the order's items runs in a worker thread (connectors
-block); if it answers within ``orders.stock_check_deadline_s`` the answer is used and kept as
-the new snapshot. On timeout or error the last snapshot is used when every item has a fresh
-enough figure (``orders.stock_snapshot_max_age_s``); otherwise the answer is "unknown" and the
-order starts as 等待处理. The ERP may correct the status later through the inbox.
+block); if it answers within ``orders.stock_check_deadline_s`` the answer is merged into the
+snapshot, per item the newest figure winning: a live answer is of this moment, a copy the ERP
+wrote earlier (the file drop's stock.json, ``StockFigures``) of its own time, and ``stock``
+events of theirs. The order is judged by the merged figures that are fresh enough
+(``orders.stock_snapshot_max_age_s``), so an item the answer leaves out but an event gave counts
+too. On timeout or error the snapshot alone is used when every item has a fresh enough figure;
+otherwise the answer is "unknown" and the order starts as 等待处理. The ERP may correct the status
+later through the inbox.
 
 The check happens before, and outside, the order's transaction: the customer's order is never
 held up by a write lock while the ERP thinks.
@@ -22,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bridge.config import Config
-from bridge.connector import Connector
+from bridge.connector import Connector, StockFigures
 from bridge.db import read_scope, session_scope
 from bridge.inbox import save_stock
 from bridge.logs import get_logger
@@ -78,8 +82,12 @@ class StockChecker:
             else:
                 quantities = {k: Decimal(v) for k, v in (live or {}).items()}
                 with session_scope(self.engine) as session:
-                    save_stock(session, quantities, utcnow())
-                return StockAnswer(quantities, "live")
+                    # save_stock keeps a newer figure (a stock event after the ERP's copy).
+                    save_stock(
+                        session, quantities, (live.as_of if isinstance(live, StockFigures) else None) or utcnow()
+                    )
+                    merged = self._fresh(session, skus)
+                return StockAnswer(merged, "live")
         return self.snapshot(skus)
 
     def _warn(self, what: str, error: str) -> None:
@@ -92,15 +100,20 @@ class StockChecker:
         else:
             self._warned[what] = (count + 1, last)
 
-    def snapshot(self, skus: list[str]) -> StockAnswer | None:
+    def _fresh(self, session, skus: list[str]) -> dict[str, Decimal]:
+        """The snapshot's figures for ``skus`` not older than ``max_age_s``."""
         fresh_since = utcnow() - timedelta(seconds=self.max_age_s)
+        rows = session.exec(
+            select(StockSnapshot).where(StockSnapshot.sku.in_(skus), StockSnapshot.as_of >= fresh_since)
+        ).all()
+        return {r.sku: r.quantity for r in rows}
+
+    def snapshot(self, skus: list[str]) -> StockAnswer | None:
         with read_scope(self.engine) as session:
-            rows = session.exec(
-                select(StockSnapshot).where(StockSnapshot.sku.in_(skus), StockSnapshot.as_of >= fresh_since)
-            ).all()
-        if len(rows) < len(set(skus)):
+            fresh = self._fresh(session, skus)
+        if len(fresh) < len(set(skus)):
             return None
-        return StockAnswer({r.sku: r.quantity for r in rows}, "snapshot")
+        return StockAnswer(fresh, "snapshot")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -100,6 +100,9 @@ def filedrop_runtime(engine, folder, plugins: tuple = (), **env):
     environ = {
         "JHT_DATABASE__URL": engine.url.render_as_string(hide_password=False),
         "JHT_CONNECTOR__FILEDROP__ROOT": str(root),
+        # The simulator writes by temporary name and rename, so its files are complete at once:
+        # no settle time (a test of an ERP writing in place sets one).
+        "JHT_CONNECTOR__FILEDROP__SETTLE_S": "0",
         **{k: str(v) for k, v in env.items()},
     }
     config = load_config(None, environ=environ)

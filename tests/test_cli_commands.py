@@ -55,6 +55,8 @@ class Site:
 def site(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("JHT_CONFIG", raising=False)
+    # The simulator renames its files into place: read them at once (`sync once` right after).
+    monkeypatch.setenv("JHT_CONNECTOR__FILEDROP__SETTLE_S", "0")
     site = Site(tmp_path / "var")
     yield site
     site.engine.dispose()

@@ -573,20 +573,25 @@ def test_e3_quarantining_one_event_of_a_file_sends_the_file_to_error(fd, root):
     assert "event b: unknown ERP status '吃饭中'" in note and "event a" not in note
 
 
-def test_e3_parked_and_dead_events_are_done_with_their_file(fd, root):
-    """E3: parked and dead events live on in the bridge's database: the file is archived."""
+def test_e3_parked_events_are_done_with_their_file_and_dead_ones_send_it_to_error(fd, root):
+    """E3: a parked event lives on in the bridge's database (tried again): its file is archived.
+    A dead one needs a person (#12 point 7): its file goes to error/ with the reason."""
+    drop(root, "p.json", {"event_id": "p", "kind": "order.released", "data": {"order_no": "JHT-X"}})
     drop(
         root,
-        "p.json",
+        "pd.json",
         [
-            {"event_id": "p", "kind": "order.released", "data": {"order_no": "JHT-X"}},
+            {"event_id": "p2", "kind": "order.released", "data": {"order_no": "JHT-X"}},
             {"event_id": "d", "kind": "order.released", "data": {"order_no": "JHT-Y"}},
         ],
     )
-    p, d = fd.pull_events(None)[0]
+    p, p2, d = fd.pull_events(None)[0]
     fd.ack(p, "parked")
+    fd.ack(p2, "parked")
     fd.ack(d, "dead", "order JHT-Y unknown")
-    assert names(root / "archive") == ["p.json"] and names(root / "error") == []
+    assert names(root / "archive") == ["p.json"]
+    assert names(root / "error") == ["pd.json", "pd.json.error.txt"]
+    assert "event d: order JHT-Y unknown" in (root / "error" / "pd.json.error.txt").read_text("utf-8-sig")
 
 
 def test_e6_ack_of_a_file_already_gone_does_nothing(fd, root):

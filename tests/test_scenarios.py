@@ -3,6 +3,8 @@ and the file-drop connector against the ERP simulator, driven as the people woul
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -38,16 +40,50 @@ def notices():
     return RecordingNotifier()
 
 
+ERP_SIDES = {
+    "json-utf8": {"fmt": "json", "encoding": "utf-8"},
+    # E10 (#12): what Chinese Windows software writes — GB18030 CSV with CRLF line ends, times
+    # as local wall time without a zone (read in [bridge] timezone).
+    "csv-gb18030-local-times": {"fmt": "csv", "encoding": "gb18030", "local_times": "Asia/Shanghai"},
+}
+
+
+@pytest.fixture(params=list(ERP_SIDES))
+def erp_side(request):
+    """How the ERP side writes its files (the bridge is configured to match)."""
+    return ERP_SIDES[request.param]
+
+
 @pytest.fixture
-def rt(engine, tmp_path, notices):
-    runtime = filedrop_runtime(engine, tmp_path, plugins=(notices,))
+def rt(engine, tmp_path, notices, erp_side):
+    runtime = filedrop_runtime(
+        engine,
+        tmp_path,
+        plugins=(notices,),
+        JHT_BRIDGE__TIMEZONE="Asia/Shanghai",
+        JHT_CONNECTOR__FILEDROP__FORMAT=erp_side["fmt"],
+        JHT_CONNECTOR__FILEDROP__ENCODING=erp_side["encoding"],
+    )
     yield runtime
     runtime.connector.close()
 
 
 @pytest.fixture
-def sim(rt):
-    return ErpSimulator(rt.connector.root)
+def sim(rt, erp_side):
+    sim = ErpSimulator(rt.connector.root, **erp_side)
+    yield sim
+    # What the bridge read is what this ERP side claims to write (all of it, none quarantined).
+    root = rt.connector.root
+    assert not list((root / "error").iterdir())
+    for path in (root / "archive").iterdir():
+        raw = path.read_bytes()
+        if erp_side["fmt"] == "csv":
+            text = raw.decode("gb18030")
+            assert text.count("\r\n") == text.count("\n") > 1 and not raw.startswith(b"\xef\xbb\xbf")
+            if ",order.shipment," in text or ",stock," in text:
+                assert not re.search(r"[+-]\d\d:\d\d\b|Z\b", text) and re.search(
+                    r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", text
+                )
 
 
 @pytest.fixture
@@ -143,6 +179,7 @@ def test_scenario_1_type2_customer_orders_a_stocked_standard_wheel(engine, rt, s
     with Session(engine) as s:
         shipment = s.exec(select(Shipment).where(Shipment.order_id == order.id)).one()
         assert shipment.tracking_no == sim.shipments[order_no][0]["tracking_no"] and shipment.courier
+        assert shipment.shipped_at == datetime.fromisoformat(sim.shipments[order_no][0]["shipped_at"])
         notice = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.shipment")).one()
         assert notice.payload["tracking_no"] == shipment.tracking_no and notice.status == OutboxStatus.DELIVERED
     # C12: the notifiers were handed the shipment notice for this customer, with the tracking number.

@@ -201,10 +201,10 @@ def test_sec02_an_unexpected_error_while_decoding_quarantines_that_file_and_goes
     never an exception out of pull_events; the next file is read."""
     real = connector_module.decode_events
 
-    def decode(raw, fmt, encoding):
+    def decode(raw, fmt, encoding, *zone):
         if b"boom" in raw:
             raise KeyError("boom")
-        return real(raw, fmt, encoding)
+        return real(raw, fmt, encoding, *zone)
 
     monkeypatch.setattr(connector_module, "decode_events", decode)
     put(root / "in", "1.json", b'{"kind": "order.released", "data": {"order_no": "boom"}}')

@@ -6,10 +6,12 @@ they sort in delivery order (seq is the outbox id the dispatcher passes as
 never sees half a file; delivering the same message again writes the same name with the same
 bytes.
 
-Inbound events are files the ERP puts in in/. Every pull hands out whatever events in in/ the
-bridge has not acknowledged yet, oldest file name first; a file leaves in/ once every event in
+Inbound events are files the ERP puts in in/, each read only once complete: renamed into
+place, marked with ``<file>.done``, or held still for ``settle_s`` (an ERP writing in place;
+``_settled``). Every pull hands out whatever events in in/ the bridge has not acknowledged yet,
+oldest file name first; a file leaves in/ once every event in
 it was acknowledged (``ack``): to archive/, or to error/ with a ``.error.txt`` when anything in
-it was quarantined. So the cursor is only informative: what is in in/ is what is still to do,
+it was quarantined or refused (``REFUSED``). So the cursor is only informative: what is in in/ is what is still to do,
 and a restart simply reads it again (the bridge deduplicates by event id).
 
 The stock snapshot is the file ``stock.json`` (``stock.csv``) the ERP rewrites in the root.
@@ -36,6 +38,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge.connector import (
     CheckLine,
@@ -44,6 +47,7 @@ from bridge.connector import (
     ErpEvent,
     PermanentError,
     Rendered,
+    StockFigures,
     TransientError,
     check_command,
     command_args,
@@ -74,6 +78,7 @@ from connectors.filedrop.formats import (
     decode_stock,
     encode_document,
     out_name,
+    read_time,
     too_large,
 )
 from connectors.filedrop.settings import FiledropSettings
@@ -81,10 +86,17 @@ from connectors.filedrop.settings import FiledropSettings
 log = get_logger("connectors.filedrop")
 
 COMMAND_SCHEMA = "jht.order_command/1"
+MTIME_SLACK_S = 2.0
+"""How coarse a file system's modification times may be (FAT keeps two seconds): a file is only
+taken as settled by its modification time when that is ``settle_s`` plus this much behind."""
 OUT_STALE_AFTER_S = 900
 """A file still in out/ after this long means the ERP is not picking files up."""
 OPERATION_KINDS = {"push_customer": "customer.upsert", "push_order": "order.create", "push_merge": "customer.merge"}
 """The kind of file each operation writes (an order command writes ``order.<command>``)."""
+REFUSED = ("quarantined", "dead")
+"""The outcomes (inbox statuses) that put a file in error/: an event that could not be read, and
+one the bridge refused to apply without a person (an unknown ERP status word, a transition the
+state machine forbids); the bridge keeps both, ``jht-bridge inbox list`` shows them."""
 EVENT_ID_MAX = 128
 """The inbox keeps event ids of at most this many characters."""
 
@@ -220,10 +232,15 @@ class FiledropConnector(Connector):
         super().__init__(settings, context)
         self.settings: FiledropSettings = settings
         self.root: Path = settings.root
+        self.zone = ZoneInfo(self.context.timezone)
+        """Where the ERP's times without an offset are read (``[bridge] timezone``)."""
         self._lock = threading.RLock()
         self._files: dict[str, _InboundFile] = {}
         self._deferred: dict[str, tuple[int, int, int]] = {}
-        """Files left for a later look (unreadable yet, maybe still being written)."""
+        """Files left for a later look (not readable yet: still open in the ERP)."""
+        self._settling: dict[str, tuple[tuple[int, int, int], float]] = {}
+        """Files not read yet because they may still be written: what each looked like when
+        first seen so, and when (``time.monotonic``)."""
         self._stock: _StockSnapshot | None = None
         self._stock_lock = threading.Lock()
         self._wake = threading.Event()
@@ -370,7 +387,29 @@ class FiledropConnector(Connector):
             found.append((name, st))
         return found
 
-    def _read(self, in_dir: Path, name: str, st: os.stat_result, *, settle: bool = True) -> _InboundFile | None:
+    def _settled(self, name: str, st: os.stat_result) -> bool:
+        """Is the file complete enough to read? An ERP that writes in place (no temporary name,
+        no rename) may be between two writes; so a file is read only once its size and
+        modification time have stayed the same for ``settle_s`` while the bridge watched, or
+        its modification time is that far behind this machine's clock (a file that was there
+        before this process looked: after a restart, ``sync once``). With
+        ``require_done_marker`` the marker says the file is complete; ``settle_s = 0`` reads
+        at once (an ERP that always renames). Anything but a regular file is judged at once."""
+        settle = self.settings.settle_s
+        if settle == 0 or self.settings.require_done_marker or not stat.S_ISREG(st.st_mode):
+            return True
+        sig, now = _signature(st), time.monotonic()
+        seen = self._settling.get(name)
+        if seen is None or seen[0] != sig:
+            seen = self._settling[name] = (sig, now)
+        return now - seen[1] >= settle or time.time() - st.st_mtime >= settle + MTIME_SLACK_S
+
+    def _due(self, name: str, sig: tuple[int, int, int]) -> bool:
+        """Has a file left to settle held still long enough for the next pull to read it?"""
+        seen = self._settling.get(name)
+        return seen is None or seen[0] != sig or time.monotonic() - seen[1] >= self.settings.settle_s
+
+    def _read(self, in_dir: Path, name: str, st: os.stat_result) -> _InboundFile | None:
         """Read and parse one inbound entry (``st`` is its ``lstat``); None when it is to be
         looked at again later. An entry that is not a regular file, a file over the size limit
         and a file that cannot be decoded — whatever the error — become one quarantined event."""
@@ -393,11 +432,8 @@ class FiledropConnector(Connector):
         if problem is None:
             fmt = _format_of(name, self.settings.format)
             try:
-                items = decode_events(raw, fmt, self.settings.encoding)
+                items = decode_events(raw, fmt, self.settings.encoding, self.zone)
             except FileProblem as decoding:
-                if settle and time.time() - st.st_mtime < self.settings.settle_s:
-                    self._deferred[name] = sig  # its writer may still be writing it
-                    return None
                 problem = decoding
             except Exception as exc:  # a bug or a case no rule foresaw: this file only, never the loop
                 log.warning("inbound file could not be decoded", file=name, error=f"{type(exc).__name__}: {exc}")
@@ -453,11 +489,17 @@ class FiledropConnector(Connector):
                 del self._files[name]
             for name in set(self._deferred) - present:
                 del self._deferred[name]
+            for name in set(self._settling) - present:
+                del self._settling[name]
             events: list[ErpEvent] = []
             last = None
             for name, st in candidates:
                 state = self._files.get(name)
                 if state is None or state.signature != _signature(st):
+                    if not self._settled(name, st):
+                        self._files.pop(name, None)
+                        continue
+                    self._settling.pop(name, None)
                     state = self._read(in_dir, name, st)
                     if state is None:
                         self._files.pop(name, None)
@@ -476,7 +518,7 @@ class FiledropConnector(Connector):
     def ack(self, event: ErpEvent, outcome: str, reason: str | None = None) -> None:
         """Note the event's outcome; once every event of its file has one, move the file (and
         its ``.done`` marker) to archive/, or to error/ with a ``.error.txt`` when any of them
-        was quarantined. A file already gone is left alone. Never raises: a move that fails
+        was quarantined or dead (``REFUSED``). A file already gone is left alone. Never raises: a move that fails
         (share gone) is tried again at the next pull."""
         name = event.source
         if not name:
@@ -491,7 +533,7 @@ class FiledropConnector(Connector):
                         st = os.lstat(in_dir / name)
                     except OSError:
                         return
-                    state = self._read(in_dir, name, st, settle=False)
+                    state = self._read(in_dir, name, st)
                     if state is None:
                         return
                     self._files[name] = state
@@ -508,11 +550,20 @@ class FiledropConnector(Connector):
         # bridge acknowledges the duplicate of a quarantined event as "ignored").
         unreadable = {e.event_id for e in state.events if e.problem}
         quarantined = [
-            (eid, r) for eid, (outcome, r) in state.outcomes.items() if outcome == "quarantined" or eid in unreadable
+            (eid, r) for eid, (outcome, r) in state.outcomes.items() if outcome in REFUSED or eid in unreadable
         ]
         dest = self.root / (ERROR if quarantined else ARCHIVE)
         source = in_dir / state.name
-        if not os.path.lexists(source):  # a link is moved as it is, even one pointing nowhere
+        try:
+            now = os.lstat(source)
+        except FileNotFoundError:  # a link is moved as it is, even one pointing nowhere
+            self._files.pop(state.name, None)
+            return
+        if _signature(now) != state.signature:
+            # Written to since it was read (an ERP writing in place paused longer than settle_s):
+            # moving it now would take the rows still to come out of the bridge's sight. It is
+            # read again once it settles; the events already applied are skipped by their ids.
+            log.warning("inbound file changed after it was read; reading it again", file=state.name)
             self._files.pop(state.name, None)
             return
         try:
@@ -550,6 +601,14 @@ class FiledropConnector(Connector):
                 lines += [f"  {reason}", f"  {state.problem_zh or '文件无法读取（原因见上一行）'}"]
             else:
                 lines += [f"  event {event_id}: {reason}", f"  事件 {event_id} 被拒绝（原因见上一行英文说明）"]
+                if state.outcomes.get(event_id, ("",))[0] == "dead":
+                    lines += [
+                        "  The bridge keeps this event: once the cause is fixed on the bridge's side (e.g. the",
+                        "  ERP's status word added to [sync.status_map]), `jht-bridge inbox replay ID` applies it",
+                        "  (ID from `jht-bridge inbox list --status dead`).",
+                        "  桥接程序已保存此事件：在桥接程序一侧修正原因后（如在 [sync.status_map] 中加入该状态词），",
+                        "  用 `jht-bridge inbox replay 编号` 重新处理（编号见 `jht-bridge inbox list --status dead`）。",
+                    ]
         lines += [
             "",
             "What to do / 处理方法:",
@@ -579,7 +638,11 @@ class FiledropConnector(Connector):
             for name, st in candidates:
                 sig = _signature(st)
                 known = self._files.get(name)
-                if (known is None or known.signature != sig) and self._deferred.get(name) != sig:
+                if (
+                    (known is None or known.signature != sig)
+                    and self._deferred.get(name) != sig
+                    and self._due(name, sig)
+                ):
                     return True
         return False
 
@@ -666,20 +729,18 @@ class FiledropConnector(Connector):
             as_of = datetime.fromtimestamp(st.st_mtime, timezone.utc)
             if as_of_text:
                 try:
-                    parsed = datetime.fromisoformat(as_of_text)
-                    as_of = parsed if parsed.tzinfo else parsed.astimezone()  # naive: this machine's time
-                except ValueError:
-                    log.warning(
-                        "stock as_of is not an ISO time; using the file's time", file=path.name, as_of=as_of_text
-                    )
+                    as_of = read_time(as_of_text, self.zone, "as_of")
+                except FileProblem as problem:
+                    log.warning("stock as_of cannot be read; using the file's time", file=path.name, reason=problem.en)
             self._stock = _StockSnapshot(path, sig, as_of, items)
             return self._stock
 
-    def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
-        """Quantities from the ERP's snapshot file (re-read only when it changed); skus the
+    def query_stock(self, skus: list[str]) -> StockFigures:
+        """Quantities from the ERP's snapshot file (re-read only when it changed), with the
+        snapshot's time: the bridge merges them with ``stock`` events by freshness. Skus the
         snapshot does not list are left out. No snapshot yet → TransientError."""
         snapshot = self._load_stock()
-        return {sku: snapshot.items[sku] for sku in skus if sku in snapshot.items}
+        return StockFigures({sku: snapshot.items[sku] for sku in skus if sku in snapshot.items}, snapshot.as_of)
 
     def stock_as_of(self) -> datetime | None:
         """When the ERP's stock snapshot was taken (its ``as_of``, else the file's time, aware);

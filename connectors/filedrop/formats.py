@@ -10,7 +10,10 @@ order's header fields repeated, or one row for a customer, command or merge.
 
 Inbound files (``decode_events``) hold one event object or a list of them (JSON), or rows with
 the columns of ``EVENT_CSV_COLUMNS`` (CSV). A file that breaks a rule raises ``FileProblem``
-with the reason in English and Chinese; the connector quarantines the file with it.
+with the reason in English and Chinese; the connector quarantines the file with it. Times in
+them (``read_time``) may be ISO 8601 with an offset or the local forms Chinese ERPs write
+(``2026-12-03 15:40:00``, ``2026/12/3 9:05``), read in the bridge's time zone; they are handed
+on as ISO 8601 with the offset.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ import csv
 import io
 import json
 import math
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bridge.connector import COMMANDS, EVENT_KINDS
+from bridge.connector import COMMANDS, EVENT_KINDS, ConnectorContext
 from bridge.text import MAX_JSON_DEPTH, json_too_deep, neutralise_cell, restore_cell
 
 # --------------------------------------------------------------------------- errors
@@ -433,6 +438,127 @@ def _undecodable(raw: bytes, exc: UnicodeDecodeError, name: str, hint: str) -> F
     )
 
 
+# --------------------------------------------------------------------------- times
+
+_ISO_EXAMPLE = "2026-12-03 15:40:00 (local time) or 2026-12-03T15:40:00+08:00"
+_LOCAL_TIME = re.compile(
+    r"(?:(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
+    r"|(?P<cy>\d{4})年(?P<cm>\d{1,2})月(?P<cd>\d{1,2})日)"
+    r"(?:(?:T|\s+|(?<=日))(?P<H>\d{1,2})[:：](?P<M>\d{2})(?:[:：](?P<S>\d{2})(?:[.,](?P<f>\d{1,6}))?)?)?"
+    r"\s*(?P<z>Z|[+-]\d{2}:?\d{2})?"
+)
+_YEAR_LAST = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\b")
+_SHORT_YEAR = re.compile(r"\d{2}[-/.]\d{1,2}[-/.]\d{1,2}\b")
+_TIME_ONLY = re.compile(r"\d{1,2}[:：]\d{2}(?:[:：]\d{2}(?:[.,]\d+)?)?")
+TIME_FIELDS = {"order.shipment": ("shipped_at",), "stock": ("as_of",)}
+"""The fields of inbound events that hold a time (``read_time`` reads them)."""
+
+
+def default_zone() -> tzinfo:
+    """The zone of ``[bridge] timezone`` when nobody said otherwise (its default)."""
+    return ZoneInfo(ConnectorContext.timezone)
+
+
+def _time_problem(value: str, where: str, en: str, zh: str) -> FileProblem:
+    return FileProblem(f"{where}: {value!r} {en}", f"{where}：时间 {value!r} {zh}")
+
+
+def _localise(naive: datetime, zone: tzinfo, value: str, where: str) -> datetime:
+    """``naive`` as the wall time it is in ``zone``; refused where a clock change makes that
+    wall time happen twice or not at all."""
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        if first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != naive:
+            raise _time_problem(
+                value,
+                where,
+                f"does not exist in {zone} (the clocks went forward)",
+                f"在 {zone} 时区不存在（夏令时跳过）",
+            )
+        raise _time_problem(
+            value,
+            where,
+            f"happens twice in {zone} (the clocks went back): write it with its offset, e.g. +01:00",
+            f"在 {zone} 时区出现两次（夏令时回拨）：请写明时差，如 +01:00",
+        )
+    return first
+
+
+def read_time(value: Any, zone: tzinfo, where: str = "the time") -> datetime:
+    """An ERP's time as an aware datetime. ISO 8601 with an offset is taken as it is; a time
+    without one — ISO (``2026-12-03T15:40``) or the forms Chinese software writes
+    (``2026-12-03 15:40:00``, ``2026/12/03 19:00``, ``2026/12/3 9:05:00``, ``2026.12.03``,
+    ``2026年12月3日 15:40``) — is wall time in ``zone``; a date alone is its midnight. What
+    cannot be read one way only is refused (FileProblem, the reason in English and Chinese):
+    the year last (``03/12/2026``: 3 December or 12 March?), a two-digit year, a time with no
+    date, a wall time a clock change repeats or skips."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise _time_problem(
+            str(value), where, f"is not a time as text: write e.g. {_ISO_EXAMPLE}", "不是文本形式的时间"
+        )
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None and (found := _LOCAL_TIME.fullmatch(text)):
+        y, m, d = (found["y"], found["m"], found["d"]) if found["y"] else (found["cy"], found["cm"], found["cd"])
+        zone_text = found["z"] or ""
+        try:
+            parsed = datetime(
+                int(y),
+                int(m),
+                int(d),
+                int(found["H"] or 0),
+                int(found["M"] or 0),
+                int(found["S"] or 0),
+                int((found["f"] or "0").ljust(6, "0")),
+            )
+            if zone_text:
+                parsed = datetime.fromisoformat(parsed.isoformat() + ("+00:00" if zone_text == "Z" else zone_text))
+        except ValueError as exc:
+            raise _time_problem(value, where, f"is not a valid date and time ({exc})", "不是有效的日期时间") from None
+    if parsed is None:
+        if _YEAR_LAST.match(text):
+            raise _time_problem(
+                value,
+                where,
+                f"puts the year last, so day and month cannot be told apart: write the year first, e.g. {_ISO_EXAMPLE}",
+                "年份在后，无法判断日和月的顺序：请按 年-月-日 书写，如 2026-12-03 15:40:00",
+            )
+        if _SHORT_YEAR.match(text):
+            raise _time_problem(
+                value,
+                where,
+                f"has a two-digit year: write all four digits, e.g. {_ISO_EXAMPLE}",
+                "年份只有两位，请写四位年份，如 2026-12-03 15:40:00",
+            )
+        if _TIME_ONLY.fullmatch(text):
+            raise _time_problem(
+                value,
+                where,
+                f"has no date: write e.g. {_ISO_EXAMPLE}",
+                "缺少日期，请写完整的日期时间，如 2026-12-03 15:40:00",
+            )
+        raise _time_problem(
+            value,
+            where,
+            f"is not a time the bridge can read: write e.g. {_ISO_EXAMPLE}",
+            "无法识别，请写成 2026-12-03 15:40:00",
+        )
+    return parsed if parsed.tzinfo is not None else _localise(parsed, zone, value, where)
+
+
+def _local_times(kind: str, data: dict[str, Any], zone: tzinfo, where: str) -> dict[str, Any]:
+    """``data`` with its time fields (``TIME_FIELDS``) as ISO 8601 with their offset; an empty
+    one is left for the bridge to treat as missing."""
+    for field in TIME_FIELDS.get(kind, ()):
+        value = data.get(field)
+        if value is not None and value != "":
+            data[field] = read_time(value, zone, f"{where}: {field}").isoformat()
+    return data
+
+
 # --------------------------------------------------------------------------- inbound events
 
 EVENT_FIELDS = ("event_id", "kind", "data")
@@ -501,7 +627,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _json_events(text: str) -> list[dict[str, Any]]:
+def _json_events(text: str, zone: tzinfo) -> list[dict[str, Any]]:
     value = _parse_json(text)
     items = value if isinstance(value, list) else [value]
     if not isinstance(value, (list, dict)):
@@ -524,7 +650,8 @@ def _json_events(text: str) -> list[dict[str, Any]]:
             raise problem
         if not isinstance(item.get("data"), dict):
             raise FileProblem(f"{where}: data must be an object", f"{where}：data 必须是 JSON 对象")
-        events.append({"event_id": _event_id(item.get("event_id"), where), "kind": item["kind"], "data": item["data"]})
+        data = _local_times(item["kind"], dict(item["data"]), zone, where)
+        events.append({"event_id": _event_id(item.get("event_id"), where), "kind": item["kind"], "data": data})
     return events
 
 
@@ -538,7 +665,7 @@ def _number(text: str, where: str) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _csv_events(text: str) -> list[dict[str, Any]]:
+def _csv_events(text: str, zone: tzinfo) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = [c.strip() for c in reader.fieldnames or []]
     if "kind" not in columns:
@@ -587,10 +714,10 @@ def _csv_events(text: str) -> list[dict[str, Any]]:
         else:
             key = ("row", row_no)
         groups.setdefault(key, []).append((row_no, row))
-    return [_csv_event(rows) for rows in groups.values()]
+    return [_csv_event(rows, zone) for rows in groups.values()]
 
 
-def _csv_event(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
+def _csv_event(rows: list[tuple[int, dict[str, str]]], zone: tzinfo) -> dict[str, Any]:
     first_no, first = rows[0]
     kind = first["kind"]
     for row_no, row in rows[1:]:
@@ -658,20 +785,23 @@ def _csv_event(rows: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
                     f"row {first_no}: customer_id {data['customer_id']!r} is not a whole number",
                     f"第 {first_no} 行：customer_id 必须是整数",
                 ) from None
+    data = _local_times(kind, data, zone, f"row {first_no}")
     return {"event_id": _event_id(first.get("event_id") or None, f"row {first_no}"), "kind": kind, "data": data}
 
 
-def decode_events(raw: bytes, fmt: str, encoding: str) -> list[dict[str, Any]]:
+def decode_events(raw: bytes, fmt: str, encoding: str, zone: tzinfo | None = None) -> list[dict[str, Any]]:
     """The events of one inbound file: dicts with event_id (None when the file gives none),
-    kind and data. Raises FileProblem when the file breaks any rule: it is then read as a whole
-    or not at all."""
+    kind and data, its times (``TIME_FIELDS``) as ISO 8601 with their offset, a time without
+    one read in ``zone`` (the bridge's ``[bridge] timezone``; its default when None). Raises
+    FileProblem when the file breaks any rule: it is then read as a whole or not at all."""
     if len(raw) > MAX_INBOUND_BYTES:
         raise too_large(len(raw), MAX_INBOUND_BYTES)
     if not raw.strip():
         raise FileProblem("the file is empty", "文件为空")
     text = decode_text(raw, encoding)
     try:
-        events = _json_events(text) if fmt == "json" else _csv_events(text)
+        zone = zone or default_zone()
+        events = _json_events(text, zone) if fmt == "json" else _csv_events(text, zone)
     except csv.Error as exc:
         raise _csv_problem(exc) from None
     seen: set[str] = set()

@@ -32,10 +32,12 @@ class FiledropSettings(BaseModel):
     """Text encoding of every file both ways (gb18030: what much Chinese software writes)."""
     require_done_marker: bool = False
     """Read an inbound file only once the ERP has written ``<file>.done`` beside it (for ERPs
-    that cannot write to a temporary name and rename)."""
+    that cannot write to a temporary name and rename, and may pause longer than ``settle_s``
+    while writing). The marker says the file is complete: no settle time then."""
     settle_s: float = Field(2.0, ge=0, le=600)
-    """An inbound file that cannot be read and was changed less than this many seconds ago is
-    left for the next look (its writer may still be writing it) before it is quarantined."""
+    """An inbound file is read only once its size and modification time have stayed the same
+    for this many seconds (an ERP that writes in place may be between two writes). 0 reads a
+    file at once: only for an ERP that always writes to a temporary name and renames."""
     watch: bool = True
     """Pick up inbound files at once through file-system notifications; when off (or where the
     share sends none) in/ is looked at every fraction of a second while the bridge waits."""

@@ -4,7 +4,8 @@ and the demo.
 It takes what the bridge writes to out/ (``step``), imports orders once per order number,
 gives customers ERP codes, honours release / cancel / complete, and answers through event files
 in in/ written the way a well-behaved ERP writes them (temporary name, then rename), in the
-same format and encoding as the connector's settings. Methods drive an order through
+same format and encoding as the connector's settings — with ``local_times`` its times as a
+Chinese ERP writes them, wall time without a zone (``2026-12-03 15:40:00``). Methods drive an order through
 production and shipping by hand (``produce``, ``finish``, ``ship`` …) or one realistic step at
 a time (``auto_tick``), and ``go_down`` / ``come_back`` take the share away from the bridge.
 The business rules are ``connectors.erpsim.ErpCore``'s, shared with the other transports' ERP
@@ -26,10 +27,18 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from connectors.erpsim import COURIERS, ErpCore, ErpRejected, UnknownOrder, number
 from connectors.filedrop.files import IN, OUT, is_ignored, make_folders, write_atomic
-from connectors.filedrop.formats import decode_document, decode_stock, encode_events, encode_stock, parse_out_name
+from connectors.filedrop.formats import (
+    TIME_FIELDS,
+    decode_document,
+    decode_stock,
+    encode_events,
+    encode_stock,
+    parse_out_name,
+)
 
 __all__ = ["COURIERS", "PROCESSED", "ErpSimulator", "SimulatorHarness", "main"]
 
@@ -45,6 +54,10 @@ class ErpSimulator(ErpCore):
     ``emitted`` records also name the ``file``), the stock snapshot is ``stock.<fmt>``, and
     ``rejected`` holds the files still waiting in out/ (file → why: a command for an order
     not there yet, or an order refused with ``reject``).
+
+    ``local_times`` (a zone name, e.g. ``Asia/Shanghai``): write every time — a shipment's
+    ``shipped_at``, a stock event's and the snapshot's ``as_of`` (stock events then carry one) —
+    as wall time in that zone without an offset, ``2026-12-03 15:40:00``, as Chinese ERPs do.
     """
 
     _not_yet_hint = " (call step() first?)"
@@ -57,10 +70,12 @@ class ErpSimulator(ErpCore):
         fmt: str = "json",
         stock: dict[str, Any] | None = None,
         seed: int = 0,
+        local_times: str | None = None,
     ):
         self.root = Path(root)
         self.encoding = encoding
         self.fmt = fmt
+        self.local_zone = ZoneInfo(local_times) if local_times else None
         self._down_at: Path | None = None
         make_folders(self.root)
         self.rejected: dict[str, str] = {}
@@ -102,7 +117,14 @@ class ErpSimulator(ErpCore):
         else:
             ref = kind
         name = f"{self._seq:08d}_{kind}_{ref}.{self.fmt}"
-        raw = encode_events([{"event_id": event_id, "kind": kind, "data": data}], self.fmt, self.encoding)
+        written = dict(data)
+        if self.local_zone is not None:
+            if kind == "stock":
+                written.setdefault("as_of", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            for field in TIME_FIELDS.get(kind, ()):
+                if written.get(field):
+                    written[field] = self._time_text(written[field])
+        raw = encode_events([{"event_id": event_id, "kind": kind, "data": written}], self.fmt, self.encoding)
         write_atomic(self._base / IN, name, raw)
         return {"event_id": event_id, "kind": kind, "data": data, "file": name}
 
@@ -112,9 +134,15 @@ class ErpSimulator(ErpCore):
     def _stock_changed(self) -> None:
         self._write_stock()
 
+    def _time_text(self, iso: str) -> str:
+        """An aware ISO time as this ERP writes it: as it is, or local wall time without a zone."""
+        if self.local_zone is None:
+            return iso
+        return datetime.fromisoformat(iso).astimezone(self.local_zone).strftime("%Y-%m-%d %H:%M:%S")
+
     def _write_stock(self) -> None:
         items = {sku: number(q) for sku, q in sorted(self.stock.items())}
-        as_of = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        as_of = self._time_text(datetime.now(timezone.utc).isoformat(timespec="seconds"))
         write_atomic(self._base, f"stock.{self.fmt}", encode_stock(items, as_of, self.fmt, self.encoding))
 
     # ------------------------------------------------------------------ taking files from out/
@@ -247,8 +275,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--format", choices=("json", "csv"), default="json")
     parser.add_argument("--encoding", choices=("utf-8", "gb18030"), default="utf-8")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--local-times",
+        metavar="ZONE",
+        help="write times as wall time in ZONE without an offset (2026-12-03 15:40:00), e.g. Asia/Shanghai",
+    )
     args = parser.parse_args(argv)
-    sim = ErpSimulator(args.root, encoding=args.encoding, fmt=args.format, seed=args.seed)
+    sim = ErpSimulator(args.root, encoding=args.encoding, fmt=args.format, seed=args.seed, local_times=args.local_times)
     stop = threading.Event()
     print(f"ERP simulator on {args.root.resolve()} every {args.interval} s; Ctrl-C stops it")
     try:
