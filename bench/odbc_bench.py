@@ -59,7 +59,8 @@ from connectors.odbc.statements import load_statements  # noqa: E402
 from tests.doubles.odbc_erp import create_schema, sql_file  # noqa: E402
 
 INTERFACE_TABLES = (
-    "jht_order_line_in, jht_order_in, jht_customer_in, jht_command_in, jht_event_line_out, jht_event_out, jht_stock"
+    "jht_order_line_in, jht_order_in, jht_customer_in, jht_command_in, jht_customer_merge_in, jht_event_line_out,"
+    " jht_event_out, jht_stock"
 )
 
 

@@ -25,6 +25,7 @@ from bridge.config import Config
 from bridge.db import make_engine
 from bridge.logs import get_logger
 from bridge.plugins import load_connector, make_plugin_manager, notifiers
+from bridge.products import ItemCodeBook
 from bridge.runtime import Runtime
 from bridge.wechat import WeChatClient, WeChatNotifier
 
@@ -45,8 +46,14 @@ def open_runtime(config: Config, engine: Engine | None = None, *, pm: pluggy.Plu
     names and every notifier the plugins register for this config. A configuration problem is
     a ``ConfigError`` naming the key."""
     pm = pm or make_plugin_manager()
-    connector = load_connector(config, pm)
+    made = engine is None
     engine = engine or make_engine(config)
+    try:
+        connector = load_connector(config, pm, item_codes=ItemCodeBook(engine))
+    except Exception:
+        if made:
+            engine.dispose()
+        raise
     return Runtime(config, engine, pm, connector, list(notifiers(pm, config, engine).values()))
 
 

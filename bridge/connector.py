@@ -35,7 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 
 class ConnectorError(Exception):
@@ -133,6 +133,19 @@ class CheckLine:
     detail: str
 
 
+class ItemCodes(Protocol):
+    """The shop's product codes (sku) and the ERP's item codes (``Product.erp_item_code``), for
+    a connector whose ERP keys items by its own code (``bridge.products.ItemCodeBook``)."""
+
+    def erp_item_codes(self, skus: list[str]) -> dict[str, str]:
+        """{sku: ERP item code} for the skus whose product has one."""
+        ...
+
+    def skus(self, erp_item_codes: list[str]) -> dict[str, str]:
+        """{ERP item code: sku} for the codes a product has."""
+        ...
+
+
 @dataclass
 class ConnectorContext:
     """What a connector may know of the bridge it runs in."""
@@ -142,6 +155,8 @@ class ConnectorContext:
     timezone: str = "Asia/Shanghai"
     """``[bridge] timezone``: the zone of an ERP's times that carry no offset of their own."""
     extra: dict[str, Any] = field(default_factory=dict)
+    item_codes: ItemCodes | None = None
+    """Translates between skus and ERP item codes; None where the bridge runs without its database."""
 
 
 class Connector(ABC):

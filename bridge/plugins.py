@@ -87,7 +87,7 @@ def missing_operations(cls: type[Connector]) -> list[str]:
     return sorted(getattr(cls, "__abstractmethods__", ()))
 
 
-def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
+def load_connector(config, pm: pluggy.PluginManager | None = None, *, item_codes=None) -> Connector:
     """An instance of the connector the config names, with its settings validated; a problem
     (an unknown name, a bad setting, an operation the class lacks, a driver not installed) is a
     ConfigError naming the key, like every other config problem.
@@ -95,10 +95,9 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
     The connector's ``Settings`` model (a pydantic model, if it has one) validates its
     ``[connector.NAME]`` table with the context ``base_dir`` (the config file's folder: relative
     paths are relative to it) and ``check_paths=True`` (the bridge is starting from the config:
-    a folder or file the settings need may be required to exist now)."""
-    from pydantic import BaseModel, ValidationError
-
-    from bridge.config import ConfigError, _format_errors
+    a folder or file the settings need may be required to exist now). ``item_codes``
+    (``bridge.connector.ItemCodes``) goes into the connector's context."""
+    from bridge.config import ConfigError
     from bridge.connector import ConnectorContext
     from bridge.extras import MissingDriver
 
@@ -121,14 +120,31 @@ def load_connector(config, pm: pluggy.PluginManager | None = None) -> Connector:
             ],
             config.source,
         )
+    settings = connector_settings(cls, config, check_paths=True)
+    try:
+        return cls(
+            settings,
+            ConnectorContext(base_dir=config.base_dir, timezone=config.bridge.timezone, item_codes=item_codes),
+        )
+    except MissingDriver as exc:
+        raise ConfigError([f"connector.name: connector {name!r}: {exc}"], config.source) from None
+
+
+def connector_settings(cls: type[Connector], config, *, check_paths: bool = False):
+    """The ``[connector.NAME]`` table of ``config`` for connector class ``cls``, validated by its
+    ``Settings`` model (a pydantic model, if it has one: every key then has its value, defaults
+    included), else the table as it is. A bad setting is a ConfigError naming the key.
+    ``check_paths``: a folder or file the settings need may be required to exist now."""
+    from pydantic import BaseModel, ValidationError
+
+    from bridge.config import ConfigError, _format_errors
+
+    name = config.connector.name
     settings = config.connector.settings_for(name)
     model = getattr(cls, "Settings", None)
     if isinstance(model, type) and issubclass(model, BaseModel):
         try:
-            settings = model.model_validate(settings, context={"base_dir": config.base_dir, "check_paths": True})
+            return model.model_validate(settings, context={"base_dir": config.base_dir, "check_paths": check_paths})
         except ValidationError as exc:
             raise ConfigError([f"connector.{name}.{p}" for p in _format_errors(exc)], config.source) from None
-    try:
-        return cls(settings, ConnectorContext(base_dir=config.base_dir, timezone=config.bridge.timezone))
-    except MissingDriver as exc:
-        raise ConfigError([f"connector.name: connector {name!r}: {exc}"], config.source) from None
+    return settings

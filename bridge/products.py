@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from bridge.actors import Actor, audit
 from bridge.catalog import COLUMNS, CellError
-from bridge.db import Page, paginate
+from bridge.db import Page, paginate, read_scope
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bridge.models import ActorKind, Customer, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR
 from bridge.orders import price_for
@@ -478,3 +478,31 @@ def remove_qr(session: Session, actor: Actor, product_id: int, qr_id: int) -> No
     session.delete(qr)
     session.flush()
     audit(session, actor, "product.qr_remove", "product", product.id, {"payload": qr.payload, "sku": product.sku})
+
+
+class ItemCodeBook:
+    """``bridge.connector.ItemCodes`` read from the products: the ERP item code of each sku
+    (``Product.erp_item_code``) and back. A code two products share names neither: the ERP's
+    answer for it cannot be told apart, so it is left out (the connector then says so)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def erp_item_codes(self, skus: list[str]) -> dict[str, str]:
+        with read_scope(self.engine) as session:
+            rows = session.exec(
+                select(Product.sku, Product.erp_item_code).where(
+                    Product.sku.in_(skus), Product.erp_item_code.is_not(None)
+                )
+            ).all()
+        return {sku: code for sku, code in rows if code}
+
+    def skus(self, erp_item_codes: list[str]) -> dict[str, str]:
+        with read_scope(self.engine) as session:
+            rows = session.exec(
+                select(Product.erp_item_code, Product.sku).where(Product.erp_item_code.in_(erp_item_codes))
+            ).all()
+        found: dict[str, list[str]] = {}
+        for code, sku in rows:
+            found.setdefault(code, []).append(sku)
+        return {code: skus[0] for code, skus in found.items() if len(skus) == 1}

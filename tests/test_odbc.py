@@ -91,8 +91,8 @@ def pg_db(pg_database):
     sim = ErpSimulator(connection_string, "postgresql", outage)
     cnxn = pyodbc.connect(connection_string, autocommit=True)
     cnxn.cursor().execute(
-        "TRUNCATE jht_order_line_in, jht_order_in, jht_customer_in, jht_command_in, jht_event_line_out,"
-        " jht_event_out, jht_stock RESTART IDENTITY CASCADE"
+        "TRUNCATE jht_order_line_in, jht_order_in, jht_customer_in, jht_command_in, jht_customer_merge_in,"
+        " jht_event_line_out, jht_event_out, jht_stock RESTART IDENTITY CASCADE"
     )
     cnxn.close()
     yield connection_string, sim

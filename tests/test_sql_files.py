@@ -62,6 +62,7 @@ def test_e1_every_worked_example_tsql_statement_parses(name):
 
 
 def test_the_worked_example_offers_every_named_statement_in_both_dialects():
-    reference = set(load_statements(SQL / "sqlserver" / "statements.sql")) - OPTIONAL
+    # The worked example's ERP merges customers by hand: no merge_customer (skip = ["customer.merge"]).
+    reference = set(load_statements(SQL / "sqlserver" / "statements.sql")) - OPTIONAL - {"merge_customer"}
     for dialect in ("sqlserver", "sqlite"):
         assert set(load_statements(EXAMPLE / dialect / "statements.sql")) == reference, dialect

@@ -1,5 +1,6 @@
 """The ODBC connector (``connector.name = "odbc"``): the bridge writes to and reads from SQL
-interface tables (中间表) through pyodbc, with a DSN-less connection string.
+interface tables (中间表), or an ERP's own tables, through pyodbc, with a DSN-less connection
+string.
 
 Every statement it runs is a named statement in the SQL file the config names (``statements``):
 the reference files in ``etc/sql/<dialect>/statements.sql`` target the reference interface
@@ -12,35 +13,37 @@ Behaviour:
   number already there is "already delivered": success, and the ERP's own order number is read
   back (``select_erp_order_no``) when the ERP has filled it in;
 - a customer is upserted; a repeated command is ignored by the statement (or by its UNIQUE key);
-- events are polled by ``event_id``; the cursor is the last event id, as text, with the ids
-  skipped below it while they may still be committed (``bridge.idcursor``: an id is handed out at
-  INSERT but seen at COMMIT, so ids do not become visible in order);
-- errors are classified by SQLSTATE: connection (08xxx), deadlock/serialization (40001, 40P01),
-  timeouts (HYT00, HYT01, 57014), server shutting down (57Pxx), too many connections (53300) and
-  SQLite's busy/locked/cannot-open are transient and drop the connection, so the next call
-  reconnects; integrity (23xxx), syntax/permission (42xxx) and data (22xxx) errors are permanent,
-  with the driver's message kept. Anything unrecognised is transient (retried, never lost);
+  a customer merge runs the optional ``merge_customer``; without it a merge is a dead letter
+  naming the statement, unless ``skip`` lists ``customer.merge`` (a decision, not a silence);
+- events are polled by ``event_id`` (``event_cursor = "id"``); the cursor is the last event id,
+  as text, with the ids skipped below it while they may still be committed (``bridge.idcursor``:
+  an id is handed out at INSERT but seen at COMMIT, so ids do not become visible in order). An
+  ERP without an events table is polled by the modification time of its own rows instead
+  (``event_cursor = "modified_time"``, ``connectors.odbc.timecursor``);
+- stock and shipment lines speak the shop's sku and, where the bridge knows it, the ERP's item
+  code (``ConnectorContext.item_codes``): ``select_stock`` may key by either;
+- errors are classified by ``connectors.odbc.errors``; a transient one drops the connection, so
+  the next call reconnects; a permanent one names the statement and keeps the driver's message;
 - one connection is reused for every call, reopened after a failure; ``connection.timeout`` (the
   query timeout, applied by pyodbc to every statement) is set on it, and the login timeout on
   connect. A driver that refuses it (psqlODBC) gets the timeout from the optional ``on_connect``
   statement, run once per connection with the timeout in milliseconds (as text) as parameter;
-- ``check()`` (``jht-bridge check``) reports the driver, the connection, each named statement
-  (those that only read are run with values no ERP has and their result columns checked; those
-  that write are never run) and each ``check_tables`` query, with the driver's words on failure.
+- ``check()`` (``jht-bridge check``, ``connectors.odbc.check``) reports the driver, the
+  connection, each named statement (run with values no ERP has; those that write inside a
+  transaction rolled back) and each ``check_tables`` query, with the driver's words on failure.
 
-``docs/sql-connector.md`` is the integrator's guide: the statements, the reference tables, and a
-worked example on an ERP's own tables (``docs/examples/sql-own-tables/``).
+``docs/sql-connector.md`` is the integrator's guide: the statements, the reference tables, and
+worked examples on an ERP's own tables (``docs/examples/sql-own-tables/``).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
@@ -58,36 +61,30 @@ from bridge.connector import (
     command_args,
 )
 from bridge.idcursor import IdCursor, select_new
-from bridge.resources import etc_path
-from connectors.odbc.statements import (
-    OPTIONAL,
-    REQUIRED,
-    StatementFileError,
-    load_statements,
-    placeholders,
-    split_queries,
+from connectors.odbc.check import check_connector
+from connectors.odbc.errors import (  # noqa: F401 (sqlstate, is_transient: this module's API since issue 5)
+    TOO_LONG,
+    StatementError,
+    error_text,
+    execute,
+    explain,
+    is_integrity,
+    is_transient,
+    sqlstate,
+    too_long,
 )
+from connectors.odbc.statements import (
+    EVENT_FIELDS,
+    StatementFileError,
+    expand_lists,
+    load_statements,
+)
+from connectors.odbc.timecursor import TimeCursor, Window, as_time, change_id
 
 pyodbc = extras.LazyDriver("pyodbc")  # imported when an OdbcConnector is made: a file-drop install needs no libodbc
 
 STOCK_CHUNK = 500
-"""At most this many skus per ``select_stock`` call (drivers limit the number of parameters)."""
-
-TRANSIENT_SQLSTATES = {"40001", "40P01", "HYT00", "HYT01", "57014", "53300", "55P03", "HY008"}
-TRANSIENT_PREFIXES = ("08", "57P")
-PERMANENT_PREFIXES = ("23", "42", "22", "44", "HY1", "07", "21", "27")
-# The SQLite ODBC driver reports every error as HY000 with SQLite's own code in the text:
-# 5 busy, 6 locked, 10 I/O error, 14 cannot open, 13 full; 19 constraint; 1 SQL error, 20 mismatch.
-SQLITE_TRANSIENT = re.compile(r"\((5|6|10|13|14)\)|database is locked|connect failed")
-SQLITE_INTEGRITY = re.compile(r"\[SQLite\].*(\(19\)|constraint failed)")
-# psqlODBC reports a broken connection as HY000 with words like these.
-CONNECTION_LOST = re.compile(
-    r"connection has been lost|no connection to the server|server closed the connection|could not send data"
-    r"|terminating connection|connection to server .* failed|communication link",
-    re.IGNORECASE,
-)
-SQLITE_PERMANENT = re.compile(r"\((1|19|20|25)\)")
-TARGET_KEYS = ("server", "port", "database", "dsn")
+"""At most this many skus (or row keys) per call (drivers limit the number of parameters)."""
 
 
 class OdbcSettings(BaseModel):
@@ -111,6 +108,17 @@ class OdbcSettings(BaseModel):
     event_gap_max: int = Field(100, ge=0)
     """A jump of more ids than this at once is a jump of the sequence (SQL Server's identity
     cache after a restart), not that many open transactions: it is not waited for."""
+    event_cursor: Literal["id", "modified_time"] = "id"
+    """How events are read: ``id``, from an events table by its growing id (``select_events``);
+    ``modified_time``, from the ERP's own rows by their modification time (``select_changes``),
+    for an ERP without an events table (``connectors.odbc.timecursor``)."""
+    look_back_s: float = Field(300, ge=0)
+    """``modified_time``: each poll reads again the rows modified up to this long before the
+    newest one read, so a row whose transaction committed late (an older time) is still read."""
+    skip: list[Literal["customer.merge"]] = []
+    """Messages this ERP does not take, delivered as done without a statement: a decision made in
+    the config (``customer.merge``: the ERP merges customers by hand). Without it, a message whose
+    optional statement is missing is a dead letter naming the statement."""
 
     @field_validator("statements", "connection_string_file")
     @classmethod
@@ -132,44 +140,6 @@ class OdbcSettings(BaseModel):
 
 class _Document(Exception):
     """The document cannot be written as it is (becomes PermanentError after rollback)."""
-
-
-def sqlstate(exc: BaseException) -> str:
-    """The SQLSTATE of a pyodbc error (args[0]; pyodbc puts it second for a few of its own)."""
-    for arg in getattr(exc, "args", ())[:2]:
-        if isinstance(arg, str) and re.fullmatch(r"[0-9A-Z]{5}", arg):
-            return arg
-    return ""
-
-
-def error_text(exc: BaseException) -> str:
-    args = [a for a in getattr(exc, "args", ()) if isinstance(a, str)]
-    state = sqlstate(exc)
-    texts = [a for a in args if a != state]
-    return texts[0] if texts else str(exc)
-
-
-def is_integrity(exc: BaseException) -> bool:
-    state = sqlstate(exc)
-    return (
-        isinstance(exc, pyodbc.IntegrityError)
-        or state.startswith("23")
-        or (state == "HY000" and bool(SQLITE_INTEGRITY.search(error_text(exc))))
-    )
-
-
-def is_transient(exc: BaseException) -> bool:
-    state, text = sqlstate(exc), error_text(exc)
-    if state in TRANSIENT_SQLSTATES or state.startswith(TRANSIENT_PREFIXES):
-        return True
-    if state.startswith(PERMANENT_PREFIXES) or is_integrity(exc):
-        return False
-    if state == "HY000":
-        if CONNECTION_LOST.search(text):
-            return True
-        if "[SQLite]" in text:
-            return not SQLITE_PERMANENT.search(text) or bool(SQLITE_TRANSIENT.search(text))
-    return True
 
 
 def _text(value: Any, field: str, *, required: bool = False) -> str | None:
@@ -298,6 +268,23 @@ def _command_parameters(order_no: str, command: str, at: datetime | str) -> list
     return [order_no, command, _iso(at)]
 
 
+def _merge_parameters(doc: dict[str, Any]) -> list[Any]:
+    """The ``merge_customer`` parameters (PermanentError for a document that cannot be written)."""
+    try:
+        survivor, absorbed = doc.get("survivor"), doc.get("absorbed")
+        if not isinstance(survivor, dict) or not isinstance(absorbed, dict):
+            raise _Document("survivor and absorbed are required")
+        return [
+            _integer(survivor.get("id"), "survivor.id"),
+            _text(survivor.get("erp_code"), "survivor.erp_code"),
+            _integer(absorbed.get("id"), "absorbed.id"),
+            _text(absorbed.get("erp_code"), "absorbed.erp_code"),
+            _iso(doc.get("at")),
+        ]
+    except _Document as exc:
+        raise PermanentError(f"customer merge: {exc}") from None
+
+
 def _shown(sql: str, values: list[Any]) -> str:
     """A statement and its bound values in order, one per ``?``, for people (never run)."""
     shown = [sql]
@@ -306,162 +293,8 @@ def _shown(sql: str, values: list[Any]) -> str:
     return "\n".join(shown)
 
 
-def connection_target(connection_string: str) -> str:
-    """``Server=…;Port=…;Database=…`` of a connection string, for messages (never the password)."""
-    parts = []
-    for item in connection_string.split(";"):
-        key, _, value = item.partition("=")
-        if key.strip().lower() in TARGET_KEYS and value.strip():
-            parts.append(f"{key.strip()}={value.strip()}")
-    return ";".join(parts) or "(no server or database in the connection string)"
-
-
-def connection_driver(connection_string: str) -> str | None:
-    for item in connection_string.split(";"):
-        key, _, value = item.partition("=")
-        if key.strip().lower() == "driver":
-            return value.strip().strip("{}")
-    return None
-
-
-def connection_dsn(connection_string: str) -> str | None:
-    for item in connection_string.split(";"):
-        key, _, value = item.partition("=")
-        if key.strip().lower() == "dsn":
-            return value.strip()
-    return None
-
-
-# -- jht-bridge check ---------------------------------------------------------------------
-
-PROBE_TEXT = "JHT-CHECK-0"
-PROBE_ID = 2**31 - 1
-READ_PROBES: dict[str, tuple[tuple[Any, ...], tuple[str, ...] | int]] = {
-    # statement: (parameters no ERP has, so nothing is returned; the result columns the
-    # connector reads: these names, or exactly this many, read by position)
-    "select_erp_order_no": ((PROBE_TEXT,), 1),
-    "select_events": ((PROBE_ID, 1), ("event_id", "kind")),
-    "select_event_lines": ((PROBE_ID, PROBE_ID), 3),
-    "select_stock": ((PROBE_TEXT,), 2),
-}
-
-
-def _check_driver(connection_string: str) -> list[CheckLine]:
-    driver, dsn = connection_driver(connection_string), connection_dsn(connection_string)
-    if driver is not None:
-        installed = pyodbc.drivers()
-        found = driver.casefold() in {d.casefold() for d in installed}
-        return [
-            CheckLine(
-                "ODBC driver",
-                found,
-                f"{driver} found"
-                if found
-                else f"{driver} is not installed (installed: {', '.join(installed) or 'none'}); see odbcinst -q -d",
-            )
-        ]
-    if dsn is not None:
-        sources = {name.casefold(): (name, drv) for name, drv in pyodbc.dataSources().items()}
-        name, drv = sources.get(dsn.casefold(), (None, None))
-        return [
-            CheckLine(
-                "ODBC data source",
-                name is not None,
-                f"{name} found (driver {drv})"
-                if name is not None
-                else f"{dsn} is not defined (defined: {', '.join(n for n, _ in sources.values()) or 'none'}); see odbcinst -q -s",
-            )
-        ]
-    return [CheckLine("ODBC driver", False, "the connection string names no Driver={…} (nor DSN=…)")]
-
-
-def _one_line(text: str) -> str:
-    """A driver message on one line (psqlODBC's carry the server's line breaks)."""
-    return " ".join(text.split())
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def _dbms(cnxn: pyodbc.Connection) -> str:
-    """`` (PostgreSQL 15.18)``: what the driver says it is connected to, for the check line."""
-    try:
-        return f" ({cnxn.getinfo(pyodbc.SQL_DBMS_NAME)} {cnxn.getinfo(pyodbc.SQL_DBMS_VER)})"
-    except pyodbc.Error:
-        return ""
-
-
-def _attempt(cnxn: pyodbc.Connection, sql: str, *parameters: Any, commit: bool = False) -> str | None:
-    """Run one query for the check; None when it ran, else the driver's message. Rolled back
-    (PostgreSQL refuses anything after a failure in the same transaction) unless ``commit``."""
-    try:
-        cursor = cnxn.cursor().execute(sql, *parameters)
-        if cursor.description is not None:
-            cursor.fetchall()
-    except pyodbc.Error as exc:
-        _end(cnxn, commit=False)
-        return f"fails: {_one_line(error_text(exc))}"
-    _end(cnxn, commit=commit)
-    return None
-
-
-def _end(cnxn: pyodbc.Connection, *, commit: bool) -> None:
-    try:
-        cnxn.commit() if commit else cnxn.rollback()
-    except pyodbc.Error:
-        pass
-
-
-def _probe(cnxn: pyodbc.Connection, name: str, sql: str) -> str | None:
-    """Run a read statement with ``READ_PROBES`` values; None when it runs and returns the
-    columns the connector reads, else what is wrong."""
-    parameters, wanted = READ_PROBES[name]
-    sql = sql.replace("{skus}", placeholders(1))
-    try:
-        cursor = cnxn.cursor().execute(sql, *parameters)
-        columns = [d[0].lower() for d in cursor.description or ()]
-        if columns:
-            cursor.fetchall()
-    except pyodbc.Error as exc:
-        return f"fails: {_one_line(error_text(exc))}"
-    finally:
-        _end(cnxn, commit=False)
-    if not columns:
-        return "returns no result set (it must be a SELECT)"
-    if isinstance(wanted, int):
-        if len(columns) != wanted:
-            got = _count(len(columns), "column", "columns")
-            return f"returns {got} ({', '.join(columns)}); the connector reads {wanted}, by position"
-        return None
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        return f"returns no column {', '.join(missing)} (it returns {', '.join(columns)})"
-    # select_events is read by column name: a misspelt alias would lose its value quietly.
-    unread = [c for c in columns if c not in wanted and c not in EVENT_FIELDS]
-    if unread:
-        known = ", ".join(wanted + EVENT_FIELDS)
-        return f"returns {', '.join(unread)}, which the connector does not read (it reads {known})"
-    return None
-
-
-EVENT_FIELDS = (
-    "order_no",
-    "status",
-    "erp_ref",
-    "note",
-    "shipment_id",
-    "courier",
-    "tracking_no",
-    "shipped_at",
-    "order_status",
-    "customer_id",
-    "erp_code",
-)
-
-
 class OdbcConnector(Connector):
-    """SQL interface tables through pyodbc."""
+    """SQL interface tables (or an ERP's own tables) through pyodbc."""
 
     name = "odbc"
     description = "SQL interface tables (中间表) through ODBC: SQL Server, PostgreSQL, SQLite…"
@@ -477,6 +310,7 @@ class OdbcConnector(Connector):
         self._cnxn: pyodbc.Connection | None = None
         self._statements: dict[str, str] | None = None
         self._driver_timeout = True
+        self._window = Window()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -508,9 +342,9 @@ class OdbcConnector(Connector):
         setup = self.statements().get("on_connect")
         if setup:
             try:
-                cnxn.cursor().execute(setup, str(self.settings.query_timeout_s * 1000))
+                execute(cnxn.cursor(), "on_connect", setup, str(self.settings.query_timeout_s * 1000))
                 cnxn.commit()
-            except pyodbc.Error:
+            except StatementError:
                 cnxn.close()
                 raise
         return cnxn
@@ -533,11 +367,20 @@ class OdbcConnector(Connector):
                 if self._driver_timeout and cnxn.timeout != self.settings.query_timeout_s:
                     cnxn.timeout = self.settings.query_timeout_s
                 return work(cnxn)
+            except StatementError as failed:
+                exc, text = failed.error, f"statement {failed.statement}: {explain(failed.error, failed.statement)}"
+                if is_transient(exc):
+                    self._drop()
+                    raise TransientError(text) from exc
+                self._rollback()
+                if sqlstate(exc) == TOO_LONG and self._cnxn is not None:
+                    column = too_long(self._cnxn, failed)
+                    self._rollback()
+                    if column:
+                        text += f" ({column})"
+                raise PermanentError(text) from exc
             except pyodbc.Error as exc:
-                text = error_text(exc)
-                state = sqlstate(exc)
-                if state and not text.startswith(f"[{state}]"):
-                    text = f"[{state}] {text}"
+                text = explain(exc)
                 if is_transient(exc):
                     self._drop()
                     raise TransientError(text) from exc
@@ -563,7 +406,7 @@ class OdbcConnector(Connector):
         self.statement("select_erp_order_no")
 
         def delivered(cursor) -> tuple[bool, str | None]:
-            row = cursor.execute(self.statement("select_erp_order_no"), order_no).fetchone()
+            row = execute(cursor, "select_erp_order_no", self.statement("select_erp_order_no"), order_no).fetchone()
             return (row is not None, None if row is None or row[0] is None else str(row[0]))
 
         def work(cnxn):
@@ -573,14 +416,14 @@ class OdbcConnector(Connector):
                 cnxn.rollback()
                 return ref
             try:
-                cursor.execute(insert_order, *header)
+                execute(cursor, "insert_order", insert_order, *header)
                 for parameters in lines:
-                    cursor.execute(insert_line, *parameters())
+                    execute(cursor, "insert_order_line", insert_line, *parameters())
             except _Document as exc:
                 cnxn.rollback()
                 raise PermanentError(f"order {order_no}: {exc}") from None
-            except pyodbc.Error as exc:
-                if not is_integrity(exc):
+            except StatementError as failed:
+                if not is_integrity(failed.error):
                     raise
                 cnxn.rollback()
                 found, ref = delivered(cursor)  # delivered meanwhile by another worker
@@ -598,23 +441,42 @@ class OdbcConnector(Connector):
         upsert = self.statement("upsert_customer")
 
         def work(cnxn):
-            cnxn.cursor().execute(upsert, *parameters)
+            execute(cnxn.cursor(), "upsert_customer", upsert, *parameters)
             cnxn.commit()
 
         self._run(work)
         return None
 
+    def push_merge(self, doc: dict[str, Any]) -> None:
+        """``merge_customer`` with the survivor and the absorbed customer; without the
+        statement a dead letter naming it, unless ``skip`` lists ``customer.merge``."""
+        sql = self.statements().get("merge_customer")
+        if not sql:
+            if "customer.merge" in self.settings.skip:
+                return None
+            raise PermanentError(
+                f"statement 'merge_customer' is missing from {self.settings.statements}: add it, or set "
+                'skip = ["customer.merge"] in [connector.odbc] if the ERP merges customers by hand '
+                "(then retry this message)"
+            )
+        parameters = _merge_parameters(doc)
+
+        self._write_once("merge_customer", sql, parameters)
+
     def order_command(self, order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None = None) -> None:
-        parameters = _command_parameters(order_no, command, at)
-        insert = self.statement("insert_command")
+        self._write_once("insert_command", self.statement("insert_command"), _command_parameters(order_no, command, at))
+
+    def _write_once(self, name: str, sql: str, parameters: list[Any]) -> None:
+        """Run a statement that writes a row once: a unique key refusing it means the row is
+        already there (a redelivery), which is success."""
 
         def work(cnxn):
             try:
-                cnxn.cursor().execute(insert, *parameters)
-            except pyodbc.Error as exc:
-                if not is_integrity(exc):
+                execute(cnxn.cursor(), name, sql, *parameters)
+            except StatementError as failed:
+                if not is_integrity(failed.error):
                     raise
-                cnxn.rollback()  # the command is already there: repeating it is harmless
+                cnxn.rollback()  # already there: repeating it is harmless
                 return
             cnxn.commit()
 
@@ -638,35 +500,60 @@ class OdbcConnector(Connector):
         elif operation == "order_command":
             runs = [("insert_command", _command_parameters(*command_args(doc)))]
         elif operation == "push_merge":
-            # Nothing is sent while the class keeps the contract's do-nothing push_merge.
-            return [] if type(self).push_merge is Connector.push_merge else None
+            if not self.statements().get("merge_customer"):
+                if "customer.merge" in self.settings.skip:
+                    return []  # skipped by the settings: nothing is sent
+                raise PermanentError("statement 'merge_customer' is missing: the merge would be a dead letter")
+            runs = [("merge_customer", _merge_parameters(doc))]
         else:
             raise PermanentError(f"the SQL connector has no operation {operation!r}")
         return [Rendered(name, _shown(self.statement(name), values)) for name, values in runs]
 
     # -- incoming -------------------------------------------------------------------------
 
+    def _erp_item_codes(self, skus: list[str]) -> dict[str, str]:
+        lookup = self.context.item_codes
+        return {} if lookup is None or not skus else dict(lookup.erp_item_codes(skus))
+
+    def _skus(self, codes: list[str]) -> dict[str, str]:
+        lookup = self.context.item_codes
+        return {} if lookup is None or not codes else dict(lookup.skus(codes))
+
     def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
+        """``select_stock`` with ``{skus}`` (the shop's codes) and ``{erp_item_codes}`` (the ERP's
+        codes of those products the bridge knows one for), each replaced by its ``?`` list; the
+        statement returns (code, quantity) where the code is either, and the answer is by sku."""
         wanted = list(dict.fromkeys(s for s in skus if s))
         template = self.statement("select_stock")
         if not wanted:
             return {}
+        codes = self._erp_item_codes(wanted) if "{erp_item_codes}" in template else {}
 
         def work(cnxn):
             cursor = cnxn.cursor()
             stock: dict[str, Decimal] = {}
             for start in range(0, len(wanted), STOCK_CHUNK):
                 chunk = wanted[start : start + STOCK_CHUNK]
-                sql = template.replace("{skus}", placeholders(len(chunk)))
-                for sku, quantity in cursor.execute(sql, *chunk).fetchall():
-                    if quantity is not None:
-                        stock[str(sku)] = Decimal(str(quantity))
+                by_code = {codes[s]: s for s in chunk if s in codes}
+                sql, values = expand_lists(template, {"skus": chunk, "erp_item_codes": list(by_code)})
+                for key, quantity in execute(cursor, "select_stock", sql, *values).fetchall():
+                    key = str(key)
+                    sku = key if key in chunk else by_code.get(key)
+                    if sku is not None and quantity is not None:
+                        stock[sku] = Decimal(str(quantity))
             cnxn.commit()
             return stock
 
         return self._run(work)
 
     def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
+        """Events after the cursor: by id (``select_events``) or, with ``event_cursor =
+        "modified_time"``, by the modification time of the ERP's own rows (``select_changes``)."""
+        if self.settings.event_cursor == "modified_time":
+            return self._pull_changes(cursor, limit)
+        return self._pull_by_id(cursor, limit)
+
+    def _pull_by_id(self, cursor: str | None, limit: int) -> tuple[list[ErpEvent], str | None]:
         """Events after the cursor, read by id. Ids skipped while higher ones are read (their
         transaction committed later) are looked for again for ``event_gap_wait_s``: see
         ``bridge.idcursor``; the events read again are deduplicated by the bridge."""
@@ -680,14 +567,14 @@ class OdbcConnector(Connector):
 
         def work(cnxn):
             db = cnxn.cursor()
-            db.execute(select_events, low, int(limit) + (position.after - low))
+            execute(db, "select_events", select_events, low, int(limit) + (position.after - low))
             names = [d[0].lower() for d in db.description]
             rows = [dict(zip(names, row)) for row in db.fetchall()]
-            lines: dict[int, list[tuple[str, Any]]] = {}
+            lines: dict[str, list[tuple]] = {}
             if rows:
                 first, last = int(rows[0]["event_id"]), int(rows[-1]["event_id"])
-                for event_id, sku, quantity in db.execute(select_lines, first, last).fetchall():
-                    lines.setdefault(int(event_id), []).append((str(sku), quantity))
+                for line in execute(db, "select_event_lines", select_lines, first, last).fetchall():
+                    lines.setdefault(str(int(line[0])), []).append(tuple(line[1:]))
             cnxn.commit()
             return rows, lines
 
@@ -700,23 +587,106 @@ class OdbcConnector(Connector):
             gap_wait_s=self.settings.event_gap_wait_s,
             max_gap=self.settings.event_gap_max,
         )
-        events = [self._event(by_id[event_id], lines.get(event_id, []), after) for event_id, after in taken]
+        items = self._item_skus(lines)
+        events = [
+            self._event(
+                str(event_id), by_id[event_id], lines.get(str(event_id), []), items, after, f"jht_event_out#{event_id}"
+            )
+            for event_id, after in taken
+        ]
         return events, position.text()
 
-    def _event(self, row: dict[str, Any], lines: list[tuple[str, Any]], cursor: str) -> ErpEvent:
-        event_id = str(int(row["event_id"]))
+    def _pull_changes(self, cursor: str | None, limit: int) -> tuple[list[ErpEvent], str | None]:
+        """The ERP's rows modified since the cursor's newest time less ``look_back_s``, each
+        change once (``connectors.odbc.timecursor``)."""
+        try:
+            position = TimeCursor.parse(cursor)
+        except (ValueError, KeyError, TypeError):
+            raise PermanentError(
+                f'event cursor {cursor!r} is not a modification-time cursor (event_cursor = "modified_time")'
+            ) from None
+        look_back = timedelta(seconds=self.settings.look_back_s)
+        seen = self._window.for_cursor(cursor)
+        select_changes, select_lines = self.statement("select_changes"), self.statement("select_change_lines")
+
+        def work(cnxn):
+            db = cnxn.cursor()
+            execute(db, "select_changes", select_changes, position.since(look_back), int(limit) + len(seen))
+            names = [d[0].lower() for d in db.description]
+            rows = [dict(zip(names, row)) for row in db.fetchall()]
+            keys = list(dict.fromkeys(row["row_key"] for row in rows))
+            lines: dict[str, list[tuple]] = {}
+            for start in range(0, len(keys), STOCK_CHUNK):
+                sql, values = expand_lists(select_lines, {"row_keys": keys[start : start + STOCK_CHUNK]})
+                for line in execute(db, "select_change_lines", sql, *values).fetchall():
+                    lines.setdefault(str(line[0]), []).append(tuple(line[1:]))
+            cnxn.commit()
+            return rows, lines
+
+        rows, lines = self._run(work)
+        changes = []
+        for row in rows:
+            try:
+                changes.append((as_time(row.get("modified_at")), row))
+            except ValueError as exc:
+                raise PermanentError(f"statement select_changes: row {row.get('row_key')!r}: {exc}") from None
+        changes.sort(key=lambda change: change[0])
+        items = self._item_skus(lines)
+        events: list[ErpEvent] = []
+        for modified_at, row in changes:
+            if len(events) >= int(limit):
+                break
+            kind = str(row.get("kind") or "")
+            event_id = change_id(kind, row["row_key"], modified_at, row.get("status") or row.get("order_status"))
+            if event_id in seen:
+                continue
+            seen[event_id] = modified_at
+            after = position.advance(modified_at)
+            source = f"{row['row_key']} modified {modified_at.isoformat()}"
+            events.append(self._event(event_id, row, lines.get(str(row["row_key"]), []), items, after, source))
+        self._window.keep(position, look_back)
+        return events, position.text()
+
+    def _item_skus(self, lines: dict[str, list[tuple]]) -> dict[str, str]:
+        """{ERP item code: sku} for the lines that name the ERP's item code and no sku."""
+        codes = (line[2] for rows in lines.values() for line in rows if len(line) > 2 and line[0] is None)
+        return self._skus(list(dict.fromkeys(str(c) for c in codes if c is not None)))
+
+    def _event(
+        self,
+        event_id: str,
+        row: dict[str, Any],
+        lines: list[tuple],
+        items: dict[str, str],
+        cursor: str,
+        source: str,
+    ) -> ErpEvent:
+        """One event from its row and its lines: (sku, quantity) or (sku, quantity, erp_item_code),
+        the sku found from the ERP's item code where the line has none."""
         kind = str(row.get("kind") or "")
-        source = f"jht_event_out#{event_id}"
         data: dict[str, Any] = {}
         try:
             for key in EVENT_FIELDS:
                 value = row.get(key)
                 if value is not None:
                     data[key] = int(value) if key == "customer_id" else str(value)
+            entries = []
+            for line in lines:
+                sku, quantity, code = line[0], line[1], (line[2] if len(line) > 2 else None)
+                if sku is None and code is not None:
+                    sku = items.get(str(code))
+                    if sku is None:
+                        raise ValueError(f"ERP item code {code} is no product's ERP item code in the bridge")
+                if sku is None:
+                    raise ValueError("a line has neither sku nor ERP item code")
+                entry = {"sku": str(sku), "quantity": _quantity(quantity)}
+                if code is not None:
+                    entry["erp_item_code"] = str(code)
+                entries.append(entry)
             if kind == "order.shipment":
-                data["lines"] = [{"sku": sku, "quantity": _quantity(q)} for sku, q in lines]
+                data["lines"] = entries
             elif kind == "stock":
-                data["items"] = {sku: _quantity(q) for sku, q in lines}
+                data["items"] = {entry["sku"]: entry["quantity"] for entry in entries}
         except (ValueError, InvalidOperation, TypeError) as exc:
             return ErpEvent(event_id, kind, {}, cursor=cursor, problem=f"unreadable event: {exc}", source=source)
         return ErpEvent(event_id, kind, data, cursor=cursor, source=source)
@@ -724,99 +694,14 @@ class OdbcConnector(Connector):
     # -- operations -----------------------------------------------------------------------
 
     def check(self) -> list[CheckLine]:
-        """What ``jht-bridge check`` prints for this connector, one line per thing that must work:
-        the ODBC driver (or data source), the connection (with the database's name and version),
-        ``on_connect``, each named statement, each ``check_tables`` query. The statements that only
-        read are run with values no ERP has (they return nothing) and their result columns are
-        checked against what the connector reads; the ones that write are only looked for: check
-        never writes. A failure carries the driver's own words."""
-        lines: list[CheckLine] = []
-        try:
-            connection_string: str | None = self.settings.read_connection_string()
-        except OSError as exc:
-            connection_string = None
-            lines.append(
-                CheckLine("connection string", False, f"{self.settings.connection_string_file}: {exc.strerror or exc}")
-            )
-        else:
-            lines += _check_driver(connection_string)
-        cnxn = None
-        if connection_string is not None:
-            try:
-                cnxn = pyodbc.connect(connection_string, autocommit=False, timeout=self.settings.login_timeout_s or 10)
-            except pyodbc.Error as exc:
-                lines.append(
-                    CheckLine("connect", False, f"{connection_target(connection_string)}: {_one_line(error_text(exc))}")
-                )
-            else:
-                target = connection_target(connection_string)
-                lines.append(CheckLine("connect", True, f"connected to {target}{_dbms(cnxn)}"))
-        try:
-            try:
-                statements = load_statements(self.settings.statements)
-            except StatementFileError as exc:
-                lines.append(
-                    CheckLine(
-                        "statements file",
-                        False,
-                        f"{exc}; the reference statements for each database are in {etc_path('sql')}"
-                        "/<sqlserver|postgresql|sqlite>/statements.sql",
-                    )
-                )
-            else:
-                lines += self._check_statements(statements, cnxn)
-        finally:
-            if cnxn is not None:
-                try:
-                    cnxn.close()
-                except pyodbc.Error:
-                    pass
-        return lines
+        """What ``jht-bridge check`` prints for this connector (``connectors.odbc.check``): the
+        driver, the connection, each named statement — the writing ones run in a transaction
+        rolled back — and each ``check_tables`` query. A failure carries the driver's words."""
+        return check_connector(self)
 
-    def _check_statements(self, statements: dict[str, str], cnxn: pyodbc.Connection | None) -> list[CheckLine]:
-        where = self.settings.statements
-        lines = [CheckLine("statements file", True, f"{where}: {_count(len(statements), 'statement', 'statements')}")]
-        if cnxn is not None:
-            try:
-                cnxn.timeout = self.settings.query_timeout_s
-            except pyodbc.Error:
-                pass  # the driver does not take it: on_connect sets it (as for the real calls)
-            if statements.get("on_connect"):
-                timeout_ms = str(self.settings.query_timeout_s * 1000)
-                problem = _attempt(cnxn, statements["on_connect"], timeout_ms, commit=True)
-                lines.append(CheckLine("statement on_connect", problem is None, f"present, {problem or 'runs'}"))
-        for name in REQUIRED:
-            sql = statements.get(name)
-            if not sql:
-                lines.append(
-                    CheckLine(f"statement {name}", False, f"missing from {where}: add a '-- name: {name}' statement")
-                )
-            elif name == "check_tables":
-                queries = _count(len(split_queries(sql)), "query", "queries")
-                lines.append(CheckLine(f"statement {name}", True, f"present: {queries}, run below"))
-            elif name not in READ_PROBES:
-                lines.append(CheckLine(f"statement {name}", True, "present (it writes: not run by check)"))
-            elif cnxn is None:
-                lines.append(CheckLine(f"statement {name}", True, "present (not run: no connection)"))
-            else:
-                problem = _probe(cnxn, name, sql)
-                lines.append(CheckLine(f"statement {name}", problem is None, f"present, {problem or 'runs'}"))
-        unknown = sorted(set(statements) - set(REQUIRED) - set(OPTIONAL))
-        if unknown:
-            lines.append(
-                CheckLine(
-                    "statement names",
-                    False,
-                    f"{where} defines {', '.join(unknown)}, which the connector never runs (a misspelt name?)",
-                )
-            )
-        if cnxn is not None:
-            for query in split_queries(statements.get("check_tables", "")):
-                match = re.search(r"\bfrom\s+([^\s;]+)", query, re.IGNORECASE)
-                name = f"table {match.group(1)}" if match else f"query {query}"
-                problem = _attempt(cnxn, query)
-                lines.append(CheckLine(name, problem is None, problem or "reachable"))
-        return lines
+    def ready(self) -> list[CheckLine]:
+        """``check`` without running the writing statements: asked every few seconds, it locks nothing."""
+        return check_connector(self, writes=False)
 
     def close(self) -> None:
         with self._lock:

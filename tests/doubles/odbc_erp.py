@@ -19,6 +19,7 @@ from typing import Any
 import pyodbc
 
 from bridge.resources import etc_path
+from connectors.odbc.statements import EVENT_FIELDS
 
 SQL_DIR = etc_path("sql")
 TABLES = (
@@ -26,6 +27,7 @@ TABLES = (
     "jht_order_in",
     "jht_customer_in",
     "jht_command_in",
+    "jht_customer_merge_in",
     "jht_event_line_out",
     "jht_event_out",
     "jht_stock",
@@ -228,20 +230,7 @@ class ErpSimulator:
             cnxn.close()
 
     def _insert_event(self, cursor: pyodbc.Cursor, kind: str, data: dict[str, Any]) -> str:
-        fields = (
-            "order_no",
-            "status",
-            "erp_ref",
-            "note",
-            "shipment_id",
-            "courier",
-            "tracking_no",
-            "shipped_at",
-            "order_status",
-            "customer_id",
-            "erp_code",
-        )
-        present = [f for f in fields if data.get(f) is not None]
+        present = [f for f in EVENT_FIELDS if data.get(f) is not None]
         if kind == "order.shipment":
             lines = [(line["sku"], line["quantity"]) for line in data.get("lines", [])]
         elif kind == "stock":

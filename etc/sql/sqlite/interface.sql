@@ -61,6 +61,20 @@ CREATE TABLE IF NOT EXISTS jht_command_in (
     UNIQUE (order_no, command)
 );
 
+-- One row per customer merge in the bridge (A2): the ERP folds the absorbed customer into the
+-- survivor (or has a person do it) and sets imported_at.
+CREATE TABLE IF NOT EXISTS jht_customer_merge_in (
+    id                INTEGER      PRIMARY KEY AUTOINCREMENT,
+    survivor_id       INTEGER      NOT NULL,
+    survivor_erp_code VARCHAR(40),
+    absorbed_id       INTEGER      NOT NULL,
+    absorbed_erp_code VARCHAR(40),
+    at                VARCHAR(40),
+    received_at       TIMESTAMP    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    imported_at       TIMESTAMP,
+    UNIQUE (survivor_id, absorbed_id)
+);
+
 -- One row per event; the bridge polls on event_id (monotonically increasing).
 CREATE TABLE IF NOT EXISTS jht_event_out (
     event_id     INTEGER      PRIMARY KEY AUTOINCREMENT,

@@ -39,6 +39,13 @@ ON CONFLICT (customer_id) DO UPDATE SET
 INSERT INTO jht_command_in (order_no, command, at) VALUES (?, ?, ?)
 ON CONFLICT (order_no, command) DO NOTHING
 
+-- name: merge_customer
+-- params: survivor_id, survivor_erp_code, absorbed_id, absorbed_erp_code, at. Optional (a file
+-- without it makes every merge a dead letter, unless [connector.odbc] skip = ["customer.merge"]).
+INSERT INTO jht_customer_merge_in (survivor_id, survivor_erp_code, absorbed_id, absorbed_erp_code, at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (survivor_id, absorbed_id) DO NOTHING
+
 -- name: select_events
 -- params: after_event_id, limit. Result columns, in this order:
 -- event_id, kind, order_no, status, erp_ref, note, shipment_id, courier, tracking_no, shipped_at,
@@ -64,6 +71,7 @@ SELECT 1 FROM jht_order_in WHERE 1 = 0;
 SELECT 1 FROM jht_order_line_in WHERE 1 = 0;
 SELECT 1 FROM jht_customer_in WHERE 1 = 0;
 SELECT 1 FROM jht_command_in WHERE 1 = 0;
+SELECT 1 FROM jht_customer_merge_in WHERE 1 = 0;
 SELECT 1 FROM jht_event_out WHERE 1 = 0;
 SELECT 1 FROM jht_event_line_out WHERE 1 = 0;
 SELECT 1 FROM jht_stock WHERE 1 = 0;

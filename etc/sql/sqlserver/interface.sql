@@ -61,6 +61,20 @@ CREATE TABLE jht_command_in (
     CONSTRAINT uq_jht_command_in UNIQUE (order_no, command)
 );
 
+-- One row per customer merge in the bridge (A2): the ERP folds the absorbed customer into the
+-- survivor (or has a person do it) and sets imported_at.
+CREATE TABLE jht_customer_merge_in (
+    id                BIGINT IDENTITY(1, 1) PRIMARY KEY,
+    survivor_id       INT          NOT NULL,
+    survivor_erp_code NVARCHAR(40) NULL,
+    absorbed_id       INT          NOT NULL,
+    absorbed_erp_code NVARCHAR(40) NULL,
+    at                NVARCHAR(40) NULL,
+    received_at       DATETIME2    NOT NULL DEFAULT SYSUTCDATETIME(),
+    imported_at       DATETIME2    NULL,
+    CONSTRAINT uq_jht_customer_merge_in UNIQUE (survivor_id, absorbed_id)
+);
+
 CREATE TABLE jht_event_out (
     event_id     BIGINT IDENTITY(1, 1) PRIMARY KEY,
     kind         NVARCHAR(40)   NOT NULL,

@@ -37,6 +37,13 @@ WHEN NOT MATCHED THEN INSERT (customer_id, name, type, phone, contact, erp_code,
 -- connector takes as "already there".
 INSERT INTO jht_command_in (order_no, command, at) VALUES (?, ?, ?)
 
+-- name: merge_customer
+-- params: survivor_id, survivor_erp_code, absorbed_id, absorbed_erp_code, at. Optional (a file
+-- without it makes every merge a dead letter, unless [connector.odbc] skip = ["customer.merge"]).
+-- A repeat violates uq_jht_customer_merge_in (SQLSTATE 23000): taken as "already there".
+INSERT INTO jht_customer_merge_in (survivor_id, survivor_erp_code, absorbed_id, absorbed_erp_code, at)
+VALUES (?, ?, ?, ?, ?)
+
 -- name: select_events
 -- params: after_event_id, limit (OFFSET/FETCH keeps the parameter order of the other dialects;
 -- TOP (?) would come first).
@@ -58,6 +65,7 @@ SELECT 1 FROM jht_order_in WHERE 1 = 0;
 SELECT 1 FROM jht_order_line_in WHERE 1 = 0;
 SELECT 1 FROM jht_customer_in WHERE 1 = 0;
 SELECT 1 FROM jht_command_in WHERE 1 = 0;
+SELECT 1 FROM jht_customer_merge_in WHERE 1 = 0;
 SELECT 1 FROM jht_event_out WHERE 1 = 0;
 SELECT 1 FROM jht_event_line_out WHERE 1 = 0;
 SELECT 1 FROM jht_stock WHERE 1 = 0;
