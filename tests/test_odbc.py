@@ -253,27 +253,39 @@ class _Recorded:
 def test_p12_14_e8_render_is_each_statement_run_with_its_values_in_order(conn, sim, monkeypatch):
     """#12 point 14, E8: ``render`` shows each statement an operation runs, in order, with its
     bound values in order, without connecting or writing; the delivery then runs exactly those."""
+    from bridge.documents import MERGE_SCHEMA
     from connectors.odbc.connector import _shown
 
     order = {**sample_order("JHT-20261125-0201", lines=2, remark=None), "_outbox_id": 1}
     customer = {**sample_customer(7), "_outbox_id": 2}
     command = {**sample_command("JHT-20261125-0201", "release"), "_outbox_id": 3}
+    merge = {
+        "schema": MERGE_SCHEMA,
+        "survivor": {"id": 7, "erp_code": "C0007"},
+        "absorbed": {"id": 9, "erp_code": None},
+        "at": "2026-11-25T09:00:00+00:00",
+        "_outbox_id": 4,
+    }
     shown = [
         conn.render("push_order", order),
         conn.render("push_customer", customer),
         conn.render("order_command", command),
+        conn.render("push_merge", merge),
     ]
     assert conn._cnxn is None and sim.orders() == {}  # nothing connected, nothing written
     assert [[part.title for part in parts] for parts in shown] == [
         ["select_erp_order_no", "insert_order", "insert_order_line", "insert_order_line"],
         ["upsert_customer"],
         ["insert_command"],
+        ["merge_customer"],
     ]
     header = shown[0][1].text
     assert header.startswith(conn.statement("insert_order") + "\n  ?1 = 'JHT-20261125-0201'\n  ?2 = 1\n")
     assert "  ?4 = '无锡精工磨具有限公司'" in header and "  ?14 = NULL" in header
     assert shown[2][0].text.endswith("  ?1 = 'JHT-20261125-0201'\n  ?2 = 'release'\n  ?3 = '2026-11-25T08:30:00+00:00'")
-    assert conn.render("push_merge", {"_outbox_id": 4}) == []  # this connector sends no merge
+    assert shown[3][0].text.endswith(
+        "  ?1 = 7\n  ?2 = 'C0007'\n  ?3 = 9\n  ?4 = NULL\n  ?5 = '2026-11-25T09:00:00+00:00'"
+    )
 
     executed: list = []
     opened = conn._open
@@ -281,6 +293,7 @@ def test_p12_14_e8_render_is_each_statement_run_with_its_values_in_order(conn, s
     conn.push_order(order)
     conn.push_customer(customer)
     conn.order_command("JHT-20261125-0201", "release", command["at"], command)
+    conn.push_merge(merge)
     assert [_shown(sql, values) for sql, values in executed] == [part.text for parts in shown for part in parts]
     with pytest.raises(PermanentError, match="customer.name is missing"):  # as the delivery refuses it
         conn.render("push_order", {**order, "customer": {"id": 1}})
