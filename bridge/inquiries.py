@@ -1,5 +1,6 @@
 """Custom-product inquiries (C11): a customer leaves one from the mini-program, their salesperson
-(or an admin) follows it up and marks it handled."""
+(or an admin) follows it up, answers it (the customer reads the answer among their own
+inquiries) and marks it handled."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class InquiryView:
     customer: Customer
     handled_by: str | None
     """The display name of who marked it handled."""
+    answered_by: str | None = None
+    """The display name of who answered it."""
 
 
 def create_inquiry(
@@ -43,25 +46,60 @@ def create_inquiry(
 def inquiry_page(
     session: Session, actor: Actor, *, status: InquiryStatus | None = None, page: int = 1
 ) -> Page[InquiryView]:
-    """The inquiries of the customers ``actor`` may see, newest first."""
+    """The inquiries of the customers ``actor`` may see, newest first (for a customer: their own,
+    from any of their accounts)."""
     stmt = select(Inquiry, Customer).join(Customer, Customer.id == Inquiry.customer_id).where(customers_of(actor))
     if status is not None:
         stmt = stmt.where(Inquiry.status == status)
     found = paginate(session, stmt.order_by(Inquiry.id.desc()), page)
-    names = staff_names(session, {i.handled_by_id for i, _ in found.items})
-    items = [InquiryView(i, c, names.get(i.handled_by_id)) for i, c in found.items]
+    names = staff_names(session, {x for i, _ in found.items for x in (i.handled_by_id, i.answered_by_id)})
+    items = [InquiryView(i, c, names.get(i.handled_by_id), names.get(i.answered_by_id)) for i, c in found.items]
     return Page(items, found.total, found.page, found.page_size)
 
 
-def handle_inquiry(session: Session, actor: Actor, inquiry_id: int) -> InquiryView:
-    """Mark an inquiry followed up (staff, within their scope); doing it again changes nothing."""
+def _view(session: Session, inquiry: Inquiry, customer: Customer) -> InquiryView:
+    names = staff_names(session, {inquiry.handled_by_id, inquiry.answered_by_id})
+    return InquiryView(inquiry, customer, names.get(inquiry.handled_by_id), names.get(inquiry.answered_by_id))
+
+
+def _staff_inquiry(session: Session, actor: Actor, inquiry_id: int, what: str) -> Inquiry:
     if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES):
-        raise Forbidden("只有员工可以处理询价", f"{actor} may not handle inquiries")
-    inquiry = inquiry_for(session, actor, inquiry_id)
+        raise Forbidden(f"只有员工可以{what}询价", f"{actor} may not handle inquiries")
+    return inquiry_for(session, actor, inquiry_id)
+
+
+def _mark_handled(session: Session, actor: Actor, inquiry: Inquiry) -> None:
     if inquiry.status != InquiryStatus.HANDLED:
         inquiry.status, inquiry.handled_by_id, inquiry.handled_at = InquiryStatus.HANDLED, int(actor.id), utcnow()
         session.add(inquiry)
         audit(session, actor, "inquiry.handle", "inquiry", inquiry.id, {"customer_id": inquiry.customer_id})
-        session.flush()
-    customer = session.get(Customer, inquiry.customer_id)
-    return InquiryView(inquiry, customer, staff_names(session, {inquiry.handled_by_id}).get(inquiry.handled_by_id))
+
+
+def handle_inquiry(session: Session, actor: Actor, inquiry_id: int) -> InquiryView:
+    """Mark an inquiry followed up (staff, within their scope); doing it again changes nothing."""
+    inquiry = _staff_inquiry(session, actor, inquiry_id, "处理")
+    _mark_handled(session, actor, inquiry)
+    session.flush()
+    return _view(session, inquiry, session.get(Customer, inquiry.customer_id))
+
+
+def answer_inquiry(session: Session, actor: Actor, inquiry_id: int, text: str) -> InquiryView:
+    """Answer an inquiry (staff, within their scope): the customer reads the answer with their
+    inquiries; it marks the inquiry handled. Answering again replaces the answer (both are in
+    the audit log); a blank answer is refused."""
+    inquiry = _staff_inquiry(session, actor, inquiry_id, "回复")
+    answer = required_text(text, "answer", "回复内容", MAX_INQUIRY)
+    if answer != inquiry.answer:
+        audit(
+            session,
+            actor,
+            "inquiry.answer",
+            "inquiry",
+            inquiry.id,
+            {"customer_id": inquiry.customer_id, "answer": answer, "previous_answer": inquiry.answer},
+        )
+        inquiry.answer, inquiry.answered_by_id, inquiry.answered_at = answer, int(actor.id), utcnow()
+        session.add(inquiry)
+    _mark_handled(session, actor, inquiry)
+    session.flush()
+    return _view(session, inquiry, session.get(Customer, inquiry.customer_id))

@@ -619,6 +619,11 @@ class Inquiry(SQLModel, table=True):
     status: InquiryStatus = Field(default=InquiryStatus.OPEN, sa_type=_enum(InquiryStatus))
     handled_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=2000)
+    """The staff's answer, which the customer reads in the mini-program (C11); answering marks
+    the inquiry handled."""
+    answered_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _now_field()
 
 

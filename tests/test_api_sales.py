@@ -279,6 +279,7 @@ OTHERS = [
     ("POST", "/orders/{order}/cancel", {"reason": "试试"}),
     ("POST", "/orders/{order}/notes", {"body": "看看"}),
     ("POST", "/inquiries/{inquiry}/handle", None),
+    ("POST", "/inquiries/{inquiry}/answer", {"answer": "可以做，报价 380 元"}),
     ("POST", "/products/{product}/grants", {"customer_id": "{customer}"}),
 ]
 
@@ -476,6 +477,65 @@ def test_c11_inquiry_from_the_mini_program_reaches_the_salesperson_who_handles_i
     assert c.get(f"{S}/inquiries?status=handled", headers=other).json()["total"] == 0
 
 
+def test_c11_the_salespersons_answer_reaches_the_customer_among_their_own_inquiries(api, mine):
+    """C11 (issue #13): staff answer an inquiry, which marks it handled; the customer lists their
+    own inquiries (no one else's), newest first, with the answer and when it was given."""
+    c = api["client"]
+    customer = login(c, "wx-scn-ans")
+    joined = c.post("/api/mp/v1/auth/phone", headers=customer["headers"], json={"code": api["mine_customer"].phone})
+    headers = {"Authorization": f"Bearer {joined.json()['access_token']}"}
+    asked = c.post("/api/mp/v1/inquiries", headers=headers, json={"body": "要一批 350 的切割片"}).json()
+    before = c.get("/api/mp/v1/inquiries", headers=headers).json()
+    assert [(i["id"], i["status"], i["answer"]) for i in before["items"]] == [
+        (asked["id"], "open", None),
+        (api["mine_inquiry"].id, "open", None),
+    ]
+    answered = c.post(f"{S}/inquiries/{asked['id']}/answer", headers=mine, json={"answer": "可以做，报价 2.1 元/片"})
+    assert answered.status_code == 200, answered.text
+    out = answered.json()
+    assert (out["status"], out["answer"], out["answered_by"], out["handled_by"]) == (
+        "handled",
+        "可以做，报价 2.1 元/片",
+        "Zhangwei",
+        "Zhangwei",
+    )
+    assert out["answered_at"] and out["handled_at"]
+    assert c.get(f"{S}/inquiries?status=handled", headers=mine).json()["items"][0]["answer"] == "可以做，报价 2.1 元/片"
+    again = c.post(f"{S}/inquiries/{asked['id']}/answer", headers=mine, json={"answer": "可以做，报价 2.0 元/片"})
+    assert again.json()["answer"] == "可以做，报价 2.0 元/片"
+    mine_now = c.get("/api/mp/v1/inquiries", headers=headers).json()
+    assert mine_now["total"] == 2 and mine_now["page"] == 1
+    first = mine_now["items"][0]
+    assert (first["id"], first["status"], first["status_label"], first["answer"], first["answered_by"]) == (
+        asked["id"],
+        "handled",
+        "已处理",
+        "可以做，报价 2.0 元/片",
+        "Zhangwei",
+    )
+    assert first["answered_at"] and mine_now["items"][1]["answer"] is None
+    stranger = login(c, "wx-scn-stranger")
+    assert c.get("/api/mp/v1/inquiries", headers=stranger["headers"]).json() == {
+        "page": 1,
+        "page_size": mine_now["page_size"],
+        "total": 0,
+        "items": [],
+    }
+    with Session(api["rt"].engine) as s:
+        audits = s.exec(select(AuditLog).where(AuditLog.action == "inquiry.answer")).all()
+        assert [a.detail["previous_answer"] for a in audits] == [None, "可以做，报价 2.1 元/片"]
+
+
+def test_c11_an_inquiry_handled_without_an_answer_can_still_be_answered(api, mine):
+    """C11: handling keeps working as before; an answer given later is recorded, the handler stays."""
+    c = api["client"]
+    inquiry = api["mine_inquiry"].id
+    assert c.post(f"{S}/inquiries/{inquiry}/handle", headers=mine).json()["answer"] is None
+    admin = staff_login(c, "boss")["headers"]
+    out = c.post(f"{S}/inquiries/{inquiry}/answer", headers=admin, json={"answer": "碗形砂轮可以定制"}).json()
+    assert (out["status"], out["handled_by"], out["answered_by"]) == ("handled", "Zhangwei", "Boss")
+
+
 # --------------------------------------------------------------------------- products (A3, A7)
 
 
@@ -632,6 +692,11 @@ def test_a7_scenario_2_through_the_api_only(api, mine):
         ("GET", "/customers/99999999999", None),
         ("GET", "/customers/0", None),
         ("POST", "/inquiries/99999999999/handle", None),
+        ("POST", "/inquiries/99999999999/answer", {"answer": "好"}),
+        ("POST", "/inquiries/1/answer", {"answer": ""}),
+        ("POST", "/inquiries/1/answer", {"answer": " \n "}),
+        ("POST", "/inquiries/1/answer", {"answer": "长" * 2001}),
+        ("POST", "/inquiries/1/answer", {}),
         ("POST", "/products/99999999999/grants", {"customer_id": 1}),
         ("GET", "/orders?customer_id=99999999999", None),
         ("GET", "/customers?page=0", None),

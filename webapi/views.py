@@ -671,10 +671,33 @@ class InquiryOut(Struct):
     handled_by_id: int | None
     handled_by: str | None
     handled_at: str | None
+    answer: str | None
+    """The staff's answer the customer reads (``/inquiries/{id}/answer``), or null."""
+    answered_by_id: int | None
+    answered_by: str | None
+    answered_at: str | None
 
 
 class InquiryPage(PageInfo):
     items: list[InquiryOut]
+
+
+class MyInquiry(Struct):
+    """One of the customer's own inquiries, with the salesperson's answer once given (C11)."""
+
+    id: int
+    body: str
+    status: str
+    status_label: str
+    created_at: str
+    answer: str | None
+    answered_by: str | None
+    """The display name of the salesperson (or admin) who answered."""
+    answered_at: str | None
+
+
+class MyInquiryPage(PageInfo):
+    items: list[MyInquiry]
 
 
 def inquiry_created(i: Inquiry) -> InquiryCreated:
@@ -693,10 +716,35 @@ def inquiry_view(v: InquiryView) -> InquiryOut:
         handled_by_id=i.handled_by_id,
         handled_by=v.handled_by,
         handled_at=_at(i.handled_at),
+        answer=i.answer,
+        answered_by_id=i.answered_by_id,
+        answered_by=v.answered_by,
+        answered_at=_at(i.answered_at),
     )
 
 
 def inquiry_page(page: Page[InquiryView]) -> InquiryPage:
     return InquiryPage(
         page=page.page, page_size=page.page_size, total=page.total, items=[inquiry_view(v) for v in page.items]
+    )
+
+
+def my_inquiry_page(page: Page[InquiryView]) -> MyInquiryPage:
+    return MyInquiryPage(
+        page=page.page,
+        page_size=page.page_size,
+        total=page.total,
+        items=[
+            MyInquiry(
+                id=v.inquiry.id,
+                body=v.inquiry.body,
+                status=v.inquiry.status.value,
+                status_label=labels.INQUIRY_STATUS_LABELS[v.inquiry.status],
+                created_at=v.inquiry.created_at.isoformat(),
+                answer=v.inquiry.answer,
+                answered_by=v.answered_by,
+                answered_at=_at(v.inquiry.answered_at),
+            )
+            for v in page.items
+        ],
     )
