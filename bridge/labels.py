@@ -37,6 +37,13 @@ INQUIRY_STATUS_LABELS: dict[InquiryStatus, str] = {
 }
 """Inquiry statuses (C11, A6)."""
 
+REORDER_DROP_LABELS: dict[str, str] = {
+    "gone": "商品已不存在",
+    "inactive": "商品已下架",
+    "not_visible": "该商品已不再向您供应",
+}
+"""Why a past order's line is not offered again by a reorder (C14; ``reorder.DropReason``)."""
+
 AWAITING_PAYMENT_HINT = "等待业务员确认收款"
 """What the customer reads beside the status of an order still waiting for the salesperson's
 payment confirmation (C15; ``statemachine.status_hint``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bridge.models import (
     CustomerPrice,
@@ -218,6 +218,7 @@ def test_c13_every_customer_endpoint_refuses_another_customers_ids(api):
         ("GET", f"/api/mp/v1/orders/{order['order_no']}", None, "/api/mp/v1/orders/JHT-19990101-0001"),
         ("POST", f"/api/mp/v1/orders/{order['order_no']}/cancel", None, "/api/mp/v1/orders/JHT-19990101-0001/cancel"),
         ("POST", f"/api/mp/v1/orders/{order['order_no']}/receipt", None, "/api/mp/v1/orders/JHT-19990101-0001/receipt"),
+        ("GET", f"/api/mp/v1/orders/{order['order_no']}/reorder", None, "/api/mp/v1/orders/JHT-19990101-0001/reorder"),
         ("PUT", f"/api/mp/v1/addresses/{address}", body, "/api/mp/v1/addresses/999999"),
         ("DELETE", f"/api/mp/v1/addresses/{address}", None, "/api/mp/v1/addresses/999999"),
         ("DELETE", f"/api/mp/v1/me/accounts/{account}", None, "/api/mp/v1/me/accounts/999999"),
@@ -258,3 +259,60 @@ def test_tokens_of_one_kind_never_open_the_other(api):
     assert as_access.status_code == 401
     assert c.get("/api/mp/v1/me").status_code == 401
     assert c.get("/api/mp/v1/me", headers={"Authorization": "Bearer not-a-token"}).json()["code"] == "unauthorized"
+
+
+def test_c14_reorder_offers_the_lines_still_visible_at_todays_prices_and_says_why_others_are_left_out(api):
+    """C14 (issue #13): a past order's lines come back at the customer's price today, with the
+    marking as ordered; a product taken off sale and one no longer offered to the customer are
+    listed as dropped with their reason; nothing is ordered until the cart is confirmed through
+    POST /orders with a new Idempotency-Key."""
+    c = api["client"]
+    me = login(c, "wx-code-1")
+    address = _address(api, me)
+    extra = {}
+    with Session(api["rt"].engine) as s:
+        s.add(ProductGrant(product_id=api["custom"].id, customer_id=me["customer"]["id"]))
+        spare = Product(sku="GC-150", name="绿碳化硅砂轮 150", price=Decimal("58.00"))
+        s.add(spare)
+        s.commit()
+        extra["spare"] = spare.id
+    lines = [
+        {"product_id": api["wheel"].id, "quantity": 3, "marking": "WA60K5V 批次7"},
+        {"product_id": api["disc"].id, "quantity": 200},
+        {"product_id": api["custom"].id, "quantity": 1},
+        {"product_id": extra["spare"], "quantity": 4},
+    ]
+    placed = c.post(
+        "/api/mp/v1/orders", headers={**me["headers"], **key()}, json={"lines": lines, "address_id": address}
+    ).json()
+    with Session(api["rt"].engine) as s:
+        s.add(CustomerPrice(product_id=api["wheel"].id, customer_id=me["customer"]["id"], price=Decimal("170.00")))
+        s.get(Product, api["disc"].id).active = False
+        grant = s.exec(select(ProductGrant).where(ProductGrant.product_id == api["custom"].id)).one()
+        s.delete(grant)
+        s.add(ProductHide(product_id=extra["spare"], customer_id=me["customer"]["id"]))
+        s.commit()
+    answer = c.get(f"/api/mp/v1/orders/{placed['order_no']}/reorder", headers=me["headers"])
+    assert answer.status_code == 200, answer.text
+    again = answer.json()
+    assert again["order_no"] == placed["order_no"]
+    assert [
+        (x["line_no"], x["product"]["id"], x["quantity"], x["marking"], x["previous_unit_price"], x["unit_price"])
+        for x in again["lines"]
+    ] == [(1, api["wheel"].id, 3, "WA60K5V 批次7", "186.00", "170.00")]
+    assert again["lines"][0]["amount"] == again["total_amount"] == "510.00"
+    assert again["lines"][0]["product"]["price"] == "170.00"
+    assert [(d["line_no"], d["sku"], d["quantity"], d["reason"], d["reason_label"]) for d in again["dropped"]] == [
+        (2, "C-105", 200, "inactive", "商品已下架"),
+        (3, "CUS-1", 1, "not_visible", "该商品已不再向您供应"),
+        (4, "GC-150", 4, "not_visible", "该商品已不再向您供应"),
+    ]
+    assert c.get("/api/mp/v1/orders", headers=me["headers"]).json()["total"] == 1  # nothing was ordered
+    cart = [
+        {"product_id": x["product"]["id"], "quantity": x["quantity"], "marking": x["marking"]} for x in again["lines"]
+    ]
+    confirmed = c.post(
+        "/api/mp/v1/orders", headers={**me["headers"], **key()}, json={"lines": cart, "address_id": address}
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    assert confirmed.json()["order_no"] != placed["order_no"] and confirmed.json()["total_amount"] == "510.00"

@@ -28,6 +28,14 @@ def test_c6_a1_c1_c11_every_code_has_one_distinct_chinese_label(table, enum):
     assert len(set(table.values())) == len(table)
 
 
+def test_c14_every_reorder_drop_reason_has_one_distinct_chinese_label():
+    from bridge.reorder import DropReason
+
+    table = labels.REORDER_DROP_LABELS
+    assert set(table) == set(DropReason)
+    assert all(HAN.match(label) for label in table.values()) and len(set(table.values())) == len(table)
+
+
 def test_a1_customer_types_are_labelled_by_their_plain_numbers_too():
     assert labels.CUSTOMER_TYPE_LABELS[1] == "类型一" and labels.CUSTOMER_TYPE_LABELS[2] == "类型二"
 

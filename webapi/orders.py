@@ -14,7 +14,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
-from bridge import customers, notes, scope, statemachine
+from bridge import customers, notes, reorder, scope, statemachine
 from bridge.db import read_scope, session_scope
 from bridge.models import Customer, Order, OrderStatus
 from bridge.orders import LineRequest, OrderRequest, order_details, order_page, submit_order
@@ -109,6 +109,16 @@ def my_order(request: Request, order_no: fields.OrderNo, me: Me) -> views.Custom
         return views.customer_order_view(
             order_details(session, who.actor, scope.order_for(session, who.actor, order_no))
         )
+
+
+@get("/orders/{order_no:str}/reorder", sync_to_thread=True, operation_id="mpReorder", tags=["mp orders"])
+def reorder_lines(request: Request, order_no: fields.OrderNo, me: Me) -> views.ReorderView:
+    """A past order's lines to order again (C14): those still offered to me at today's prices,
+    and those left out with the reason. Nothing is ordered: confirm the cart through ``POST
+    /orders`` with a new ``Idempotency-Key``."""
+    with read_scope(runtime(request).engine) as session:
+        who = signed_in(session, me)
+        return views.reorder_view(reorder.reorder(session, who.actor, order_no))
 
 
 def _move_own_order(request: Request, order_no: str, me: Principal, to: OrderStatus) -> views.CustomerOrderView:
@@ -238,5 +248,5 @@ def order_note(request: Request, order_no: fields.OrderNo, data: JSONBody[NoteBo
         return views.note_view(notes.add_note(session, staff.actor, data.body, customer, order))
 
 
-MP = [place, my_orders, my_order, cancel_my_order, confirm_receipt]
+MP = [place, my_orders, my_order, reorder_lines, cancel_my_order, confirm_receipt]
 SALES = [staff_orders, staff_order, release_order, staff_cancel_order, order_note]

@@ -24,6 +24,7 @@ from bridge.models import Account, Address, Customer, Inquiry, Order, Product, S
 from bridge.notes import NoteView
 from bridge.orders import OrderDetails, spec_text
 from bridge.products import Grant, PricedProduct, Scanned
+from bridge.reorder import Reorder
 from bridge.statemachine import awaits_payment, status_hint
 
 
@@ -547,6 +548,72 @@ def staff_order_view(d: OrderDetails) -> StaffOrderView:
         stock_check=o.stock_check.value,
         placed_by_staff_id=o.placed_by_staff_id,
         notes=[note_view(n) for n in d.notes],
+    )
+
+
+class ReorderLineView(Struct):
+    line_no: int
+    """The line's number in the past order."""
+    product: ProductView
+    """The product today, ``price`` being the customer's price today."""
+    quantity: int
+    marking: str | None
+    """The marking as ordered then: send it back as the line's ``marking``."""
+    previous_unit_price: str
+    """What one cost in the past order."""
+    unit_price: str
+    amount: str
+    """``unit_price`` × ``quantity``, today."""
+
+
+class DroppedLineView(Struct):
+    line_no: int
+    sku: str
+    name: str
+    quantity: int
+    reason: str
+    """gone (the product no longer exists), inactive (off sale), not_visible (no longer offered to you)."""
+    reason_label: str
+
+
+class ReorderView(Struct):
+    """A past order's lines to put in the cart again (C14); nothing is ordered until the cart is
+    confirmed through ``POST /orders`` with a new ``Idempotency-Key``."""
+
+    order_no: str
+    lines: list[ReorderLineView]
+    dropped: list[DroppedLineView]
+    total_amount: str
+    """The sum of ``lines``' amounts at today's prices."""
+
+
+def reorder_view(r: Reorder) -> ReorderView:
+    return ReorderView(
+        order_no=r.order_no,
+        lines=[
+            ReorderLineView(
+                line_no=line.line_no,
+                product=product_view(line.product),
+                quantity=line.quantity,
+                marking=line.marking,
+                previous_unit_price=str(line.previous_unit_price),
+                unit_price=str(line.product.price),
+                amount=str(line.amount),
+            )
+            for line in r.lines
+        ],
+        dropped=[
+            DroppedLineView(
+                line_no=d.line_no,
+                sku=d.sku,
+                name=d.name,
+                quantity=d.quantity,
+                reason=d.reason.value,
+                reason_label=labels.REORDER_DROP_LABELS[d.reason],
+            )
+            for d in r.dropped
+        ],
+        total_amount=str(r.total),
     )
 
 
