@@ -177,6 +177,9 @@ class OrdersSection(_Section):
     """An order worth more than this (yuan) is not released to production by itself, whatever
     the customer's type: it waits for the salesperson to confirm it, like a type-2 order. Empty
     (or remove the key) for no limit."""
+    auto_complete_days: int = Field(15, ge=0, le=365)
+    """A shipped order the customer has not confirmed is completed automatically this many days
+    after its latest shipment (by the system, and the ERP is told as for a confirmation); 0 = never."""
 
     @field_validator("review_above_amount", mode="before")
     @classmethod

@@ -52,8 +52,9 @@ Guard = Callable[[Order, Actor], str | None]
 
 def _out_of_scope(order: Order, actor: Actor) -> str | None:
     # A person acts on the orders of the customers in their scope (bridge.scope: a customer on
-    # its own, a salesperson on their customers', an admin on all); the ERP on every order.
-    if actor.kind == A.ERP:
+    # its own, a salesperson on their customers', an admin on all); the ERP and the system (only
+    # where TRANSITIONS names it) on every order.
+    if actor.kind in (A.ERP, A.SYSTEM):
         return None
     customer = object_session(order).get(Customer, order.customer_id)
     if customer is None or not may_act_on(actor, customer):
@@ -93,11 +94,13 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], Rule] = {
     (S.AWAITING_SHIPMENT, S.IN_PRODUCTION): _rule(A.ERP),
     (S.AWAITING_SHIPMENT, S.SHIPPED): _rule(A.ERP),
     (S.AWAITING_SHIPMENT, S.CANCELLED): _rule(A.CUSTOMER, A.SALES, A.ADMIN, A.ERP, guards=_CANCEL_GUARDS),
-    # C9: the customer confirms receipt; an admin may on their behalf; the ERP may report it.
-    (S.SHIPPED, S.COMPLETED): _rule(A.CUSTOMER, A.ADMIN, A.ERP),
+    # C9: the customer confirms receipt; an admin may on their behalf; the ERP may report it;
+    # the system completes it orders.auto_complete_days after shipment (bridge.autocomplete).
+    (S.SHIPPED, S.COMPLETED): _rule(A.CUSTOMER, A.ADMIN, A.ERP, A.SYSTEM),
 }
 
-# Messages to the ERP caused by a person's transition (E5). The ERP's own moves send nothing back.
+# Messages to the ERP caused by a person's (or the system's) transition (E5). The ERP's own moves
+# send nothing back.
 ERP_COMMAND_ON = {S.CANCELLED: Command.CANCEL, S.COMPLETED: Command.COMPLETE}
 
 

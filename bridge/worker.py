@@ -1,4 +1,6 @@
-"""The sync loops: the outbox dispatcher and the inbox poller, each in its own thread.
+"""The sync loops: the outbox dispatcher and the inbox poller, each in its own thread, and the
+auto-completion of shipped orders (``bridge.autocomplete``) in a third, every
+``AUTO_COMPLETE_EVERY_S`` (at start, then hourly; off when ``orders.auto_complete_days`` is 0).
 
 ``Worker`` runs both until told to stop (SIGTERM / SIGINT, or ``stop()``), then finishes the
 message in hand and returns. Each loop waits on three things at once: stop, "new work" (an
@@ -20,6 +22,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bridge import autocomplete
 from bridge.config import Config
 from bridge.connector import Connector
 from bridge.inbox import InboxPoller
@@ -27,6 +30,10 @@ from bridge.logs import get_logger
 from bridge.outbox import Dispatcher, RetryPolicy
 
 log = get_logger("bridge.worker")
+
+AUTO_COMPLETE_EVERY_S = 3600.0
+"""How often the worker completes the shipped orders that are due: the rule counts days, so an
+hour late is nothing, and a restart runs it at once."""
 
 
 def _lock_key(name: str) -> int:
@@ -44,6 +51,7 @@ class Worker:
         adjust=None,
         dispatch: bool = True,
         poll_inbox: bool = True,
+        auto_complete_every_s: float = AUTO_COMPLETE_EVERY_S,
     ):
         self.config = config
         self.engine = engine
@@ -55,6 +63,7 @@ class Worker:
         self.threads: list[threading.Thread] = []
         self.dispatch = dispatch
         self.poll_inbox = poll_inbox
+        self.auto_complete_every_s = auto_complete_every_s
 
     def wake(self) -> None:
         """Tell the dispatcher there is a new message (same process)."""
@@ -65,6 +74,9 @@ class Worker:
             self.threads.append(threading.Thread(target=self._dispatch_loop, name="outbox", daemon=True))
         if self.poll_inbox:
             self.threads.append(threading.Thread(target=self._inbox_loop, name="inbox", daemon=True))
+        if self.dispatch and self.config.orders.auto_complete_days > 0:
+            # With the dispatcher: it sends the ``complete`` commands the completions queue.
+            self.threads.append(threading.Thread(target=self._auto_complete_loop, name="auto-complete", daemon=True))
         for thread in self.threads:
             thread.start()
         log.info("sync loops started", connector=self.connector.name, worker=self.dispatcher.worker_id)
@@ -133,6 +145,24 @@ class Worker:
                     failures = 0
                 if handled == 0:
                     self.connector.wait_for_events(interval)
+
+    def _auto_complete_loop(self) -> None:
+        days = self.config.orders.auto_complete_days
+        while not self.stop_event.is_set():
+            try:
+                done = autocomplete.run(self.engine, days)
+            except Exception:
+                log.exception("auto-completion of shipped orders failed; retrying later")
+                done = []
+            if done:
+                log.info(
+                    "shipped orders completed automatically",
+                    count=len(done),
+                    orders=[c.order_no for c in done][:20],
+                    after_days=days,
+                )
+                self.wake()
+            self.stop_event.wait(self.auto_complete_every_s)
 
 
 class _InboxLeadership:
