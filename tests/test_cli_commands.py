@@ -89,6 +89,29 @@ def sent_files(site) -> list[str]:
 # --------------------------------------------------------------------------- sync once
 
 
+def test_c9_sync_once_and_sync_auto_complete_complete_an_order_shipped_16_days_ago(site, order, shop):
+    """C9 (issue #13): `sync once` completes the shipped orders orders.auto_complete_days old
+    before delivering, so the ERP's complete command goes out in the same run; `sync
+    auto-complete` finds nothing left."""
+    from bridge.actors import Actor
+    from bridge.statemachine import transition
+
+    with Session(site.engine) as s:
+        row = s.get(Order, order.id)
+        transition(s, row, OrderStatus.SHIPPED, Actor.erp("filedrop"), at=utcnow() - timedelta(days=16))
+        s.commit()
+    result = site("sync", "once")
+    assert result.exit_code == 0, result.output
+    assert "auto-complete: 1 order(s) completed" in result.stdout
+    with Session(site.engine) as s:
+        assert s.get(Order, order.id).status == OrderStatus.COMPLETED
+    complete = [m for m in site.outbox() if m.kind == "order.complete"]
+    assert [(m.aggregate_id, m.status) for m in complete] == [(order.order_no, OutboxStatus.DELIVERED)]
+    again = site("sync", "auto-complete")
+    assert again.exit_code == 0, again.output
+    assert "0 order(s) completed automatically (15 days after shipment)" in again.stdout
+
+
 def test_e1_sync_once_delivers_what_waits_applies_what_came_and_exits(site, order):
     result = site("sync", "once")
     assert result.exit_code == 0, result.output
