@@ -340,8 +340,9 @@ class WechatSection(_Section):
     timeout_s: float = Field(5.0, gt=0, le=60)
     shipment_template_id: str = ""
     """Subscribe-message template for shipment notices (C12); empty: no WeChat notice is sent."""
-    shipment_page: str = "pages/order/detail"
-    """Mini-program page a shipment notice opens (the order number is added as ?order_no=)."""
+    shipment_page: str = "packageOrder/detail/index"
+    """Mini-program page a shipment notice opens (the order number is added as ?order_no=): the
+    order detail page of miniprogram/."""
 
     @field_validator("app_secret_file")
     @classmethod

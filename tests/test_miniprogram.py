@@ -64,3 +64,18 @@ def test_every_page_in_app_json_has_its_four_files():
     assert pages and not missing
     for tab in app["tabBar"]["list"]:
         assert tab["pagePath"] in app["pages"], f"tab {tab['text']} is not a page of the main package"
+
+
+def _pages() -> list[str]:
+    app = json.loads((MINIPROGRAM / "app.json").read_text(encoding="utf-8"))
+    return list(app["pages"]) + [f"{sp['root']}/{p}" for sp in app.get("subpackages", []) for p in sp["pages"]]
+
+
+def test_c12_the_shipment_notice_opens_the_order_detail_page_of_the_mini_program():
+    """The page a WeChat shipment notice opens (``wechat.shipment_page``, C12) is a page of the
+    mini-program that reads ``order_no`` — not a path it does not have."""
+    from bridge.config import WechatSection
+
+    page = WechatSection().shipment_page
+    assert page in _pages()
+    assert "options.order_no" in (MINIPROGRAM / f"{page}.js").read_text(encoding="utf-8")

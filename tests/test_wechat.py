@@ -223,13 +223,13 @@ def test_subscribe_message_body_is_what_wechat_expects(fake_wechat, client):
         "openid-1",
         "tmpl-1",
         {"character_string1": "JHT-20261125-0001", "thing2": "顺丰速运"},
-        "pages/order/detail?order_no=JHT-20261125-0001",
+        "packageOrder/detail/index?order_no=JHT-20261125-0001",
     )
     assert fake_wechat.sent == [
         {
             "touser": "openid-1",
             "template_id": "tmpl-1",
-            "page": "pages/order/detail?order_no=JHT-20261125-0001",
+            "page": "packageOrder/detail/index?order_no=JHT-20261125-0001",
             "data": {"character_string1": {"value": "JHT-20261125-0001"}, "thing2": {"value": "顺丰速运"}},
             "miniprogram_state": "formal",
             "lang": "zh_CN",
@@ -336,7 +336,7 @@ def test_c12_shipment_notice_goes_to_every_wechat_account_of_the_customer(
     assert [m["touser"] for m in fake_wechat.sent] == ["openid-a", "openid-b"]
     message = fake_wechat.sent[0]
     assert message["template_id"] == "tmpl-shipment"
-    assert message["page"] == "pages/order/detail?order_no=JHT-20261125-0001"
+    assert message["page"] == "packageOrder/detail/index?order_no=JHT-20261125-0001"
     assert message["data"] == {
         "character_string1": {"value": "JHT-20261125-0001"},
         "thing2": {"value": "顺丰速运"},
