@@ -27,6 +27,15 @@ function typeLabel(type) {
   return type === 1 ? '类型一' : '类型二';
 }
 
+// The timeline's `action` and `by` are English codes (the API sends no label for them yet).
+const ACTION_LABELS = { placed: '下单', status: '状态更新', release: '确认收款，放行', cancel: '取消', complete: '完成', shipment: '发货' };
+const BY_LABELS = { customer: '客户', sales: '业务员', admin: '管理员', erp: '生产管理软件', system: '系统' };
+
+function timelineRow(e) {
+  const what = ACTION_LABELS[e.action] || e.action;
+  return { ...e, atText: dateTime(e.at), text: e.status_label ? `${what} → ${e.status_label}` : what, byText: BY_LABELS[e.by] || e.by };
+}
+
 function orderRow(o) {
   return {
     ...o,
@@ -54,4 +63,4 @@ function confirm(title, content, confirmText = '确定') {
   });
 }
 
-module.exports = { LOGIN_PAGE, withStates, goLogin, typeLabel, orderRow, noteRow, confirm, money, date, dateTime };
+module.exports = { LOGIN_PAGE, withStates, goLogin, typeLabel, orderRow, timelineRow, noteRow, confirm, money, date, dateTime };

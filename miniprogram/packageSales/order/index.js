@@ -1,7 +1,7 @@
 // 订单详情 (A6): lines, amounts, address, shipments, timeline and notes; 确认收款 (release) and
 // 取消订单 when the API says I may (can_release, can_cancel), each after a confirm dialog; add a note.
 const salesOrders = require('../../services/salesOrders');
-const { withStates, goLogin, noteRow, confirm, money, dateTime, typeLabel } = require('../common');
+const { withStates, goLogin, noteRow, timelineRow, confirm, money, dateTime, typeLabel } = require('../common');
 
 function view(o) {
   const t = o.ship_to || {};
@@ -13,7 +13,7 @@ function view(o) {
     address: [t.province, t.city, t.district, t.detail].filter(Boolean).join(' '),
     lines: o.lines.map((l) => ({ ...l, priceText: money(l.unit_price), amountText: money(l.amount) })),
     shipments: o.shipments.map((s) => ({ ...s, shippedText: dateTime(s.shipped_at) })),
-    timeline: o.timeline.map((e) => ({ ...e, atText: dateTime(e.at) })),
+    timeline: o.timeline.map(timelineRow),
   };
 }
 
