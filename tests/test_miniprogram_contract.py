@@ -50,7 +50,11 @@ def _environment(**extra: str) -> dict[str, str]:
 
 def _cli(folder: Path, *args: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bridge.cli", *args], cwd=folder, env=_environment(), capture_output=True, text=True,
+        [sys.executable, "-m", "bridge.cli", *args],
+        cwd=folder,
+        env=_environment(),
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert done.returncode == 0, f"jht-bridge {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
@@ -87,7 +91,7 @@ class Shop:
             seen.update(self.step("customer-order-status", code=self.code, order_no=order_no))
             return seen["status"] == status
 
-        assert wait_until(reached, timeout=60, interval=0.5), f"{order_no} stayed {seen.get('status')}"
+        assert wait_until(reached, timeout=60, step=0.5), f"{order_no} stayed {seen.get('status')}"
         return seen
 
 
@@ -153,13 +157,18 @@ def _demo(site: Shop):
     from bridge.models import Customer, Product, ProductGrant, ProductKind, ProductQR
 
     with Session(site.engine) as s:
-        type2 = s.exec(select(Customer).where(Customer.type == 2, Customer.phone.is_not(None)).order_by(Customer.id)).first()
+        type2 = s.exec(
+            select(Customer).where(Customer.type == 2, Customer.phone.is_not(None)).order_by(Customer.id)
+        ).first()
         wheel, qr = s.exec(
-            select(Product, ProductQR).join(ProductQR, ProductQR.product_id == Product.id)
-            .where(Product.kind == ProductKind.STANDARD).order_by(Product.id)
+            select(Product, ProductQR)
+            .join(ProductQR, ProductQR.product_id == Product.id)
+            .where(Product.kind == ProductKind.STANDARD)
+            .order_by(Product.id)
         ).first()
         custom, type1 = s.exec(
-            select(Product, Customer).join(ProductGrant, ProductGrant.product_id == Product.id)
+            select(Product, Customer)
+            .join(ProductGrant, ProductGrant.product_id == Product.id)
             .join(Customer, Customer.id == ProductGrant.customer_id)
             .where(Product.kind == ProductKind.CUSTOM, Customer.type == 1, Customer.phone.is_not(None))
         ).first()
@@ -174,7 +183,9 @@ def test_c5_a6_both_seed_scenarios_through_the_mini_programs_services(shop):
     # Scenario 1: type 2 — scan, order, the salesperson confirms payment, the ERP ships, receipt.
     shop.sim.set_stock({wheel.sku: 500})
     shop.code = "wx-contract-scenario-1"
-    placed = shop.step("customer-order", code=shop.code, phone=type2.phone, kind="standard", scan=qr.payload, quantity=20)
+    placed = shop.step(
+        "customer-order", code=shop.code, phone=type2.phone, kind="standard", scan=qr.payload, quantity=20
+    )
     assert placed["joined"] and placed["customer"] == type2.name and placed["sku"] == wheel.sku
     assert (placed["status"], placed["status_label"]) == ("awaiting_shipment", "等待发货")
     assert placed["status_hint"] == "等待业务员确认收款"
@@ -222,9 +233,7 @@ def _check_against_the_document(shop: Shop) -> None:
             schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
         return schema
 
-    templates = [
-        (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), path) for path in document["paths"]
-    ]
+    templates = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), path) for path in document["paths"]]
     problems, seen = [], set()
     requests = [json.loads(line) for line in shop.log.read_text(encoding="utf-8").splitlines()]
     assert len(requests) > 20
@@ -251,6 +260,15 @@ def _check_against_the_document(shop: Shop) -> None:
             if unknown:
                 problems.append(f"{where}: body fields {sorted(unknown)} not in the document")
     assert not problems, "\n".join(problems)
-    for operation_id in ("mpLogin", "mpBindPhone", "mpScan", "mpPlaceOrder", "mpOrder", "mpConfirmReceipt",
-                         "salesLogin", "salesOrders", "salesReleaseOrder"):
+    for operation_id in (
+        "mpLogin",
+        "mpBindPhone",
+        "mpScan",
+        "mpPlaceOrder",
+        "mpOrder",
+        "mpConfirmReceipt",
+        "salesLogin",
+        "salesOrders",
+        "salesReleaseOrder",
+    ):
         assert operation_id in seen, f"the scenarios never called {operation_id}"
