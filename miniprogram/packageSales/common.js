@@ -49,6 +49,41 @@ function noteRow(n) {
   return { ...n, createdText: dateTime(n.created_at), authorText: n.author || '—' };
 }
 
+// A paged list: page 1 replaces the rows, a later page appends; `more` while rows are missing.
+async function loadPaged(page, pageNo, fetch, row = (x) => x) {
+  const answer = await fetch(pageNo);
+  const rows = answer.items.map(row);
+  const items = pageNo === 1 ? rows : page.data.items.concat(rows);
+  page.setData({ items, total: answer.total, page: pageNo, more: items.length < answer.total });
+}
+
+// The next page of a paged list, when there is one and none is loading.
+function loadMore(page) {
+  if (page.data.more && !page.data.loading) return page.load(page.data.page + 1);
+  return undefined;
+}
+
+// "添加备注" on a customer or an order: `post(body)` → NoteOut, put first; the text stays on failure
+// (the request wrapper shows why).
+async function addNote(page, post) {
+  const body = page.data.noteText.trim();
+  if (!body) {
+    wx.showToast({ title: '请输入备注内容', icon: 'none' });
+    return;
+  }
+  if (page.data.busy) return;
+  page.setData({ busy: true });
+  try {
+    const note = await post(body);
+    page.setData({ notes: [noteRow(note), ...page.data.notes], noteText: '' });
+    wx.showToast({ title: '备注已保存', icon: 'success' });
+  } catch (err) {
+    // shown by the request wrapper
+  } finally {
+    page.setData({ busy: false });
+  }
+}
+
 // Confirm dialog → true when the user tapped the confirm button.
 function confirm(title, content, confirmText = '确定') {
   return new Promise((resolve) => {
@@ -63,4 +98,6 @@ function confirm(title, content, confirmText = '确定') {
   });
 }
 
-module.exports = { LOGIN_PAGE, withStates, goLogin, typeLabel, orderRow, timelineRow, noteRow, confirm, money, date, dateTime };
+module.exports = {
+  LOGIN_PAGE, withStates, goLogin, loadPaged, loadMore, addNote, typeLabel, orderRow, timelineRow, noteRow, confirm, money, date, dateTime,
+};

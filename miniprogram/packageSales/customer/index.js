@@ -1,10 +1,10 @@
 // 客户详情 (A6): the customer, its accounts and open orders, the notes; add a note; its orders;
 // a custom product for it (A7).
 const salesCustomers = require('../../services/salesCustomers');
-const { withStates, goLogin, noteRow, dateTime } = require('../common');
+const { withStates, goLogin, addNote, noteRow, dateTime } = require('../common');
 
 Page({
-  data: { loading: true, error: '', needLogin: false, id: null, customer: null, notes: [], noteText: '', saving: false },
+  data: { loading: true, error: '', needLogin: false, id: null, customer: null, notes: [], noteText: '', busy: false },
 
   onLoad(query) {
     this.setData({ id: Number(query.id) });
@@ -23,23 +23,8 @@ Page({
     this.setData({ noteText: e.detail.value });
   },
 
-  async onAddNote() {
-    const body = this.data.noteText.trim();
-    if (!body) {
-      wx.showToast({ title: '请输入备注内容', icon: 'none' });
-      return;
-    }
-    if (this.data.saving) return;
-    this.setData({ saving: true });
-    try {
-      const note = await salesCustomers.addCustomerNote(this.data.id, body);
-      this.setData({ notes: [noteRow(note), ...this.data.notes], noteText: '' });
-      wx.showToast({ title: '备注已保存', icon: 'success' });
-    } catch (err) {
-      // shown by the request wrapper; the text stays for another try
-    } finally {
-      this.setData({ saving: false });
-    }
+  onAddNote() {
+    return addNote(this, (body) => salesCustomers.addCustomerNote(this.data.id, body));
   },
 
   onOrders() {

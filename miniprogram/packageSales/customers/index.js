@@ -1,6 +1,6 @@
 // 我的客户 (A6): searched by name, contact, phone or code; 类型一 / 类型二 as the API labels them.
 const salesCustomers = require('../../services/salesCustomers');
-const { withStates, goLogin } = require('../common');
+const { withStates, goLogin, loadPaged, loadMore } = require('../common');
 
 Page({
   data: { loading: true, error: '', needLogin: false, q: '', items: [], total: 0, page: 1, more: false },
@@ -17,10 +17,8 @@ Page({
 
   load(page = 1) {
     return withStates(this, async () => {
-      const answer = await salesCustomers.listCustomers({ q: this.data.q.trim(), page }, { toast: false });
-      const items = page === 1 ? answer.items : this.data.items.concat(answer.items);
+      await loadPaged(this, page, (n) => salesCustomers.listCustomers({ q: this.data.q.trim(), page: n }, { toast: false }));
       this.loaded = true;
-      this.setData({ items, total: answer.total, page, more: items.length < answer.total });
     });
   },
 
@@ -33,8 +31,7 @@ Page({
   },
 
   onReachBottom() {
-    if (this.data.more && !this.data.loading) return this.load(this.data.page + 1);
-    return undefined;
+    return loadMore(this);
   },
 
   onOpen(e) {

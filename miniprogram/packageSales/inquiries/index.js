@@ -1,7 +1,7 @@
 // 待跟进询价 (A6, C11): my customers' custom-product inquiries; 标记已跟进 once I followed one up.
 // (The API has no answer to send back yet: the salesperson answers the customer by phone or WeChat.)
 const salesInquiries = require('../../services/salesInquiries');
-const { withStates, goLogin, dateTime } = require('../common');
+const { withStates, goLogin, loadPaged, loadMore, dateTime } = require('../common');
 
 const TABS = [
   { status: 'open', label: '待跟进' },
@@ -20,10 +20,7 @@ Page({
 
   load(page = 1) {
     return withStates(this, async () => {
-      const answer = await salesInquiries.listInquiries({ status: this.data.status, page }, { toast: false });
-      const rows = answer.items.map(row);
-      const items = page === 1 ? rows : this.data.items.concat(rows);
-      this.setData({ items, total: answer.total, page, more: items.length < answer.total });
+      await loadPaged(this, page, (n) => salesInquiries.listInquiries({ status: this.data.status, page: n }, { toast: false }), row);
     });
   },
 
@@ -37,8 +34,7 @@ Page({
   },
 
   onReachBottom() {
-    if (this.data.more && !this.data.loading) return this.load(this.data.page + 1);
-    return undefined;
+    return loadMore(this);
   },
 
   async onHandle(e) {

@@ -1,7 +1,7 @@
 // 订单详情 (A6): lines, amounts, address, shipments, timeline and notes; 确认收款 (release) and
 // 取消订单 when the API says I may (can_release, can_cancel), each after a confirm dialog; add a note.
 const salesOrders = require('../../services/salesOrders');
-const { withStates, goLogin, noteRow, timelineRow, confirm, money, dateTime, typeLabel } = require('../common');
+const { withStates, goLogin, addNote, noteRow, timelineRow, confirm, money, dateTime, typeLabel } = require('../common');
 
 function view(o) {
   const t = o.ship_to || {};
@@ -35,14 +35,14 @@ Page({
     this.setData({ order: view(order), notes: order.notes.map(noteRow) });
   },
 
-  async onRelease() {
-    const o = this.data.order;
-    const ok = await confirm('确认收款', `确认已收到 ${o.customer.name} 的货款 ${o.totalText}？确认后订单将放行生产/发货，并通知生产管理软件。`, '确认收款');
+  // A move the API allowed (can_release / can_cancel): after the confirm dialog, the order answered.
+  async act(title, content, confirmText, call, done) {
+    const ok = await confirm(title, content, confirmText);
     if (!ok || this.data.busy) return;
     this.setData({ busy: true });
     try {
-      this.show(await salesOrders.releaseOrder(o.order_no));
-      wx.showToast({ title: '已确认收款', icon: 'success' });
+      this.show(await call(this.data.order.order_no));
+      wx.showToast({ title: done, icon: 'success' });
     } catch (err) {
       // shown by the request wrapper
     } finally {
@@ -50,42 +50,23 @@ Page({
     }
   },
 
-  async onCancel() {
+  onRelease() {
     const o = this.data.order;
-    const ok = await confirm('取消订单', `确定取消订单 ${o.order_no}？客户和生产管理软件都会收到取消。`, '取消订单');
-    if (!ok || this.data.busy) return;
-    this.setData({ busy: true });
-    try {
-      this.show(await salesOrders.cancelOrder(o.order_no));
-      wx.showToast({ title: '订单已取消', icon: 'success' });
-    } catch (err) {
-      // shown by the request wrapper
-    } finally {
-      this.setData({ busy: false });
-    }
+    const content = `确认已收到 ${o.customer.name} 的货款 ${o.totalText}？确认后订单将放行生产/发货，并通知生产管理软件。`;
+    return this.act('确认收款', content, '确认收款', (no) => salesOrders.releaseOrder(no), '已确认收款');
+  },
+
+  onCancel() {
+    const content = `确定取消订单 ${this.data.order.order_no}？客户和生产管理软件都会收到取消。`;
+    return this.act('取消订单', content, '取消订单', (no) => salesOrders.cancelOrder(no), '订单已取消');
   },
 
   onNoteInput(e) {
     this.setData({ noteText: e.detail.value });
   },
 
-  async onAddNote() {
-    const body = this.data.noteText.trim();
-    if (!body) {
-      wx.showToast({ title: '请输入备注内容', icon: 'none' });
-      return;
-    }
-    if (this.data.busy) return;
-    this.setData({ busy: true });
-    try {
-      const note = await salesOrders.addOrderNote(this.data.order.order_no, body);
-      this.setData({ notes: [noteRow(note), ...this.data.notes], noteText: '' });
-      wx.showToast({ title: '备注已保存', icon: 'success' });
-    } catch (err) {
-      // shown by the request wrapper; the text stays for another try
-    } finally {
-      this.setData({ busy: false });
-    }
+  onAddNote() {
+    return addNote(this, (body) => salesOrders.addOrderNote(this.data.order.order_no, body));
   },
 
   onCustomer() {

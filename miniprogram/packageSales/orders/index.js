@@ -2,7 +2,7 @@
 // confirmation, or one customer's (customer_id). A row opens the order, where it is confirmed.
 const salesOrders = require('../../services/salesOrders');
 const { STATUS_TABS } = require('../../services/orders');
-const { withStates, goLogin, orderRow } = require('../common');
+const { withStates, goLogin, loadPaged, loadMore, orderRow } = require('../common');
 
 Page({
   data: {
@@ -30,14 +30,13 @@ Page({
   load(page = 1) {
     return withStates(this, async () => {
       const { status, awaiting, customerId } = this.data;
-      const answer = await salesOrders.listOrders(
-        { status: awaiting ? undefined : status, awaitingPayment: awaiting, customerId, page },
-        { toast: false }
-      );
-      const rows = answer.items.map(orderRow);
-      const items = page === 1 ? rows : this.data.items.concat(rows);
+      const fetch = (n) =>
+        salesOrders.listOrders(
+          { status: awaiting ? undefined : status, awaitingPayment: awaiting, customerId, page: n },
+          { toast: false }
+        );
+      await loadPaged(this, page, fetch, orderRow);
       this.loaded = true;
-      this.setData({ items, total: answer.total, page, more: items.length < answer.total });
     });
   },
 
@@ -51,8 +50,7 @@ Page({
   },
 
   onReachBottom() {
-    if (this.data.more && !this.data.loading) return this.load(this.data.page + 1);
-    return undefined;
+    return loadMore(this);
   },
 
   onPullDownRefresh() {

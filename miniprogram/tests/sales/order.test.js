@@ -58,10 +58,14 @@ test('A6: declining the dialog releases nothing', async () => {
   expect(p.querySelector('.release')).toBeTruthy();
 });
 
-test('A6: what I may do comes from the API: no can_release, no can_cancel → no buttons', async () => {
-  const p = await open(orderDetail({ can_release: false, can_cancel: false }));
+test('A6: what I may do comes from the API: each button only with its can_* flag', async () => {
+  const p = await open(orderDetail({ can_release: false, can_cancel: true }));
   expect(p.querySelector('.release')).toBeUndefined();
+  expect(p.querySelector('.cancel')).toBeTruthy();
+  p.setData({ order: { ...p.instance.data.order, can_release: true, can_cancel: false } });
+  expect(p.querySelector('.release')).toBeTruthy();
   expect(p.querySelector('.cancel')).toBeUndefined();
+  p.setData({ order: { ...p.instance.data.order, can_release: false, can_cancel: false } });
   expect(p.querySelector('.footer-bar')).toBeUndefined();
 });
 
