@@ -7,4 +7,8 @@ module.exports = {
     request({ path: '/inquiries', params: { status, page }, ...options }),
   // POST /inquiries/{id}/handle → InquiryOut (again: unchanged)
   handleInquiry: (id, options = {}) => request({ method: 'POST', path: `/inquiries/${id}/handle`, ...options }),
+  // POST /inquiries/{id}/answer {answer} → InquiryOut: the answer the customer reads in 我的询价;
+  // it marks the inquiry handled too (answering again replaces the answer)
+  answerInquiry: (id, answer, options = {}) =>
+    request({ method: 'POST', path: `/inquiries/${id}/answer`, data: { answer }, ...options }),
 };

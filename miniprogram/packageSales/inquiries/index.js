@@ -1,5 +1,5 @@
-// 待跟进询价 (A6, C11): my customers' custom-product inquiries; 标记已跟进 once I followed one up.
-// (The API has no answer to send back yet: the salesperson answers the customer by phone or WeChat.)
+// 待跟进询价 (A6, C11): my customers' custom-product inquiries. 回复 sends an answer the customer
+// reads in 我的询价 (and marks the inquiry followed up); 标记已跟进 when it was answered by phone.
 const salesInquiries = require('../../services/salesInquiries');
 const { withStates, goLogin, loadPaged, loadMore, dateTime } = require('../common');
 
@@ -9,10 +9,26 @@ const TABS = [
   { status: '', label: '全部' },
 ];
 
-const row = (i) => ({ ...i, createdText: dateTime(i.created_at), handledText: dateTime(i.handled_at) });
+const row = (i) => ({
+  ...i,
+  createdText: dateTime(i.created_at),
+  handledText: dateTime(i.handled_at),
+  answeredText: dateTime(i.answered_at),
+});
 
 Page({
-  data: { loading: true, error: '', needLogin: false, tabs: TABS, status: 'open', items: [], total: 0, page: 1, more: false },
+  data: {
+    loading: true,
+    error: '',
+    needLogin: false,
+    tabs: TABS,
+    status: 'open',
+    items: [],
+    total: 0,
+    page: 1,
+    more: false,
+    drafts: {},
+  },
 
   onLoad() {
     return this.load(1);
@@ -50,6 +66,38 @@ Page({
       wx.showToast({ title: '已标记为已跟进', icon: 'success' });
     } catch (err) {
       // shown by the request wrapper
+    }
+  },
+
+  onDraft(e) {
+    this.setData({ [`drafts.${e.currentTarget.dataset.id}`]: e.detail.value });
+  },
+
+  async onAnswer(e) {
+    const id = Number(e.currentTarget.dataset.id);
+    const text = String((this.data.drafts || {})[id] || '').trim();
+    if (!text) {
+      wx.showToast({ title: '请输入回复内容', icon: 'none' });
+      return;
+    }
+    if (this.answering) return; // a double tap sends one answer
+    this.answering = true;
+    try {
+      const done = await salesInquiries.answerInquiry(id, text);
+      const items =
+        this.data.status === 'open'
+          ? this.data.items.filter((i) => i.id !== id)
+          : this.data.items.map((i) => (i.id === id ? row(done) : i));
+      this.setData({
+        items,
+        total: this.data.status === 'open' ? this.data.total - 1 : this.data.total,
+        [`drafts.${id}`]: '',
+      });
+      wx.showToast({ title: '已回复客户', icon: 'success' });
+    } catch (err) {
+      // shown by the request wrapper; the draft is kept
+    } finally {
+      this.answering = false;
     }
   },
 

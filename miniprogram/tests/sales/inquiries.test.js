@@ -82,3 +82,36 @@ test('the customer of an inquiry opens; a load error is shown', async () => {
   await flush();
   expect(p.querySelector('.error-text').dom.textContent).toBe('网络异常，请检查网络后重试');
 });
+
+test('C11: 发送回复 posts the answer once, the inquiry leaves the open list; a blank answer is not sent', async () => {
+  fake.route('GET', `${SALES}/inquiries`, { data: page([inquiry(), inquiry({ id: 4, body: '另一条' })]) });
+  fake.route('POST', `${SALES}/inquiries/3/answer`, {
+    data: inquiry({ ...HANDLED, answer: '可以做，单价 320 元，交期 15 天', answered_by: '李业务', answered_at: '2026-12-02T09:00:00+08:00' }),
+  });
+  const p = await open();
+  p.querySelectorAll('.answer-btn')[0].dispatchEvent('tap');
+  await flush();
+  expect(fake.sent('POST', `${SALES}/inquiries/3/answer`)).toHaveLength(0);
+  expect(fake.calls.showToast[0].title).toBe('请输入回复内容');
+  p.instance.onDraft({ currentTarget: { dataset: { id: 3 } }, detail: { value: ' 可以做，单价 320 元，交期 15 天 ' } });
+  p.querySelectorAll('.answer-btn')[0].dispatchEvent('tap');
+  p.querySelectorAll('.answer-btn')[0].dispatchEvent('tap');
+  await flush();
+  const sent = fake.sent('POST', `${SALES}/inquiries/3/answer`);
+  expect(sent).toHaveLength(1);
+  expect(sent[0].data).toEqual({ answer: '可以做，单价 320 元，交期 15 天' });
+  expect(p.querySelectorAll('.inquiry')).toHaveLength(1);
+  expect(fake.calls.showToast.pop().title).toBe('已回复客户');
+});
+
+test('on 全部, an answered inquiry shows the answer and who gave it', async () => {
+  fake.route('GET', `${SALES}/inquiries`, {
+    data: page([inquiry({ ...HANDLED, answer: '已报价', answered_by: '李业务', answered_at: '2026-12-02T09:00:00+08:00' })]),
+  });
+  const p = await open();
+  p.querySelector('.tab-all').dispatchEvent('tap');
+  await flush();
+  expect(p.querySelector('.answer').dom.textContent).toContain('回复：已报价');
+  expect(p.querySelector('.answer').dom.textContent).toContain('李业务');
+  expect(p.querySelector('.reply')).toBeUndefined();
+});
