@@ -47,3 +47,22 @@ REORDER_DROP_LABELS: dict[str, str] = {
 AWAITING_PAYMENT_HINT = "等待业务员确认收款"
 """What the customer reads beside the status of an order still waiting for the salesperson's
 payment confirmation (C15; ``statemachine.status_hint``)."""
+
+TIMELINE_ACTION_LABELS: dict[str, str] = {
+    "placed": "提交订单",
+    "status": "状态更新",
+    "release": "确认收款，放行生产",
+    "accepted": "生产管理软件已接单",
+    "shipment": "发货",
+    "ignored": "忽略生产管理软件的过时状态",
+}
+"""The actions of an order's timeline (C8); ``ignored`` lines are kept for staff but not shown."""
+
+ACTOR_LABELS: dict[str, str] = {
+    "customer": "客户",
+    "sales": "业务员",
+    "admin": "管理员",
+    "erp": "生产管理软件",
+    "system": "系统",
+}
+"""Who acted on an order (``ActorKind`` values), as the timeline names them."""

@@ -48,3 +48,18 @@ def test_a4_the_catalog_sheet_writes_and_reads_kinds_by_the_same_labels():
     for code, label in labels.PRODUCT_KIND_LABELS.items():
         assert kind.format(code.value) == label
         assert kind.parse(label) == code
+
+
+def test_c8_every_timeline_action_and_actor_has_a_chinese_label():
+    """The order timeline (C8) names each action and who did it in Chinese: every action the bridge
+    records and every actor kind has a label (a new one without it fails here)."""
+    import re
+    from pathlib import Path
+
+    from bridge.labels import ACTOR_LABELS, TIMELINE_ACTION_LABELS
+    from bridge.models import ActorKind
+
+    assert set(ACTOR_LABELS) == {kind.value for kind in ActorKind}
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path("bridge").glob("*.py"))
+    recorded = set(re.findall(r'record\(\s*session,\s*[\w.]+,\s*[\w.]+,\s*"([a-z_]+)"', source))
+    assert recorded and recorded <= set(TIMELINE_ACTION_LABELS), recorded - set(TIMELINE_ACTION_LABELS)

@@ -399,6 +399,10 @@ class TimelineEntry(Struct):
     status_label: str | None
     by: str
     """Who: customer, sales, admin, erp or system."""
+    action_label: str
+    """The action in Chinese (提交订单, 状态更新, 确认收款，放行生产, 发货 …)."""
+    by_label: str
+    """Who, in Chinese (客户, 业务员, 管理员, 生产管理软件, 系统)."""
 
 
 class OrderView(OrderSummary):
@@ -523,6 +527,8 @@ def _detail_fields(d: OrderDetails) -> dict[str, Any]:
                 status=e.to_status.value if e.to_status else None,
                 status_label=labels.STATUS_LABELS[e.to_status] if e.to_status else None,
                 by=e.actor_kind.value,
+                action_label=labels.TIMELINE_ACTION_LABELS.get(e.action, e.action),
+                by_label=labels.ACTOR_LABELS.get(e.actor_kind.value, e.actor_kind.value),
             )
             for e in d.events
         ],
