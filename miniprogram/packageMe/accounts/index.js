@@ -3,6 +3,7 @@
 // in use ends its sign-in, so the app starts again from home.
 const meService = require('../../services/me');
 const { tokens } = require('../../utils/request');
+const { ask } = require('../../utils/dialog');
 
 function view(a, currentId) {
   return {
@@ -35,19 +36,12 @@ Page({
     return this.load();
   },
 
-  onUnbind(e) {
+  async onUnbind(e) {
     const id = Number(e.currentTarget.dataset.id);
     const account = this.data.items.find((a) => a.id === id);
-    if (!account || this.data.busy) return Promise.resolve();
+    if (!account || this.data.busy) return;
     const content = account.current ? '解绑当前账号后将退出登录，确定解绑吗？' : `确定解绑 ${account.title} 吗？`;
-    return new Promise((resolve) => {
-      wx.showModal({
-        title: '解绑账号',
-        content,
-        success: (res) => resolve(res.confirm ? this.unbind(account) : null),
-        fail: () => resolve(null),
-      });
-    });
+    if (await ask({ title: '解绑账号', content })) await this.unbind(account);
   },
 
   async unbind(account) {

@@ -2,6 +2,7 @@
 // confirmation: tapping an address puts it under storage key jht.selectedAddress and goes back
 // (packageOrder/confirm reads that key on show).
 const addresses = require('../../services/addresses');
+const { ask } = require('../../utils/dialog');
 
 const SELECTED_ADDRESS_KEY = 'jht.selectedAddress';
 
@@ -78,16 +79,11 @@ Page({
     return this.run(() => addresses.updateAddress(address.id, { ...address, is_default: true }));
   },
 
-  onDelete(e) {
+  async onDelete(e) {
     const address = this.find(e);
-    if (!address) return Promise.resolve();
-    return new Promise((resolve) => {
-      wx.showModal({
-        title: '提示',
-        content: `确定删除 ${address.recipient} 的这个地址吗？`,
-        success: (res) => resolve(res.confirm ? this.run(() => addresses.deleteAddress(address.id)) : null),
-        fail: () => resolve(null),
-      });
-    });
+    if (!address) return;
+    if (await ask({ content: `确定删除 ${address.recipient} 的这个地址吗？` })) {
+      await this.run(() => addresses.deleteAddress(address.id));
+    }
   },
 });

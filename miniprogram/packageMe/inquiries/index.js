@@ -2,41 +2,22 @@
 // one (C11, C16); paging at the bottom.
 const inquiries = require('../../services/inquiries');
 const format = require('../../utils/format');
-
-function view(i) {
-  return { ...i, date: format.dateTime(i.created_at), answeredDate: format.dateTime(i.answered_at) };
-}
+const { PAGING_DATA, pagingMethods } = require('../../utils/paging');
 
 Page({
-  data: { items: [], page: 0, total: 0, loading: false, error: '', finished: false },
+  data: { ...PAGING_DATA },
+  ...pagingMethods,
 
   onShow() {
     return this.reload();
   },
 
-  onPullDownRefresh() {
-    return this.reload().finally(() => wx.stopPullDownRefresh());
+  fetchPage(page) {
+    return inquiries.listMyInquiries({ page }, { toast: false });
   },
 
-  onReachBottom() {
-    if (this.data.finished || this.data.loading) return Promise.resolve();
-    return this.loadPage(this.data.page + 1);
-  },
-
-  reload() {
-    this.setData({ items: [], page: 0, total: 0, finished: false });
-    return this.loadPage(1);
-  },
-
-  async loadPage(page) {
-    this.setData({ loading: true, error: '' });
-    try {
-      const answer = await inquiries.listMyInquiries({ page }, { toast: false });
-      const items = (page === 1 ? [] : this.data.items).concat(answer.items.map(view));
-      this.setData({ items, page, total: answer.total, loading: false, finished: items.length >= answer.total || !answer.items.length });
-    } catch (err) {
-      this.setData({ loading: false, error: err.message });
-    }
+  viewItem(i) {
+    return { ...i, date: format.dateTime(i.created_at), answeredDate: format.dateTime(i.answered_at) };
   },
 
   onRetry() {

@@ -5,6 +5,7 @@
 const orders = require('../../services/orders');
 const cart = require('../../utils/cart');
 const format = require('../../utils/format');
+const { ask } = require('../../utils/dialog');
 
 const BY = { customer: '客户', sales: '业务员', admin: '管理员', erp: '生产系统', system: '系统' };
 
@@ -38,12 +39,6 @@ function reorderNotes(r) {
   return parts.join('\n');
 }
 
-function ask(options) {
-  return new Promise((resolve) => {
-    wx.showModal({ ...options, success: (res) => resolve(!!res.confirm), fail: () => resolve(false) });
-  });
-}
-
 Page({
   data: { loading: true, error: '', order: null, busy: false, reordering: false },
 
@@ -72,7 +67,7 @@ Page({
   },
 
   async confirmThen(content, action) {
-    if (await ask({ title: '提示', content })) await this.act(action);
+    if (await ask({ content })) await this.act(action);
   },
 
   async act(action) {

@@ -3,6 +3,7 @@
 // (C11, C16), and logout.
 const meService = require('../../services/me');
 const auth = require('../../utils/auth');
+const { ask } = require('../../utils/dialog');
 
 const LINKS = [
   { id: 'addresses', label: '收货地址', url: '/packageMe/addresses/index' },
@@ -69,15 +70,8 @@ Page({
     }
   },
 
-  onLogout() {
-    return new Promise((resolve) => {
-      wx.showModal({
-        title: '提示',
-        content: '确定退出登录吗？',
-        success: (res) => resolve(res.confirm ? this.logout() : null),
-        fail: () => resolve(null),
-      });
-    });
+  async onLogout() {
+    if (await ask({ content: '确定退出登录吗？' })) await this.logout();
   },
 
   async logout() {
