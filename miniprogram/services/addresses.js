@@ -18,9 +18,9 @@ module.exports = {
   // GET /addresses → [AddressView], the default first
   listAddresses: (options = {}) => request({ path: '/addresses', ...options }),
   // POST /addresses → AddressView
-  addAddress: (a) => request({ method: 'POST', path: '/addresses', data: body(a) }),
+  addAddress: (a, options = {}) => request({ method: 'POST', path: '/addresses', data: body(a), ...options }),
   // PUT /addresses/{id} → AddressView
-  updateAddress: (id, a) => request({ method: 'PUT', path: `/addresses/${id}`, data: body(a) }),
+  updateAddress: (id, a, options = {}) => request({ method: 'PUT', path: `/addresses/${id}`, data: body(a), ...options }),
   // DELETE /addresses/{id} → Deleted
   deleteAddress: (id) => request({ method: 'DELETE', path: `/addresses/${id}` }),
 };

@@ -33,4 +33,7 @@ module.exports = {
   cancelOrder: (orderNo) => request({ method: 'POST', path: `/orders/${encodeURIComponent(orderNo)}/cancel` }),
   // POST /orders/{order_no}/receipt → CustomerOrderView
   confirmReceipt: (orderNo) => request({ method: 'POST', path: `/orders/${encodeURIComponent(orderNo)}/receipt` }),
+  // GET /orders/{order_no}/reorder → ReorderView {order_no, lines, dropped, total_amount}: the past
+  //   order's lines still offered, at today's prices, and those dropped with why (C14)
+  reorder: (orderNo, options = {}) => request({ path: `/orders/${encodeURIComponent(orderNo)}/reorder`, ...options }),
 };

@@ -1,8 +1,11 @@
 // 订单详情: status and its hint, lines, shipments with courier and tracking number (copy), the
 // timeline; cancel and confirm receipt only when the API says so (can_cancel, can_confirm_receipt)
-// (C6, C8, C9, C13, C15).
+// (C6, C8, C9, C13, C15); 再来一单 (C14): the lines the server still offers, at today's prices, into
+// the cart and on to the confirmation, after telling what was dropped and which prices changed.
 const orders = require('../../services/orders');
+const cart = require('../../utils/cart');
 const format = require('../../utils/format');
+const { ask } = require('../../utils/dialog');
 
 const BY = { customer: '客户', sales: '业务员', admin: '管理员', erp: '生产系统', system: '系统' };
 
@@ -20,8 +23,24 @@ function view(o) {
   };
 }
 
+// What the customer should know before reordering: dropped lines (why) and changed prices; '' if none.
+function reorderNotes(r) {
+  const parts = [];
+  if (r.dropped.length) {
+    parts.push('以下商品无法再次购买：');
+    r.dropped.forEach((d) => parts.push(`${d.name}（${d.sku}）× ${d.quantity}：${d.reason_label}`));
+  }
+  const changed = r.lines.filter((l) => Number(l.previous_unit_price) !== Number(l.unit_price));
+  if (changed.length) {
+    parts.push('以下商品价格有变动：');
+    changed.forEach((l) => parts.push(`${l.product.name}：${format.money(l.previous_unit_price)} → ${format.money(l.unit_price)}`));
+  }
+  if (parts.length && r.lines.length) parts.push(`按今日价格合计 ${format.money(r.total_amount)}`);
+  return parts.join('\n');
+}
+
 Page({
-  data: { loading: true, error: '', order: null, busy: false },
+  data: { loading: true, error: '', order: null, busy: false, reordering: false },
 
   onLoad(options = {}) {
     this.orderNo = decodeURIComponent(options.order_no || '');
@@ -47,15 +66,8 @@ Page({
     wx.setClipboardData({ data: e.currentTarget.dataset.no });
   },
 
-  confirmThen(content, action) {
-    return new Promise((resolve) => {
-      wx.showModal({
-        title: '提示',
-        content,
-        success: (res) => resolve(res.confirm ? this.act(action) : null),
-        fail: () => resolve(null),
-      });
-    });
+  async confirmThen(content, action) {
+    if (await ask({ content })) await this.act(action);
   },
 
   async act(action) {
@@ -75,5 +87,34 @@ Page({
 
   onConfirmReceipt() {
     return this.confirmThen('确认已收到全部货物？', orders.confirmReceipt);
+  },
+
+  async onReorder() {
+    if (this.data.reordering) return; // a double tap
+    this.setData({ reordering: true });
+    let answer;
+    try {
+      answer = await orders.reorder(this.orderNo);
+    } catch (err) {
+      this.setData({ reordering: false }); // shown by utils/request
+      return;
+    }
+    this.setData({ reordering: false });
+    const notes = reorderNotes(answer);
+    if (!answer.lines.length) {
+      await ask({ title: '无法再来一单', content: notes || '该订单没有可再次购买的商品', showCancel: false });
+      return;
+    }
+    if (notes && !(await ask({ title: '再来一单', content: notes, confirmText: '继续下单' }))) return;
+    const added = answer.lines.map((l) =>
+      cart.lineFrom({ ...l.product, price: l.unit_price }, l.quantity, { marking: l.marking }),
+    );
+    added.forEach((line) => cart.add(line));
+    const keys = new Set(added.map(cart.keyOf));
+    cart.setCheckout(
+      cart.list().filter((l) => keys.has(l.key)),
+      true,
+    );
+    wx.navigateTo({ url: '/packageOrder/confirm/index' });
   },
 });

@@ -2,6 +2,7 @@
 // error states, scan, and the salesperson contact sheet.
 const catalog = require('../../services/catalog');
 const me = require('../../services/me');
+const { PAGING_DATA, pagingMethods } = require('../../utils/paging');
 
 function catalogPage({ kind, kinds }) {
   return {
@@ -9,12 +10,7 @@ function catalogPage({ kind, kinds }) {
       kinds: kinds || [],
       kind,
       q: '',
-      items: [],
-      page: 0,
-      total: 0,
-      loading: false,
-      error: '',
-      finished: false,
+      ...PAGING_DATA,
       contactShow: false,
       contactLoading: false,
       contact: null,
@@ -24,38 +20,10 @@ function catalogPage({ kind, kinds }) {
       return this.reload();
     },
 
-    onPullDownRefresh() {
-      return this.reload().finally(() => wx.stopPullDownRefresh());
-    },
+    ...pagingMethods,
 
-    onReachBottom() {
-      if (this.data.finished || this.data.loading) return Promise.resolve();
-      return this.loadPage(this.data.page + 1);
-    },
-
-    reload() {
-      this.setData({ items: [], page: 0, total: 0, finished: false });
-      return this.loadPage(1);
-    },
-
-    async loadPage(page) {
-      this.setData({ loading: true, error: '' });
-      try {
-        const answer = await catalog.listProducts(
-          { kind: this.data.kind, q: this.data.q.trim(), page },
-          { toast: false },
-        );
-        const items = page === 1 ? answer.items : this.data.items.concat(answer.items);
-        this.setData({
-          items,
-          page,
-          total: answer.total,
-          finished: items.length >= answer.total || answer.items.length === 0,
-          loading: false,
-        });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+    fetchPage(page) {
+      return catalog.listProducts({ kind: this.data.kind, q: this.data.q.trim(), page }, { toast: false });
     },
 
     onKindTap(e) {
