@@ -27,13 +27,11 @@ function typeLabel(type) {
   return type === 1 ? '类型一' : '类型二';
 }
 
-// The timeline's `action` and `by` are English codes (the API sends no label for them yet).
-const ACTION_LABELS = { placed: '下单', status: '状态更新', release: '确认收款，放行', cancel: '取消', complete: '完成', shipment: '发货' };
-const BY_LABELS = { customer: '客户', sales: '业务员', admin: '管理员', erp: '生产管理软件', system: '系统' };
+// The timeline's words come from the server (action_label, by_label: bridge.labels).
 
 function timelineRow(e) {
-  const what = ACTION_LABELS[e.action] || e.action;
-  return { ...e, atText: dateTime(e.at), text: e.status_label ? `${what} → ${e.status_label}` : what, byText: BY_LABELS[e.by] || e.by };
+  const what = e.action_label || e.action;
+  return { ...e, atText: dateTime(e.at), text: e.status_label ? `${what} → ${e.status_label}` : what, byText: e.by_label || e.by };
 }
 
 function orderRow(o) {

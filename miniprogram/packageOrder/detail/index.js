@@ -7,7 +7,6 @@ const cart = require('../../utils/cart');
 const format = require('../../utils/format');
 const { ask } = require('../../utils/dialog');
 
-const BY = { customer: '客户', sales: '业务员', admin: '管理员', erp: '生产系统', system: '系统' };
 
 function view(o) {
   return {
@@ -19,7 +18,7 @@ function view(o) {
     timeline: o.timeline
       .slice()
       .reverse()
-      .map((e) => ({ ...e, date: format.dateTime(e.at), who: BY[e.by] || e.by })),
+      .map((e) => ({ ...e, date: format.dateTime(e.at), who: e.by_label || e.by, what: e.status_label || e.action_label || e.action })),
   };
 }
 

@@ -10,6 +10,8 @@ const LINKS = [
   { id: 'accounts', label: '绑定账号', url: '/packageMe/accounts/index' },
   { id: 'inquiry', label: '留言询价', url: '/packageMe/inquiry/index' },
   { id: 'inquiries', label: '我的询价', url: '/packageMe/inquiries/index' },
+  // salespeople open their workbench here (it signs them in with their staff account)
+  { id: 'workbench', label: '业务员工作台', url: '/packageSales/index/index' },
 ];
 
 Page({

@@ -13,8 +13,8 @@ const detail = (over = {}) => ({
   lines: [{ line_no: 1, product_id: 9, sku: 'GW-400', name: '平形砂轮', spec: '400×40×127', marking: 'M1', quantity: 2, shipped_quantity: 2, unit: '片', unit_price: '88', amount: '176' }],
   shipments: [{ courier: '顺丰速运', tracking_no: 'SF123456', shipped_at: '2024-05-02T08:00:00+00:00', lines: [{ sku: 'GW-400', quantity: 2 }] }],
   timeline: [
-    { at: '2024-05-01T08:00:00+00:00', action: 'placed', status: 'pending', status_label: '等待处理', by: 'customer' },
-    { at: '2024-05-02T08:00:00+00:00', action: 'shipped', status: 'shipped', status_label: '已发货', by: 'erp' },
+    { at: '2024-05-01T08:00:00+00:00', action: 'placed', status: 'pending', status_label: '等待处理', by: 'customer', action_label: '提交订单', by_label: '客户' },
+    { at: '2024-05-02T08:00:00+00:00', action: 'shipment', status: null, status_label: null, by: 'erp', action_label: '发货', by_label: '生产管理软件' },
   ],
   ...over,
 });
@@ -63,7 +63,7 @@ test('C8: shipments with courier and tracking number to copy; lines and timeline
   const page = await openPage(simulate, 'packageOrder/detail/index', { order_no: 'JHT1' });
   await flush();
   const html = page.dom.innerHTML;
-  ['已发货', '顺丰速运', 'SF123456', '平形砂轮', '标记：M1', '已发 2/2', '生产系统', '¥176.00'].forEach((t) => expect(html).toContain(t));
+  ['已发货', '顺丰速运', 'SF123456', '平形砂轮', '标记：M1', '已发 2/2', '生产管理软件', '发货', '¥176.00'].forEach((t) => expect(html).toContain(t));
   page.querySelector('.copy').dispatchEvent('tap');
   await flush();
   expect(fake.calls.setClipboardData[0].data).toBe('SF123456');

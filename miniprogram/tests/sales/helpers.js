@@ -42,7 +42,7 @@ function orderDetail(overrides = {}) {
       { line_no: 1, product_id: 3, sku: 'PSA-400', name: '平形砂轮', spec: 'P 400×40×127 A 60 K V', marking: 'JHT', quantity: 2, shipped_quantity: 0, unit: '片', unit_price: '640.25', amount: '1280.5' },
     ],
     shipments: [],
-    timeline: [{ at: '2026-12-01T08:30:00+08:00', action: 'placed', status: 'awaiting_shipment', status_label: '等待发货', by: 'customer' }],
+    timeline: [{ at: '2026-12-01T08:30:00+08:00', action: 'placed', status: 'awaiting_shipment', status_label: '等待发货', by: 'customer', action_label: '提交订单', by_label: '客户' }],
     notes: [{ id: 1, body: '已电话联系', author_id: 2, author: '李业务', created_at: '2026-12-01T09:00:00+08:00' }],
     ...overrides,
   };

@@ -33,7 +33,7 @@ test('A6: shows lines, amounts in ¥ with two decimals, address, timeline in Chi
   expect(p.querySelector('.line').dom.textContent).toContain('¥640.25 × 2片');
   expect(p.querySelector('.total').dom.textContent).toBe('¥1280.50');
   expect(p.querySelector('.customer').dom.textContent).toContain('宏达机械（类型二）');
-  expect(p.querySelector('.event').dom.textContent).toContain('下单 → 等待发货（客户）');
+  expect(p.querySelector('.event').dom.textContent).toContain('提交订单 → 等待发货（客户）');
   expect(p.querySelector('.note-body').dom.textContent).toBe('已电话联系');
 });
 
