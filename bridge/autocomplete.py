@@ -1,4 +1,4 @@
-"""Shipped orders completed automatically (C9), as the big shops do: an order shipped
+"""Shipped orders completed automatically (C15), as the big shops do: an order shipped
 ``orders.auto_complete_days`` days ago (default 15; 0 turns it off) whose customer never
 confirmed receipt is completed by the system actor.
 

@@ -477,7 +477,7 @@ def test_c11_inquiry_from_the_mini_program_reaches_the_salesperson_who_handles_i
     assert c.get(f"{S}/inquiries?status=handled", headers=other).json()["total"] == 0
 
 
-def test_c11_the_salespersons_answer_reaches_the_customer_among_their_own_inquiries(api, mine):
+def test_c16_the_salespersons_answer_reaches_the_customer_among_their_own_inquiries(api, mine):
     """C11 (issue #13): staff answer an inquiry, which marks it handled; the customer lists their
     own inquiries (no one else's), newest first, with the answer and when it was given."""
     c = api["client"]

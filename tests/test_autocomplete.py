@@ -1,4 +1,4 @@
-"""Shipped orders completed automatically (C9, issue #13): ``orders.auto_complete_days`` after
+"""Shipped orders completed automatically (C15, issue #13; the ERP told as for C9): ``orders.auto_complete_days`` after
 the latest shipment, by the system actor through the state machine, on the timeline, and the ERP
 gets the same ``complete`` command as for a customer's confirmation of receipt."""
 
@@ -69,14 +69,14 @@ def complete_commands(engine, order_no: str) -> int:
         )
 
 
-def test_c9_auto_complete_days_defaults_to_15_and_0_turns_it_off():
+def test_c15_auto_complete_days_defaults_to_15_and_0_turns_it_off():
     assert OrdersSection().auto_complete_days == 15
     assert OrdersSection(auto_complete_days=0).auto_complete_days == 0
     with pytest.raises(ValueError):
         OrdersSection(auto_complete_days=-1)
 
 
-def test_c9_an_order_shipped_16_days_ago_completes_one_shipped_14_days_ago_does_not(engine, shop, erp):
+def test_c15_an_order_shipped_16_days_ago_completes_one_shipped_14_days_ago_does_not(engine, shop, erp):
     old = shipped(engine, shop, 16, shipment_days_ago=16)
     recent = shipped(engine, shop, 14, shipment_days_ago=14)
     done = autocomplete.run(engine, 15)
@@ -97,7 +97,7 @@ def test_c9_an_order_shipped_16_days_ago_completes_one_shipped_14_days_ago_does_
     assert [c for c in erp.commands if c[0] in (old, recent)] == [(old, "complete")]
 
 
-def test_c9_a_completed_order_is_not_touched_twice(engine, shop):
+def test_c15_a_completed_order_is_not_touched_twice(engine, shop):
     old = shipped(engine, shop, 20, shipment_days_ago=20)
     assert [c.order_no for c in autocomplete.run(engine, 15)] == [old]
     assert autocomplete.run(engine, 15) == []
@@ -110,7 +110,7 @@ def test_c9_a_completed_order_is_not_touched_twice(engine, shop):
     assert len(moves) == 1
 
 
-def test_c9_shipped_at_is_the_latest_shipment_else_the_move_to_shipped(engine, shop):
+def test_c15_shipped_at_is_the_latest_shipment_else_the_move_to_shipped(engine, shop):
     """Marked shipped 20 days ago but its last parcel left 10 days ago: not yet. No shipment
     recorded: the move to shipped counts."""
     late_parcel = shipped(engine, shop, 20, shipment_days_ago=10)
@@ -120,7 +120,7 @@ def test_c9_shipped_at_is_the_latest_shipment_else_the_move_to_shipped(engine, s
     assert [c.order_no for c in autocomplete.run(engine, 9)] == [late_parcel]
 
 
-def test_c9_the_customers_own_confirmation_or_0_days_leave_nothing_to_do(engine, shop):
+def test_c15_the_customers_own_confirmation_or_0_days_leave_nothing_to_do(engine, shop):
     confirmed = shipped(engine, shop, 30, shipment_days_ago=30)
     with Session(engine) as s:
         order = s.exec(select(Order).where(Order.order_no == confirmed)).one()
@@ -133,7 +133,7 @@ def test_c9_the_customers_own_confirmation_or_0_days_leave_nothing_to_do(engine,
     assert complete_commands(engine, confirmed) == 1
 
 
-def test_c9_the_worker_completes_due_orders_and_wakes_the_dispatcher(engine, shop, erp):
+def test_c15_the_worker_completes_due_orders_and_wakes_the_dispatcher(engine, shop, erp):
     old = shipped(engine, shop, 16, shipment_days_ago=16)
     config = Config.model_validate({}, context={"skip_existence_checks": True})
     worker = Worker(config, engine, erp, poll_inbox=False)

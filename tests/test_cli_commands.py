@@ -89,7 +89,7 @@ def sent_files(site) -> list[str]:
 # --------------------------------------------------------------------------- sync once
 
 
-def test_c9_sync_once_and_sync_auto_complete_complete_an_order_shipped_16_days_ago(site, order, shop):
+def test_c15_sync_once_and_sync_auto_complete_complete_an_order_shipped_16_days_ago(site, order, shop):
     """C9 (issue #13): `sync once` completes the shipped orders orders.auto_complete_days old
     before delivering, so the ERP's complete command goes out in the same run; `sync
     auto-complete` finds nothing left."""
