@@ -8,7 +8,8 @@ Scenario 1 (C1, C4, C5, C7, C8, C9, A1, A6): a type-2 customer scans a stocked w
 and orders it → 等待发货 with 等待业务员确认收款; the salesperson releases it from the workbench; the
 ERP ships; the customer sees courier and tracking number and confirms receipt → 已完成.
 Scenario 2 (C2, C5, C8): a type-1 customer orders its own custom wheel → 等待处理; the ERP produces
-and ships it in two parts; the customer confirms receipt.
+and ships it in two parts; the customer confirms receipt; then an inquiry, answered by the
+salesperson from the workbench, read by the customer (C11, C16).
 """
 
 from __future__ import annotations
@@ -223,6 +224,14 @@ def test_c5_a6_both_seed_scenarios_through_the_mini_programs_services(shop):
     shipped = shop.wait_status(order_no, "shipped")
     assert len(shipped["shipments"]) == 2 and shipped["shipped"] == [[8, 8]]
     assert shop.step("customer-confirm", code=shop.code, order_no=order_no)["status"] == "completed"
+
+    # C11, C16: an inquiry, answered from the workbench, read by the customer.
+    asked = shop.step("customer-inquiry", code=shop.code, body="需要 Φ610 的轧辊磨砂轮，月用量 40 片")
+    answer = "可以生产，单价 420 元，交期 20 天"
+    answered = shop.step("sales-answer", username=username, password=password, id=asked["id"], answer=answer)
+    assert answered == {"status": "handled", "answer": answer}
+    mine = shop.step("customer-inquiries", code=shop.code)["items"]
+    assert mine[0]["id"] == asked["id"] and mine[0]["answer"] == answer and mine[0]["answered_by"]
 
     _check_against_the_document(shop)
 

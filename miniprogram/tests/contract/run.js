@@ -83,6 +83,8 @@ const orders = load('services/orders');
 const me = load('services/me');
 const sales = load('services/salesClient');
 const salesOrders = load('services/salesOrders');
+const salesInquiries = load('services/salesInquiries');
+const inquiries = load('services/inquiries');
 
 function fail(message) {
   throw new Error(message);
@@ -158,6 +160,26 @@ const STEPS = {
     if (!before.can_release) fail('the workbench offers no release');
     const after = await salesOrders.releaseOrder(args.order_no);
     return { released: after.released, can_release: after.can_release, status: after.status };
+  },
+
+  // C11, C16: the customer leaves an inquiry; the salesperson answers it from the workbench; the
+  // customer reads the answer among their own inquiries.
+  async 'customer-inquiry'() {
+    const made = await inquiries.createInquiry(args.body);
+    return { id: made.id, status: made.status };
+  },
+
+  async 'sales-answer'() {
+    await sales.passwordLogin(args.username, args.password);
+    const open = await salesInquiries.listInquiries({ status: 'open' });
+    const found = open.items.find((i) => i.id === args.id) || fail(`inquiry ${args.id} is not open for the salesperson`);
+    const answered = await salesInquiries.answerInquiry(found.id, args.answer);
+    return { status: answered.status, answer: answered.answer };
+  },
+
+  async 'customer-inquiries'() {
+    const mine = await inquiries.listMyInquiries();
+    return { items: mine.items.map((i) => ({ id: i.id, status: i.status, answer: i.answer, answered_by: i.answered_by })) };
   },
 };
 
