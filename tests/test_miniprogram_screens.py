@@ -21,6 +21,8 @@ MINIPROGRAM = REPO / "miniprogram"
 RENDER = MINIPROGRAM / "tests" / "screens" / "render.js"
 SHOTS = REPO / "docs" / "miniprogram"
 CHROMIUM = Path("/usr/bin/chromium")
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")  # else Chinese shows as empty boxes
+README = REPO / "README.md"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 
 
@@ -34,9 +36,7 @@ def rendered(tmp_path_factory) -> list[dict]:
         "miniprogram/node_modules missing: run scripts/test (npm ci)",
     )
     out = tmp_path_factory.mktemp("screens")
-    done = subprocess.run(
-        [node, str(RENDER), str(out)], cwd=MINIPROGRAM, capture_output=True, text=True, timeout=300
-    )
+    done = subprocess.run([node, str(RENDER), str(out)], cwd=MINIPROGRAM, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"render.js failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
@@ -62,6 +62,7 @@ def test_screenshots_of_the_main_pages(rendered):
     """Every page of the list rendered its data, and its screenshot in docs/miniprogram/ shows it."""
     sync_api = require_module("playwright.sync_api")
     require(CHROMIUM.exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium")
+    require(CJK_FONT.exists(), f"{CJK_FONT} missing: scripts/test installs fonts-wqy-zenhei")
     shot = [p for p in rendered if "skipped" not in p]
     for p in rendered:
         if "skipped" in p:
@@ -95,4 +96,10 @@ def test_screenshots_of_the_main_pages(rendered):
                     problems.append(f"{name}: the screenshot is blank ({colours} colours)")
         finally:
             browser.close()
+    readme = README.read_text(encoding="utf-8")
+    problems += [
+        f"{p['name']}: README does not link docs/miniprogram/{p['name']}.png"
+        for p in shot
+        if f"(docs/miniprogram/{p['name']}.png)" not in readme
+    ]
     assert not problems, "\n".join(problems)

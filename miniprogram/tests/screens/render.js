@@ -94,7 +94,7 @@ const staffOrder = (o, customer = { id: 7, name: '宏达机械', type: 2 }, over
 const STAFF_ORDERS = [
   staffOrder(ORDERS[0], undefined, { awaiting_payment: true }),
   staffOrder(ORDERS[1]),
-  staffOrder(summary('JHT-20261202-0004', { status: 'pending', status_label: '等待处理', total_amount: '2808' }), { id: 8, name: '恒力五金制品厂', type: 1 }),
+  staffOrder(summary('JHT-20261202-0004', { status: 'pending', status_label: '等待处理', total_amount: '2808', created_at: '2026-12-02T14:25:00+08:00' }), { id: 8, name: '恒力五金制品厂', type: 1 }),
 ];
 const STAFF_ORDER_DETAIL = {
   ...STAFF_ORDERS[0], ship_to: SHIP_TO, remark: '请周五前送到', erp_ref: null, can_cancel: true, can_release: true, released_at: null,
@@ -230,6 +230,16 @@ const APP = JSON.parse(fs.readFileSync(path.join(ROOT, 'app.json'), 'utf8'));
 const STAFF_TOKENS = { 'jht.sales.tokens': { access_token: 'staff-a1', refresh_token: 'staff-r1' } };
 const CUSTOMER_TOKENS = { 'jht.mp.tokens': { access_token: 'access-1', refresh_token: 'refresh-1' } };
 
+// rpx → px at a 375 px wide screen (750 rpx = 375 px)
+const rpx = (css) => css.replace(/(-?\d*\.?\d+)rpx/g, (m, n) => `${Number((Number(n) / 2).toFixed(2))}px`);
+
+// The simulator turns 1rpx into 1px (in the WXSS it injects and in inline styles): make it 0.5px.
+function useRpxAt375() {
+  const simulateDir = path.dirname(require.resolve('miniprogram-simulate/src/utils'));
+  require('miniprogram-simulate/src/utils').transformRpx = rpx;
+  require(require.resolve('j-component/src/tool/utils', { paths: [simulateDir] })).transformRpx = rpx;
+}
+
 const settle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freshDocument() {
@@ -319,9 +329,6 @@ function flatten(node) {
 
 // ---- WXSS as CSS -------------------------------------------------------------------------------
 
-// rpx → px at a 375 px wide screen (750 rpx = 375 px)
-const rpx = (css) => css.replace(/(-?\d*\.?\d+)rpx/g, (m, n) => `${Number((Number(n) / 2).toFixed(2))}px`);
-
 // WXSS tag selectors onto the rendered tags; `page` is the page's box.
 const SELECTOR_TAGS = {
   page: '.wx-page', view: 'wx-view', text: 'wx-text', button: 'button', image: 'img', input: 'input', textarea: 'textarea',
@@ -360,7 +367,7 @@ wx-text, wx-label { display: inline; }
 wx-scroll-view { overflow: auto; }
 wx-switch, wx-checkbox, wx-radio, wx-icon { display: inline-block; }
 wx-contact-sheet, product-card { display: block; }
-.wx-page { position: relative; transform: translateZ(0); line-height: 1.4; box-sizing: border-box; }
+.wx-page { display: flow-root; position: relative; transform: translateZ(0); line-height: 1.4; box-sizing: border-box; }
 button { position: relative; display: block; box-sizing: border-box; width: 184px; margin: 0 auto; padding: 8px 24px;
   font: inherit; font-size: 17px; font-weight: 700; line-height: 1.41176471; text-align: center; border: 0; border-radius: 8px;
   color: #000; background-color: #f2f2f2; overflow: hidden; }
@@ -370,7 +377,7 @@ button[type=warn] { color: #fa5151; background-color: #f2f2f2; }
 button[plain] { color: #353535; border: 1px solid #353535; background-color: transparent; }
 button[disabled] { color: rgba(0,0,0,.18); background-color: #fafafa; }
 button[type=primary][disabled] { color: rgba(255,255,255,.6); background-color: #9ed99d; }
-input { display: block; box-sizing: border-box; width: 100%; height: 1.4em; min-height: 1.4em; padding: 0; border: 0; margin: 0;
+input { display: block; box-sizing: content-box; width: -webkit-fill-available; height: 1.4em; min-height: 1.4em; padding: 0; border: 0; margin: 0;
   font: inherit; color: inherit; background: transparent; outline: none; overflow: hidden; }
 input::placeholder, textarea::placeholder { color: #999; }
 textarea { display: block; box-sizing: border-box; width: 300px; height: 150px; padding: 0; border: 0; margin: 0; font: inherit; color: inherit; background: transparent; resize: none; }
@@ -430,6 +437,7 @@ async function main() {
     process.exit(2);
   }
   fs.mkdirSync(outDir, { recursive: true });
+  useRpxAt375();
   const unknown = only.filter((n) => !PAGES.some((p) => p.name === n));
   if (unknown.length) throw new Error(`unknown page(s): ${unknown.join(', ')}`);
   const pages = only.length ? PAGES.filter((p) => only.includes(p.name)) : PAGES;
