@@ -37,7 +37,7 @@ const CUSTOM = [
   wheel(201, { kind: 'custom', kind_label: '定制品', name: '宏达专用双端面砂轮', sku: 'HD-500', spec: '1 500×63×203 WA 80 L V 45m/s', price: '468', marking: 'HD-2026', outer_diameter_mm: '500.00', thickness_mm: '63.00', bore_mm: '203.00', grit: '80', hardness: 'L', max_speed_ms: '45.00' }),
   wheel(202, { kind: 'custom', kind_label: '定制品', name: '宏达专用碗形砂轮', sku: 'HD-150', spec: '11 150×50×32 A 46 K B 35m/s', price: null, shape: '11', abrasive: 'A', grit: '46', bond: 'B', outer_diameter_mm: '150.00', thickness_mm: '50.00', bore_mm: '32.00' }),
 ];
-const listOf = (items, extra = {}) => ({ page: 1, page_size: 20, total: items.length, items, ...extra });
+const { page: listOf, STAFF_TOKENS } = require('../sales/helpers'); // a page of items; the salesperson's tokens
 const SALESPERSON = { name: '李明', phone: '13912345678', wechat: 'jht-liming' };
 const ADDRESS = { id: 3, recipient: '王建国', phone: '13800138000', province: '河南省', city: '郑州市', district: '中原区', detail: '建设西路 188 号宏达机械厂', is_default: true };
 const SHIP_TO = { recipient: '王建国', phone: '13800138000', province: '河南省', city: '郑州市', district: '中原区', detail: '建设西路 188 号宏达机械厂' };
@@ -227,8 +227,6 @@ const PAGES = [
 // ---- loading a page ----------------------------------------------------------------------------
 
 const APP = JSON.parse(fs.readFileSync(path.join(ROOT, 'app.json'), 'utf8'));
-const STAFF_TOKENS = { 'jht.sales.tokens': { access_token: 'staff-a1', refresh_token: 'staff-r1' } };
-const CUSTOMER_TOKENS = { 'jht.mp.tokens': { access_token: 'access-1', refresh_token: 'refresh-1' } };
 
 // rpx → px at a 375 px wide screen (750 rpx = 375 px)
 const rpx = (css) => css.replace(/(-?\d*\.?\d+)rpx/g, (m, n) => `${Number((Number(n) / 2).toFixed(2))}px`);
@@ -262,8 +260,10 @@ async function loadPage(spec) {
   freshDocument();
   forgetProjectModules();
   const sim = require('../helpers/sim');
-  const tokens = spec.signedIn === false ? {} : spec.staff ? STAFF_TOKENS : CUSTOMER_TOKENS;
-  const { simulate, fake } = sim.setup({ signedIn: false, storage: { ...tokens, ...JSON.parse(JSON.stringify(spec.storage || {})) } });
+  // a customer signed in (sim's tokens), or a salesperson (their own slot), or nobody
+  const staff = spec.staff && spec.signedIn !== false ? STAFF_TOKENS : {};
+  const storage = { ...staff, ...JSON.parse(JSON.stringify(spec.storage || {})) };
+  const { simulate, fake } = sim.setup({ signedIn: !spec.staff && spec.signedIn !== false, storage });
   require('../../config').setBaseUrl('http://api.test');
   (spec.routes || []).forEach(([method, apiPath, answer]) => fake.route(method, apiPath, answer));
   const page = await sim.openPage(simulate, spec.path, spec.query || {});
