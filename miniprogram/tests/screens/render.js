@@ -63,9 +63,9 @@ const ORDER_DETAIL = {
   lines: [orderLine(1, WHEELS[0], 2, 2)],
   shipments: [{ courier: '顺丰速运', tracking_no: 'SF1428839012873', shipped_at: '2026-12-02T16:30:00+08:00', lines: [{ sku: 'PSA-101', quantity: 2 }] }],
   timeline: [
-    { at: '2026-12-01T09:20:00+08:00', action: 'placed', status: 'pending', status_label: '等待处理', by: 'customer' },
-    { at: '2026-12-01T11:02:00+08:00', action: 'status', status: 'awaiting_shipment', status_label: '等待发货', by: 'erp' },
-    { at: '2026-12-02T16:30:00+08:00', action: 'shipment', status: 'shipped', status_label: '已发货', by: 'erp' },
+    { at: '2026-12-01T09:20:00+08:00', action: 'placed', status: 'pending', status_label: '等待处理', by: 'customer', action_label: '提交订单', by_label: '客户' },
+    { at: '2026-12-01T11:02:00+08:00', action: 'status', status: 'awaiting_shipment', status_label: '等待发货', by: 'erp', action_label: '状态更新', by_label: '生产管理软件' },
+    { at: '2026-12-02T16:30:00+08:00', action: 'shipment', status: null, status_label: null, by: 'erp', action_label: '发货', by_label: '生产管理软件' },
   ],
 };
 const ME = {
@@ -101,7 +101,7 @@ const STAFF_ORDER_DETAIL = {
   stock_check: 'in_stock', placed_by_staff_id: null,
   lines: [orderLine(1, WHEELS[0], 3, 0), orderLine(2, WHEELS[1], 3, 0, 'HD-LOT-12'), orderLine(3, WHEELS[3], 5, 0)],
   shipments: [],
-  timeline: [{ at: '2026-12-03T10:05:00+08:00', action: 'placed', status: 'awaiting_shipment', status_label: '等待发货', by: 'customer' }],
+  timeline: [{ at: '2026-12-03T10:05:00+08:00', action: 'placed', status: 'awaiting_shipment', status_label: '等待发货', by: 'customer', action_label: '提交订单', by_label: '客户' }],
   notes: [{ id: 1, body: '客户来电：货款周四对公转账', author_id: 2, author: '李明', created_at: '2026-12-03T11:00:00+08:00' }],
 };
 STAFF_ORDER_DETAIL.total_amount = '1014.5';
