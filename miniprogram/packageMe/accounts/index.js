@@ -17,6 +17,12 @@ function view(a, currentId) {
 Page({
   data: { loading: true, error: '', items: [], busy: false },
 
+  // "分享小程序给同事": a colleague opens the shop, signs in and binds the phone a salesperson
+  // registered on this customer, and joins it (the server's rule, scenario 2 of the phone join).
+  onShareAppMessage() {
+    return { title: '锦亨泰商城：绑定手机号即可为本公司下单', path: '/pages/home/index' };
+  },
+
   onLoad() {
     return this.load();
   },

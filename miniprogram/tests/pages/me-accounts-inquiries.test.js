@@ -52,6 +52,18 @@ test('C10: the bound accounts, this one marked; unbinding another asks, DELETEs 
   expect(fake.storage['jht.mp.tokens']).toBeTruthy();
 });
 
+test('C10: binding another phone or WeChat: how a colleague joins, and a share of the shop', async () => {
+  fake.route('GET', `${API}/me`, { data: me() });
+  const page = await openPage(simulate, 'packageMe/accounts/index');
+  await flush();
+  expect(page.querySelector('.more').dom.textContent).toContain('绑定已在业务员处登记的手机号，即可加入本客户');
+  expect(page.querySelector('#share').dom.textContent).toBe('分享小程序给同事');
+  // the simulator renders no attributes: the button's open-type is read from the page's WXML
+  const wxml = require('fs').readFileSync(require('path').join(__dirname, '../../packageMe/accounts/index.wxml'), 'utf8');
+  expect(wxml).toMatch(/id="share"[^>]*open-type="share"/);
+  expect(page.instance.onShareAppMessage()).toEqual({ title: '锦亨泰商城：绑定手机号即可为本公司下单', path: '/pages/home/index' });
+});
+
 test('C10: the last account cannot be unbound: the API message is shown, the list stays', async () => {
   fake.route('GET', `${API}/me`, { data: me([accounts[0]]) });
   fake.route('DELETE', `${API}/me/accounts/11`, { statusCode: 409, data: { code: 'conflict', message: '至少需要保留一个绑定账号' } });
