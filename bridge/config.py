@@ -368,6 +368,8 @@ class SecuritySection(_Section):
     """Lifetime of an API access token; the mini-program refreshes it with its refresh token."""
     refresh_ttl_s: int = Field(30 * 86400, ge=3600, le=365 * 86400)
     """Lifetime of a refresh token: how long a customer stays logged in without using the app."""
+    admin_session_ttl_s: int = Field(8 * 3600, ge=300, le=7 * 86400)
+    """Lifetime of a sign-in to the admin pages (/admin): after it the staff user logs in again."""
     login_attempts_per_minute: int = Field(10, ge=1, le=1000)
     """Staff logins allowed per minute from one address, and wrong passwords per minute for one
     username from one address; past three times as many wrong passwords for one username from

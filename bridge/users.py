@@ -27,7 +27,7 @@ from bridge import sessions
 from bridge.actors import Actor, audit
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from bridge.logs import get_logger
-from bridge.models import ActorKind, Customer, StaffRole, StaffUser
+from bridge.models import ActorKind, AuthSession, Customer, StaffRole, StaffUser
 
 log = get_logger("bridge.users")
 
@@ -290,6 +290,13 @@ def signed_in_staff(session: Session, staff_id: int | None, session_id: str | No
     user = current_staff(session, staff_id)
     sessions.check_active(session, session_id, sessions.Subject(staff_id=user.id))
     return user
+
+
+def staff_of_session(session: Session, session_id: str | None) -> StaffUser:
+    """The staff user whose sign-in session ``session_id`` is (the admin pages' cookie names only
+    the session), while both are active: ``signed_in_staff``."""
+    row = session.get(AuthSession, session_id) if session_id else None
+    return signed_in_staff(session, row.staff_id if row is not None else None, session_id)
 
 
 def wechat_sign_in(session: Session, openid: str) -> StaffUser:

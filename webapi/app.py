@@ -11,6 +11,7 @@ message the mini-program can show as it is; bad input is a 4xx, never a 500.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from bridge.config import Config
 from bridge.errors import DomainError
@@ -168,7 +171,12 @@ def _bad_text(field: str, char: str) -> BadText:
 def content_security_policy(path: str) -> str:
     """The CSP of a response: nothing at all may load or run for the JSON API; the schema viewer
     (Redoc, served from the bridge itself, no CDN) needs its own script, inline styles and a
-    blob worker. Pages added later (admin) get their policy here, in the one place."""
+    blob worker; the admin pages load their own stylesheet and post forms to themselves only."""
+    if path == "/admin" or path.startswith("/admin/"):
+        return (
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+            "base-uri 'none'; frame-ancestors 'none'"
+        )
     if path == "/schema" or path.startswith("/schema/") and not path.endswith((".json", ".yaml", ".yml")):
         return (
             "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -202,7 +210,7 @@ def _allow_header(app, methods: dict[str, str]):
 def _security_headers(app):
     """ASGI middleware: the standard security headers on every answer (OWASP secure headers):
     no MIME sniffing, no referrer, no framing, a CSP; API answers are never cached (they are
-    one caller's data)."""
+    one caller's data, and so are the admin pages)."""
 
     async def middleware(scope, receive, send):
         if scope["type"] != "http":
@@ -214,7 +222,7 @@ def _security_headers(app):
             (b"x-frame-options", b"DENY"),
             (b"content-security-policy", content_security_policy(path).encode()),
         ]
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/admin")):
             extra.append((b"cache-control", b"no-store"))
 
         async def send_with_headers(message):
@@ -282,16 +290,26 @@ class _Redoc(RedocRenderPlugin):
         return super().render(request, document_limits(openapi_schema, request.app.state.runtime.config))
 
 
+ADMIN_TEMPLATES = Path(__file__).parent / "admin" / "templates"
+
+
+def admin_csrf_secret(config: Config) -> str:
+    """The key of the admin pages' CSRF tokens, derived from the token key (one secret to keep)."""
+    return hashlib.sha256(b"jht-bridge admin csrf:" + (config.security.token_key() or "").encode()).hexdigest()
+
+
 def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
     """The API for ``runtime`` (its config, database and connector) and the WeChat client
     ``wechat``. Built by the composition root (``bridge.app.build_api``), which gives it both."""
     from webapi import ops, routes
+    from webapi.admin import routes as admin
 
     allowed: dict[str, str] = {}  # filled below, once the routes exist
     app = Litestar(
         route_handlers=[
             *routes.routers(ERROR_RESPONSES),
             *ops.ROUTES,
+            admin.router(admin_csrf_secret(runtime.config)),
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False),
         ],
         exception_handlers={
@@ -313,6 +331,7 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
             path="/schema",
             render_plugins=[_Redoc(), _JsonSchema()],
         ),
+        template_config=TemplateConfig(directory=ADMIN_TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,
         logging_config=None,  # bridge.logs configured logging once; keep it
         middleware=[_security_headers, _count_requests, lambda app: _allow_header(app, allowed)],

@@ -1,0 +1,195 @@
+"""The admin pages (issue #14, foundation): login, session, CSRF and the 工作台, driven in
+Debian's Chromium through Playwright (never ``playwright install``) against a live server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bridge import outbox, sessions
+from bridge.actors import CLI_ADMIN
+from bridge.demo import ADMIN_LOGIN, SALES_LOGIN, load_demo_data
+from bridge.models import Customer, Order, OrderStatus, OutboxMessage, OutboxStatus, StaffUser
+from bridge.types import utcnow
+from tests.api_helpers import LiveServer, make_client
+from tests.conftest import count, require, require_module
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(CHROMIUM.exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium")
+    sync_api = require_module("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _order(session, customer: Customer, n: int, *, released: bool = False, days_ago: int = 0) -> None:
+    session.add(
+        Order(
+            order_no=f"T-{n:04d}",
+            customer_id=customer.id,
+            status=OrderStatus.PENDING,
+            released=released,
+            idempotency_key=f"k{n}",
+            request_hash="h",
+            created_at=utcnow() - timedelta(days=days_ago),
+        )
+    )
+
+
+@pytest.fixture
+def site(engine, tmp_path):
+    """A live bridge with the demo data, plus: the demo salesperson's customer has two orders
+    waiting for payment today, one released today and one waiting since three days; another
+    salesperson's customer has one waiting today; the outbox has one pending and one dead message."""
+    client, rt = make_client(engine, tmp_path)
+    with Session(rt.engine) as session:
+        load_demo_data(session, CLI_ADMIN)
+        sales = session.exec(select(StaffUser).where(StaffUser.username == SALES_LOGIN[0])).one()
+        mine = session.exec(select(Customer).where(Customer.salesperson_id == sales.id)).first()
+        other_sales = StaffUser(username="lisi", display_name="李四", role="sales", password_hash="x")
+        session.add(other_sales)
+        session.flush()
+        theirs = Customer(name="别家客户", type=2, salesperson_id=other_sales.id)
+        session.add(theirs)
+        session.flush()
+        _order(session, mine, 1)
+        _order(session, mine, 2)
+        _order(session, mine, 3, released=True)
+        _order(session, mine, 4, days_ago=3)
+        _order(session, theirs, 5)
+        for n, status in enumerate((OutboxStatus.PENDING, OutboxStatus.DEAD)):
+            message = outbox.enqueue(
+                session, kind="order.submit", ordering_key=f"k{n}", aggregate_type="order", aggregate_id=n, payload={}
+            )
+            message.status = status
+        session.commit()
+        # the demo data queues messages of its own: the page must show all that wait
+        pending = count(session, OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING)
+        assert pending >= 1
+    with LiveServer(client.app) as server:
+        server.outbox_pending = pending
+        yield server, rt
+
+
+def _log_in(page, base_url: str, login: tuple[str, str]) -> None:
+    page.goto(f"{base_url}/admin/")
+    assert page.url == f"{base_url}/admin/login"
+    page.fill("input[name=username]", login[0])
+    page.fill("input[name=password]", login[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/")
+
+
+def _tile(page, name: str) -> str:
+    return page.inner_text(f"[data-name={name}] .num")
+
+
+def test_s1_admin_logs_in_and_sees_the_dashboard_with_sync_counts(site, browser):
+    server, _ = site
+    page = browser.new_page()
+    _log_in(page, server.base_url, ADMIN_LOGIN)
+    assert page.inner_text("h1") == "工作台"
+    assert _tile(page, "awaiting-payment") == "4"
+    assert _tile(page, "today-orders") == "4"
+    assert _tile(page, "outbox-pending") == str(server.outbox_pending)
+    assert _tile(page, "outbox-dead") == "1"
+    assert _tile(page, "inbox-parked") == "0"
+    assert _tile(page, "inbox-quarantined") == "0"
+    cookie = next(c for c in page.context.cookies() if c["name"] == "jht_admin")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    page.close()
+
+
+def test_a6_salesperson_dashboard_counts_only_their_customers(site, browser):
+    server, _ = site
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    _log_in(page, server.base_url, SALES_LOGIN)
+    assert _tile(page, "awaiting-payment") == "3"
+    assert _tile(page, "today-orders") == "3"
+    assert page.locator("[data-name=outbox-dead]").count() == 0  # the sync state is for admins
+    assert "业务员" in page.inner_text("header")
+    page.close()
+
+
+def test_wrong_password_gets_the_chinese_error(site, browser):
+    server, _ = site
+    page = browser.new_page()
+    page.goto(f"{server.base_url}/admin/login")
+    page.fill("input[name=username]", SALES_LOGIN[0])
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button[type=submit]")
+    assert page.inner_text(".error") == "用户名或密码错误"
+    assert page.url == f"{server.base_url}/admin/login"
+    assert not [c for c in page.context.cookies() if c["name"] == "jht_admin"]
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/", "/admin/orders", "/admin/anything/at/all"])
+def test_s1_no_session_redirects_to_the_login(site, path):
+    server, _ = site
+    answer = httpx.get(server.base_url + path, follow_redirects=True)
+    assert answer.status_code == 200
+    assert str(answer.url) == f"{server.base_url}/admin/login"
+    assert "员工登录" in answer.text
+    forged = httpx.get(server.base_url + path, cookies={"jht_admin": "0" * 32}, follow_redirects=False)
+    assert (forged.status_code, forged.headers["location"]) == (303, "/admin/login")  # an unknown session id
+
+
+def test_post_without_the_csrf_token_is_refused(site, browser):
+    server, rt = site
+    form = {"username": ADMIN_LOGIN[0], "password": ADMIN_LOGIN[1]}
+    assert httpx.post(f"{server.base_url}/admin/login", data=form).status_code == 403
+    page = browser.new_page()
+    _log_in(page, server.base_url, ADMIN_LOGIN)
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    with httpx.Client(base_url=server.base_url, cookies={"jht_admin": cookies["jht_admin"]}) as http:
+        assert http.post("/admin/logout").status_code == 403  # the session cookie alone is not enough
+        # with the csrf cookie but no token in the form or header: still refused
+        http.cookies.set("csrftoken", cookies["csrftoken"])
+        assert http.post("/admin/logout", data={"x": "1"}).status_code == 403
+    page.reload()
+    assert page.url == f"{server.base_url}/admin/"  # still signed in: nothing was done
+    page.close()
+
+
+def test_s1_logout_ends_the_session(site, browser):
+    server, rt = site
+    page = browser.new_page()
+    _log_in(page, server.base_url, ADMIN_LOGIN)
+    session_id = next(c["value"] for c in page.context.cookies() if c["name"] == "jht_admin")
+    page.click("text=退出登录")
+    page.wait_for_url(f"{server.base_url}/admin/login")
+    page.goto(f"{server.base_url}/admin/")
+    assert page.url == f"{server.base_url}/admin/login"
+    # the old cookie, replayed, opens nothing: the session itself is ended on the server
+    replay = httpx.get(f"{server.base_url}/admin/", cookies={"jht_admin": session_id}, follow_redirects=False)
+    assert replay.status_code == 303 and replay.headers["location"] == "/admin/login"
+    with Session(rt.engine) as session:
+        admin = session.exec(select(StaffUser).where(StaffUser.username == ADMIN_LOGIN[0])).one()
+        assert sessions.active_count(session, sessions.Subject(staff_id=admin.id)) == 0
+    page.close()
+
+
+def test_s1_a_deactivated_users_session_stops_working_at_once(site, browser):
+    server, rt = site
+    page = browser.new_page()
+    _log_in(page, server.base_url, SALES_LOGIN)
+    with Session(rt.engine) as session:
+        # only the flag, not ending the sessions: the pages re-read the user on every request
+        user = session.exec(select(StaffUser).where(StaffUser.username == SALES_LOGIN[0])).one()
+        user.active = False
+        session.add(user)
+        session.commit()
+    page.reload()
+    assert page.url == f"{server.base_url}/admin/login"
+    page.close()
