@@ -33,7 +33,7 @@ from bridge.errors import NotSignedIn, TooMany
 from bridge.logs import get_logger
 from bridge.models import AuthSession, StaffRole
 from bridge.sessions import Subject
-from bridge.users import signed_in_staff
+from bridge.users import sign_in, signed_in_staff
 
 ISSUER = "jht-bridge"
 Unauthorized = NotSignedIn
@@ -277,6 +277,26 @@ class LoginLimiter:
 def login_failed(address: str, username: str, reason: str) -> None:
     """Every failed staff login leaves a line (never the password)."""
     log.warning("staff login failed", username=username[:64], client=address, reason=reason)
+
+
+def staff_sign_in(connection: ASGIConnection, session, username: str, password: str, *, via: str | None = None):
+    """``bridge.users.sign_in`` behind the login limits of ``app.state.login_limiter`` (per
+    address and per username), every failure logged (``via``: where, when not the API). The staff
+    user, or NotSignedIn / TooMany."""
+    username = username.strip()
+    address = client_address(connection)
+    limiter = connection.app.state.login_limiter
+    limiter.attempt(address, username)
+    try:
+        user = sign_in(session, username, password)
+    except NotSignedIn as exc:
+        if exc.code == "bad_credentials":
+            limiter.failed(address, username)
+        reason = exc.detail or exc.code
+        login_failed(address, username, f"{reason} ({via})" if via else reason)
+        raise
+    limiter.succeeded(address, username)
+    return user
 
 
 # --------------------------------------------------------------------------- who is calling (dependencies)

@@ -14,7 +14,17 @@ from bridge import accounts, sessions, users
 from bridge.db import read_scope, session_scope
 from bridge.errors import NotSignedIn
 from webapi import fields, views
-from webapi.auth import Me, Principal, Staff, Unauthorized, client_address, login_failed, runtime, signed_in
+from webapi.auth import (
+    Me,
+    Principal,
+    Staff,
+    Unauthorized,
+    client_address,
+    login_failed,
+    runtime,
+    signed_in,
+    staff_sign_in,
+)
 
 
 class CustomerLoginBody(msgspec.Struct):
@@ -146,19 +156,8 @@ def _staff_tokens(request: Request, session, user, auth=None) -> views.StaffLogi
 def staff_login(request: Request, data: JSONBody[StaffLoginBody]) -> views.StaffLogin:
     """Username and password → tokens; a wrong username and a wrong password get the same answer,
     attempts are limited per address and per username, and every failure is logged."""
-    username = data.username.strip()
-    address = client_address(request)
-    limiter = request.app.state.login_limiter
-    limiter.attempt(address, username)
     with session_scope(runtime(request).engine) as session:
-        try:
-            user = users.sign_in(session, username, data.password)
-        except NotSignedIn as exc:
-            if exc.code == "bad_credentials":
-                limiter.failed(address, username)
-            login_failed(address, username, exc.detail or exc.code)
-            raise
-        limiter.succeeded(address, username)
+        user = staff_sign_in(request, session, data.username, data.password)
         return _staff_tokens(request, session, user)
 
 

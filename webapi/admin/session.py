@@ -21,7 +21,7 @@ from bridge.actors import Actor
 from bridge.db import read_scope, session_scope
 from bridge.errors import NotSignedIn
 from bridge.models import StaffRole, StaffUser
-from webapi.auth import client_address, login_failed, runtime
+from webapi.auth import client_address, runtime, staff_sign_in
 
 COOKIE = "jht_admin"
 LOGIN = "/admin/login"
@@ -69,20 +69,11 @@ def to_login(request: Request, exc: Exception) -> Redirect:
 
 def sign_in(request: Request, username: str, password: str) -> str:
     """Check the password (the login rule and limits of the API) and open a session; its id."""
-    username = username.strip()
-    address = client_address(request)
-    limiter = request.app.state.login_limiter
-    limiter.attempt(address, username)
     with session_scope(runtime(request).engine) as session:
-        try:
-            user = users.sign_in(session, username, password)
-        except NotSignedIn as exc:
-            if exc.code == "bad_credentials":
-                limiter.failed(address, username)
-            login_failed(address, username, f"{exc.detail or exc.code} (admin pages)")
-            raise
-        limiter.succeeded(address, username)
-        auth = sessions.open_session(session, sessions.Subject(staff_id=user.id), ttl_s=ttl_s(request), client=address)
+        user = staff_sign_in(request, session, username, password, via="admin pages")
+        auth = sessions.open_session(
+            session, sessions.Subject(staff_id=user.id), ttl_s=ttl_s(request), client=client_address(request)
+        )
         return auth.id
 
 
