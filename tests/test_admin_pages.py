@@ -3,17 +3,19 @@ Debian's Chromium through Playwright (never ``playwright install``) against a li
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from litestar.testing import TestClient
 from sqlmodel import Session, select
 
 from bridge import outbox, sessions
 from bridge.actors import CLI_ADMIN
 from bridge.demo import ADMIN_LOGIN, SALES_LOGIN, load_demo_data
-from bridge.models import Customer, Order, OrderStatus, OutboxMessage, OutboxStatus, StaffUser
+from bridge.models import AuthSession, Customer, Order, OrderStatus, OutboxMessage, OutboxStatus, StaffUser
 from bridge.types import utcnow
 from tests.api_helpers import LiveServer, make_client
 from tests.conftest import count, require, require_module
@@ -106,7 +108,7 @@ def test_s1_admin_logs_in_and_sees_the_dashboard_with_sync_counts(site, browser)
     assert _tile(page, "inbox-parked") == "0"
     assert _tile(page, "inbox-quarantined") == "0"
     cookie = next(c for c in page.context.cookies() if c["name"] == "jht_admin")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
     page.close()
 
 
@@ -193,3 +195,37 @@ def test_s1_a_deactivated_users_session_stops_working_at_once(site, browser):
     page.reload()
     assert page.url == f"{server.base_url}/admin/login"
     page.close()
+
+
+def test_s1_a_lapsed_session_sends_the_browser_to_the_login(site, browser):
+    server, rt = site
+    page = browser.new_page()
+    _log_in(page, server.base_url, ADMIN_LOGIN)
+    session_id = next(c["value"] for c in page.context.cookies() if c["name"] == "jht_admin")
+    with Session(rt.engine) as session:
+        row = session.get(AuthSession, session_id)
+        assert row.expires_at - utcnow() > timedelta(seconds=rt.config.security.admin_session_ttl_s - 60)
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+        session.commit()
+    page.reload()
+    assert page.url == f"{server.base_url}/admin/login"
+    page.close()
+
+
+def test_s1_session_cookie_is_secure_over_https(engine, tmp_path):
+    client, rt = make_client(engine, tmp_path)
+    with Session(rt.engine) as session:
+        load_demo_data(session, CLI_ADMIN)
+        session.commit()
+    with TestClient(app=client.app, base_url="https://admin.local") as https:
+        form = https.get("/admin/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)
+        answer = https.post(
+            "/admin/login",
+            data={"username": ADMIN_LOGIN[0], "password": ADMIN_LOGIN[1], "_csrf_token": token},
+            follow_redirects=False,
+        )
+    assert answer.status_code == 303
+    cookie = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("jht_admin="))
+    assert {"HttpOnly", "Secure", "SameSite=strict"} <= {part.strip() for part in cookie.split(";")}
