@@ -92,14 +92,23 @@ def _log_in(page, base_url: str, login: tuple[str, str]) -> None:
     page.wait_for_url(f"{base_url}/admin/")
 
 
+def _signed_in(browser, server, login: tuple[str, str]):
+    page = browser.new_page()
+    _log_in(page, server.base_url, login)
+    return page
+
+
+def _session_id(page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "jht_admin")
+
+
 def _tile(page, name: str) -> str:
     return page.inner_text(f"[data-name={name}] .num")
 
 
 def test_s1_admin_logs_in_and_sees_the_dashboard_with_sync_counts(site, browser):
     server, _ = site
-    page = browser.new_page()
-    _log_in(page, server.base_url, ADMIN_LOGIN)
+    page = _signed_in(browser, server, ADMIN_LOGIN)
     assert page.inner_text("h1") == "工作台"
     assert _tile(page, "awaiting-payment") == "4"
     assert _tile(page, "today-orders") == "4"
@@ -151,8 +160,7 @@ def test_post_without_the_csrf_token_is_refused(site, browser):
     server, rt = site
     form = {"username": ADMIN_LOGIN[0], "password": ADMIN_LOGIN[1]}
     assert httpx.post(f"{server.base_url}/admin/login", data=form).status_code == 403
-    page = browser.new_page()
-    _log_in(page, server.base_url, ADMIN_LOGIN)
+    page = _signed_in(browser, server, ADMIN_LOGIN)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     with httpx.Client(base_url=server.base_url, cookies={"jht_admin": cookies["jht_admin"]}) as http:
         assert http.post("/admin/logout").status_code == 403  # the session cookie alone is not enough
@@ -166,9 +174,8 @@ def test_post_without_the_csrf_token_is_refused(site, browser):
 
 def test_s1_logout_ends_the_session(site, browser):
     server, rt = site
-    page = browser.new_page()
-    _log_in(page, server.base_url, ADMIN_LOGIN)
-    session_id = next(c["value"] for c in page.context.cookies() if c["name"] == "jht_admin")
+    page = _signed_in(browser, server, ADMIN_LOGIN)
+    session_id = _session_id(page)
     page.click("text=退出登录")
     page.wait_for_url(f"{server.base_url}/admin/login")
     page.goto(f"{server.base_url}/admin/")
@@ -184,8 +191,7 @@ def test_s1_logout_ends_the_session(site, browser):
 
 def test_s1_a_deactivated_users_session_stops_working_at_once(site, browser):
     server, rt = site
-    page = browser.new_page()
-    _log_in(page, server.base_url, SALES_LOGIN)
+    page = _signed_in(browser, server, SALES_LOGIN)
     with Session(rt.engine) as session:
         # only the flag, not ending the sessions: the pages re-read the user on every request
         user = session.exec(select(StaffUser).where(StaffUser.username == SALES_LOGIN[0])).one()
@@ -199,9 +205,8 @@ def test_s1_a_deactivated_users_session_stops_working_at_once(site, browser):
 
 def test_s1_a_lapsed_session_sends_the_browser_to_the_login(site, browser):
     server, rt = site
-    page = browser.new_page()
-    _log_in(page, server.base_url, ADMIN_LOGIN)
-    session_id = next(c["value"] for c in page.context.cookies() if c["name"] == "jht_admin")
+    page = _signed_in(browser, server, ADMIN_LOGIN)
+    session_id = _session_id(page)
     with Session(rt.engine) as session:
         row = session.get(AuthSession, session_id)
         assert row.expires_at - utcnow() > timedelta(seconds=rt.config.security.admin_session_ttl_s - 60)
