@@ -199,8 +199,15 @@ class _InboxLeadership:
         """End the database session that holds (or tried for) the lock. Not just ``close()``:
         that hands the session back to the pool, lock and all, and the next try on another
         pooled connection would never get it. Invalidating closes the session itself, which is
-        what releases a session-level advisory lock."""
+        what releases a session-level advisory lock. A session still usable unlocks first, so the
+        lock is free at once (PostgreSQL releases a closed session's locks only when its backend
+        has exited, a moment later; the next worker's retry covers that case)."""
         if self.conn is not None:
+            try:
+                if self.leading and not self.conn.invalidated:
+                    self.conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            except Exception:
+                pass
             try:
                 self.conn.invalidate()
                 self.conn.close()
