@@ -37,6 +37,8 @@ const CUSTOM = [
   wheel(201, { kind: 'custom', kind_label: '定制品', name: '宏达专用双端面砂轮', sku: 'HD-500', spec: '1 500×63×203 WA 80 L V 45m/s', price: '468', marking: 'HD-2026', outer_diameter_mm: '500.00', thickness_mm: '63.00', bore_mm: '203.00', grit: '80', hardness: 'L', max_speed_ms: '45.00' }),
   wheel(202, { kind: 'custom', kind_label: '定制品', name: '宏达专用碗形砂轮', sku: 'HD-150', spec: '11 150×50×32 A 46 K B 35m/s', price: null, shape: '11', abrasive: 'A', grit: '46', bond: 'B', outer_diameter_mm: '150.00', thickness_mm: '50.00', bore_mm: '32.00' }),
 ];
+// a route answer: no network (the fake of this page's own module instance says it)
+const OFFLINE = 'offline';
 const { page: listOf, STAFF_TOKENS } = require('../sales/helpers'); // a page of items; the salesperson's tokens
 const SALESPERSON = { name: '李明', phone: '13912345678', wechat: 'jht-liming' };
 const ADDRESS = { id: 3, recipient: '王建国', phone: '13800138000', province: '河南省', city: '郑州市', district: '中原区', detail: '建设西路 188 号宏达机械厂', is_default: true };
@@ -149,6 +151,15 @@ const PAGES = [
   {
     name: 'orders', path: 'pages/orders/index', label: '订单', expect: 'JHT-20261203-0007',
     routes: [['GET', `${MP}/orders`, { data: listOf(ORDERS) }]],
+  },
+  // the states a customer also meets: nothing yet, and no network
+  {
+    name: 'orders-empty', path: 'pages/orders/index', label: '订单', expect: '暂无订单',
+    routes: [['GET', `${MP}/orders`, { data: listOf([]) }]],
+  },
+  {
+    name: 'home-offline', path: 'pages/home/index', label: '锦亨泰商城', expect: '网络异常',
+    routes: [['GET', `${MP}/products`, OFFLINE]],
   },
   {
     name: 'order-detail', path: 'packageOrder/detail/index', label: '订单详情', expect: 'SF1428839012873',
@@ -265,7 +276,9 @@ async function loadPage(spec) {
   const storage = { ...staff, ...JSON.parse(JSON.stringify(spec.storage || {})) };
   const { simulate, fake } = sim.setup({ signedIn: !spec.staff && spec.signedIn !== false, storage });
   require('../../config').setBaseUrl('http://api.test');
-  (spec.routes || []).forEach(([method, apiPath, answer]) => fake.route(method, apiPath, answer));
+  (spec.routes || []).forEach(([method, apiPath, answer]) =>
+    fake.route(method, apiPath, answer === OFFLINE ? () => fake.networkError() : answer)
+  );
   const page = await sim.openPage(simulate, spec.path, spec.query || {});
   await settle(20);
   // the page lifetime 'show' runs onShow, as WeChat does after onLoad
