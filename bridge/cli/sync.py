@@ -12,9 +12,11 @@ sync_app = typer.Typer(help="Run the sync by hand.", no_args_is_help=True)
 
 @sync_app.command("once")
 def sync_once(ctx: typer.Context) -> None:
-    """Complete the shipped orders that are due (orders.auto_complete_days), deliver every due
-    outbox message and apply every waiting ERP event once, then exit (for cron-style
-    deployments, diagnosis, and after fixing a dead letter)."""
+    """Deliver every due outbox message and apply every waiting ERP event once, then exit.
+
+    First the shipped orders that are due are completed (orders.auto_complete_days), so their
+    ERP command goes out in the same run. For cron-style deployments, diagnosis, and after
+    fixing a dead letter."""
     check_schema(ctx)
     rt = runtime(ctx)
     try:
