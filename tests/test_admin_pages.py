@@ -18,20 +18,8 @@ from bridge.demo import ADMIN_LOGIN, SALES_LOGIN, load_demo_data
 from bridge.models import AuthSession, Customer, Order, OrderStatus, OutboxMessage, OutboxStatus, StaffUser
 from bridge.types import utcnow
 from tests.api_helpers import LiveServer, make_client
-from tests.conftest import count, require, require_module
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require(CHROMIUM.exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium")
-    sync_api = require_module("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+from tests.admin_site import DOCS, SHOTS, log_in, shoot, signed_in
+from tests.conftest import count
 
 
 def _order(session, customer: Customer, n: int, *, released: bool = False, days_ago: int = 0) -> None:
@@ -83,21 +71,6 @@ def site(engine, tmp_path):
         yield server, rt
 
 
-def _log_in(page, base_url: str, login: tuple[str, str]) -> None:
-    page.goto(f"{base_url}/admin/")
-    assert page.url == f"{base_url}/admin/login"
-    page.fill("input[name=username]", login[0])
-    page.fill("input[name=password]", login[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/admin/")
-
-
-def _signed_in(browser, server, login: tuple[str, str]):
-    page = browser.new_page()
-    _log_in(page, server.base_url, login)
-    return page
-
-
 def _session_id(page) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == "jht_admin")
 
@@ -108,7 +81,7 @@ def _tile(page, name: str) -> str:
 
 def test_s1_admin_logs_in_and_sees_the_dashboard_with_sync_counts(site, browser):
     server, _ = site
-    page = _signed_in(browser, server, ADMIN_LOGIN)
+    page = signed_in(browser, server, ADMIN_LOGIN)
     assert page.inner_text("h1") == "工作台"
     assert _tile(page, "awaiting-payment") == "4"
     assert _tile(page, "today-orders") == "4"
@@ -124,7 +97,7 @@ def test_s1_admin_logs_in_and_sees_the_dashboard_with_sync_counts(site, browser)
 def test_a6_salesperson_dashboard_counts_only_their_customers(site, browser):
     server, _ = site
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-    _log_in(page, server.base_url, SALES_LOGIN)
+    log_in(page, server.base_url, SALES_LOGIN)
     assert _tile(page, "awaiting-payment") == "3"
     assert _tile(page, "today-orders") == "3"
     assert page.locator("[data-name=outbox-dead]").count() == 0  # the sync state is for admins
@@ -160,7 +133,7 @@ def test_post_without_the_csrf_token_is_refused(site, browser):
     server, rt = site
     form = {"username": ADMIN_LOGIN[0], "password": ADMIN_LOGIN[1]}
     assert httpx.post(f"{server.base_url}/admin/login", data=form).status_code == 403
-    page = _signed_in(browser, server, ADMIN_LOGIN)
+    page = signed_in(browser, server, ADMIN_LOGIN)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     with httpx.Client(base_url=server.base_url, cookies={"jht_admin": cookies["jht_admin"]}) as http:
         assert http.post("/admin/logout").status_code == 403  # the session cookie alone is not enough
@@ -174,7 +147,7 @@ def test_post_without_the_csrf_token_is_refused(site, browser):
 
 def test_s1_logout_ends_the_session(site, browser):
     server, rt = site
-    page = _signed_in(browser, server, ADMIN_LOGIN)
+    page = signed_in(browser, server, ADMIN_LOGIN)
     session_id = _session_id(page)
     page.click("text=退出登录")
     page.wait_for_url(f"{server.base_url}/admin/login")
@@ -191,7 +164,7 @@ def test_s1_logout_ends_the_session(site, browser):
 
 def test_s1_a_deactivated_users_session_stops_working_at_once(site, browser):
     server, rt = site
-    page = _signed_in(browser, server, SALES_LOGIN)
+    page = signed_in(browser, server, SALES_LOGIN)
     with Session(rt.engine) as session:
         # only the flag, not ending the sessions: the pages re-read the user on every request
         user = session.exec(select(StaffUser).where(StaffUser.username == SALES_LOGIN[0])).one()
@@ -205,7 +178,7 @@ def test_s1_a_deactivated_users_session_stops_working_at_once(site, browser):
 
 def test_s1_a_lapsed_session_sends_the_browser_to_the_login(site, browser):
     server, rt = site
-    page = _signed_in(browser, server, ADMIN_LOGIN)
+    page = signed_in(browser, server, ADMIN_LOGIN)
     session_id = _session_id(page)
     with Session(rt.engine) as session:
         row = session.get(AuthSession, session_id)
@@ -234,3 +207,73 @@ def test_s1_session_cookie_is_secure_over_https(engine, tmp_path):
     assert answer.status_code == 303
     cookie = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("jht_admin="))
     assert {"HttpOnly", "Secure", "SameSite=strict"} <= {part.strip() for part in cookie.split(";")}
+
+
+def test_screenshots_of_the_login_and_the_dashboard(site, browser):
+    server, _ = site
+    page = browser.new_page()
+    page.goto(f"{server.base_url}/admin/login")
+    shoot(page, "login")
+    log_in(page, server.base_url, ADMIN_LOGIN)
+    shoot(page, "dashboard")
+    page.close()
+
+
+WEBAPI_ADMIN = Path(__file__).resolve().parent.parent / "webapi" / "admin"
+SQL_MODULES = ("sqlalchemy", "sqlmodel")
+SESSION_CALLS = {"exec", "execute", "add", "add_all", "delete", "flush", "get", "scalar", "scalars", "merge", "query"}
+
+
+def sql_in_admin_pages(root: Path = WEBAPI_ADMIN) -> list[str]:
+    """Where a module of webapi/admin touches the database itself: an import of SQLAlchemy or
+    SQLModel (``Session`` for a type hint excepted) or a query / change called on a ``session``
+    (the models may be imported for their types and enums)."""
+    import ast
+
+    found = []
+    for path in sorted(root.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(SQL_MODULES):
+                names = {a.name for a in node.names}
+                if names - {"Session"} or node.module != "sqlmodel":
+                    found.append(f"{path.name}:{node.lineno} from {node.module} import {', '.join(sorted(names))}")
+            elif isinstance(node, ast.Import):
+                found += [
+                    f"{path.name}:{node.lineno} import {a.name}" for a in node.names if a.name.startswith(SQL_MODULES)
+                ]
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in SESSION_CALLS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "session"
+            ):
+                found.append(f"{path.name}:{node.lineno} session.{node.func.attr}(…)")
+    return found
+
+
+def test_the_page_handlers_hold_no_sql_and_no_rule():
+    """The admin pages call the services of bridge/: no query and no model in webapi/admin."""
+    assert not sql_in_admin_pages(), "SQL in the admin pages:\n  " + "\n  ".join(sql_in_admin_pages())
+
+
+def test_the_sql_check_finds_a_query_in_a_page(tmp_path):
+    (tmp_path / "bad.py").write_text(
+        "from sqlmodel import Session, select\nfrom bridge.models import Order\n\n"
+        "def h(session):\n    return session.exec(select(Order)).all()\n"
+    )
+    assert len(sql_in_admin_pages(tmp_path)) == 2  # the select import and the session.exec
+
+
+def test_every_admin_screenshot_is_linked_from_the_readme():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    names = {p.stem.removesuffix("-phone") for p in DOCS.glob("*.png")} | SHOTS
+    assert {"login", "dashboard"} <= names
+    missing = [
+        f"docs/admin/{n}{suffix}.png"
+        for n in sorted(names)
+        for suffix in ("", "-phone")
+        if f"(docs/admin/{n}{suffix}.png)" not in readme
+    ]
+    assert not missing, f"README does not link: {missing}"

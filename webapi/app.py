@@ -171,11 +171,12 @@ def _bad_text(field: str, char: str) -> BadText:
 def content_security_policy(path: str) -> str:
     """The CSP of a response: nothing at all may load or run for the JSON API; the schema viewer
     (Redoc, served from the bridge itself, no CDN) needs its own script, inline styles and a
-    blob worker; the admin pages load their own stylesheet and post forms to themselves only."""
+    blob worker; the admin pages load their own stylesheet and scripts (htmx, which may only
+    call back to the bridge) and post forms to themselves only."""
     if path == "/admin" or path.startswith("/admin/"):
         return (
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-            "base-uri 'none'; frame-ancestors 'none'"
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         )
     if path == "/schema" or path.startswith("/schema/") and not path.endswith((".json", ".yaml", ".yml")):
         return (
@@ -302,6 +303,7 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
     """The API for ``runtime`` (its config, database and connector) and the WeChat client
     ``wechat``. Built by the composition root (``bridge.app.build_api``), which gives it both."""
     from webapi import ops, routes
+    from webapi.admin import common as admin_templates
     from webapi.admin import routes as admin
 
     allowed: dict[str, str] = {}  # filled below, once the routes exist
@@ -331,7 +333,9 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
             path="/schema",
             render_plugins=[_Redoc(), _JsonSchema()],
         ),
-        template_config=TemplateConfig(directory=ADMIN_TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=ADMIN_TEMPLATES, engine=JinjaTemplateEngine, engine_callback=admin_templates.setup_templates
+        ),
         debug=False,
         logging_config=None,  # bridge.logs configured logging once; keep it
         middleware=[_security_headers, _count_requests, lambda app: _allow_header(app, allowed)],

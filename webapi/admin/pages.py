@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Request, get, post
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -15,11 +14,9 @@ from litestar.response import Redirect, Template
 from bridge import dashboard as dashboards
 from bridge.db import read_scope
 from bridge.errors import NotSignedIn, TooMany
-from webapi.admin.session import LOGIN, AdminUser, NoSession, provide_admin, session_cookie, sign_in, sign_out
+from webapi.admin.common import Admin, page
+from webapi.admin.session import LOGIN, NoSession, provide_admin, session_cookie, sign_in, sign_out
 from webapi.auth import runtime
-
-Admin = NamedDependency[AdminUser]
-"""A handler parameter ``admin``: the signed-in staff user (``provide_admin``)."""
 
 
 @dataclass
@@ -71,13 +68,13 @@ def home(request: Request, admin: Admin) -> Template:
     """工作台: the counts the signed-in staff user should look at now."""
     with read_scope(runtime(request).engine) as session:
         board = dashboards.dashboard(session, admin.actor, tz=runtime(request).config.bridge.timezone)
-    return Template("dashboard.html", context={"admin": admin, "board": board})
+    return page("dashboard.html", admin, nav="home", board=board)
 
 
 @get("/{rest:path}", sync_to_thread=True)
 def not_found(request: Request, admin: Admin) -> Template:
     """Any other /admin address: behind the login like every page, then 页面不存在."""
-    return Template("not_found.html", context={"admin": admin}, status_code=404)
+    return page("error.html", admin, status_code=404, status=404, message="页面不存在")
 
 
 PUBLIC = [login_page, login]

@@ -60,7 +60,9 @@ def provide_admin(request: Request) -> AdminUser:
             user: StaffUser = users.staff_of_session(session, session_id)
         except NotSignedIn:
             raise NoSession() from None
-        return AdminUser(user.id, user.username, user.display_name, user.role, session_id)
+        admin = AdminUser(user.id, user.username, user.display_name, user.role, session_id)
+    request.scope["jht_admin"] = admin  # type: ignore[typeddict-unknown-key]  # for the error page
+    return admin
 
 
 def to_login(request: Request, exc: Exception) -> Redirect:
