@@ -8,7 +8,7 @@ with the ERP (outbox and inbox). Functions take the caller's ``Session`` and nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from bridge.actors import Actor, ActorKind
 from bridge.models import Customer, InboxEvent, InboxStatus, Order, OutboxMessage, OutboxStatus
 from bridge.scope import customers_of
 from bridge.statemachine import awaiting_payment
-from bridge.types import utcnow
+from bridge.types import local_midnight, utcnow
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,7 @@ def sync_counts(session: Session) -> SyncCounts:
 
 def start_of_day(tz: str, now: datetime | None = None) -> datetime:
     """Local midnight of ``now``'s day in ``tz``, as UTC."""
-    zone = ZoneInfo(tz)
-    local = (now or utcnow()).astimezone(zone)
-    return datetime.combine(local.date(), time(), zone).astimezone(ZoneInfo("UTC"))
+    return local_midnight((now or utcnow()).astimezone(ZoneInfo(tz)).date(), tz)
 
 
 def dashboard(session: Session, actor: Actor, *, tz: str, now: datetime | None = None) -> Dashboard:

@@ -7,7 +7,7 @@ carry; a front end shows the label next to the code and never spells a label of 
 
 from __future__ import annotations
 
-from bridge.models import CustomerType, InquiryStatus, OrderStatus, ProductKind
+from bridge.models import CustomerType, InquiryStatus, OrderStatus, ProductKind, StockCheck
 
 STATUS_LABELS: dict[OrderStatus, str] = {
     OrderStatus.PENDING: "等待处理",
@@ -66,3 +66,17 @@ ACTOR_LABELS: dict[str, str] = {
     "system": "系统",
 }
 """Who acted on an order (``ActorKind`` values), as the timeline names them."""
+
+STOCK_CHECK_LABELS: dict[StockCheck, str] = {
+    StockCheck.SUFFICIENT: "库存充足",
+    StockCheck.INSUFFICIENT: "库存不足",
+    StockCheck.UNKNOWN: "未知",
+}
+"""What the stock check at placement found (C7)."""
+
+STOCK_SOURCE_LABELS: dict[str, str] = {
+    "live": "实时查询生产管理软件",
+    "snapshot": "库存快照",
+    "none": "未能查询",
+}
+"""Where that stock answer came from (``Order.stock_source``)."""

@@ -18,18 +18,19 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bridge import addresses, shipments, statemachine
+from bridge import addresses, shipments, statemachine, users
 from bridge.actors import Actor
 from bridge.addresses import SHIP_TO_FIELDS
 from bridge.config import Config, OrdersSection
@@ -51,14 +52,16 @@ from bridge.models import (
     Sequence,
     Shipment,
     ShipmentLine,
+    StaffUser,
     StockCheck,
 )
 from bridge.outbox import customer_key, enqueue, enqueue_notice
 from bridge.db import Page, paginate
-from bridge.notes import NoteView, notes_on
+from bridge.notes import NoteView, notes_on, staff_names
 from bridge.scope import customers_of, may_act_on, unassigned_queue
 from bridge.timeline import record
-from bridge.types import utcnow
+from bridge.text import LIKE_ESCAPE, like_pattern
+from bridge.types import local_midnight, utcnow
 from bridge.visibility import applies_to, get_visible_product
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
@@ -519,11 +522,20 @@ def order_page(
     awaiting_payment: bool = False,
     unassigned: bool = False,
     customer: Customer | None = None,
+    search: str | None = None,
+    salesperson_id: int | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    timezone: str = "Asia/Shanghai",
     page: int = 1,
 ) -> Page[tuple[Order, Customer]]:
     """The orders of the customers ``actor`` may see (or of ``customer``, one of them), newest
     first; ``awaiting_payment``: only those waiting for a payment confirmation (A6);
-    ``unassigned``: only those of customers nobody follows, the admins' queue (A10)."""
+    ``unassigned``: only those of customers nobody follows, the admins' queue (A10);
+    ``search``: the order number or the customer's name contains it; ``salesperson_id``: of the
+    customers that staff user follows (within the scope: a salesperson's own, or nothing);
+    ``created_from`` / ``created_to``: placed on those days or between them (both included), as
+    days of ``timezone`` (``[bridge] timezone``)."""
     stmt = select(Order, Customer).join(Customer, Customer.id == Order.customer_id).where(customers_of(actor))
     if unassigned:
         stmt = stmt.where(unassigned_queue(actor))
@@ -533,5 +545,79 @@ def order_page(
         stmt = stmt.where(Order.status == status)
     if awaiting_payment:
         stmt = stmt.where(statemachine.awaiting_payment())
+    if search and search.strip():
+        like = like_pattern(search.strip())
+        stmt = stmt.where(
+            sa.or_(Order.order_no.ilike(like, escape=LIKE_ESCAPE), Customer.name.ilike(like, escape=LIKE_ESCAPE))
+        )
+    if salesperson_id is not None:
+        stmt = stmt.where(Customer.salesperson_id == salesperson_id)
+    if created_from is not None:
+        stmt = stmt.where(Order.created_at >= local_midnight(created_from, timezone))
+    if created_to is not None:
+        stmt = stmt.where(Order.created_at < local_midnight(created_to + timedelta(days=1), timezone))
     found = paginate(session, stmt.order_by(Order.id.desc()), page)
     return Page([tuple(row) for row in found.items], found.total, found.page, found.page_size)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One line of the staff's order list (the admin pages)."""
+
+    order: Order
+    customer: Customer
+    salesperson: str | None
+    """The display name of the customer's salesperson (None: nobody follows it)."""
+    line_count: int
+    first_line: str | None
+    """The first line's product name, for a summary such as "平形砂轮 等 3 种"."""
+    awaiting_payment: bool
+
+
+def order_rows(session: Session, actor: Actor, **filters: Any) -> Page[OrderRow]:
+    """``order_page`` (same ``filters``, same scope) with what a list row shows besides the order:
+    the salesperson's name, the number of lines and the first line's product."""
+    found = order_page(session, actor, **filters)
+    ids = [o.id for o, _ in found.items]
+    counts: dict[int, int] = {}
+    first: dict[int, str] = {}
+    if ids:
+        counts = dict(
+            session.exec(
+                select(OrderLine.order_id, sa.func.count())
+                .where(OrderLine.order_id.in_(ids))
+                .group_by(OrderLine.order_id)
+            ).all()
+        )
+        for order_id, name in session.exec(
+            select(OrderLine.order_id, OrderLine.name).where(OrderLine.order_id.in_(ids), OrderLine.line_no == 1)
+        ).all():
+            first[order_id] = name
+    names = staff_names(session, {c.salesperson_id for _, c in found.items})
+    rows = [
+        OrderRow(
+            order=o,
+            customer=c,
+            salesperson=names.get(c.salesperson_id),
+            line_count=counts.get(o.id, 0),
+            first_line=first.get(o.id),
+            awaiting_payment=statemachine.awaits_payment(o),
+        )
+        for o, c in found.items
+    ]
+    return Page(rows, found.total, found.page, found.page_size)
+
+
+@dataclass(frozen=True)
+class OrderListing:
+    """What the staff's order list shows: a page of rows and, for an admin, whom to filter by."""
+
+    rows: Page[OrderRow]
+    salespeople: list[StaffUser]
+    """For an admin: ``users.salespeople``; empty for a salesperson (they see their own only)."""
+
+
+def order_listing(session: Session, actor: Actor, **filters: Any) -> OrderListing:
+    """``order_rows`` for ``actor`` with ``filters``, and the salespeople an admin may filter by."""
+    choices = users.salespeople(session) if actor.kind == ActorKind.ADMIN else []
+    return OrderListing(order_rows(session, actor, **filters), choices)

@@ -8,7 +8,8 @@ optional guard. Anything not in the table is refused with a reason. Release (typ
 confirmed) is a separate fact on the order, not a status: 等待发货 can show before payment is
 confirmed (scenario 1). Each accepted change is written to the order's timeline; changes the
 ERP must hear about (release, cancel and complete by a person) write their outbox row in the
-same transaction; a cancellation the customer did not make is noticed to them.
+same transaction; a cancellation the customer did not make is noticed to them. What staff do
+(a salesperson or an admin: release, cancel, complete) is also written to the audit log.
 
 ERP moves that would go backwards are not errors: ``apply_erp_status`` records them on the
 timeline as ignored and leaves the order as it is (the ERP may send events late or twice).
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
-from bridge.actors import Actor
+from bridge.actors import Actor, audit
 from bridge.connector import Command
 from bridge.documents import command_document
 from bridge.errors import DomainError, Forbidden, TransitionRefused
@@ -99,6 +100,9 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], Rule] = {
     (S.SHIPPED, S.COMPLETED): _rule(A.CUSTOMER, A.ADMIN, A.ERP, A.SYSTEM),
 }
 
+AUDIT_ACTION_ON = {S.CANCELLED: "order.cancel", S.COMPLETED: "order.complete"}
+"""The audit log's name for a staff user's move to a status (others: ``order.status``)."""
+
 # Messages to the ERP caused by a person's (or the system's) transition (E5). The ERP's own moves
 # send nothing back.
 ERP_COMMAND_ON = {S.CANCELLED: Command.CANCEL, S.COMPLETED: Command.COMPLETE}
@@ -156,6 +160,9 @@ def transition(
     command = ERP_COMMAND_ON.get(to)
     if command and actor.kind != A.ERP:
         _tell_erp(session, order, command, at)
+    _audit_staff(
+        session, order, actor, AUDIT_ACTION_ON.get(to, "order.status"), {"from": frm.value, "to": to.value}, note
+    )
     if to == S.CANCELLED and actor.kind != A.CUSTOMER:
         # The customer hears of a cancellation they did not make. (Shipment notices, with their
         # tracking numbers, are sent per shipment by the inbox, not per status change.)
@@ -224,6 +231,7 @@ def release(session: Session, order: Order, actor: Actor, *, note: str | None = 
     event = record(session, order, actor, "release", note=note, at=at)
     if actor.kind != A.ERP:
         _tell_erp(session, order, Command.RELEASE, at)
+    _audit_staff(session, order, actor, "order.release", {"status": order.status.value}, note)
     return event
 
 
@@ -269,6 +277,13 @@ def may(order: Order, actor: Actor, action: str) -> str | None:
 def actions(order: Order, actor: Actor) -> frozenset[str]:
     """The ``ACTIONS`` ``actor`` may do to ``order`` now (see ``may``)."""
     return frozenset(a for a in ACTIONS if may(order, actor, a) is None)
+
+
+def _audit_staff(session: Session, order: Order, actor: Actor, action: str, detail: dict, note: str | None) -> None:
+    """Who of the staff did what to the order, in the audit log (A12); the customer's own moves,
+    the ERP's and the system's are on the order's timeline only."""
+    if actor.kind in (A.SALES, A.ADMIN):
+        audit(session, actor, action, "order", order.order_no, detail | ({"note": note} if note else {}))
 
 
 def _tell_erp(session: Session, order: Order, command: str, at: datetime) -> None:

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.types import TypeDecorator
@@ -16,6 +17,12 @@ from sqlalchemy.types import TypeDecorator
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    """The start of ``day`` in the time zone ``tz`` (``[bridge] timezone``), as UTC: where a
+    person's "today" or "from 3 May" begins."""
+    return datetime.combine(day, time(), ZoneInfo(tz)).astimezone(UTC)
 
 
 class ExactDecimal(TypeDecorator):

@@ -92,6 +92,16 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden("只有管理员可以管理员工账号", f"{actor} may not manage staff users")
 
 
+def salespeople(session: Session) -> list[StaffUser]:
+    """The staff users who follow at least one customer (the choices of a "by salesperson"
+    filter), the active ones first, each group by name."""
+    following = select(Customer.salesperson_id).where(
+        Customer.salesperson_id.is_not(None), Customer.merged_into_id.is_(None)
+    )
+    stmt = select(StaffUser).where(StaffUser.id.in_(following))
+    return list(session.exec(stmt.order_by(StaffUser.active.desc(), StaffUser.display_name, StaffUser.id)).all())
+
+
 def get_user(session: Session, username: str, *, lock: bool = False) -> StaffUser:
     """The staff user named ``username``; NotFound when there is none."""
     stmt = select(StaffUser).where(StaffUser.username == username.strip())

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bridge.actors import Actor
 from bridge.errors import Forbidden, TransitionRefused
-from bridge.models import Order, OrderEvent, OrderStatus, OutboxMessage
+from bridge.models import AuditLog, Order, OrderEvent, OrderStatus, OutboxMessage
 from bridge.labels import STATUS_LABELS
 from bridge.statemachine import ACTIONS, actions, apply_erp_status, may, release, transition
 from tests.conftest import count
@@ -282,3 +282,31 @@ def test_c13_a6_buttons_of_the_customer_and_of_salespeople(session, world, make)
     assert "already released" in may(shipped, sales, "release")
     with pytest.raises(ValueError):
         may(pending, customer, "teleport")
+
+
+def test_a12_staff_release_and_cancel_are_in_the_audit_log_with_who_and_what(session, world):
+    """A12: a salesperson's release and an admin's cancel (with its reason) each leave an audit
+    row naming the actor, the order and the change; the ERP's and the customer's moves do not
+    (they are on the order's timeline)."""
+    sales = Actor.sales(world["sales"].id)
+    order = _order(session, world["customer"], S.PENDING)
+    release(session, order, sales)
+    transition(session, order, S.CANCELLED, Actor.admin(7), note="客户改单")
+    rows = session.exec(select(AuditLog).order_by(AuditLog.id)).all()
+    assert [(r.actor_kind.value, r.actor_id, r.action, r.entity, r.entity_id, r.detail) for r in rows] == [
+        ("sales", str(world["sales"].id), "order.release", "order", order.order_no, {"status": "pending"}),
+        (
+            "admin",
+            "7",
+            "order.cancel",
+            "order",
+            order.order_no,
+            {"from": "pending", "to": "cancelled", "note": "客户改单"},
+        ),
+    ]
+    other = _order(session, world["customer"], S.PENDING)
+    transition(session, other, S.CANCELLED, _actor("customer", world))
+    erp = _order(session, world["customer"], S.PENDING)
+    release(session, erp, Actor.erp("filedrop"))
+    apply_erp_status(session, erp, S.IN_PRODUCTION, Actor.erp("filedrop"))
+    assert count(session, AuditLog) == 2
