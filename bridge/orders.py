@@ -57,10 +57,10 @@ from bridge.models import (
 )
 from bridge.outbox import customer_key, enqueue, enqueue_notice
 from bridge.db import Page, paginate
-from bridge.notes import NoteView, notes_on, staff_names
-from bridge.scope import customers_of, may_act_on, unassigned_queue
+from bridge.notes import NoteView, add_note, notes_on, staff_names
+from bridge.scope import customers_of, may_act_on, order_for, unassigned_queue
 from bridge.timeline import record
-from bridge.text import LIKE_ESCAPE, like_pattern
+from bridge.text import LIKE_ESCAPE, check_text, like_pattern
 from bridge.types import local_midnight, utcnow
 from bridge.visibility import applies_to, get_visible_product
 
@@ -480,6 +480,10 @@ class OrderDetails:
     can_cancel: bool
     can_confirm_receipt: bool
     can_release: bool
+    awaiting_payment: bool = False
+    """Waiting for the salesperson's payment confirmation (``statemachine.awaits_payment``)."""
+    staff: dict[int, str] = field(default_factory=dict)
+    """Staff readers only: the display names of the staff users on the timeline (by id)."""
 
 
 def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
@@ -511,7 +515,58 @@ def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
         can_cancel=statemachine.CANCEL in may_do,
         can_confirm_receipt=statemachine.CONFIRM_RECEIPT in may_do,
         can_release=statemachine.RELEASE in may_do,
+        awaiting_payment=statemachine.awaits_payment(order),
+        staff=staff_names(session, {int(e.actor_id) for e in events if _by_staff(e)}) if staff else {},
     )
+
+
+def _by_staff(event: OrderEvent) -> bool:
+    return event.actor_kind in (ActorKind.ADMIN, ActorKind.SALES) and (event.actor_id or "").isdigit()
+
+
+# --------------------------------------------------------------------------- staff actions
+# What a salesperson or an admin does to an order (the sales API and the admin pages alike): find
+# it in their scope, ask the state machine or the notes, answer the order as it is now.
+
+MAX_CANCEL_REASON = 500
+"""As long as a timeline note may be (``OrderEvent.note``)."""
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    details: OrderDetails
+    """The order after the action, as ``order_details`` reads it."""
+    changed: bool
+    """False when there was nothing to do (released before): nothing new for the ERP."""
+
+
+def release_order(session: Session, actor: Actor, order_no: str) -> StaffAction:
+    """Payment confirmed: release the type-2 order ``order_no`` (A1, A6; ``statemachine.release``:
+    the ERP gets ``order.release``); releasing a released order again changes nothing."""
+    order = order_for(session, actor, order_no)
+    done = statemachine.release(session, order, actor)
+    session.flush()
+    return StaffAction(order_details(session, actor, order), done is not None)
+
+
+def cancel_order(session: Session, actor: Actor, order_no: str, reason: str | None = None) -> StaffAction:
+    """Cancel ``order_no`` for a staff user, ``reason`` on its timeline (blank: none); the ERP and
+    the customer are told (``statemachine.transition``)."""
+    text = check_text((reason or "").strip(), "reason", "取消原因")
+    if len(text) > MAX_CANCEL_REASON:
+        raise InvalidInput(
+            f"取消原因不能超过 {MAX_CANCEL_REASON} 个字", f"reason longer than {MAX_CANCEL_REASON}", field="reason"
+        )
+    order = order_for(session, actor, order_no)
+    statemachine.transition(session, order, OrderStatus.CANCELLED, actor, note=text or None)
+    session.flush()
+    return StaffAction(order_details(session, actor, order), True)
+
+
+def note_order(session: Session, actor: Actor, order_no: str, body: str) -> NoteView:
+    """Write a follow-up note on ``order_no`` (A6; ``notes.add_note``)."""
+    order = order_for(session, actor, order_no)
+    return add_note(session, actor, body, session.get(Customer, order.customer_id), order)
 
 
 def order_page(

@@ -14,9 +14,9 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
-from bridge import customers, notes, reorder, scope, statemachine
+from bridge import customers, orders, reorder, scope, statemachine
 from bridge.db import read_scope, session_scope
-from bridge.models import Customer, Order, OrderStatus
+from bridge.models import Order, OrderStatus
 from bridge.orders import LineRequest, OrderRequest, order_details, order_page, submit_order
 
 from webapi import fields, views
@@ -209,11 +209,9 @@ def release_order(request: Request, order_no: fields.OrderNo, staff: Staff) -> v
     """Payment confirmed: release a type-2 order to production (A1, A6) and tell the ERP;
     releasing a released order again changes nothing."""
     with session_scope(runtime(request).engine) as session:
-        order = scope.order_for(session, staff.actor, order_no)
-        done = statemachine.release(session, order, staff.actor)
-        session.flush()
-        answer = _staff_detail(session, staff, order)
-    if done is not None:
+        done = orders.release_order(session, staff.actor, order_no)
+        answer = views.staff_order_view(done.details)
+    if done.changed:
         wake_dispatcher(request)
     return answer
 
@@ -231,10 +229,7 @@ def staff_cancel_order(
     """Cancel an order that has not shipped; the ERP and the customer are told."""
     reason = ((data.reason if data else None) or "").strip() or None
     with session_scope(runtime(request).engine) as session:
-        order = scope.order_for(session, staff.actor, order_no)
-        statemachine.transition(session, order, OrderStatus.CANCELLED, staff.actor, note=reason)
-        session.flush()
-        answer = _staff_detail(session, staff, order)
+        answer = views.staff_order_view(orders.cancel_order(session, staff.actor, order_no, reason).details)
     wake_dispatcher(request)
     return answer
 
@@ -243,9 +238,7 @@ def staff_cancel_order(
 def order_note(request: Request, order_no: fields.OrderNo, data: JSONBody[NoteBody], staff: Staff) -> views.NoteOut:
     """Write a follow-up note on an order (A6)."""
     with session_scope(runtime(request).engine) as session:
-        order = scope.order_for(session, staff.actor, order_no)
-        customer = session.get(Customer, order.customer_id)
-        return views.note_view(notes.add_note(session, staff.actor, data.body, customer, order))
+        return views.note_view(orders.note_order(session, staff.actor, order_no, data.body))
 
 
 MP = [place, my_orders, my_order, reorder_lines, cancel_my_order, confirm_receipt]
