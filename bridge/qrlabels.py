@@ -31,9 +31,10 @@ from bridge.actors import Actor, audit
 from bridge.catalog import COLUMNS as CATALOG_COLUMNS
 from bridge.catalog import Column, RowError, RowErrors, cell_rule, check_row, format_of, open_sheet, read_header
 from bridge.errors import DomainError, InvalidInput, NotFound
-from bridge.models import Product, ProductQR
+from bridge.db import Page
+from bridge.models import Product, ProductKind, ProductQR
 from bridge.orders import spec_text
-from bridge.products import MAX_QR_PAYLOAD, add_qr, qr_codes, shop_qr_payload
+from bridge.products import MAX_QR_PAYLOAD, add_qr, qr_codes, shop_qr_payload, staff_catalog
 from bridge.scope import product_for, products_of
 from bridge.text import required_text
 
@@ -252,6 +253,44 @@ def qr_counts(session: Session, actor: Actor, product_ids: list[int]) -> dict[in
     return dict(rows)
 
 
+@dataclass(frozen=True)
+class ProductCodes:
+    """A product and its QR codes, as its QR page shows them."""
+
+    product: Product
+    codes: list[ProductQR]
+    shop_payload: str
+    """The shop's own code for this product (``products.shop_qr_payload``)."""
+    spec: str
+
+
+def product_codes(session: Session, actor: Actor, product_id: int) -> ProductCodes:
+    """Product ``product_id`` (one ``actor`` may see) with its QR codes."""
+    product = product_for(session, actor, product_id)
+    codes = qr_codes(session, actor, product.id)
+    return ProductCodes(product, codes, shop_qr_payload(product.sku), spec_text(product))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A product one may print labels for, with how many QR codes it has."""
+
+    product: Product
+    codes: int
+    spec: str
+
+
+def label_candidates(
+    session: Session, actor: Actor, *, q: str | None = None, kind: ProductKind | None = None, page: int = 1
+) -> Page[Candidate]:
+    """The products ``actor`` may see (``products.staff_catalog``: searched by name, code,
+    marking), each with its number of QR codes."""
+    found = staff_catalog(session, actor, kind=kind, q=q, page=page)
+    counts = qr_counts(session, actor, [p.id for p in found.items])
+    items = [Candidate(p, counts.get(p.id, 0), spec_text(p)) for p in found.items]
+    return Page(items, found.total, found.page, found.page_size)
+
+
 def choices_for_skus(session: Session, actor: Actor, skus: list[str], copies: int = 1) -> list[LabelChoice]:
     """The products of ``skus`` (codes) as label choices; an unknown code is NotFound."""
     ids = _product_ids(session, skus)
@@ -357,7 +396,7 @@ def _draw_label(pdf, label: Label, x: float, y: float, w: float, h: float) -> No
     text_w = x + w - pad - text_x
     lines = [
         (label.name, 9.0, 2, (0, 0, 0)),
-        (label.spec, 7.0, 2, (40, 40, 40)),
+        (label.spec, 7.0, 3, (40, 40, 40)),
         (f"标记 {label.marking}" if label.marking else "", 7.0, 2, (40, 40, 40)),
         (f"编码 {label.sku}", 6.5, 1, (90, 90, 90)),
     ]

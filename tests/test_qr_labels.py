@@ -5,8 +5,6 @@ Chinese font embedded, whose printed codes scan back to their products."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,8 +17,9 @@ from bridge.cli import app
 from bridge.errors import Forbidden, InvalidInput
 from bridge.models import AuditLog, Product, ProductKind, ProductQR
 from bridge.products import scan, shop_qr_payload
-from bridge.qrlabels import A4_MM, MARGIN_MM, LabelChoice, import_qr_codes, label_sheet
-from tests.conftest import count, require, require_module
+from bridge.qrlabels import LabelChoice, import_qr_codes, label_sheet
+from tests.conftest import count, require_module
+from tests.label_pdf import decode_label_pages, pdf_facts
 
 
 def _csv(tmp_path: Path, text: str, name: str = "qr.csv") -> Path:
@@ -130,48 +129,6 @@ def test_a4_import_reads_xlsx(session, make, tmp_path):
 
 
 # --------------------------------------------------------------------------- the label sheet
-
-
-def _tool(name: str, package: str) -> str:
-    found = shutil.which(name)
-    require(found is not None, f"{name} missing: scripts/test installs {package}")
-    return found
-
-
-def decode_label_pages(pdf: bytes, tmp_path: Path, columns: int = 3, rows: int = 8) -> list[list[str | None]]:
-    """Each page of a label sheet as the payloads its labels scan to, in grid order (None for a
-    cell that holds no readable code): the pages rendered by pdftoppm, each label's cell cut out
-    and read by zbarimg, as a phone would read one label."""
-    image = require_module("PIL.Image")
-    pdftoppm = _tool("pdftoppm", "poppler-utils")
-    zbarimg = _tool("zbarimg", "zbar-tools")
-    (tmp_path / "sheet.pdf").write_bytes(pdf)
-    subprocess.run([pdftoppm, "-r", "150", "-png", tmp_path / "sheet.pdf", tmp_path / "page"], check=True)
-    width = (A4_MM[0] - 2 * MARGIN_MM[0]) / columns
-    height = (A4_MM[1] - 2 * MARGIN_MM[1]) / rows
-    pages = []
-    for png in sorted(tmp_path.glob("page-*.png")):
-        page = image.open(png)
-        px = page.width / A4_MM[0]
-        found: list[str | None] = []
-        for n in range(columns * rows):
-            x, y = MARGIN_MM[0] + (n % columns) * width, MARGIN_MM[1] + (n // columns) * height
-            cell = tmp_path / "cell.png"
-            page.crop((round(x * px), round(y * px), round((x + width) * px), round((y + height) * px))).save(cell)
-            read = subprocess.run([zbarimg, "-q", "--raw", cell], capture_output=True, text=True)
-            found.append(read.stdout.strip() or None)
-        pages.append(found)
-    return pages
-
-
-def pdf_facts(pdf: bytes, tmp_path: Path) -> tuple[str, list[str]]:
-    """pdfinfo's page size line and pdffonts' font lines of ``pdf``."""
-    path = tmp_path / "facts.pdf"
-    path.write_bytes(pdf)
-    info = subprocess.run([_tool("pdfinfo", "poppler-utils"), path], capture_output=True, text=True, check=True)
-    fonts = subprocess.run([_tool("pdffonts", "poppler-utils"), path], capture_output=True, text=True, check=True)
-    size = next(line for line in info.stdout.splitlines() if line.startswith("Page size:"))
-    return size, fonts.stdout.splitlines()[2:]
 
 
 def test_a4_label_sheet_is_a4_with_n_labels_a_page_the_font_embedded_and_codes_that_scan(session, make, tmp_path):
