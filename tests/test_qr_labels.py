@@ -17,7 +17,7 @@ from bridge.cli import app
 from bridge.errors import Forbidden, InvalidInput
 from bridge.models import AuditLog, Product, ProductKind, ProductQR
 from bridge.products import scan, shop_qr_payload
-from bridge.qrlabels import LabelChoice, import_qr_codes, label_sheet
+from bridge.qrlabels import LabelChoice, import_qr_codes, label_candidates, label_sheet, product_codes, qr_counts
 from tests.conftest import count, require_module
 from tests.label_pdf import decode_label_pages, pdf_facts
 
@@ -179,6 +179,27 @@ def test_a4_a_salesperson_prints_codes_that_exist_but_makes_none_for_a_standard_
     with pytest.raises(Forbidden):
         label_sheet(session, Actor.sales(sales.id), [LabelChoice(bare.id)])
     assert _codes(session, bare) == {}
+
+
+def test_a4_the_label_list_counts_codes_within_the_salespersons_scope(session, make):
+    """What /admin/qr/labels lists: the staff catalog (``products.staff_catalog``'s scope) with
+    each product's number of codes; a product out of scope is neither listed nor counted."""
+    me, them = make.staff(), make.staff()
+    mine = make.product(kind=ProductKind.CUSTOM, sku="C-MINE", created_by_id=me.id)
+    theirs = make.product(kind=ProductKind.CUSTOM, sku="C-THEIRS", created_by_id=them.id)
+    standard = make.product(sku="S-1")
+    session.add_all([ProductQR(product_id=standard.id, payload=p) for p in ("A", "B")])
+    session.add(ProductQR(product_id=theirs.id, payload="T"))
+    session.flush()
+
+    found = label_candidates(session, Actor.sales(me.id))
+
+    assert {c.product.sku: c.codes for c in found.items} == {"C-MINE": 0, "S-1": 2}
+    assert qr_counts(session, Actor.sales(me.id), [mine.id, theirs.id, standard.id]) == {standard.id: 2}
+    assert qr_counts(session, CLI_ADMIN, [theirs.id]) == {theirs.id: 1}
+    assert [c.product.sku for c in label_candidates(session, CLI_ADMIN, q="THEIRS").items] == ["C-THEIRS"]
+    codes = product_codes(session, Actor.sales(me.id), standard.id)
+    assert [qr.payload for qr in codes.codes] == ["A", "B"] and codes.shop_payload == "JHT:QR:1:S-1"
 
 
 # --------------------------------------------------------------------------- the CLI

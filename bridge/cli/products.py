@@ -199,7 +199,7 @@ def products_qr_import(
 def products_labels(
     ctx: typer.Context,
     skus: Annotated[
-        list[str], typer.Argument(metavar="SKU...", help="Codes (编码) of the products to print.", show_default=False)
+        list[str], typer.Argument(metavar="SKU", help="Codes (编码) of the products to print.", show_default=False)
     ],
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="FILE", help="The PDF to write.", dir_okay=False)
