@@ -69,6 +69,15 @@ EncodingOption = Annotated[
     ),
 ]
 """``--encoding`` of the commands that read a sheet (default "auto")."""
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
+]
+"""``--dry-run`` of the product sheet imports."""
+
+
+def sheet_argument(help: str):
+    """The FILE argument of a command that reads a sheet: an existing, readable file."""
+    return typer.Argument(metavar="FILE", help=help, exists=True, dir_okay=False, readable=True, show_default=False)
 
 
 @products_app.command("export")
@@ -103,22 +112,10 @@ def products_export(
 @products_app.command("import")
 def products_import(
     ctx: typer.Context,
-    file: Annotated[
-        Path,
-        typer.Argument(
-            metavar="FILE",
-            help="Catalog sheet (.xlsx or .csv), e.g. one made by `products export`.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            show_default=False,
-        ),
-    ],
+    file: Annotated[Path, sheet_argument("Catalog sheet (.xlsx or .csv), e.g. one made by `products export`.")],
     fmt: FormatOption = None,
     encoding: EncodingOption = "auto",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Import products from FILE, all rows or none: new codes (编码) are created, existing ones
     updated where a cell differs, the rest counted unchanged.
@@ -156,22 +153,10 @@ def products_import(
 @products_app.command("qr-import")
 def products_qr_import(
     ctx: typer.Context,
-    file: Annotated[
-        Path,
-        typer.Argument(
-            metavar="FILE",
-            help="Sheet of QR codes (.xlsx or .csv) with the columns 编码, 二维码内容, 标记.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            show_default=False,
-        ),
-    ],
+    file: Annotated[Path, sheet_argument("Sheet of QR codes (.xlsx or .csv) with the columns 编码, 二维码内容, 标记.")],
     fmt: FormatOption = None,
     encoding: EncodingOption = "auto",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Tie packaging QR codes to products from FILE, all rows or none: one row per code, 编码 (the
     product's code, required), 二维码内容 (the text the code carries; empty: the shop's own code
