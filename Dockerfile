@@ -7,9 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Runtime ODBC: driver manager + FreeTDS (SQL Server), PostgreSQL and SQLite drivers (/etc/odbcinst.ini)
+# Runtime ODBC: driver manager + FreeTDS (SQL Server), PostgreSQL and SQLite drivers (/etc/odbcinst.ini);
+# the Chinese font the QR label sheets embed (bridge/qrlabels.py)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends unixodbc tdsodbc odbc-postgresql libsqliteodbc \
+ && apt-get install -y --no-install-recommends unixodbc tdsodbc odbc-postgresql libsqliteodbc fonts-wqy-zenhei \
  && rm -rf /var/lib/apt/lists/*
 
 # Every extra (odbc: the drivers above, soap, postgresql), at the versions of constraints.txt

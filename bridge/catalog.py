@@ -88,6 +88,19 @@ class CellError(Exception):
         self.en = en
 
 
+def cell_rule(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A cell parser from a service's input rule (one raising ``InvalidInput``): the same
+    refusals in a sheet as anywhere else, as a ``CellError``."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check(text)
+        except InvalidInput as exc:
+            raise CellError(exc.message, exc.detail) from None
+
+    return parse
+
+
 # --------------------------------------------------------------------------- the column table
 
 

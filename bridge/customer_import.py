@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from bridge.actors import Actor, audit
 from bridge.bindings import code_holder
-from bridge.catalog import CellError, Column, RowError, RowErrors, check_row, format_of, open_sheet, read_header
+from bridge.catalog import Column, RowError, RowErrors, cell_rule, check_row, format_of, open_sheet, read_header
 from bridge.config import CustomersSection
 from bridge.customers import (
     PHONE_MAX,
@@ -48,18 +48,6 @@ from bridge.users import salesperson_for_invite
 CREATED, LINKED, UNCHANGED = "created", "linked", "unchanged"
 
 
-def _rule(check):
-    """A cell parser from one of ``bridge.customers``' input rules (the same refusals as anywhere)."""
-
-    def parse(text: str):
-        try:
-            return check(text)
-        except InvalidInput as exc:
-            raise CellError(exc.message, exc.detail) from None
-
-    return parse
-
-
 def _phone(text: str) -> str:
     if len(text) > PHONE_MAX:
         raise InvalidInput(f"电话不能超过 {PHONE_MAX} 个字符", f"phone longer than {PHONE_MAX} characters")
@@ -67,9 +55,11 @@ def _phone(text: str) -> str:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("erp_code", "ERP客户编码", _rule(check_erp_code), str, required=True, model=Customer, also=("客户编码",)),
-    Column("name", "客户名称", _rule(check_name), str, required=True, model=Customer, also=("名称",)),
-    Column("phone", "电话", _rule(_phone), str, model=Customer, also=("手机", "手机号", "联系电话")),
+    Column(
+        "erp_code", "ERP客户编码", cell_rule(check_erp_code), str, required=True, model=Customer, also=("客户编码",)
+    ),
+    Column("name", "客户名称", cell_rule(check_name), str, required=True, model=Customer, also=("名称",)),
+    Column("phone", "电话", cell_rule(_phone), str, model=Customer, also=("手机", "手机号", "联系电话")),
 )
 """The sheet's columns; a header may also be the English field name (erp_code, name, phone)."""
 

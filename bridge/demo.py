@@ -40,6 +40,7 @@ from bridge.models import (
     StaffRole,
     StaffUser,
 )
+from bridge.products import shop_qr_payload
 from bridge.users import add_user, verify_password
 
 # --------------------------------------------------------------------------- the data
@@ -388,7 +389,7 @@ def qr_payload(index: int, sku: str) -> str:
     URL form WeChat's own scanner can open (both are what real packaging carries)."""
     if index % 4 == 3:
         return f"https://jht.example/q?c={quote(sku, safe='')}"
-    return f"JHT:QR:1:{sku}"
+    return shop_qr_payload(sku)
 
 
 # --------------------------------------------------------------------------- loading

@@ -436,6 +436,12 @@ def set_price(
 MAX_QR_PAYLOAD = 512
 
 
+def shop_qr_payload(sku: str) -> str:
+    """The text of the shop's own packaging QR code for a spec: what a label printed here carries
+    when the packaging has no code of its own (``bridge.qrlabels``)."""
+    return f"JHT:QR:1:{sku}"
+
+
 def add_qr(session: Session, actor: Actor, product_id: int, payload: str, marking: str | None = None) -> ProductQR:
     """Tie a packaging QR code's text to a product spec (``marking``: what to prefill when it is
     scanned, if not the product's own). A code tied to another product is a Conflict; tying it to

@@ -77,10 +77,16 @@ def log_in(page, base_url: str, login: tuple[str, str]) -> None:
     page.wait_for_url(f"{base_url}/admin/")
 
 
+REFUSED_FORM = "the server responded with a status of 422"
+"""Chromium's console line for a 422 answer: a form re-rendered with its errors, as designed
+(``common.field_errors``), not an error of the page."""
+
+
 def watch(page):
-    """Record the page's console errors and uncaught script errors on ``page``."""
+    """Record the page's console errors and uncaught script errors on ``page`` (a 422 answer is
+    a refused form, not an error: see ``REFUSED_FORM``)."""
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and REFUSED_FORM not in m.text else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page._jht_errors = errors  # noqa: SLF001
     return page

@@ -176,7 +176,9 @@ def test_login_is_rate_limited_per_address(engine, tmp_path, password_hash):
             )
         limited = client.post(f"{S}/auth/login", json={"username": "lina", "password": PASSWORD})
         assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
-        assert limited.headers["Retry-After"] == "60"
+        # when the first attempt leaves the minute: 60 s, less the time the three wrong passwords
+        # took to check (argon2: a second or more on a loaded machine), rounded up
+        assert 55 <= int(limited.headers["Retry-After"]) <= 60
     rt.connector.close()
 
 

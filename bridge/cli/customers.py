@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.cli._common import cells, fail, out, state, unit_of_work
-from bridge.cli.products import EncodingOption, FormatOption, choice, print_row_errors
+from bridge.cli.products import EncodingOption, FormatOption, choice, print_row_errors, sheet_argument
 from bridge.labels import CUSTOMER_TYPE_LABELS
 
 customers_app = typer.Typer(
@@ -238,15 +238,7 @@ def customers_set_erp_code(
 def customers_import(
     ctx: typer.Context,
     file: Annotated[
-        Path,
-        typer.Argument(
-            metavar="FILE",
-            help="The ERP's customer list (.xlsx or .csv) with the columns ERP客户编码, 客户名称, 电话.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            show_default=False,
-        ),
+        Path, sheet_argument("The ERP's customer list (.xlsx or .csv) with the columns ERP客户编码, 客户名称, 电话.")
     ],
     fmt: FormatOption = None,
     encoding: EncodingOption = "auto",

@@ -1,4 +1,5 @@
-"""``products``: the catalog's import and export (CSV or XLSX)."""
+"""``products``: the catalog's import and export (CSV or XLSX), packaging QR codes imported from a
+sheet, and QR label sheets (PDF)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from rich.table import Table
 
 from bridge.cli._common import cells, err, fail, out, unit_of_work
 
-products_app = typer.Typer(help="The product catalog: import and export (CSV or XLSX).", no_args_is_help=True)
+products_app = typer.Typer(
+    help="The product catalog: import and export (CSV or XLSX), packaging QR codes, QR label sheets (PDF).",
+    no_args_is_help=True,
+)
 
 
 def choice(value: Optional[str], allowed: tuple[str, ...], option: str) -> Optional[str]:
@@ -65,6 +69,15 @@ EncodingOption = Annotated[
     ),
 ]
 """``--encoding`` of the commands that read a sheet (default "auto")."""
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
+]
+"""``--dry-run`` of the product sheet imports."""
+
+
+def sheet_argument(help: str):
+    """The FILE argument of a command that reads a sheet: an existing, readable file."""
+    return typer.Argument(metavar="FILE", help=help, exists=True, dir_okay=False, readable=True, show_default=False)
 
 
 @products_app.command("export")
@@ -99,22 +112,10 @@ def products_export(
 @products_app.command("import")
 def products_import(
     ctx: typer.Context,
-    file: Annotated[
-        Path,
-        typer.Argument(
-            metavar="FILE",
-            help="Catalog sheet (.xlsx or .csv), e.g. one made by `products export`.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            show_default=False,
-        ),
-    ],
+    file: Annotated[Path, sheet_argument("Catalog sheet (.xlsx or .csv), e.g. one made by `products export`.")],
     fmt: FormatOption = None,
     encoding: EncodingOption = "auto",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check the file and count what would change; write nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Import products from FILE, all rows or none: new codes (编码) are created, existing ones
     updated where a cell differs, the rest counted unchanged.
@@ -147,6 +148,67 @@ def products_import(
         )
     if len(shown) > 50:
         out.print(f"  … and {len(shown) - 50} more updated product(s)")
+
+
+@products_app.command("qr-import")
+def products_qr_import(
+    ctx: typer.Context,
+    file: Annotated[Path, sheet_argument("Sheet of QR codes (.xlsx or .csv) with the columns 编码, 二维码内容, 标记.")],
+    fmt: FormatOption = None,
+    encoding: EncodingOption = "auto",
+    dry_run: DryRunOption = False,
+) -> None:
+    """Tie packaging QR codes to products from FILE, all rows or none: one row per code, 编码 (the
+    product's code, required), 二维码内容 (the text the code carries; empty: the shop's own code
+    JHT:QR:1:<编码>) and 标记 (what to prefill when it is scanned, if not the product's marking).
+
+    Headers may also be the English names sku, payload, marking. A code already tied to the same
+    product is left as it is; one tied to another product, an unknown 编码 or a bad cell makes
+    the row bad, and when any row is bad nothing is imported: every bad cell is listed with its
+    row number, column, value and reason, and the command exits 1. Recorded in the audit log."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.catalog import ENCODINGS, FORMATS
+    from bridge.qrlabels import import_qr_codes
+
+    fmt = choice(fmt, FORMATS, "--format")
+    encoding = choice(encoding, ENCODINGS, "--encoding")
+    with unit_of_work(ctx) as session:
+        report = import_qr_codes(session, CLI_ADMIN, file, fmt=fmt, encoding=encoding, dry_run=dry_run)
+    if not report.ok:
+        print_row_errors(report.errors)
+        fail(f"{len(report.bad_rows)} row(s) of {file.name} have errors: nothing imported")
+    out.print(report.summary(), markup=False)
+
+
+@products_app.command("labels")
+def products_labels(
+    ctx: typer.Context,
+    skus: Annotated[
+        list[str], typer.Argument(metavar="SKU", help="Codes (编码) of the products to print.", show_default=False)
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="The PDF to write.", dir_okay=False)
+    ] = Path("labels.pdf"),
+    copies: Annotated[int, typer.Option(min=1, help="Labels of each QR code.")] = 1,
+    columns: Annotated[int, typer.Option(min=1, help="Labels across an A4 page.")] = 3,
+    rows: Annotated[int, typer.Option(min=1, help="Rows of labels on an A4 page.")] = 8,
+) -> None:
+    """Write a printable sheet of QR labels (PDF, A4, COLUMNS × ROWS labels a page) for the
+    products SKU...: COPIES labels of each of a product's QR codes, each with the code, the
+    product's name, spec, marking and code in Chinese (the font embedded). A product without a
+    QR code gets the shop's own (JHT:QR:1:<编码>) first, so its label scans to it. Needs a Chinese
+    font on this machine (Debian: fonts-wqy-zenhei)."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.qrlabels import choices_for_skus, label_sheet
+
+    with unit_of_work(ctx) as session:
+        choices = choices_for_skus(session, CLI_ADMIN, skus, copies)
+        sheet = label_sheet(session, CLI_ADMIN, choices, columns=columns, rows=rows)
+    try:
+        output.write_bytes(sheet.pdf)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    out.print(f"wrote {sheet.labels} label(s) on {sheet.pages} page(s) to {output}", markup=False)
 
 
 def print_row_errors(errors) -> None:
