@@ -22,6 +22,7 @@ from bridge.customers import (
     create_customer,
     list_customers,
     merge_customers,
+    merge_candidates,
     merge_preview,
     resolve_customer,
     set_customer_type,
@@ -217,7 +218,7 @@ def test_a2_preview_counts_what_will_move_and_changes_nothing(session, make):
     add_order(session, absorbed)
     add_order(session, absorbed)
 
-    preview = merge_preview(session, survivor.id, absorbed.id)
+    preview = merge_preview(session, ADMIN, survivor.id, absorbed.id)
 
     assert preview.rows["accounts"] == 1 and preview.rows["orders"] == 2
     assert session.get(Customer, absorbed.id).merged_into_id is None
@@ -269,6 +270,10 @@ def test_a2_only_an_admin_may_merge(session, make):
     for actor in (Actor.sales(sales.id), Actor.customer(survivor.id), Actor.system()):
         with pytest.raises(Forbidden):
             merge_customers(session, actor, survivor.id, absorbed.id)
+        with pytest.raises(Forbidden):
+            merge_preview(session, actor, survivor.id, absorbed.id)
+        with pytest.raises(Forbidden):
+            merge_candidates(session, actor, survivor.id)
     assert session.get(Customer, absorbed.id).merged_into_id is None
 
 
