@@ -111,6 +111,7 @@ def _taken(code: str, customer_id: int, holder: Customer | None) -> CodeTaken:
         else f"ERP 客户编码 {code} 已属于其他客户",
         f"ERP code {code} for customer {customer_id} already belongs to {who}: "
         "merge the two customers or correct the code in the ERP, then retry",
+        field="erp_code",
         erp_code=code,
         **({"customer_id": holder.id} if holder is not None else {}),
     )

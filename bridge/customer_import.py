@@ -112,6 +112,12 @@ class _Row:
     phone: str | None
 
 
+def check_importer(actor: Actor) -> None:
+    """Only admins import the ERP's customer list (Forbidden for anyone else)."""
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以导入 ERP 客户", f"{actor} may not import ERP customers (admin only)")
+
+
 def import_erp_customers(
     session: Session,
     actor: Actor,
@@ -126,8 +132,7 @@ def import_erp_customers(
     """Import the ERP's customer list from ``path`` (see the module docstring), in the caller's
     transaction; ``connector`` is the ERP the codes are bound for. Returns the report; when it has
     errors nothing was written. A file that cannot be read at all raises ``InvalidInput``."""
-    if actor.kind != ActorKind.ADMIN:
-        raise Forbidden("只有管理员可以导入 ERP 客户", f"{actor} may not import ERP customers (admin only)")
+    check_importer(actor)
     path = Path(path)
     fmt = format_of(path, fmt)
     with open_sheet(path, fmt, encoding) as sheet:

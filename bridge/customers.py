@@ -52,7 +52,7 @@ from bridge.models import (
     StaffUser,
 )
 from bridge.outbox import customer_key, enqueue
-from bridge.scope import customers_of, may_act_on, may_manage, unassigned, unassigned_queue
+from bridge.scope import customers_and_aliases_of, customers_of, may_act_on, may_manage, unassigned, unassigned_queue
 from bridge.text import LIKE_ESCAPE, check_text, like_pattern
 from bridge.types import utcnow
 
@@ -268,11 +268,23 @@ def list_customers(
 
 
 def customer_page(
-    session: Session, actor: Actor, *, search: str | None = None, unassigned: bool = False, page: int = 1
+    session: Session,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    unassigned: bool = False,
+    include_merged: bool = False,
+    exclude: int | None = None,
+    page: int = 1,
 ) -> Page[CustomerRow]:
     """One page of the customers ``actor`` may see (``bridge.scope``), searched and counted in SQL;
-    ``unassigned``: the admins' queue of customers nobody follows (A10; admins only)."""
-    stmt = _customer_rows(search, False).where(customers_of(actor))
+    ``unassigned``: the admins' queue of customers nobody follows (A10; admins only);
+    ``include_merged``: the aliases left by merges too (admins only); ``exclude``: leave out
+    that customer (the one a duplicate is being chosen for)."""
+    scope = customers_and_aliases_of(actor) if include_merged else customers_of(actor)
+    stmt = _customer_rows(search, include_merged).where(scope)
+    if exclude is not None:
+        stmt = stmt.where(Customer.id != exclude)
     if unassigned:
         stmt = stmt.where(unassigned_queue(actor))
     found = paginate(session, stmt, page)
@@ -285,29 +297,39 @@ def customer_page(
 def check_name(name: Any) -> str:
     """A customer's name as typed or imported: trimmed, one line, at most ``NAME_MAX`` characters."""
     if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("客户名称不能为空", "customer name must not be empty")
+        raise InvalidInput("客户名称不能为空", "customer name must not be empty", field="name")
     name = check_text(name.strip(), "name", "客户名称", multiline=False)
     if len(name) > NAME_MAX:
-        raise InvalidInput(f"客户名称不能超过 {NAME_MAX} 个字", f"customer name longer than {NAME_MAX} characters")
+        raise InvalidInput(
+            f"客户名称不能超过 {NAME_MAX} 个字", f"customer name longer than {NAME_MAX} characters", field="name"
+        )
     return name
 
 
 def _check_type(value: Any) -> int:
     # bool is an int in Python: True would pass as type 1 without this guard.
     if isinstance(value, bool) or not isinstance(value, int) or int(value) not in (1, 2):
-        raise InvalidInput("客户类型只能是 1（类型一）或 2（类型二）", f"customer type must be 1 or 2, not {value!r}")
+        raise InvalidInput(
+            "客户类型只能是 1（类型一）或 2（类型二）", f"customer type must be 1 or 2, not {value!r}", field="type"
+        )
     return int(value)
 
 
 def _check_text(value: str | None, max_len: int, label: str, what: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{label}格式不对", f"{what} must be text, not {value!r}")
+        raise InvalidInput(f"{label}格式不对", f"{what} must be text, not {value!r}", field=what.replace(" ", "_"))
     value = (value or "").strip() or None
     if value is not None:
         check_text(value, what.replace(" ", "_"), label, multiline=False)
     if value is not None and len(value) > max_len:
-        raise InvalidInput(f"{label}不能超过 {max_len} 个字", f"{what} longer than {max_len} characters")
+        raise InvalidInput(
+            f"{label}不能超过 {max_len} 个字", f"{what} longer than {max_len} characters", field=what.replace(" ", "_")
+        )
     return value
+
+
+ASSIGNABLE_ROLES = (StaffRole.SALES, StaffRole.ADMIN)
+"""Who may follow a customer as its salesperson (an active user of one of these roles)."""
 
 
 def _check_salesperson(session: Session, staff_id: int | None) -> int | None:
@@ -315,15 +337,33 @@ def _check_salesperson(session: Session, staff_id: int | None) -> int | None:
         return None
     user = session.get(StaffUser, staff_id)
     if user is None:
-        raise InvalidInput(f"业务员 {staff_id} 不存在", f"salesperson {staff_id} does not exist")
+        raise InvalidInput(
+            f"业务员 {staff_id} 不存在", f"salesperson {staff_id} does not exist", field="salesperson_id"
+        )
     if not user.active:
         raise InvalidInput(
             f"业务员 {user.display_name} 已停用，请另选业务员",
             f"salesperson {staff_id} ({user.username}) is inactive",
+            field="salesperson_id",
         )
-    if user.role not in (StaffRole.SALES, StaffRole.ADMIN):
-        raise InvalidInput(f"{user.display_name} 不是业务员", f"staff user {staff_id} is neither sales nor admin")
+    if user.role not in ASSIGNABLE_ROLES:
+        raise InvalidInput(
+            f"{user.display_name} 不是业务员",
+            f"staff user {staff_id} is neither sales nor admin",
+            field="salesperson_id",
+        )
     return user.id
+
+
+def salesperson_choices(session: Session) -> list[StaffUser]:
+    """The staff users a customer may be given as its salesperson (the rule of
+    ``_check_salesperson``), by role (salespeople first) and name: the admin pages' choice."""
+    stmt = (
+        select(StaffUser)
+        .where(StaffUser.active.is_(True), StaffUser.role.in_(ASSIGNABLE_ROLES))
+        .order_by(StaffUser.role.desc(), StaffUser.display_name, StaffUser.id)
+    )
+    return list(session.exec(stmt).all())
 
 
 def _upsert(session: Session, customer: Customer) -> OutboxMessage:
@@ -572,6 +612,41 @@ def _rebuild_pending(session: Session, customer: Customer) -> None:
         session.add(row)
 
 
+# --------------------------------------------------------------------------- the whole form
+
+
+@dataclass(frozen=True)
+class CustomerEdit:
+    """What ``edit_customer`` did: the customer as it is now, its type change, its ERP code change."""
+
+    customer: Customer
+    type_change: TypeChange
+    erp_code_change: ErpCodeChange | None
+
+
+def edit_customer(
+    session: Session,
+    actor: Actor,
+    customer_id: int,
+    *,
+    type: int,
+    erp_code: str | None = None,
+    connector: str | None = None,
+    **fields: Any,
+) -> CustomerEdit:
+    """A customer's form saved at once (the admin pages): ``fields`` (name, phone, contact_name,
+    salesperson_id) by ``update_customer``, the type by ``set_customer_type`` and, when
+    ``erp_code`` is given and differs from the customer's, the link by ``set_erp_code`` (admins
+    only). Each keeps its own rule and audit row; a refusal of any leaves all unsaved (the
+    caller's transaction). A customer outside ``actor``'s scope is NotFound."""
+    customer = update_customer(session, actor, customer_for(session, actor, customer_id).id, **fields)
+    type_change = set_customer_type(session, actor, customer.id, type)
+    erp_change = None
+    if erp_code is not None and erp_code.strip() != (customer.erp_code or ""):
+        erp_change = set_erp_code(session, actor, customer.id, erp_code, connector=connector or "")
+    return CustomerEdit(customer, type_change, erp_change)
+
+
 # --------------------------------------------------------------------------- merge (A2)
 
 
@@ -632,8 +707,24 @@ def _owned(model, customer_id: int, *where):
     return select(sa.func.count()).select_from(model).where(model.customer_id == customer_id, *where)
 
 
-def merge_preview(session: Session, survivor_id: int, absorbed_id: int) -> MergePreview:
-    """Check a merge and count what it would move, without changing anything."""
+def _check_merger(actor: Actor) -> None:
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以合并客户", f"{actor} may not merge customers (admin only)")
+
+
+def merge_candidates(
+    session: Session, actor: Actor, survivor_id: int, *, search: str | None = None, page: int = 1
+) -> tuple[Customer, Page[CustomerRow]]:
+    """The customer that stays (an alias: its survivor) and one page of the customers that could
+    be merged into it, searched like the customer list (admins only)."""
+    _check_merger(actor)
+    survivor = customer_for(session, actor, survivor_id)
+    return survivor, customer_page(session, actor, search=search, exclude=survivor.id, page=page)
+
+
+def merge_preview(session: Session, actor: Actor, survivor_id: int, absorbed_id: int) -> MergePreview:
+    """Check a merge (admins only) and count what it would move, without changing anything."""
+    _check_merger(actor)
     survivor, absorbed, already = _check_merge(session, survivor_id, absorbed_id, lock=False)
     a = absorbed.id
     counts = {
@@ -661,8 +752,7 @@ def merge_customers(session: Session, actor: Actor, survivor_id: int, absorbed_i
     Accounts, orders, addresses, notes, inquiries, grants, prices, pending outbox rows and the
     ERP code follow the survivor; the absorbed customer stays as an alias. Merging again into
     the same survivor is a no-op flagged ``already_merged``. See the module docstring."""
-    if actor.kind != ActorKind.ADMIN:
-        raise Forbidden("只有管理员可以合并客户", f"{actor} may not merge customers (admin only)")
+    _check_merger(actor)
     survivor, absorbed, already = _check_merge(session, survivor_id, absorbed_id, lock=True)
     result = MergeResult(survivor.id, absorbed.id, already_merged=already, erp_code=survivor.erp_code)
     if already:

@@ -25,6 +25,37 @@ CUSTOMER_TYPE_LABELS: dict[CustomerType, str] = {
 }
 """Customer types (A1); keyed by the enum, so the plain numbers 1 and 2 look up too."""
 
+CUSTOMER_TYPE_EXPLANATIONS: dict[CustomerType, str] = {
+    CustomerType.TYPE_1: "下单后 ERP 立即生成生产单",
+    CustomerType.TYPE_2: "业务员确认收款后才下发生产",
+}
+"""What each customer type means for a new order (A1), shown beside the type where staff choose it."""
+
+MERGE_ROW_LABELS: dict[str, str] = {
+    "accounts": "绑定的账号（微信、手机号）",
+    "orders": "订单",
+    "addresses": "收货地址",
+    "notes": "备注",
+    "inquiries": "询价",
+    "grants": "定制品授权",
+    "prices": "专属价格",
+    "hides": "对其隐藏的商品",
+    "hides_kept": "两者都隐藏、保留的商品",
+    "outbox": "待发送给 ERP 的消息",
+    "outbox_superseded": "被合并后的客户资料取代的 ERP 消息",
+    "aliases": "此前合并进来的客户",
+    "erp_bindings": "ERP 客户关联",
+}
+"""What a customer merge moves or drops (A2; the keys of ``customers.merge_preview`` rows and
+``MergeResult.moved`` / ``dropped``)."""
+
+CUSTOMER_IMPORT_LABELS: dict[str, str] = {
+    "created": "新建客户",
+    "linked": "关联到已有客户",
+    "unchanged": "已关联，不变",
+}
+"""What a row of the ERP's customer list does on import (A11; ``customer_import`` actions)."""
+
 PRODUCT_KIND_LABELS: dict[ProductKind, str] = {
     ProductKind.STANDARD: "标准品",
     ProductKind.CUSTOM: "定制品",

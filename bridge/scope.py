@@ -40,6 +40,15 @@ def customers_of(actor: Actor) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def customers_and_aliases_of(actor: Actor) -> sa.ColumnElement[bool]:
+    """SQL condition on ``Customer``: ``customers_of`` plus the aliases merges left behind, for
+    an admin looking at what was merged into what. Forbidden for anyone else (an alias keeps the
+    salesperson it had, who no longer follows it)."""
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以查看已合并的客户", f"{actor} may not list merged customers (admins only)")
+    return sa.true()
+
+
 def may_act_on(actor: Actor, customer: Customer, *, named_as: int | None = None) -> bool:
     """May ``actor`` act on ``customer`` (a root customer, already resolved)? Same rule as
     ``customers_of``, for a customer in hand. ``named_as`` is the id the caller named the

@@ -19,9 +19,13 @@ from bridge import db as bridge_db
 from bridge.actors import CLI_ADMIN, Actor
 from bridge.cli import app
 from bridge.customers import (
+    customer_page,
+    edit_customer,
+    salesperson_choices,
     create_customer,
     list_customers,
     merge_customers,
+    merge_candidates,
     merge_preview,
     resolve_customer,
     set_customer_type,
@@ -217,7 +221,7 @@ def test_a2_preview_counts_what_will_move_and_changes_nothing(session, make):
     add_order(session, absorbed)
     add_order(session, absorbed)
 
-    preview = merge_preview(session, survivor.id, absorbed.id)
+    preview = merge_preview(session, ADMIN, survivor.id, absorbed.id)
 
     assert preview.rows["accounts"] == 1 and preview.rows["orders"] == 2
     assert session.get(Customer, absorbed.id).merged_into_id is None
@@ -269,6 +273,10 @@ def test_a2_only_an_admin_may_merge(session, make):
     for actor in (Actor.sales(sales.id), Actor.customer(survivor.id), Actor.system()):
         with pytest.raises(Forbidden):
             merge_customers(session, actor, survivor.id, absorbed.id)
+        with pytest.raises(Forbidden):
+            merge_preview(session, actor, survivor.id, absorbed.id)
+        with pytest.raises(Forbidden):
+            merge_candidates(session, actor, survivor.id)
     assert session.get(Customer, absorbed.id).merged_into_id is None
 
 
@@ -757,11 +765,70 @@ def test_s3_another_salesperson_may_not_update_a_customer(session, make):
     ids=["empty-name", "long-name", "type-3", "unknown-salesperson", "long-phone"],
 )
 def test_s2_invalid_customer_is_refused_with_a_chinese_message(session, kw):
+    """The refusal names its field too, so a form shows it beside that field (A8)."""
     args = {"name": "锦亨泰", "type": 2, **kw}
     with pytest.raises(InvalidInput) as exc:
         create_customer(session, ADMIN, **args)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in exc.value.message)
+    assert exc.value.data["field"] == next(iter(kw))
     assert count(session, Customer) == 0
+
+
+def test_a10_the_salespeople_to_choose_from_are_those_the_check_accepts(session, make):
+    sales, admin = make.staff(), make.staff(StaffRole.ADMIN)
+    make.staff(active=False)
+
+    choices = salesperson_choices(session)
+
+    assert [u.id for u in choices] == [sales.id, admin.id]  # salespeople first, the inactive left out
+    for user in choices:
+        assert create_customer(session, ADMIN, name=f"客户{user.id}", type=2, salesperson_id=user.id)
+
+
+def test_a8_edit_customer_saves_data_type_and_erp_code_together(session, make):
+    customer = make.customer(type=1)
+
+    edit = edit_customer(session, ADMIN, customer.id, type=2, erp_code="C0012", connector="filedrop", name="新名字")
+
+    assert (customer.name, customer.type, customer.erp_code) == ("新名字", 2, "C0012")
+    assert edit.type_change.changed and edit.erp_code_change.changed
+    actions = set(session.exec(select(AuditLog.action)).all())
+    assert actions == {"customer.update", "customer.type", "customer.erp_code"}
+
+
+def test_a8_edit_customer_out_of_scope_is_not_found(session, make):
+    mine, other = make.staff(), make.staff()
+    customer = make.customer(salesperson_id=mine.id)
+    with pytest.raises(NotFound):
+        edit_customer(session, Actor.sales(other.id), customer.id, type=2, name="改名")
+
+
+def test_a11_a_salesperson_may_not_link_an_erp_code_through_the_form(session, make):
+    sales = make.staff()
+    customer = make.customer(salesperson_id=sales.id)
+    with pytest.raises(Forbidden):
+        edit_customer(session, Actor.sales(sales.id), customer.id, type=2, erp_code="C1", connector="filedrop")
+
+
+def test_a2_admins_list_merged_customers_only_when_asked(session, make):
+    sales = make.staff()
+    survivor, absorbed = make.customer(salesperson_id=sales.id), make.customer(salesperson_id=sales.id)
+    merge_customers(session, ADMIN, survivor.id, absorbed.id)
+
+    assert [r.customer.id for r in customer_page(session, ADMIN).items] == [survivor.id]
+    both = customer_page(session, ADMIN, include_merged=True).items
+    assert [r.customer.id for r in both] == [survivor.id, absorbed.id]
+    with pytest.raises(Forbidden):
+        customer_page(session, Actor.sales(sales.id), include_merged=True)
+
+
+def test_a2_merge_candidates_leave_out_the_survivor(session, make):
+    survivor, other = make.customer(name="锦亨泰"), make.customer(name="锦亨泰重复")
+
+    found_survivor, found = merge_candidates(session, ADMIN, survivor.id, search="锦亨泰")
+
+    assert found_survivor.id == survivor.id
+    assert [r.customer.id for r in found.items] == [other.id]
 
 
 def test_a10_an_inactive_or_non_sales_staff_user_cannot_be_the_salesperson(session, make):

@@ -94,7 +94,7 @@ def customers_merge(
     from bridge.models import StaffUser
 
     with unit_of_work(ctx) as session:
-        preview = merge_preview(session, survivor_id, absorbed_id)
+        preview = merge_preview(session, CLI_ADMIN, survivor_id, absorbed_id)
         if preview.already_merged:
             out.print(f"customer {absorbed_id} is already merged into customer {survivor_id}: nothing to do")
             return
