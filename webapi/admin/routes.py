@@ -18,12 +18,13 @@ from litestar.middleware.csrf import CSRFMiddleware
 
 from bridge.errors import DomainError
 from webapi.admin import pages
+from webapi.admin import products
 from webapi.admin.common import admin_error
 from webapi.admin.session import NoSession, provide_admin, to_login
 
 PREFIX = "/admin"
 
-MODULES: list = []
+MODULES: list = [products]
 """The page modules, each with a ``PAGES`` list of handlers (added as they are written)."""
 
 
