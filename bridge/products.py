@@ -480,14 +480,14 @@ def product_access(session: Session, actor: Actor, product_id: int) -> ProductAc
             select(Customer)
             .join(model, model.customer_id == Customer.id)
             .where(model.product_id == product.id, customers_of(actor))
-            .order_by(Customer.name, Customer.id)
+            .order_by(Customer.id)
         )
 
     prices = session.exec(
         select(CustomerPrice, Customer)
         .join(Customer, Customer.id == CustomerPrice.customer_id)
         .where(CustomerPrice.product_id == product.id, customers_of(actor))
-        .order_by(Customer.name, Customer.id)
+        .order_by(Customer.id)
     ).all()
     type_grants = session.exec(
         select(ProductGrant.customer_type).where(

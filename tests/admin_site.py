@@ -77,10 +77,16 @@ def log_in(page, base_url: str, login: tuple[str, str]) -> None:
     page.wait_for_url(f"{base_url}/admin/")
 
 
+FORM_ERRORS = "the server responded with a status of 422"
+"""What Chromium logs for a form answered with its per-field errors (422, by design): not an error
+of the page."""
+
+
 def watch(page):
-    """Record the page's console errors and uncaught script errors on ``page``."""
+    """Record the page's console errors and uncaught script errors on ``page`` (a form's 422
+    answer aside)."""
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and FORM_ERRORS not in m.text else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page._jht_errors = errors  # noqa: SLF001
     return page

@@ -182,6 +182,7 @@ def _detail(admin, access, **extra) -> dict[str, Any]:
         "access": access,
         "product": access.product,
         "spec": spec_text(access.product),
+        "values": _product_values(access.product),
         "types": TYPES,
         "label": LABELS,
         "errors": {},
