@@ -444,3 +444,61 @@ def test_screenshot_of_the_product_edit_form(demo_site, browser):
     assert "最多 2 位小数" in page.inner_text("#e-bore_mm")
     shoot(page, "product-edit")
     page.close()
+
+
+# --------------------------------------------------------------------------- without htmx (plain forms)
+
+
+def _client_signed_in(engine, tmp_path):
+    from bridge.actors import CLI_ADMIN
+    from bridge.demo import load_demo_data
+    from tests.api_helpers import make_client
+
+    client, rt = make_client(engine, tmp_path)
+    with Session(rt.engine) as session:
+        load_demo_data(session, CLI_ADMIN)
+        session.commit()
+    form = client.get("/admin/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text).group(1)
+    answer = client.post(
+        "/admin/login",
+        data={"username": ADMIN_LOGIN[0], "password": ADMIN_LOGIN[1], "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    return client, rt, token
+
+
+def test_a3_the_forms_work_as_plain_forms_with_the_csrf_field(engine, tmp_path):
+    """Without htmx: a grant and an upload are plain POSTs carrying ``_csrf_token``; the grant
+    goes back to the product's page (303), the upload answers the import page with its report."""
+    client, rt, token = _client_signed_in(engine, tmp_path)
+    with Session(rt.engine) as session:
+        wheel = session.exec(select(Product).where(Product.sku == "C-HD-610x75x304.8")).one()
+        jinggong = session.exec(select(Customer).where(Customer.name == JINGGONG)).one()
+    with client:
+        found = client.get(f"/admin/products/{wheel.id}/pick", params={"purpose": "grant", "q": "精工"})
+        assert found.status_code == 200 and "<html" in found.text and JINGGONG in found.text
+        answer = client.post(
+            f"/admin/products/{wheel.id}/grants",
+            data={"customer_id": str(jinggong.id), "_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == f"/admin/products/{wheel.id}#grants"
+        with Session(rt.engine) as session:
+            granted = products.product_access(session, Actor.admin(), wheel.id).granted_customers
+        assert jinggong.id in [c.id for c in granted]
+
+        refused = client.post(f"/admin/products/{wheel.id}/grants", data={"customer_id": str(jinggong.id)})
+        assert refused.status_code == 403  # no CSRF token
+
+        sheet = "编码,名称,单价\nPLAIN-1,表单导入,3\nPLAIN-2,坏行,三块\n".encode()
+        answer = client.post(
+            "/admin/products/import",
+            data={"_csrf_token": token, "mode": "import"},
+            files={"file": ("目录.csv", sheet, "text/csv")},
+        )
+        assert answer.status_code == 422 and "<html" in answer.text
+        assert "目录.csv：1 行有错误，未导入任何数据" in answer.text and "三块" in answer.text
+    with Session(rt.engine) as session:
+        assert session.exec(select(Product).where(Product.sku.like("PLAIN-%"))).all() == []
