@@ -43,6 +43,7 @@ import csv
 import io
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,10 +57,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, insert, select
 
 from bridge.actors import Actor, audit
-from bridge.errors import Conflict, InvalidInput
+from bridge.errors import Conflict, Forbidden, InvalidInput
 from bridge.labels import PRODUCT_KIND_LABELS
 from bridge.logs import get_logger
-from bridge.models import Product, ProductKind
+from bridge.models import ActorKind, Product, ProductKind
 from bridge.text import (
     CONTROL,
     describe,
@@ -444,6 +445,62 @@ def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
     wb.save(path)
 
 
+# --------------------------------------------------------------------------- who, and files over HTTP
+
+
+def may_exchange_catalog(actor: Actor) -> None:
+    """Only admins import or export the whole catalog: a sheet holds every customer's custom
+    products (a salesperson sees their own, S3) and an import changes standard products, which
+    are the admins' (``products.may_change``). Forbidden for anyone else."""
+    if actor.kind != ActorKind.ADMIN:
+        raise Forbidden("只有管理员可以导入或导出商品目录", f"{actor} may not import or export the catalog")
+
+
+def export_catalog(session: Session, actor: Actor, fmt: str) -> bytes:
+    """The whole catalog as the bytes of a ``fmt`` ("csv" or "xlsx") file, for a download:
+    exactly what ``export_products`` writes. Admins only."""
+    may_exchange_catalog(actor)
+    fmt = format_of(Path(f"catalog.{fmt}"), fmt)
+    with tempfile.TemporaryDirectory(prefix="jht-export-") as folder:
+        path = Path(folder) / f"catalog.{fmt}"
+        export_products(session, path, fmt)
+        return path.read_bytes()
+
+
+MAX_UPLOAD_NAME = 100
+
+
+def upload_name(filename: str | None) -> str:
+    """An uploaded file's name as the report and the audit log show it: the last part of the path
+    the browser sent, without control characters, at most ``MAX_UPLOAD_NAME`` characters (the
+    suffix kept: it tells the format)."""
+    name = strip_control(re.split(r"[\\/]", filename or "")[-1]).strip().lstrip(".")
+    if len(name) > MAX_UPLOAD_NAME:
+        stem, dot, suffix = name.rpartition(".")
+        keep = MAX_UPLOAD_NAME - len(suffix) - 1
+        name = f"{stem[:keep]}.{suffix}" if dot and 0 < len(suffix) <= 8 else name[:MAX_UPLOAD_NAME]
+    return name or "upload"
+
+
+def import_upload(
+    session: Session,
+    actor: Actor,
+    filename: str | None,
+    content: bytes,
+    fmt: str | None = None,
+    dry_run: bool = False,
+    *,
+    encoding: str | None = None,
+) -> ImportReport:
+    """``import_products`` for a file uploaded through the admin pages: the same checks, the same
+    all-or-nothing, the report under the uploaded file's name (``upload_name``)."""
+    may_exchange_catalog(actor)
+    with tempfile.TemporaryDirectory(prefix="jht-import-") as folder:
+        path = Path(folder) / upload_name(filename)
+        path.write_bytes(content)
+        return import_products(session, actor, path, fmt, dry_run, encoding=encoding)
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -472,7 +529,9 @@ def import_products(
 
     Returns the report; when it has errors nothing was written. A dry run checks everything and
     counts what would change, writing nothing. A file that can't be read at all (wrong format,
-    corrupt, unknown encoding) raises ``InvalidInput``."""
+    corrupt, unknown encoding) raises ``InvalidInput``; an actor who is not an admin
+    ``Forbidden`` (``may_exchange_catalog``)."""
+    may_exchange_catalog(actor)
     path = Path(path)
     fmt = format_of(path, fmt)
     with open_sheet(path, fmt, encoding) as sheet:

@@ -26,7 +26,7 @@ from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bridge.models import ActorKind, Customer, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR
 from bridge.orders import price_for
 from bridge.customers import customer_for
-from bridge.scope import may_act_on, product_for, products_of
+from bridge.scope import customers_of, may_act_on, product_for, products_of
 from bridge.text import LIKE_ESCAPE, like_pattern, required_text
 from bridge.types import utcnow
 from bridge.visibility import get_visible_product, is_visible, visible_to
@@ -231,19 +231,32 @@ def _staff_id(actor: Actor) -> int | None:
     return int(actor.id) if actor.id and actor.id.isdigit() else None
 
 
-def _editable(session: Session, actor: Actor, product_id: int) -> Product:
-    """The product, if ``actor`` may change it: an admin any product; a salesperson the custom
-    products they made (a standard product is the company's catalog: admins only)."""
-    product = product_for(session, actor, product_id)
+def may_change(actor: Actor, product: Product) -> bool:
+    """May ``actor`` change ``product`` (its fields, its QR codes)? An admin any product; a
+    salesperson the custom products they made (a standard product is the company's catalog:
+    admins only)."""
     if actor.kind == ActorKind.ADMIN:
-        return product
-    if (
+        return True
+    return (
         actor.kind == ActorKind.SALES
         and product.kind == ProductKind.CUSTOM
+        and product.created_by_id is not None
         and product.created_by_id == _staff_id(actor)
-    ):
+    )
+
+
+def _editable(session: Session, actor: Actor, product_id: int) -> Product:
+    """The product, if ``actor`` may change it (``may_change``); Forbidden if they may only see it."""
+    product = product_for(session, actor, product_id)
+    if may_change(actor, product):
         return product
     raise Forbidden("只能修改自己创建的定制品", f"{actor} may not change product {product.sku}")
+
+
+def editable_product(session: Session, actor: Actor, product_id: int) -> Product:
+    """The product for its edit form, if ``actor`` may change it (else Forbidden, or NotFound
+    outside their scope)."""
+    return _editable(session, actor, product_id)
 
 
 def update_product(session: Session, actor: Actor, product_id: int, changes: dict[str, Any]) -> Product:
@@ -429,6 +442,72 @@ def set_price(
     session.flush()
     audit(session, actor, "price.set", "product", product.id, who | {"sku": product.sku, "price": str(amount)})
     return row
+
+
+# --------------------------------------------------------------------------- who sees it at what price, on one page
+
+
+@dataclass(frozen=True)
+class CustomerPriceRow:
+    customer: Customer
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class ProductAccess:
+    """A product as its staff detail page shows it (A3, A9): who it is granted to, who it is
+    hidden from, and the agreed prices, of the customers ``actor`` may see (another
+    salesperson's customers are left out, S3); grants and prices per customer type are every
+    customer's and always shown."""
+
+    product: Product
+    may_change: bool
+    """``may_change``: the actor may edit its fields."""
+    granted_customers: list[Customer]
+    granted_types: list[int]
+    hidden_from: list[Customer]
+    customer_prices: list[CustomerPriceRow]
+    type_prices: dict[int, Decimal]
+
+
+def product_access(session: Session, actor: Actor, product_id: int) -> ProductAccess:
+    """The product ``product_id`` (staff within their scope, ``scope.product_for``) with its
+    grants, hides and agreed prices."""
+    product = product_for(session, actor, product_id)
+
+    def of_mine(model):
+        return (
+            select(Customer)
+            .join(model, model.customer_id == Customer.id)
+            .where(model.product_id == product.id, customers_of(actor))
+            .order_by(Customer.id)
+        )
+
+    prices = session.exec(
+        select(CustomerPrice, Customer)
+        .join(Customer, Customer.id == CustomerPrice.customer_id)
+        .where(CustomerPrice.product_id == product.id, customers_of(actor))
+        .order_by(Customer.id)
+    ).all()
+    type_grants = session.exec(
+        select(ProductGrant.customer_type).where(
+            ProductGrant.product_id == product.id, ProductGrant.customer_type.is_not(None)
+        )
+    ).all()
+    type_prices = session.exec(
+        select(CustomerPrice.customer_type, CustomerPrice.price).where(
+            CustomerPrice.product_id == product.id, CustomerPrice.customer_type.is_not(None)
+        )
+    ).all()
+    return ProductAccess(
+        product=product,
+        may_change=may_change(actor, product),
+        granted_customers=list(session.exec(of_mine(ProductGrant)).all()),
+        granted_types=sorted(type_grants),
+        hidden_from=list(session.exec(of_mine(ProductHide)).all()),
+        customer_prices=[CustomerPriceRow(customer, row.price) for row, customer in prices],
+        type_prices=dict(type_prices),
+    )
 
 
 # --------------------------------------------------------------------------- packaging QR codes (A4)
