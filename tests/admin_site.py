@@ -102,6 +102,13 @@ def signed_in(browser, site, login: tuple[str, str], *, phone: bool = False):
     return page
 
 
+WIDE = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+  .slice(0, 5)
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : '')
+       + ' (right ' + Math.round(e.getBoundingClientRect().right) + ')')"""
+"""The elements that stick out on the right (those inside a sideways-scrolling table aside)."""
+
 SHOTS: set[str] = set()
 """The names ``shoot`` saved in this test run."""
 
@@ -117,7 +124,7 @@ def shoot(page, name: str) -> None:
             page.wait_for_timeout(50)
             if suffix:
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 1, f"{name}: the page scrolls {overflow}px sideways on a phone"
+                assert overflow <= 1, f"{name}: the page scrolls {overflow}px sideways on a phone: {page.evaluate(WIDE)}"
             assert len(page.inner_text("body").strip()) > 10, f"{name}: (almost) no text on the page"
             page.screenshot(path=str(DOCS / f"{name}{suffix}.png"), full_page=True)
     finally:
