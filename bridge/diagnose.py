@@ -49,29 +49,18 @@ def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
 def _stuck_messages(engine: Engine) -> list[CheckResult]:
     """Dead letters in the outbox, dead, parked and quarantined events in the inbox: each a
     failing line with the count and the command that lists them (O3)."""
-    from sqlmodel import Session, func, select
+    from sqlmodel import Session
 
-    from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+    from bridge.models import InboxStatus, OutboxStatus
+    from bridge.syncstate import sync_state
 
     with Session(engine) as session:
-        outbox = dict(
-            session.exec(
-                select(OutboxMessage.target, func.count())
-                .where(OutboxMessage.status == OutboxStatus.DEAD)
-                .group_by(OutboxMessage.target)
-            ).all()
-        )
-        inbox = dict(
-            session.exec(
-                select(InboxEvent.status, func.count())
-                .where(InboxEvent.status.in_([InboxStatus.DEAD, InboxStatus.PARKED, InboxStatus.QUARANTINED]))
-                .group_by(InboxEvent.status)
-            ).all()
-        )
+        state = sync_state(session)
+    outbox = state.messages_by_target(OutboxStatus.DEAD)
     dead_letters = sum(outbox.values())
     parts = ", ".join(f"{n} {'to the ERP' if target == 'erp' else 'notice(s)'}" for target, n in sorted(outbox.items()))
-    dead, parked = inbox.get(InboxStatus.DEAD, 0), inbox.get(InboxStatus.PARKED, 0)
-    quarantined = inbox.get(InboxStatus.QUARANTINED, 0)
+    dead, parked = state.events(InboxStatus.DEAD), state.events(InboxStatus.PARKED)
+    quarantined = state.events(InboxStatus.QUARANTINED)
     return [
         CheckResult(
             "outbox dead letters",
@@ -211,18 +200,15 @@ def _demo_logins(engine: Engine) -> list[CheckResult]:
 def _unassigned(config: Config, engine: Engine) -> list[CheckResult]:
     """Who gets the customers that arrive without an invite code (``customers.default_salesperson``),
     and how many customers nobody follows now (A10): a default naming nobody usable fails."""
-    from sqlmodel import Session, func, select
+    from sqlmodel import Session
 
-    from bridge.models import Customer
-    from bridge.scope import unassigned
+    from bridge.customers import count_unassigned
     from bridge.users import default_salesperson
 
     username = config.customers.default_salesperson
     with Session(engine) as session:
         user, problem = default_salesperson(session, username) if username else (None, None)
-        waiting = session.exec(
-            select(func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None), unassigned())
-        ).one()
+        waiting = count_unassigned(session)
     queue = (
         f"{waiting} customer(s) without a salesperson wait for an admin: `jht-bridge customers list --unassigned`, "
         "then `jht-bridge customers assign CUSTOMER_ID USERNAME`"
