@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from bridge.config import Config
+from bridge.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,49 @@ class CheckResult:
     """Works, but should be fixed before going live; printed as WARN, not counted as a failure."""
 
     @property
+    def level(self) -> str:
+        """``fail``, ``warn`` or ``ok``."""
+        return "fail" if not self.ok else "warn" if self.warn else "ok"
+
+    @property
     def mark(self) -> str:
-        return "FAIL" if not self.ok else "WARN" if self.warn else "ok  "
+        return {"fail": "FAIL", "warn": "WARN", "ok": "ok  "}[self.level]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The lines of one ``run_checks``, when it ran, and its verdict."""
+
+    results: list[CheckResult]
+    at: datetime
+
+    @property
+    def failed(self) -> int:
+        return sum(not r.ok for r in self.results)
+
+    @property
+    def warnings(self) -> int:
+        return sum(r.ok and r.warn for r in self.results)
+
+
+class CachedChecks:
+    """``run_checks`` for a page that shows them (the 工作台): the checks ask the ERP and verify
+    demo passwords (argon2), so they run at most once every ``ttl_s`` seconds, and one at a time;
+    callers in between get the last report."""
+
+    def __init__(self, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._report: Report | None = None
+        self._ran_at = float("-inf")
+
+    def __call__(self, config: Config, engine: Engine) -> Report:
+        with self._lock:
+            if self._report is None or self.clock() - self._ran_at >= self.ttl_s:
+                self._report = Report(run_checks(config, engine), utcnow())
+                self._ran_at = self.clock()
+            return self._report
 
 
 def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
