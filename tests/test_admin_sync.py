@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bridge import dashboard
+from bridge import dashboard, inbox, labels, outbox
 from bridge.actors import CLI_ADMIN
 from bridge.demo import ADMIN_LOGIN, SALES_LOGIN, load_demo_data
+from bridge.errors import Forbidden, InvalidInput
 from bridge.diagnose import CachedChecks, CheckResult, _stuck_messages, run_checks
 from bridge.models import (
     AuditLog,
@@ -436,3 +437,100 @@ def test_e8_replay_a_parked_and_a_quarantined_erp_event_in_the_browser(sync_site
     assert replays[str(fixed_id)]["from"] == "quarantined"
     assert not page_errors(page)
     page.close()
+
+
+# --------------------------------------------------------------------------- the services behind the page
+
+
+def test_e6_the_outbox_list_filters_by_state_in_flight_included(session):
+    """E6: the states of the list are the model's, plus 发送中: a waiting message a worker holds
+    the lease of; an unknown state is refused, not ignored."""
+    waiting = _message(session, 1, OutboxStatus.PENDING)
+    leased = _message(session, 2, OutboxStatus.PENDING, lease_until=utcnow() + timedelta(seconds=60), leased_by="w")
+    lapsed = _message(session, 3, OutboxStatus.PENDING, lease_until=utcnow() - timedelta(seconds=1), leased_by="w")
+    dead = _message(session, 4, OutboxStatus.DEAD)
+    session.commit()
+
+    def ids(**kw):
+        return [m.id for m in outbox.message_page(session, CLI_ADMIN, **kw).items]
+
+    assert ids() == [dead.id, lapsed.id, leased.id, waiting.id]
+    assert ids(state="pending") == [lapsed.id, leased.id, waiting.id]
+    assert ids(state="in_flight") == [leased.id]
+    assert ids(state="dead", kind="order.create") == [dead.id] and ids(kind="customer.upsert") == []
+    assert [outbox.delivery_state(m) for m in (waiting, leased, lapsed, dead)] == [
+        "pending",
+        "in_flight",
+        "pending",
+        "dead",
+    ]
+    assert set(outbox.DELIVERY_STATES) <= set(labels.OUTBOX_STATUS_LABELS)
+    with pytest.raises(InvalidInput):
+        outbox.message_page(session, CLI_ADMIN, state="lost")
+
+
+def test_e6_a12_retry_dead_requeues_only_dead_letters_and_audits_it(session):
+    dead = _message(session, 1, OutboxStatus.DEAD, attempts=20, last_error="ERP down")
+    other = _message(session, 2, OutboxStatus.DEAD, attempts=3)
+    delivered = _message(session, 3, OutboxStatus.DELIVERED)
+    session.commit()
+    assert outbox.retry_dead(session, CLI_ADMIN, [dead.id, delivered.id]) == 1
+    assert outbox.retry_dead(session, CLI_ADMIN, [delivered.id]) == 0  # nothing re-queued, nothing audited
+    session.commit()
+    session.refresh(dead)
+    session.refresh(other)
+    assert (dead.status, dead.attempts, other.status) == (OutboxStatus.PENDING, 0, OutboxStatus.DEAD)
+    (entry,) = session.exec(select(AuditLog).where(AuditLog.action == "outbox.retry")).all()
+    assert (entry.actor_id, entry.entity, entry.entity_id, entry.detail) == (
+        "cli",
+        "outbox",
+        str(dead.id),
+        {"ids": [dead.id], "all_dead": False},
+    )
+
+
+def test_a8_the_sync_services_refuse_a_salesperson(session):
+    """A8: the outbox, its documents, the ERP events and the check report are the admins'."""
+    from bridge.actors import Actor
+
+    dead = _message(session, 1, OutboxStatus.DEAD)
+    event = _event(session, 1, InboxStatus.PARKED)
+    session.commit()
+    sales = Actor.sales(1)
+    for call in (
+        lambda: outbox.message_page(session, sales),
+        lambda: outbox.message_kinds(session, sales),
+        lambda: outbox.message_for(session, sales, dead.id),
+        lambda: outbox.retry_dead(session, sales),
+        lambda: outbox.preview_message(session, dead.id, actor=sales, connector=None),
+        lambda: inbox.event_page(session, sales),
+        lambda: inbox.event_for(session, sales, event.id),
+    ):
+        with pytest.raises(Forbidden):
+            call()
+    session.rollback()
+    assert session.get(OutboxMessage, dead.id).status == OutboxStatus.DEAD
+
+
+def test_the_events_list_shows_those_needing_a_person_unless_told(session):
+    rows = {s: _event(session, n, s) for n, s in enumerate(InboxStatus)}
+    session.commit()
+
+    def statuses(**kw):
+        return {e.status for e in inbox.event_page(session, CLI_ADMIN, **kw).items}
+
+    assert statuses() == set(inbox.NEEDS_A_PERSON) == {InboxStatus.PARKED, InboxStatus.QUARANTINED, InboxStatus.DEAD}
+    assert statuses(status="all") == set(InboxStatus)
+    assert statuses(status="ignored") == {InboxStatus.IGNORED}
+    assert not inbox.replayable(rows[InboxStatus.APPLIED]) and inbox.replayable(rows[InboxStatus.PARKED])
+    with pytest.raises(InvalidInput):
+        inbox.event_page(session, CLI_ADMIN, status="lost")
+
+
+def test_age_label_says_a_wait_as_people_do():
+    assert labels.age_label(None) == ""
+    assert labels.age_label(timedelta(seconds=59)) == "不到 1 分钟"
+    assert labels.age_label(timedelta(minutes=3, seconds=30)) == "3 分钟"
+    assert labels.age_label(timedelta(hours=2)) == "2 小时"
+    assert labels.age_label(timedelta(hours=2, minutes=5)) == "2 小时 5 分钟"
+    assert labels.age_label(timedelta(days=3, hours=4, minutes=9)) == "3 天 4 小时"
