@@ -10,7 +10,7 @@ Functions take the caller's ``Session`` and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -50,6 +50,8 @@ class Dashboard:
     """Orders of the caller's customers placed today (local time of ``[bridge] timezone``)."""
     sync: SyncCounts | None
     """For admins only."""
+    today: date | None = None
+    """Today in ``[bridge] timezone``: the day ``today_orders`` counts."""
     unassigned_customers: int | None = None
     """Customers nobody follows, waiting for an admin to give them a salesperson (A10); admins only."""
 
@@ -86,6 +88,7 @@ def dashboard(session: Session, actor: Actor, *, tz: str, now: datetime | None =
     return Dashboard(
         awaiting_payment=count(awaiting_payment()),
         today_orders=count(Order.created_at >= since),
+        today=since.astimezone(ZoneInfo(tz)).date(),
         sync=sync_counts(session, now) if admin else None,
         unassigned_customers=count_unassigned(session) if admin else None,
     )

@@ -220,7 +220,9 @@ def test_a10_o3_dashboard_shows_the_unassigned_queue_the_oldest_wait_the_last_ev
     tile = page.locator("[data-name=unassigned-customers]")
     assert tile.locator(".num").inner_text() == "1"
     assert tile.get_attribute("href") == "/admin/customers?unassigned=1"
-    assert page.locator("[data-name=awaiting-payment]").get_attribute("href") == "/admin/orders?awaiting=1"
+    assert page.locator("[data-name=awaiting-payment]").get_attribute("href") == "/admin/orders?waiting=1"
+    today = utcnow().astimezone(ZoneInfo(site.rt.config.bridge.timezone)).date().isoformat()
+    assert page.locator("[data-name=today-orders]").get_attribute("href") == f"/admin/orders?from={today}&to={today}"
     assert page.inner_text("[data-name=outbox-oldest]") == "最早一条已等待 3 分钟"
     assert page.inner_text("[data-name=outbox-dead] .num") == "1"
     assert page.locator("[data-name=outbox-dead]").get_attribute("href") == "/admin/sync?status=dead"
