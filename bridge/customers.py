@@ -291,6 +291,13 @@ def customer_page(
     return Page([CustomerRow(*row) for row in found.items], found.total, found.page, found.page_size)
 
 
+def count_unassigned(session: Session) -> int:
+    """How many customers nobody follows wait in the admins' queue (A10; ``scope.unassigned``)."""
+    return session.exec(
+        select(sa.func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None), unassigned())
+    ).one()
+
+
 # --------------------------------------------------------------------------- validation
 
 

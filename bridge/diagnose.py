@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from bridge.config import Config
+from bridge.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,49 @@ class CheckResult:
     """Works, but should be fixed before going live; printed as WARN, not counted as a failure."""
 
     @property
+    def level(self) -> str:
+        """``fail``, ``warn`` or ``ok``."""
+        return "fail" if not self.ok else "warn" if self.warn else "ok"
+
+    @property
     def mark(self) -> str:
-        return "FAIL" if not self.ok else "WARN" if self.warn else "ok  "
+        return {"fail": "FAIL", "warn": "WARN", "ok": "ok  "}[self.level]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The lines of one ``run_checks``, when it ran, and its verdict."""
+
+    results: list[CheckResult]
+    at: datetime
+
+    @property
+    def failed(self) -> int:
+        return sum(not r.ok for r in self.results)
+
+    @property
+    def warnings(self) -> int:
+        return sum(r.ok and r.warn for r in self.results)
+
+
+class CachedChecks:
+    """``run_checks`` for a page that shows them (the 工作台): the checks ask the ERP and verify
+    demo passwords (argon2), so they run at most once every ``ttl_s`` seconds, and one at a time;
+    callers in between get the last report."""
+
+    def __init__(self, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._report: Report | None = None
+        self._ran_at = float("-inf")
+
+    def __call__(self, config: Config, engine: Engine) -> Report:
+        with self._lock:
+            if self._report is None or self.clock() - self._ran_at >= self.ttl_s:
+                self._report = Report(run_checks(config, engine), utcnow())
+                self._ran_at = self.clock()
+            return self._report
 
 
 def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
@@ -49,29 +95,18 @@ def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
 def _stuck_messages(engine: Engine) -> list[CheckResult]:
     """Dead letters in the outbox, dead, parked and quarantined events in the inbox: each a
     failing line with the count and the command that lists them (O3)."""
-    from sqlmodel import Session, func, select
+    from sqlmodel import Session
 
-    from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+    from bridge.models import InboxStatus, OutboxStatus
+    from bridge.syncstate import sync_state
 
     with Session(engine) as session:
-        outbox = dict(
-            session.exec(
-                select(OutboxMessage.target, func.count())
-                .where(OutboxMessage.status == OutboxStatus.DEAD)
-                .group_by(OutboxMessage.target)
-            ).all()
-        )
-        inbox = dict(
-            session.exec(
-                select(InboxEvent.status, func.count())
-                .where(InboxEvent.status.in_([InboxStatus.DEAD, InboxStatus.PARKED, InboxStatus.QUARANTINED]))
-                .group_by(InboxEvent.status)
-            ).all()
-        )
+        state = sync_state(session)
+    outbox = state.messages_by_target(OutboxStatus.DEAD)
     dead_letters = sum(outbox.values())
     parts = ", ".join(f"{n} {'to the ERP' if target == 'erp' else 'notice(s)'}" for target, n in sorted(outbox.items()))
-    dead, parked = inbox.get(InboxStatus.DEAD, 0), inbox.get(InboxStatus.PARKED, 0)
-    quarantined = inbox.get(InboxStatus.QUARANTINED, 0)
+    dead, parked = state.events(InboxStatus.DEAD), state.events(InboxStatus.PARKED)
+    quarantined = state.events(InboxStatus.QUARANTINED)
     return [
         CheckResult(
             "outbox dead letters",
@@ -211,18 +246,15 @@ def _demo_logins(engine: Engine) -> list[CheckResult]:
 def _unassigned(config: Config, engine: Engine) -> list[CheckResult]:
     """Who gets the customers that arrive without an invite code (``customers.default_salesperson``),
     and how many customers nobody follows now (A10): a default naming nobody usable fails."""
-    from sqlmodel import Session, func, select
+    from sqlmodel import Session
 
-    from bridge.models import Customer
-    from bridge.scope import unassigned
+    from bridge.customers import count_unassigned
     from bridge.users import default_salesperson
 
     username = config.customers.default_salesperson
     with Session(engine) as session:
         user, problem = default_salesperson(session, username) if username else (None, None)
-        waiting = session.exec(
-            select(func.count()).select_from(Customer).where(Customer.merged_into_id.is_(None), unassigned())
-        ).one()
+        waiting = count_unassigned(session)
     queue = (
         f"{waiting} customer(s) without a salesperson wait for an admin: `jht-bridge customers list --unassigned`, "
         "then `jht-bridge customers assign CUSTOMER_ID USERNAME`"

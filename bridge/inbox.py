@@ -39,12 +39,12 @@ from sqlmodel import Session, select
 
 from bridge import shipments
 from bridge.text import CONTROL, describe
-from bridge.actors import Actor
+from bridge.actors import Actor, audit
 from bridge.bindings import bind_customer_code, bind_order_ref, root_customer
 from bridge.config import DEFAULT_STATUS_MAP, InboxSection
 from bridge.connector import Connector, ErpEvent
-from bridge.db import session_scope
-from bridge.errors import DomainError, TransitionRefused
+from bridge.db import Page, paginate, session_scope
+from bridge.errors import DomainError, InvalidInput, NotFound, TransitionRefused
 from bridge.logs import get_logger
 from bridge.models import (
     InboxEvent,
@@ -59,6 +59,7 @@ from bridge.models import (
 )
 from bridge.outbox import enqueue_notice
 from bridge.statemachine import apply_erp_status, release
+from bridge.syncstate import admins_only
 from bridge.timeline import record
 from bridge.types import utcnow
 
@@ -244,22 +245,29 @@ class InboxPoller:
             self.replay(inbox_id)
         return len(ids)
 
-    def replay(self, inbox_id: int) -> InboxStatus:
+    def replay(self, inbox_id: int, actor: Actor | None = None) -> InboxStatus:
         """Apply a stored event again: a parked one, a dead one after its cause was fixed (a
         status word added to the map), a quarantined one after an upgrade that reads it. One the
         connector could not read at all (a broken file: no kind the bridge applies) is left as it
-        is — only a corrected copy from the ERP, with the same event id, replaces it (``handle``)."""
+        is — only a corrected copy from the ERP, with the same event id, replaces it (``handle``).
+
+        ``actor``: the person who asked (admins only), written to the audit log with what became
+        of the event; None for the bridge's own retry of parked events."""
         with session_scope(self.engine) as session:
+            if actor is not None:
+                admins_only(actor)
             row = session.get(InboxEvent, inbox_id, with_for_update=True)
             if row is None:
                 raise LookupError(f"inbox event {inbox_id} does not exist")
-            if row.status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+            if not replayable(row):
                 return row.status
-            if row.status == InboxStatus.QUARANTINED and row.kind not in APPLIERS:
-                return row.status
+            was = row.status
             self._apply(session, row)
             session.add(row)
             status, reason = row.status, row.error
+            if actor is not None:
+                detail = {"event_id": row.event_id, "from": was.value, "to": status.value, "reason": reason}
+                audit(session, actor, "inbox.replay", "inbox", inbox_id, detail)
         self._log(status, reason, inbox_id=inbox_id)
         return status
 
@@ -513,6 +521,43 @@ APPLIERS: dict[str, Callable[[InboxPoller, Session, dict[str, Any]], str]] = {
     "stock": apply_stock,
     "customer.code": apply_customer_code,
 }
+
+
+def replayable(row: InboxEvent) -> bool:
+    """Would ``InboxPoller.replay`` try ``row`` again? Not when it was applied or ignored, nor
+    when it is quarantined with no kind the bridge applies (only a corrected copy replaces it)."""
+    if row.status in (InboxStatus.APPLIED, InboxStatus.IGNORED):
+        return False
+    return row.status != InboxStatus.QUARANTINED or row.kind in APPLIERS
+
+
+NEEDS_A_PERSON = (InboxStatus.PARKED, InboxStatus.QUARANTINED, InboxStatus.DEAD)
+"""The events the 同步 page lists unless told otherwise: not (yet) applied, each with its reason."""
+
+
+def event_page(session: Session, actor: Actor, *, status: str | None = None, page: int = 1) -> Page[InboxEvent]:
+    """One page of the events received from the ERP for the 同步 page, newest first (admins only):
+    those in ``status`` (an ``InboxStatus`` value), ``all``, or by default those that need a
+    person (``NEEDS_A_PERSON``). An unknown status is InvalidInput."""
+    admins_only(actor)
+    stmt = select(InboxEvent).order_by(InboxEvent.id.desc())
+    if not status:
+        stmt = stmt.where(InboxEvent.status.in_(NEEDS_A_PERSON))
+    elif status != "all":
+        try:
+            stmt = stmt.where(InboxEvent.status == InboxStatus(status))
+        except ValueError:
+            raise InvalidInput("没有这种状态", f"unknown inbox status {status!r}", field="status") from None
+    return paginate(session, stmt, page)
+
+
+def event_for(session: Session, actor: Actor, inbox_id: int) -> InboxEvent:
+    """Inbox event ``inbox_id`` (admins only); NotFound when there is none."""
+    admins_only(actor)
+    row = session.get(InboxEvent, inbox_id)
+    if row is None:
+        raise NotFound("事件不存在", f"inbox event {inbox_id} does not exist")
+    return row
 
 
 def list_events(session: Session, *, status: InboxStatus | None = None, limit: int = 50) -> list[InboxEvent]:

@@ -7,6 +7,8 @@ carry; a front end shows the label next to the code and never spells a label of 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bridge.models import CustomerType, InquiryStatus, OrderStatus, ProductKind, StockCheck
 
 STATUS_LABELS: dict[OrderStatus, str] = {
@@ -111,3 +113,63 @@ STOCK_SOURCE_LABELS: dict[str, str] = {
     "none": "未能查询",
 }
 """Where that stock answer came from (``Order.stock_source``)."""
+OUTBOX_STATUS_LABELS: dict[str, str] = {
+    "pending": "待发送",
+    "in_flight": "发送中",
+    "delivered": "已送达",
+    "dead": "发送失败",
+    "superseded": "已作废",
+}
+"""What became of a message to the ERP or a notice (``OutboxStatus`` values, and ``in_flight``: a
+waiting message a worker is delivering now, ``outbox.delivery_state``)."""
+
+OUTBOX_KIND_LABELS: dict[str, str] = {
+    "customer.upsert": "客户资料",
+    "customer.merge": "客户合并",
+    "order.create": "新订单",
+    "order.release": "确认收款放行",
+    "order.cancel": "取消订单",
+    "order.complete": "订单完成",
+    "notify.new_order": "新订单提醒",
+    "notify.shipment": "发货通知",
+    "notify.cancelled": "取消通知",
+}
+"""Kinds of outbox messages (``OutboxMessage.kind``); a kind not listed is shown by its code."""
+
+INBOX_STATUS_LABELS: dict[str, str] = {
+    "parked": "暂存（等待订单）",
+    "quarantined": "已隔离",
+    "dead": "无法处理",
+    "applied": "已处理",
+    "ignored": "已忽略",
+}
+"""What became of an event from the ERP (``InboxStatus`` values)."""
+
+INBOX_KIND_LABELS: dict[str, str] = {
+    "order.status": "订单状态",
+    "order.accepted": "接单",
+    "order.released": "确认收款",
+    "order.shipment": "发货",
+    "stock": "库存",
+    "customer.code": "客户编码",
+}
+"""Kinds of ERP events (``connector.EVENT_KINDS``); a kind not listed is shown by its code."""
+
+CHECK_LABELS: dict[str, str] = {"ok": "正常", "warn": "警告", "fail": "失败"}
+"""A line of ``jht-bridge check`` (``diagnose.CheckResult.level``)."""
+
+
+def age_label(age: timedelta | None) -> str:
+    """A duration as people say it: 不到 1 分钟, 3 分钟, 2 小时 5 分钟, 3 天 4 小时 ('' for None)."""
+    if age is None:
+        return ""
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 1:
+        return "不到 1 分钟"
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} 天" + (f" {hours} 小时" if hours else "")
+    if hours:
+        return f"{hours} 小时" + (f" {minutes} 分钟" if minutes else "")
+    return f"{minutes} 分钟"

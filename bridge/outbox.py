@@ -24,13 +24,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bridge.actors import Actor
+from bridge.actors import Actor, audit
 from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
 from bridge.config import OutboxSection
 from bridge.connector import COMMANDS, Connector, PermanentError, Rendered, TransientError, command_args
-from bridge.db import session_scope
+from bridge.db import Page, paginate, session_scope
+from bridge.errors import InvalidInput, NotFound
 from bridge.logs import get_logger
 from bridge.models import Order, OutboxMessage, OutboxStatus
+from bridge.syncstate import admins_only
 from bridge.types import utcnow
 
 TARGET_ERP = "erp"
@@ -422,15 +424,25 @@ def _record_answers(session: Session, rows: list[OutboxMessage], connector_name:
 # --------------------------------------------------------------------------- operators
 
 
-def retry_dead(session: Session, ids: list[int] | None = None) -> int:
-    """Re-queue dead letters (all, or the given ids) for delivery now."""
-    stmt = sa.update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
+def retry_dead(session: Session, actor: Actor, ids: list[int] | None = None) -> int:
+    """Re-queue dead letters (all, or the given ids) for delivery now, their attempts counted
+    from zero again (E6: after the cause was fixed in the ERP or the config); admins only, written
+    to the audit log with the ids re-queued. Returns how many were."""
+    admins_only(actor)
+    found = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.DEAD).order_by(OutboxMessage.id)
     if ids:
-        stmt = stmt.where(OutboxMessage.id.in_(ids))
-    stmt = stmt.values(
-        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), lease_until=None, leased_by=None
+        found = found.where(OutboxMessage.id.in_(ids))
+    requeued = list(session.exec(found.with_for_update()).all())
+    if not requeued:
+        return 0
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(requeued), OutboxMessage.status == OutboxStatus.DEAD)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), lease_until=None, leased_by=None)
     )
-    return session.execute(stmt).rowcount
+    which = str(requeued[0]) if len(requeued) == 1 else "dead"
+    audit(session, actor, "outbox.retry", "outbox", which, {"ids": requeued, "all_dead": not ids})
+    return len(requeued)
 
 
 def purge_delivered(session: Session, older_than: timedelta) -> int:
@@ -441,6 +453,58 @@ def purge_delivered(session: Session, older_than: timedelta) -> int:
         OutboxMessage.created_at < cutoff,
     )
     return session.execute(stmt).rowcount
+
+
+def in_flight(now: datetime | None = None) -> sa.ColumnElement[bool]:
+    """SQL condition on ``OutboxMessage``: waiting, and a worker holds its lease — it is being
+    delivered now (``Dispatcher.claim``)."""
+    return sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.lease_until > (now or utcnow()))
+
+
+def delivery_state(message: OutboxMessage, now: datetime | None = None) -> str:
+    """What to call where ``message`` stands: its status, or ``in_flight`` when a worker is
+    delivering it now (the same rule as ``in_flight``)."""
+    leased = message.lease_until is not None and message.lease_until > (now or utcnow())
+    return "in_flight" if message.status == OutboxStatus.PENDING and leased else message.status.value
+
+
+DELIVERY_STATES = ("pending", "in_flight", "dead", "delivered", "superseded")
+"""The states a list of messages can be filtered by (``message_page``)."""
+
+
+def message_page(
+    session: Session, actor: Actor, *, state: str | None = None, kind: str | None = None, page: int = 1
+) -> Page[OutboxMessage]:
+    """One page of the outbox for the 同步 page, newest first (admins only): all messages, or
+    those in ``state`` (an ``OutboxStatus`` value, or ``in_flight``: waiting ones a worker is
+    delivering now) and/or of ``kind``. An unknown state is InvalidInput."""
+    admins_only(actor)
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if state == "in_flight":
+        stmt = stmt.where(in_flight())
+    elif state:
+        try:
+            stmt = stmt.where(OutboxMessage.status == OutboxStatus(state))
+        except ValueError:
+            raise InvalidInput("没有这种状态", f"unknown outbox state {state!r}", field="status") from None
+    if kind:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    return paginate(session, stmt, page)
+
+
+def message_for(session: Session, actor: Actor, message_id: int) -> OutboxMessage:
+    """Outbox message ``message_id`` (admins only); NotFound when there is none."""
+    admins_only(actor)
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound("消息不存在", f"outbox message {message_id} does not exist")
+    return message
+
+
+def message_kinds(session: Session, actor: Actor) -> list[str]:
+    """The kinds of messages the outbox holds, for a filter (admins only)."""
+    admins_only(actor)
+    return list(session.exec(select(OutboxMessage.kind).distinct().order_by(OutboxMessage.kind)).all())
 
 
 def list_messages(
@@ -477,14 +541,16 @@ def preview_message(
     session: Session,
     message_id: int,
     *,
+    actor: Actor,
     connector: Connector,
     adjust: Callable[[str, dict, str], dict] | None = None,
 ) -> Preview:
     """What delivering message ``message_id`` would hand over and send, without sending
     anything (E8): its action (a connector operation, or "notify"), the document after every
     plugin's ``adjust`` — as ``Dispatcher.deliver`` prepares it — and what ``connector``
-    renders of it (the SQL with its values, the file, the envelope). A message that does not
-    exist is a LookupError."""
+    renders of it (the SQL with its values, the file, the envelope). Admins only. A message
+    that does not exist is a LookupError."""
+    admins_only(actor)
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise LookupError(f"outbox message {message_id} does not exist")

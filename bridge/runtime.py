@@ -11,12 +11,15 @@ from functools import partial
 import pluggy
 from sqlalchemy.engine import Engine
 
+from bridge.actors import Actor
 from bridge.config import Config
 from bridge.connector import Connector
+from bridge.diagnose import CachedChecks, Report
 from bridge.inbox import InboxPoller
 from bridge.outbox import Dispatcher
 from bridge.plugins import adjust
 from bridge.stock import StockChecker
+from bridge.syncstate import admins_only
 
 
 @dataclass
@@ -26,6 +29,14 @@ class Runtime:
     pm: pluggy.PluginManager
     connector: Connector
     notifiers: list = field(default_factory=list)
+    checks: CachedChecks = field(default_factory=CachedChecks)
+    """``jht-bridge check`` for the pages that show it (a few seconds' cache: it asks the ERP)."""
+
+    def health(self, actor: Actor) -> Report:
+        """The report of ``jht-bridge check`` on this bridge, at most ``checks.ttl_s`` old, for
+        ``actor`` (admins only: it names paths, hosts and the ERP's answers)."""
+        admins_only(actor)
+        return self.checks(self.config, self.engine)
 
     def adjust(self, kind: str, document: dict, connector_name: str) -> dict:
         return adjust(self.pm, kind, document, connector_name)

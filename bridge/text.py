@@ -17,10 +17,12 @@
   (``json_too_deep``), so a small hostile file or body cannot exhaust the stack.
 - **LIKE patterns.** A search text becomes a ``LIKE`` pattern with ``%``, ``_`` and ``\\`` escaped
   (``like_pattern``; use it with ``escape="\\\\"``).
+- **Documents for people.** ``readable_json``: a document as the CLI and the admin pages show it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -170,3 +172,9 @@ def like_pattern(text: str) -> str:
     """``%text%`` with LIKE's own characters escaped (``column.ilike(p, escape=LIKE_ESCAPE)``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def readable_json(value: Any) -> str:
+    """A document as people read it (``outbox preview``, the 同步 page): indented JSON with Chinese
+    as it is, times and decimals as text."""
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)

@@ -15,7 +15,17 @@ from sqlmodel import Session, select
 from bridge import outbox, sessions
 from bridge.actors import CLI_ADMIN
 from bridge.demo import ADMIN_LOGIN, SALES_LOGIN, load_demo_data
-from bridge.models import AuthSession, Customer, Order, OrderStatus, OutboxMessage, OutboxStatus, StaffUser
+from bridge.models import (
+    AuthSession,
+    Customer,
+    InboxEvent,
+    InboxStatus,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
+    StaffUser,
+)
 from bridge.types import utcnow
 from tests.api_helpers import LiveServer, make_client
 from tests.admin_site import DOCS, SHOTS, log_in, shoot, signed_in
@@ -40,7 +50,8 @@ def _order(session, customer: Customer, n: int, *, released: bool = False, days_
 def site(engine, tmp_path):
     """A live bridge with the demo data, plus: the demo salesperson's customer has two orders
     waiting for payment today, one released today and one waiting since three days; another
-    salesperson's customer has one waiting today; the outbox has one pending and one dead message."""
+    salesperson's customer has one waiting today; the outbox has one pending and one dead message;
+    a customer has no salesperson; the ERP sent a shipment five minutes ago."""
     client, rt = make_client(engine, tmp_path)
     with Session(rt.engine) as session:
         load_demo_data(session, CLI_ADMIN)
@@ -57,6 +68,17 @@ def site(engine, tmp_path):
         _order(session, mine, 3, released=True)
         _order(session, mine, 4, days_ago=3)
         _order(session, theirs, 5)
+        session.add(Customer(name="无人跟进的客户", type=1))  # the admins' queue (A10)
+        session.add(
+            InboxEvent(
+                connector="filedrop",
+                event_id="e1",
+                kind="order.shipment",
+                payload={},
+                status=InboxStatus.APPLIED,
+                received_at=utcnow() - timedelta(minutes=5),
+            )
+        )
         for n, status in enumerate((OutboxStatus.PENDING, OutboxStatus.DEAD)):
             message = outbox.enqueue(
                 session, kind="order.submit", ordering_key=f"k{n}", aggregate_type="order", aggregate_id=n, payload={}
@@ -215,6 +237,8 @@ def test_screenshots_of_the_login_and_the_dashboard(site, browser):
     page.goto(f"{server.base_url}/admin/login")
     shoot(page, "login")
     log_in(page, server.base_url, ADMIN_LOGIN)
+    page.wait_for_selector("#health[data-verdict]")  # the check's report, loaded by htmx
+    assert page.inner_text("[data-name=unassigned-customers] .num") == "1"
     shoot(page, "dashboard")
     page.close()
 

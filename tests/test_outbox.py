@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from sqlmodel import Session, select
 
+from bridge.actors import CLI_ADMIN
 from bridge.config import OutboxSection
 from bridge.connector import TransientError
 from bridge.models import Customer, ErpBinding, Order, OutboxMessage, OutboxStatus
@@ -166,7 +167,7 @@ def test_e6_transient_failures_back_off_then_dead_letter_after_the_budget(engine
     # An operator re-queues it once the ERP is back.
     erp.down = False
     with Session(engine) as s:
-        assert retry_dead(s) == 1
+        assert retry_dead(s, CLI_ADMIN) == 1
         s.commit()
     d.drain()
     assert rows(engine)[0].status == OutboxStatus.DELIVERED
@@ -296,7 +297,7 @@ def test_p12_14_e8_preview_is_what_the_connector_renders_else_the_document(engin
         return {**document, "warehouse": "一号仓"}
 
     with Session(engine) as session:
-        plain = preview_message(session, message.id, connector=erp, adjust=adjust)
+        plain = preview_message(session, message.id, actor=CLI_ADMIN, connector=erp, adjust=adjust)
     assert plain.action == "push_order" and plain.sent is None and plain.problem is None
     assert plain.document["warehouse"] == "一号仓" and plain.document["order_no"] == order.order_no
 
@@ -307,8 +308,8 @@ def test_p12_14_e8_preview_is_what_the_connector_renders_else_the_document(engin
             return [Rendered(operation, f"{doc['order_no']} → {doc['warehouse']}")]
 
     with Session(engine) as session:
-        shown = preview_message(session, message.id, connector=Rendering(), adjust=adjust)
-        refused = preview_message(session, message.id, connector=Rendering())
+        shown = preview_message(session, message.id, actor=CLI_ADMIN, connector=Rendering(), adjust=adjust)
+        refused = preview_message(session, message.id, actor=CLI_ADMIN, connector=Rendering())
     assert shown.sent == [Rendered("push_order", f"{order.order_no} → 一号仓")]
     assert refused.sent is None and refused.problem == "permanent error (a dead letter at delivery): no warehouse"
     assert erp.orders == {} and {r.status for r in rows(engine)} == {OutboxStatus.PENDING}

@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from litestar import Request, Response, get
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bridge.errors import Forbidden, NotSignedIn
-from bridge.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from bridge.models import InboxStatus, OutboxStatus
+from bridge.syncstate import sync_state
 from bridge.types import utcnow
 from webapi.auth import is_local
 
@@ -50,38 +51,17 @@ class Metrics:
 
     def refresh(self, session: Session) -> None:
         now = utcnow()
-        pending = OutboxMessage.status == OutboxStatus.PENDING
+        state = sync_state(session)
         for target in ("erp", "notify"):
-            self.outbox_depth.labels(target).set(
-                session.exec(
-                    select(sa.func.count()).select_from(OutboxMessage).where(pending, OutboxMessage.target == target)
-                ).one()
-            )
-        oldest = session.exec(select(sa.func.min(OutboxMessage.created_at)).where(pending)).one()
-        self.outbox_age.set((now - _aware(oldest)).total_seconds() if oldest else 0)
-        self.dead.set(
-            session.exec(
-                select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
-            ).one()
-        )
-        for gauge, status in (
-            (self.inbox_parked, InboxStatus.PARKED),
-            (self.inbox_dead, InboxStatus.DEAD),
-            (self.inbox_quarantined, InboxStatus.QUARANTINED),
-        ):
-            gauge.set(
-                session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.status == status)).one()
-            )
-        last = session.exec(select(sa.func.max(InboxEvent.received_at))).one()
-        self.inbox_lag.set((now - _aware(last)).total_seconds() if last else 0)
-
-
-def _aware(value):
-    from datetime import UTC, datetime
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+            self.outbox_depth.labels(target).set(state.messages(OutboxStatus.PENDING, target))
+        oldest = state.oldest_pending_age(now)
+        self.outbox_age.set(oldest.total_seconds() if oldest else 0)
+        self.dead.set(state.messages(OutboxStatus.DEAD))
+        self.inbox_parked.set(state.events(InboxStatus.PARKED))
+        self.inbox_dead.set(state.events(InboxStatus.DEAD))
+        self.inbox_quarantined.set(state.events(InboxStatus.QUARANTINED))
+        lag = state.last_event_age(now)
+        self.inbox_lag.set(lag.total_seconds() if lag else 0)
 
 
 @get("/healthz", operation_id="healthz", tags=["ops"], sync_to_thread=False)

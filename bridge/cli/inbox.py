@@ -54,7 +54,9 @@ def inbox_replay(
     """Apply stored ERP events again — a parked one now, or a dead or quarantined one after its
     cause was fixed (e.g. a status word added to [sync.status_map]). Applied events are left
     alone. A corrected copy the ERP sends with the same event id needs no replay: it replaces a
-    quarantined event, or a parked or dead one it differs from, and is applied by itself."""
+    quarantined event, or a parked or dead one it differs from, and is applied by itself. Each
+    replay is written to the audit log."""
+    from bridge.actors import CLI_ADMIN
     from bridge.models import InboxEvent, InboxStatus
 
     rt = runtime(ctx)
@@ -62,7 +64,7 @@ def inbox_replay(
     try:
         for inbox_id in ids:
             try:
-                status = poller.replay(inbox_id)
+                status = poller.replay(inbox_id, CLI_ADMIN)
             except LookupError as exc:
                 fail(str(exc))
             if status in (InboxStatus.APPLIED, InboxStatus.IGNORED):

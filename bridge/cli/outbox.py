@@ -60,14 +60,14 @@ def outbox_preview(
     (E8): the SQL statements with their bound values in order (odbc), the file's name and text
     (filedrop), the request envelope (soap). A connector that cannot render shows the document
     it would be given, after every plugin's adjustments; so does a notice."""
-    import json
-
+    from bridge.actors import CLI_ADMIN
     from bridge.outbox import preview_message
+    from bridge.text import readable_json
 
     rt = runtime(ctx)
     try:
         with unit_of_work(ctx) as session:
-            preview = preview_message(session, message_id, connector=rt.connector, adjust=rt.adjust)
+            preview = preview_message(session, message_id, actor=CLI_ADMIN, connector=rt.connector, adjust=rt.adjust)
     except LookupError as exc:
         fail(str(exc))
     finally:
@@ -88,7 +88,7 @@ def outbox_preview(
     if preview.problem:
         out.print(f"# not sent: {preview.problem}", markup=False)
     out.print("# the document it gets:", markup=False)
-    out.print(json.dumps(preview.document, ensure_ascii=False, indent=2, default=str), markup=False)
+    out.print(readable_json(preview.document), markup=False)
 
 
 @outbox_app.command("retry")
@@ -101,13 +101,14 @@ def outbox_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="Re-queue every dead letter.")] = False,
 ) -> None:
     """Re-queue dead letters for delivery now (after the cause was fixed in the ERP or the
-    config). Their attempt count starts again from zero."""
+    config). Their attempt count starts again from zero; the audit log keeps which were."""
+    from bridge.actors import CLI_ADMIN
     from bridge.outbox import retry_dead
 
     if not ids and not all_dead:
         fail("name the message ids to retry, or pass --all-dead")
     with unit_of_work(ctx) as session:
-        n = retry_dead(session, None if all_dead else ids)
+        n = retry_dead(session, CLI_ADMIN, None if all_dead else ids)
     out.print(f"re-queued {n} dead letter(s)")
 
 

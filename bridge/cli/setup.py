@@ -119,15 +119,15 @@ def check(ctx: typer.Context) -> None:
     with the command that lists them), and demo logins whose published password still works.
     Prints one line per check: ok, WARN (works, but fix it before going live) or FAIL. Exits 1
     if any failed; warnings alone exit 0."""
-    from bridge.diagnose import run_checks
+    from bridge.diagnose import Report, run_checks
+    from bridge.types import utcnow
 
     st = state(ctx)
     config = st.config()
-    results = run_checks(config, st.engine())
-    for result in results:
+    report = Report(run_checks(config, st.engine()), utcnow())
+    for result in report.results:
         out.print(f"[{result.mark}] {result.name}: {result.detail}", markup=False)
-    bad = sum(not result.ok for result in results)
-    warnings = sum(result.ok and result.warn for result in results)
+    bad, warnings = report.failed, report.warnings
     if bad:
         fail(f"{bad} check(s) failed" + (f", {warnings} warning(s)" if warnings else ""))
     if warnings:

@@ -34,6 +34,7 @@ from sqlmodel import Session
 from bridge import labels
 from bridge.db import read_scope, session_scope
 from bridge.errors import DomainError, NotFound
+from bridge.text import readable_json
 from webapi.admin.session import AdminUser
 from webapi.auth import runtime
 
@@ -142,7 +143,8 @@ def _money(value: Any) -> str:
 def setup_templates(engine: JinjaTemplateEngine) -> None:
     """The globals and filters every admin template may use: ``query_with(request, page=2)``,
     ``labels`` (``bridge.labels``: the Chinese names of statuses, kinds, types …),
-    ``value | local`` (a time in the bridge's zone) and ``value | money``."""
+    ``value | local`` (a time in the bridge's zone), ``value | money`` and ``document | json``
+    (indented, Chinese as it is: ``bridge.text.readable_json``)."""
     env = engine.engine
     env.globals.update(query_with=query_with, labels=labels)
-    env.filters.update(local=pass_context(_local), money=_money)
+    env.filters.update(local=pass_context(_local), money=_money, json=readable_json)
