@@ -17,13 +17,13 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 
 from bridge.errors import DomainError
-from webapi.admin import pages
+from webapi.admin import audit, inquiries, pages, staff
 from webapi.admin.common import admin_error
 from webapi.admin.session import NoSession, provide_admin, to_login
 
 PREFIX = "/admin"
 
-MODULES: list = []
+MODULES: list = [inquiries, staff, audit]
 """The page modules, each with a ``PAGES`` list of handlers (added as they are written)."""
 
 
