@@ -67,7 +67,7 @@ def inquiry_detail(request: Request, admin: Admin, inquiry_id: PathId) -> Templa
 @post("/inquiries/{inquiry_id:int}/answer", sync_to_thread=True, status_code=303)
 def answer(request: Request, admin: Admin, inquiry_id: PathId, data: Answer) -> Template | Redirect:
     """Give or replace the answer (it marks the inquiry handled); an empty one is shown at the
-    field (422). With htmx the answer section is swapped, else the page is reloaded."""
+    field (422). With htmx the inquiry part of the page is swapped, else the page is reloaded."""
     errors: dict[str, str] = {}
     try:
         with writing(request) as session:
@@ -80,7 +80,7 @@ def answer(request: Request, admin: Admin, inquiry_id: PathId, data: Answer) -> 
         view = inquiries.inquiry_detail(session, admin.actor, inquiry_id)
     context = {"v": view, "errors": errors, "draft": data.answer if errors else None}
     context["saved"] = None if errors else NOTICES["answered"]
-    name = "inquiries/_answer.html" if is_htmx(request) else "inquiries/detail.html"
+    name = "inquiries/_inquiry.html" if is_htmx(request) else "inquiries/detail.html"
     return page(name, admin, nav="inquiries", status_code=422 if errors else 200, **context)
 
 
