@@ -293,15 +293,13 @@ def reset_password(session: Session, actor: Actor, username: str, new_password: 
     user.password_hash = hash_password(new_password)
     session.add(user)
     session.flush()
-    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "password reset")
-    audit(
-        session,
-        actor,
-        "user.reset_password",
-        "staff_user",
-        user.id,
-        {"username": user.username, "sessions_ended": ended},
-    )
+    return _sign_out_everywhere(session, actor, user, "user.reset_password", "password reset")
+
+
+def _sign_out_everywhere(session: Session, actor: Actor, user: StaffUser, action: str, reason: str) -> int:
+    """End every session of ``user`` and write the audit row ``action`` saying how many ended."""
+    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), reason)
+    audit(session, actor, action, "staff_user", user.id, {"username": user.username, "sessions_ended": ended})
     return ended
 
 
@@ -310,16 +308,7 @@ def revoke_sessions(session: Session, actor: Actor, username: str) -> int:
     sign in again. Returns how many were active."""
     _require_admin(actor)
     user = get_user(session, username)
-    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "ended by an admin")
-    audit(
-        session,
-        actor,
-        "user.revoke_sessions",
-        "staff_user",
-        user.id,
-        {"username": user.username, "sessions_ended": ended},
-    )
-    return ended
+    return _sign_out_everywhere(session, actor, user, "user.revoke_sessions", "ended by an admin")
 
 
 def set_role(session: Session, actor: Actor, username: str, role: StaffRole | str) -> bool:
@@ -361,16 +350,7 @@ def unbind_wechat(session: Session, actor: Actor, username: str) -> int | None:
     user.wechat_openid = None
     session.add(user)
     session.flush()
-    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "wechat unbound")
-    audit(
-        session,
-        actor,
-        "user.wechat_unbind",
-        "staff_user",
-        user.id,
-        {"username": user.username, "sessions_ended": ended},
-    )
-    return ended
+    return _sign_out_everywhere(session, actor, user, "user.wechat_unbind", "wechat unbound")
 
 
 # --------------------------------------------------------------------------- signing in
