@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from bridge.actors import CLI_ADMIN, Actor
 from bridge.db import Page, paginate
 from bridge.errors import Forbidden, InvalidInput
-from bridge.labels import ACTOR_LABELS, AUDIT_ACTION_LABELS, AUDIT_ENTITY_LABELS, STAFF_ROLE_LABELS
+from bridge.labels import ACTOR_LABELS, AUDIT_ACTION_LABELS, AUDIT_ENTITY_LABELS, CLI_ACTOR_LABEL, STAFF_ROLE_LABELS
 from bridge.models import Account, ActorKind, AuditLog, Customer, StaffUser
 from bridge.text import check_text
 
@@ -48,8 +48,9 @@ class AuditLogPage:
     """Every action the log holds, as (code, label): the choices of the action filter."""
     entities: list[tuple[str, str]]
     """Every entity the log holds, as (code, label)."""
-    staff: list[tuple[str, str]]
-    """Every staff user as (``staff-<id>``, name and role): choices of the actor filter."""
+    actors: list[tuple[str, str]]
+    """The choices of the actor filter (``who``): the actor kinds, the command line, then every
+    staff user as (``staff-<id>``, name and role)."""
 
 
 def _day(value: str | None, field: str, label: str) -> date | None:
@@ -118,7 +119,7 @@ def audit_log(
         entries=Page(_entries(session, found.items), found.total, found.page, found.page_size),
         actions=_choices(session, AuditLog.action, AUDIT_ACTION_LABELS),
         entities=_choices(session, AuditLog.entity, AUDIT_ENTITY_LABELS),
-        staff=_staff_choices(session),
+        actors=_actor_choices(session),
     )
 
 
@@ -127,9 +128,13 @@ def _choices(session: Session, column, labels: dict[str, str]) -> list[tuple[str
     return sorted(((code, labels.get(code, code)) for code in codes), key=lambda choice: choice[0])
 
 
-def _staff_choices(session: Session) -> list[tuple[str, str]]:
+def _actor_choices(session: Session) -> list[tuple[str, str]]:
     users = session.exec(select(StaffUser).order_by(StaffUser.id)).all()
-    return [(f"{STAFF_PREFIX}{u.id}", f"{u.display_name}（{STAFF_ROLE_LABELS[u.role]}）") for u in users]
+    return [
+        *ACTOR_LABELS.items(),
+        ("cli", CLI_ACTOR_LABEL),
+        *((f"{STAFF_PREFIX}{u.id}", f"{u.display_name}（{STAFF_ROLE_LABELS[u.role]}）") for u in users),
+    ]
 
 
 def _entries(session: Session, rows: list[AuditLog]) -> list[AuditEntry]:
@@ -163,7 +168,7 @@ def _who(row: AuditLog, staff: dict[int, str], customers: dict[int, str]) -> str
     kind = ACTOR_LABELS.get(row.actor_kind.value, row.actor_kind.value)
     ident = row.actor_id
     if row.actor_kind == CLI_ADMIN.kind and ident == CLI_ADMIN.id:
-        return "命令行"
+        return CLI_ACTOR_LABEL
     if row.actor_kind in (ActorKind.ADMIN, ActorKind.SALES) and ident and ident.isdigit():
         return f"{kind} {staff.get(int(ident), f'#{ident}')}"
     if row.actor_kind == ActorKind.CUSTOMER and ident and ident.isdigit():

@@ -73,6 +73,10 @@ ACTOR_LABELS: dict[str, str] = {
 }
 """Who acted on an order (``ActorKind`` values), as the timeline names them."""
 
+CLI_ACTOR_LABEL = "命令行"
+"""Who acted when it was ``jht-bridge`` at the command line (``actors.CLI_ADMIN``), as the audit
+log names it."""
+
 AUDIT_ACTION_LABELS: dict[str, str] = {
     "user.add": "添加员工",
     "user.deactivate": "停用员工",

@@ -62,7 +62,8 @@ def test_a12_the_log_names_who_did_what_newest_first(session, log):
     assert who["account.unbind"][:2] == ("客户 恒达五金", "解绑账号") and who["account.unbind"][3] == ""
     assert who["future.action"][:3] == ("生产管理软件 filedrop", "future.action", "订单")  # no label: the code
     assert ("user.add", "添加员工") in page.actions and ("order", "订单") in page.entities
-    assert (f"staff-{log['sales'].id}", "张伟（业务员）") in page.staff
+    assert page.actors[:2] == [("customer", "客户"), ("sales", "业务员")] and ("cli", "命令行") in page.actors
+    assert (f"staff-{log['sales'].id}", "张伟（业务员）") in page.actors
 
 
 def test_a12_filters_by_actor_action_entity_and_local_days(session, log):

@@ -10,16 +10,12 @@ from litestar.response import Template
 
 from bridge import audit
 from bridge.errors import InvalidInput
-from bridge.labels import ACTOR_LABELS
 from bridge.text import BadText
 from webapi.admin.common import Admin, field_errors, is_htmx, page, page_number, reading
 from webapi.auth import runtime
 
 FILTERS = ("who", "action", "entity", "entity_id", "since", "until")
 """The query parameters of the page's filters (``bridge.audit.audit_log`` takes them as they are)."""
-
-KINDS = [(kind, label) for kind, label in ACTOR_LABELS.items()] + [("cli", "命令行")]
-"""Actor kinds for the 操作者 filter, before the staff users."""
 
 
 @get("/audit", sync_to_thread=True)
@@ -47,7 +43,6 @@ def audit_page(request: Request, admin: Admin) -> Template:
         status_code=422 if errors else 200,
         log=log,
         chosen=chosen,
-        kinds=KINDS,
         errors=errors,
     )
 
