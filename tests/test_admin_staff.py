@@ -152,6 +152,12 @@ def test_a12_role_change_and_the_last_admin_kept(demo_site, browser):
     admin.click("#state button[type=submit]")  # deactivating the only admin: refused the same way
     assert "不能停用最后一个启用的管理员账号" in admin.inner_text("#state")
     assert _user(demo_site, ADMIN_LOGIN[0]).active
+    admin.goto(f"{demo_site.base_url}/admin/staff")  # from the list (htmx): an alert, the row stays
+    admin.on("dialog", lambda dialog: dialog.accept())
+    _row(admin, ADMIN_LOGIN[0]).locator("button", has_text="停用").click()
+    admin.locator("#flash .error").wait_for()
+    assert "不能停用最后一个启用的管理员账号" in admin.inner_text("#flash")
+    assert "启用" in _row(admin, ADMIN_LOGIN[0]).inner_text() and _user(demo_site, ADMIN_LOGIN[0]).active
 
     admin.goto(f"{demo_site.base_url}/admin/staff/{NEW[0]}")
     admin.select_option("#role [name=role]", "admin")
