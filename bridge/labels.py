@@ -106,6 +106,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "product.unhide": "取消隐藏商品",
     "product.qr_add": "添加二维码数据",
     "product.qr_remove": "删除二维码数据",
+    "products.qr_import": "批量导入二维码数据",
     "products.import": "导入商品目录",
     "price.set": "设置价格",
     "price.clear": "清除价格",
