@@ -68,6 +68,13 @@ def _staff_inquiry(session: Session, actor: Actor, inquiry_id: int, what: str) -
     return inquiry_for(session, actor, inquiry_id)
 
 
+def inquiry_detail(session: Session, actor: Actor, inquiry_id: int) -> InquiryView:
+    """One inquiry with its customer and who handled and answered it (staff, within their scope:
+    another salesperson's inquiry is NotFound, like one that does not exist)."""
+    inquiry = _staff_inquiry(session, actor, inquiry_id, "查看")
+    return _view(session, inquiry, session.get(Customer, inquiry.customer_id))
+
+
 def _mark_handled(session: Session, actor: Actor, inquiry: Inquiry) -> None:
     if inquiry.status != InquiryStatus.HANDLED:
         inquiry.status, inquiry.handled_by_id, inquiry.handled_at = InquiryStatus.HANDLED, int(actor.id), utcnow()

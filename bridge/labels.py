@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bridge.models import CustomerType, InquiryStatus, OrderStatus, ProductKind, StockCheck
+from bridge.models import CustomerType, InquiryStatus, OrderStatus, ProductKind, StaffRole, StockCheck
 
 STATUS_LABELS: dict[OrderStatus, str] = {
     OrderStatus.PENDING: "等待处理",
@@ -69,6 +69,12 @@ INQUIRY_STATUS_LABELS: dict[InquiryStatus, str] = {
     InquiryStatus.HANDLED: "已处理",
 }
 """Inquiry statuses (C11, A6)."""
+
+STAFF_ROLE_LABELS: dict[StaffRole, str] = {
+    StaffRole.ADMIN: "管理员",
+    StaffRole.SALES: "业务员",
+}
+"""Staff roles (A12)."""
 
 REORDER_DROP_LABELS: dict[str, str] = {
     "gone": "商品已不存在",
@@ -173,3 +179,58 @@ def age_label(age: timedelta | None) -> str:
     if hours:
         return f"{hours} 小时" + (f" {minutes} 分钟" if minutes else "")
     return f"{minutes} 分钟"
+
+
+CLI_ACTOR_LABEL = "命令行"
+"""Who acted when it was ``jht-bridge`` at the command line (``actors.CLI_ADMIN``), as the audit
+log names it."""
+
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    "user.add": "添加员工",
+    "user.deactivate": "停用员工",
+    "user.activate": "启用员工",
+    "user.reset_password": "重置密码",
+    "user.revoke_sessions": "结束登录会话",
+    "user.role": "更改角色",
+    "user.wechat_bind": "绑定微信",
+    "user.wechat_unbind": "解绑微信",
+    "customer.create": "新建客户",
+    "customer.update": "修改客户",
+    "customer.type": "更改客户类型",
+    "customer.erp_code": "关联 ERP 客户编码",
+    "customer.merge": "合并客户",
+    "customers.import": "导入客户",
+    "account.unbind": "解绑账号",
+    "account.joined_customer": "账号加入客户",
+    "account.phone_matches_customer": "手机号匹配到客户",
+    "note.add": "添加备注",
+    "inquiry.handle": "询价已处理",
+    "inquiry.answer": "回复询价",
+    "product.create": "新建商品",
+    "product.update": "修改商品",
+    "product.grant": "授权定制品",
+    "product.revoke": "取消授权",
+    "product.hide": "对客户隐藏商品",
+    "product.unhide": "取消隐藏商品",
+    "product.qr_add": "添加二维码数据",
+    "product.qr_remove": "删除二维码数据",
+    "products.qr_import": "批量导入二维码数据",
+    "products.import": "导入商品目录",
+    "price.set": "设置价格",
+    "price.clear": "清除价格",
+    "demo.load": "载入演示数据",
+}
+"""The audited actions (``bridge.actors.audit``) as the 审计日志 page names them; an action with
+no label here is shown by its code."""
+
+AUDIT_ENTITY_LABELS: dict[str, str] = {
+    "staff_user": "员工",
+    "customer": "客户",
+    "account": "账号",
+    "order": "订单",
+    "inquiry": "询价",
+    "product": "商品",
+    "catalog": "商品目录",
+    "demo": "演示数据",
+}
+"""What an audit row is about (its ``entity``), as the 审计日志 page names it."""

@@ -184,3 +184,17 @@ def active_count(session: Session, subject: Subject, now: datetime | None = None
     return session.exec(
         select(sa.func.count()).select_from(AuthSession).where(subject.where(), _active(now or utcnow()))
     ).one()
+
+
+def last_opened(session: Session, staff_ids) -> dict[int, datetime]:
+    """When each of the staff users ``staff_ids`` last signed in (their newest session on record,
+    ended or not; ended ones are deleted after ``KEEP_ENDED``). Users with none are left out."""
+    ids = [i for i in staff_ids if i]
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(AuthSession.staff_id, sa.func.max(AuthSession.created_at))
+        .where(AuthSession.staff_id.in_(ids))
+        .group_by(AuthSession.staff_id)
+    ).all()
+    return {staff_id: at for staff_id, at in rows}

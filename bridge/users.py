@@ -2,10 +2,11 @@
 in (password or a bound WeChat account), and who answers a customer (``contact_for``).
 
 Every change to a staff user goes through this module, and each writes an audit row: adding
-one, deactivating and activating, a password reset, ending their sign-in sessions. Anything
-that takes an account away from someone (deactivation, a password reset, "end sessions") ends
-every sign-in session of that user at once (``bridge.sessions``), so no token issued before
-outlives it.
+one, deactivating and activating, a password reset, a change of role, unbinding their WeChat,
+ending their sign-in sessions. Anything that takes an account away from someone (deactivation, a
+password reset, unbinding their WeChat, "end sessions") ends every sign-in session of that user
+at once (``bridge.sessions``), so no token issued before outlives it. Neither deactivating nor
+demoting may leave the shop without an active admin.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, which follow RFC 9106) and must pass
 ``check_password``: long enough, and not one of the common or easily guessed ones.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
@@ -28,6 +30,7 @@ from bridge.actors import Actor, audit
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from bridge.logs import get_logger
 from bridge.models import ActorKind, AuthSession, Customer, StaffRole, StaffUser
+from bridge.text import check_text
 
 log = get_logger("bridge.users")
 
@@ -63,11 +66,13 @@ def check_password(password: str, username: str, display_name: str | None = None
         raise InvalidInput(
             f"密码至少 {MIN_PASSWORD_LENGTH} 位，建议用几个不相关的词组成",
             f"password must have at least {MIN_PASSWORD_LENGTH} characters",
+            field="password",
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput(
             f"密码不能超过 {MAX_PASSWORD_LENGTH} 位",
             f"password must have at most {MAX_PASSWORD_LENGTH} characters",
+            field="password",
         )
     from zxcvbn import zxcvbn
 
@@ -84,6 +89,7 @@ def check_password(password: str, username: str, display_name: str | None = None
             "密码太容易被猜到（常见密码、单词、键盘顺序、日期或用户名），请换一个更长、不常见的密码，例如几个不相关的词组合",
             f"password too easy to guess (score {result['score']} of 4, at least {MIN_PASSWORD_SCORE} needed): "
             f"{why}" + (f" {hints}" if hints else ""),
+            field="password",
         )
 
 
@@ -111,27 +117,52 @@ def get_user(session: Session, username: str, *, lock: bool = False) -> StaffUse
     return user
 
 
+def parse_role(value: str | StaffRole) -> StaffRole:
+    """``admin`` or ``sales`` as a ``StaffRole``; anything else is refused naming the field ``role``."""
+    try:
+        return StaffRole(value)
+    except ValueError:
+        raise InvalidInput(
+            "请选择角色：管理员或业务员", f"role must be admin or sales, not {value!r}", field="role"
+        ) from None
+
+
+def _optional_line(value: str | None, field: str, label: str, max_length: int) -> str | None:
+    """A one-line optional field: stripped, None when blank, refused when too long or holding a
+    control character (naming ``field``)."""
+    text = check_text((value or "").strip(), field, label, multiline=False)
+    if len(text) > max_length:
+        raise InvalidInput(f"{label}不能超过 {max_length} 个字", f"{field} longer than {max_length}", field=field)
+    return text or None
+
+
 def add_user(
     session: Session,
     actor: Actor,
     *,
     username: str,
     password: str,
-    role: StaffRole,
+    role: StaffRole | str,
     display_name: str | None = None,
     phone: str | None = None,
     wechat_id: str | None = None,
 ) -> StaffUser:
     """Create a staff user; a salesperson gets an invite code for their share link. The password
-    must pass ``check_password``. Admins only."""
+    must pass ``check_password``. Admins only. A refusal names the field (``username``,
+    ``password``, ``role``, ``display_name``, ``phone``, ``wechat_id``)."""
     _require_admin(actor)
     username = username.strip()
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
-        raise InvalidInput("用户名只能包含字母、数字、点、下划线和短横线", f"invalid username {username!r}")
-    display_name = (display_name or username).strip()
+        raise InvalidInput(
+            "用户名只能包含字母、数字、点、下划线和短横线", f"invalid username {username!r}", field="username"
+        )
+    role = parse_role(role)
+    display_name = _optional_line(display_name, "display_name", "姓名", 64) or username
+    phone = _optional_line(phone, "phone", "电话", 32)
+    wechat_id = _optional_line(wechat_id, "wechat_id", "微信号", 64)
     check_password(password, username, display_name)
     if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
-        raise Conflict("用户名已存在", f"user {username!r} already exists")
+        raise Conflict("用户名已存在", f"user {username!r} already exists", field="username")
     user = StaffUser(
         username=username,
         display_name=display_name,
@@ -139,12 +170,70 @@ def add_user(
         password_hash=hash_password(password),
         phone=phone,
         wechat_id=wechat_id,
-        invite_code=secrets.token_urlsafe(6) if role == StaffRole.SALES else None,
+        invite_code=_invite_code() if role == StaffRole.SALES else None,
     )
     session.add(user)
     session.flush()
     audit(session, actor, "user.add", "staff_user", user.id, {"username": username, "role": role.value})
     return user
+
+
+def _invite_code() -> str:
+    return secrets.token_urlsafe(6)
+
+
+@dataclass(frozen=True)
+class StaffListing:
+    """A staff user as the staff list shows them."""
+
+    user: StaffUser
+    last_sign_in: datetime | None
+    """When their latest sign-in session still on record was opened (ended ones are kept for
+    ``sessions.KEEP_ENDED``), None when there is none."""
+    customers: int
+    """Customers (not merged ones) they are the salesperson of."""
+
+
+def list_users(session: Session, actor: Actor) -> list[StaffListing]:
+    """Every staff user, oldest first. Admins only."""
+    _require_admin(actor)
+    return _listings(session, list(session.exec(select(StaffUser).order_by(StaffUser.id)).all()))
+
+
+def user_listing(session: Session, actor: Actor, username: str) -> StaffListing:
+    """One staff user as ``list_users`` shows them; NotFound when there is none. Admins only."""
+    _require_admin(actor)
+    return _listings(session, [get_user(session, username)])[0]
+
+
+def _listings(session: Session, users: list[StaffUser]) -> list[StaffListing]:
+    ids = [u.id for u in users]
+    signed_in = sessions.last_opened(session, ids)
+    customers = dict(
+        session.exec(
+            select(Customer.salesperson_id, sa.func.count())
+            .where(Customer.salesperson_id.in_(ids), Customer.merged_into_id.is_(None))
+            .group_by(Customer.salesperson_id)
+        ).all()
+    )
+    return [StaffListing(u, signed_in.get(u.id), customers.get(u.id, 0)) for u in users]
+
+
+def _keep_an_admin(session: Session, user: StaffUser, refused: str, doing_en: str) -> None:
+    """Refuse (Conflict) to take ``user`` away from the active admins when they are the last one,
+    so someone can still manage the shop. ``refused``: what may not be done, in Chinese."""
+    if not (user.active and user.role == StaffRole.ADMIN):
+        return
+    # Locking the active admins makes two admins removing each other at the same time wait for
+    # one another: the second then sees it would remove the last one.
+    admins = session.exec(
+        select(StaffUser.id).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True)).with_for_update()
+    ).all()
+    if set(admins) <= {user.id}:
+        raise Conflict(
+            f"{refused}，请先添加或启用另一个管理员",
+            f"{user.username!r} is the last active admin and cannot be {doing_en}: add or activate another admin first",
+        )
 
 
 @dataclass(frozen=True)
@@ -166,17 +255,7 @@ def deactivate_user(session: Session, actor: Actor, username: str) -> Deactivati
     Their customers keep them as salesperson until reassigned; the result counts them."""
     _require_admin(actor)
     user = get_user(session, username, lock=True)
-    if user.active and user.role == StaffRole.ADMIN:
-        # Locking the active admins makes two admins deactivating each other at the same
-        # time wait for one another: the second then sees it would remove the last one.
-        admins = session.exec(
-            select(StaffUser.id).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True)).with_for_update()
-        ).all()
-        if set(admins) <= {user.id}:
-            raise Conflict(
-                "不能停用最后一个启用的管理员账号，请先添加或启用另一个管理员",
-                f"{user.username!r} is the last active admin: add or activate another admin first",
-            )
+    _keep_an_admin(session, user, "不能停用最后一个启用的管理员账号", "deactivated")
     changed = user.active
     if changed:
         user.active = False
@@ -224,15 +303,13 @@ def reset_password(session: Session, actor: Actor, username: str, new_password: 
     user.password_hash = hash_password(new_password)
     session.add(user)
     session.flush()
-    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "password reset")
-    audit(
-        session,
-        actor,
-        "user.reset_password",
-        "staff_user",
-        user.id,
-        {"username": user.username, "sessions_ended": ended},
-    )
+    return _sign_out_everywhere(session, actor, user, "user.reset_password", "password reset")
+
+
+def _sign_out_everywhere(session: Session, actor: Actor, user: StaffUser, action: str, reason: str) -> int:
+    """End every session of ``user`` and write the audit row ``action`` saying how many ended."""
+    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), reason)
+    audit(session, actor, action, "staff_user", user.id, {"username": user.username, "sessions_ended": ended})
     return ended
 
 
@@ -241,16 +318,49 @@ def revoke_sessions(session: Session, actor: Actor, username: str) -> int:
     sign in again. Returns how many were active."""
     _require_admin(actor)
     user = get_user(session, username)
-    ended = sessions.end_all(session, sessions.Subject(staff_id=user.id), "ended by an admin")
+    return _sign_out_everywhere(session, actor, user, "user.revoke_sessions", "ended by an admin")
+
+
+def set_role(session: Session, actor: Actor, username: str, role: StaffRole | str) -> bool:
+    """Make a staff user an admin or a salesperson; True when the role changed. The role is
+    re-read on every request, so it takes effect at the user's next one. Refused (Conflict) for
+    the last active admin. A new salesperson gets an invite code for their share link."""
+    _require_admin(actor)
+    role = parse_role(role)
+    user = get_user(session, username, lock=True)
+    if user.role == role:
+        return False
+    if role == StaffRole.SALES:
+        _keep_an_admin(session, user, "不能把最后一个启用的管理员账号改为业务员", "made a salesperson")
+    old = user.role
+    user.role = role
+    if role == StaffRole.SALES and user.invite_code is None:
+        user.invite_code = _invite_code()
+    session.add(user)
+    session.flush()
     audit(
         session,
         actor,
-        "user.revoke_sessions",
+        "user.role",
         "staff_user",
         user.id,
-        {"username": user.username, "sessions_ended": ended},
+        {"username": user.username, "old": old.value, "new": role.value},
     )
-    return ended
+    return True
+
+
+def unbind_wechat(session: Session, actor: Actor, username: str) -> int | None:
+    """Take the bound WeChat account off a staff user (a lost or changed phone): that WeChat no
+    longer signs them in, and every session they have is ended (S1). Returns how many sessions
+    were ended, None when no WeChat was bound (nothing is done). Admins only."""
+    _require_admin(actor)
+    user = get_user(session, username, lock=True)
+    if user.wechat_openid is None:
+        return None
+    user.wechat_openid = None
+    session.add(user)
+    session.flush()
+    return _sign_out_everywhere(session, actor, user, "user.wechat_unbind", "wechat unbound")
 
 
 # --------------------------------------------------------------------------- signing in

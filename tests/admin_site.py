@@ -124,7 +124,9 @@ def shoot(page, name: str) -> None:
             page.wait_for_timeout(50)
             if suffix:
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 1, f"{name}: the page scrolls {overflow}px sideways on a phone: {page.evaluate(WIDE)}"
+                assert overflow <= 1, (
+                    f"{name}: the page scrolls {overflow}px sideways on a phone: {page.evaluate(WIDE)}"
+                )
             assert len(page.inner_text("body").strip()) > 10, f"{name}: (almost) no text on the page"
             page.screenshot(path=str(DOCS / f"{name}{suffix}.png"), full_page=True)
     finally:

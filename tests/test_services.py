@@ -241,6 +241,24 @@ def test_c11_an_inquiry_reaches_its_salesperson_who_handles_it_once(session, mak
         inquiries.handle_inquiry(session, Actor.sales(other.id), row.id)
 
 
+def test_c11_one_inquiry_for_the_admin_pages_is_found_in_scope_only(session, make):
+    sales, other, admin = make.staff(), make.staff(), make.staff(StaffRole.ADMIN)
+    customer = make.customer(salesperson_id=sales.id)
+    row = inquiries.create_inquiry(session, Actor.customer(customer.id), customer, "需要 350 外径的定制砂轮")
+    inquiries.answer_inquiry(session, Actor.sales(sales.id), row.id, "可以做")
+    view = inquiries.inquiry_detail(session, Actor.sales(sales.id), row.id)
+    assert (view.inquiry.id, view.customer.id, view.answered_by, view.handled_by) == (
+        row.id,
+        customer.id,
+        sales.display_name,
+        sales.display_name,
+    )
+    assert inquiries.inquiry_detail(session, Actor.admin(admin.id), row.id).inquiry.id == row.id
+    for outsider in (Actor.sales(other.id), Actor.customer(customer.id)):
+        with pytest.raises((NotFound, Forbidden)):
+            inquiries.inquiry_detail(session, outsider, row.id)
+
+
 def test_a6_notes_are_staffs_within_scope_and_never_blank(session, make):
     sales, other = make.staff(), make.staff()
     customer = make.customer(salesperson_id=sales.id)

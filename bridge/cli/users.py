@@ -65,18 +65,27 @@ def users_add(
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
-    """List staff users: admins and salespeople, with the invite code each salesperson shares."""
-    from sqlmodel import select
+    """List staff users: admins and salespeople, with the invite code each salesperson shares
+    and when they last signed in."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.users import list_users
 
-    from bridge.models import StaffUser
-
+    table = Table("id", "username", "name", "role", "phone", "invite code", "active", "last sign-in")
     with unit_of_work(ctx) as session:
-        users = session.exec(select(StaffUser).order_by(StaffUser.id)).all()
-    table = Table("id", "username", "name", "role", "phone", "invite code", "active")
-    for u in users:
-        table.add_row(
-            *cells(u.id, u.username, u.display_name, u.role.value, u.phone, u.invite_code, "yes" if u.active else "no")
-        )
+        for row in list_users(session, CLI_ADMIN):
+            u = row.user
+            table.add_row(
+                *cells(
+                    u.id,
+                    u.username,
+                    u.display_name,
+                    u.role.value,
+                    u.phone,
+                    u.invite_code,
+                    "yes" if u.active else "no",
+                    row.last_sign_in.strftime("%Y-%m-%d %H:%M UTC") if row.last_sign_in else None,
+                )
+            )
     out.print(table)
 
 
