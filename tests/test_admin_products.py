@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import pytest
 from sqlmodel import Session, select
 
 from bridge import products
@@ -20,6 +19,7 @@ from bridge.demo import ADMIN_LOGIN, CUSTOMERS, HIDDEN, SALES_LOGIN
 from bridge.models import Customer, Product, ProductGrant, ProductKind, StaffUser
 from bridge.orders import price_for
 from tests.admin_site import shoot, signed_in
+from tests.conftest import require_module
 
 PRODUCT_PAGE = re.compile(r".*/admin/products/\d+$")
 HENGDA, JINGGONG, YONGXING, DESHENG = (c.name for c in CUSTOMERS)  # type 1, 1, 2, 2
@@ -311,7 +311,7 @@ def test_a9_a_custom_product_carries_the_price_agreed_with_its_customer(demo_sit
 
 
 def test_catalog_export_then_import_with_a_bad_row_imports_nothing(demo_site, browser, tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
+    openpyxl = require_module("openpyxl")
     page = signed_in(browser, demo_site, ADMIN_LOGIN)
     page.goto(f"{demo_site.base_url}/admin/products")
     with page.expect_download() as download:

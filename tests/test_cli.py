@@ -262,6 +262,32 @@ def test_users_add_hashes_the_password_and_refuses_duplicates(folder):
     engine.dispose()
 
 
+def test_users_add_reads_the_password_from_a_file(folder):
+    """Issue #14 "What must hold": `users add admin --role admin --password-file F` (an installer)."""
+    invoke("init")
+    secret = folder / "admin.password"
+    secret.write_text("a-good-admin-password\nignored second line\n", encoding="utf-8")
+    result = invoke("users", "add", "admin", "--role", "admin", "--password-file", str(secret))
+    assert result.exit_code == 0, result.output
+    missing = invoke("users", "add", "li", "--password-file", str(folder / "nope"))
+    assert missing.exit_code == 1 and "cannot read the password file" in missing.output
+    both = invoke("users", "add", "li", "--password-stdin", "--password-file", str(secret), input="x\n")
+    assert both.exit_code == 1 and "not both" in both.output
+
+    from sqlmodel import Session, select
+
+    from bridge.config import load_config
+    from bridge.db import make_engine
+    from bridge.models import StaffUser
+    from bridge.users import verify_password
+
+    engine = make_engine(load_config(folder / "var" / "bridge.toml", environ={}))
+    with Session(engine) as s:
+        user = s.exec(select(StaffUser).where(StaffUser.username == "admin")).one()
+    assert user.role == "admin" and verify_password(user.password_hash, "a-good-admin-password")
+    engine.dispose()
+
+
 def test_config_show_hides_secrets(folder):
     invoke("init")
     result = invoke("config", "show", env={"JHT_SECURITY__TOKEN_SECRET": "top-secret-123"})

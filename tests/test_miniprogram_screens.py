@@ -14,16 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require, require_module
+from tests.conftest import require
 
 REPO = Path(__file__).resolve().parent.parent
 MINIPROGRAM = REPO / "miniprogram"
 RENDER = MINIPROGRAM / "tests" / "screens" / "render.js"
 SHOTS = REPO / "docs" / "miniprogram"
-CHROMIUM = Path("/usr/bin/chromium")
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")  # else Chinese shows as empty boxes
 README = REPO / "README.md"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +56,10 @@ COLOURS = """async (b64) => {
 }"""
 
 
-def test_screenshots_of_the_main_pages(rendered):
-    """Every page of the list rendered its data, and its screenshot in docs/miniprogram/ shows it."""
-    sync_api = require_module("playwright.sync_api")
-    require(CHROMIUM.exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium")
+def test_screenshots_of_the_main_pages(rendered, browser):
+    """Every page of the list rendered its data, and its screenshot in docs/miniprogram/ shows it.
+    ``browser``: the test session's one Chromium (tests/admin_site.py; a second sync Playwright in
+    the same process would fail)."""
     require(CJK_FONT.exists(), f"{CJK_FONT} missing: scripts/test installs fonts-wqy-zenhei")
     shot = [p for p in rendered if "skipped" not in p]
     for p in rendered:
@@ -71,31 +69,29 @@ def test_screenshots_of_the_main_pages(rendered):
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems = []
     shots: dict[str, bytes] = {}
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 375, "height": 667}, device_scale_factor=2)
-            page = context.new_page()
-            for p in shot:
-                page.goto(Path(p["file"]).as_uri())
-                page.wait_for_load_state("load")
-                text = page.inner_text(".wx-page")
-                if p["expect"] not in text:
-                    problems.append(f"{p['name']}: {p['expect']!r} not on the page; it shows {text[:300]!r}")
-                if len(text.strip()) < 4:
-                    problems.append(f"{p['name']}: (almost) no text on the page")
-                if p["title"] not in page.inner_text(".wx-navbar"):
-                    problems.append(f"{p['name']}: the title {p['title']!r} is not in the navigation bar")
-                png = page.screenshot(full_page=True)
-                (SHOTS / f"{p['name']}.png").write_bytes(png)
-                shots[p["name"]] = png
-            blank = context.new_page()
-            for name, png in shots.items():
-                colours = blank.evaluate(COLOURS, base64.b64encode(png).decode())
-                if colours < 8:
-                    problems.append(f"{name}: the screenshot is blank ({colours} colours)")
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 375, "height": 667}, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        for p in shot:
+            page.goto(Path(p["file"]).as_uri())
+            page.wait_for_load_state("load")
+            text = page.inner_text(".wx-page")
+            if p["expect"] not in text:
+                problems.append(f"{p['name']}: {p['expect']!r} not on the page; it shows {text[:300]!r}")
+            if len(text.strip()) < 4:
+                problems.append(f"{p['name']}: (almost) no text on the page")
+            if p["title"] not in page.inner_text(".wx-navbar"):
+                problems.append(f"{p['name']}: the title {p['title']!r} is not in the navigation bar")
+            png = page.screenshot(full_page=True)
+            (SHOTS / f"{p['name']}.png").write_bytes(png)
+            shots[p["name"]] = png
+        blank = context.new_page()
+        for name, png in shots.items():
+            colours = blank.evaluate(COLOURS, base64.b64encode(png).decode())
+            if colours < 8:
+                problems.append(f"{name}: the screenshot is blank ({colours} colours)")
+    finally:
+        context.close()
     readme = README.read_text(encoding="utf-8")
     problems += [
         f"{p['name']}: README does not link docs/miniprogram/{p['name']}.png"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -15,10 +16,19 @@ users_app = typer.Typer(help="Staff users: admins and salespeople.", no_args_is_
 
 
 _PASSWORD_STDIN_HELP = "Read the password from the first line of standard input (for scripts)."
+_PASSWORD_FILE_HELP = "Read the password from the first line of this file (for scripts and installers)."
 
 
-def _new_password(from_stdin: bool) -> str:
-    """A new password: one line of stdin, or typed twice at a hidden prompt."""
+def _new_password(from_stdin: bool, from_file: Path | None = None) -> str:
+    """A new password: one line of stdin or of a file, or typed twice at a hidden prompt."""
+    if from_stdin and from_file is not None:
+        fail("give --password-stdin or --password-file, not both")
+    if from_file is not None:
+        try:
+            with open(from_file, encoding="utf-8") as f:
+                return f.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read the password file {from_file}: {exc}")
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     password = getpass.getpass("password: ")
@@ -36,8 +46,10 @@ def users_add(
     phone: Annotated[Optional[str], typer.Option(help="Phone shown to the salesperson's customers.")] = None,
     wechat: Annotated[Optional[str], typer.Option(help="WeChat / WeCom id shown to customers.")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help=_PASSWORD_STDIN_HELP)] = False,
+    password_file: Annotated[Optional[Path], typer.Option("--password-file", help=_PASSWORD_FILE_HELP)] = None,
 ) -> None:
-    """Add an admin or a salesperson. The password is asked for twice (or read from stdin); it
+    """Add an admin or a salesperson. The password is asked for twice (or read from stdin or a
+    file); it
     needs at least 10 characters and must not be a common or easily guessed one."""
     from bridge.actors import CLI_ADMIN
     from bridge.models import StaffRole
@@ -47,7 +59,7 @@ def users_add(
         staff_role = StaffRole(role)
     except ValueError:
         raise typer.BadParameter("use admin or sales", param_hint="--role")
-    password = _new_password(password_stdin)
+    password = _new_password(password_stdin, password_file)
     with unit_of_work(ctx) as session:
         user = add_user(
             session,
@@ -143,8 +155,9 @@ def users_reset_password(
     ctx: typer.Context,
     username: _USERNAME_ARG,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help=_PASSWORD_STDIN_HELP)] = False,
+    password_file: Annotated[Optional[Path], typer.Option("--password-file", help=_PASSWORD_FILE_HELP)] = None,
 ) -> None:
-    """Set a new password for a staff user, asked for twice (or read from stdin), and end every
+    """Set a new password for a staff user, asked for twice (or read from stdin or a file), and end every
     session they have open. It needs at least 10 characters and must not be a common or easily
     guessed one."""
     from bridge.actors import CLI_ADMIN
@@ -152,7 +165,7 @@ def users_reset_password(
 
     with unit_of_work(ctx) as session:
         get_user(session, username)  # an unknown name fails before the password is typed
-    password = _new_password(password_stdin)
+    password = _new_password(password_stdin, password_file)
     with unit_of_work(ctx) as session:
         ended = reset_password(session, CLI_ADMIN, username, password)
     out.print(f"new password set for {username}: {ended} sign-in session(s) ended", markup=False)
