@@ -353,6 +353,40 @@ class WechatSection(_Section):
         return _secret(self.app_secret, self.app_secret_file)
 
 
+class WecomRobotSection(_Section):
+    """A WeCom group robot (企业微信群机器人): every staff notice goes to its group, @-mentioning
+    the salesperson by phone. Off until ``webhook_url`` (or ``webhook_url_file``) is set."""
+
+    webhook_url: SecretStr | None = None
+    """https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… — the key is a secret: only from
+    JHT_NOTIFY__WECOM_ROBOT__WEBHOOK_URL or webhook_url_file."""
+    webhook_url_file: Path | None = None
+    msgtype: Literal["markdown", "text"] = "text"
+    """text @-mentions the salesperson by phone (mentioned_mobile_list); markdown looks better
+    but WeCom does not ring anyone for it."""
+    per_minute: int = Field(20, ge=1, le=600)
+    """Messages per minute the robot accepts (WeCom: 20); the dispatcher paces the robot and
+    merges what waits into one digest rather than be refused."""
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+    @field_validator("webhook_url_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    def url(self) -> str | None:
+        return _secret(self.webhook_url, self.webhook_url_file)
+
+
+class NotifySection(_Section):
+    """The channels that bring notices to people, each off until configured (issue #15)."""
+
+    wecom_robot: WecomRobotSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    admin_base_url: str | None = None
+    """The admin pages' address as staff reach it (e.g. https://bridge.example.com), for the link
+    in a notice to the order's page; empty: notices carry no link."""
+
+
 class SecuritySection(_Section):
     token_secret: SecretStr | None = None
     """Only from the environment (JHT_SECURITY__TOKEN_SECRET) or token_secret_file."""
@@ -395,6 +429,7 @@ class Config(_Section):
     security: SecuritySection = Field(default_factory=dict)  # type: ignore[arg-type]
     api: ApiSection = Field(default_factory=dict)  # type: ignore[arg-type]
     wechat: WechatSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    notify: NotifySection = Field(default_factory=dict)  # type: ignore[arg-type]
 
     source: str | None = Field(None, exclude=True)
     """Where the file was read from (not a key of the file)."""
@@ -410,6 +445,7 @@ SECRET_KEYS = {
     ("connector", "odbc", "connection_string"),  # it holds the ERP database's password
     ("connector", "soap", "http_password"),
     ("connector", "soap", "wsse_password"),
+    ("notify", "wecom_robot", "webhook_url"),  # its key lets anyone post to the group
 }
 """Keys refused in the config file: from the environment or a ``*_file`` key only."""
 

@@ -1,20 +1,51 @@
 """Notices to people (``notify.*`` outbox rows): a new order for the salesperson (A5), a
-shipment with its tracking number for the customer (C12), a cancellation.
+shipment with its tracking number for the customer (C12), a cancellation, an inquiry (C11).
 
-Notifiers are plugins (``register_notifiers``). This built-in one writes each notice to the
-log, so nothing is silently dropped before the WeChat notifier (``bridge.wechat``, registered
-when ``wechat.shipment_template_id`` is set) is configured; every registered notifier gets
-every notice.
+A notice travels in two steps, both through the outbox, so none is lost and none is sent twice
+for one cause:
+
+1. The **cause** (``target = notify``, kind ``notify.<event>``) is written in the transaction
+   of the change it tells of (``outbox.enqueue_notice``). Delivering it means: hand it to every
+   plugin notifier of the old kind (``notify(kind, payload)``: the log, the WeChat shipment
+   notice), and **route** it — decide whom it is for (the customer's salesperson, or the admins
+   when the customer has none) and through which configured channel, and render the message.
+   The routed messages are written as ``send`` rows in the same transaction that marks the
+   cause delivered (``Delivery.spawn``): routed once, whatever happens.
+2. Each ``send`` row (``target = send``, ordering key ``<channel>:<address>``) is one message
+   to one address of one channel, with exactly the text that goes out (what ``outbox preview``
+   shows). It is retried with backoff and becomes a dead letter with the channel's own error
+   like any message. A channel that limits its rate (the WeCom robot: 20 a minute) is paced by
+   the dispatcher (``Pace``, a token bucket per address) and what waits is merged into digest
+   messages (``Channel.pack``); a message that waits for the pace is not a failed attempt.
+
+Sending is at least once: a worker killed between the channel's answer and the commit sends that
+message again after its lease expires (WeCom and SMTP have no idempotency key to stop it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+import httpx
+from sqlmodel import Session, select
 
 from bridge import hookimpl
+from bridge.config import Config, NotifySection, WecomRobotSection
+from bridge.connector import PermanentError, TransientError
 from bridge.logs import get_logger
+from bridge.models import Customer, Inquiry, Order, OrderLine, OutboxMessage, StaffRole, StaffUser
 
 log = get_logger("bridge.notify")
+
+TARGET_SEND = "send"
+STAFF_EVENTS = ("new_order", "inquiry", "customer_cancelled")
+"""The notices for staff: routed to channels. The others (shipment, cancelled) are for the
+customer and go to the plugin notifiers (WeChat) as before."""
 
 
 class LogNotifier:
@@ -27,5 +58,283 @@ class LogNotifier:
 
 
 @hookimpl(trylast=True)
-def register_notifiers():
-    return [LogNotifier()]
+def register_notifiers(config: Config):
+    found: list[Any] = [LogNotifier()]
+    robot = WecomRobot.from_config(config.notify.wecom_robot)
+    if robot is not None:
+        found.append(robot)
+    return found
+
+
+# --------------------------------------------------------------------------- channels
+
+
+class RateLimited(TransientError):
+    """The channel refused for sending too fast: wait ``retry_after_s``, not a failed attempt."""
+
+    def __init__(self, message: str, retry_after_s: float = 60.0):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Channel(Protocol):
+    """A way to reach people. Registered through ``register_notifiers`` like any notifier; a
+    notifier with a ``channel`` attribute is a channel (``send`` instead of ``notify``)."""
+
+    name: str
+    channel: str
+    """The channel's name in ``send`` rows and in the config (``wecom_robot`` …)."""
+    per_minute: int | None
+    """Messages a minute one address accepts (None: no limit): the dispatcher paces."""
+
+    def addresses(self, recipient: StaffUser) -> list[str]:
+        """Where this channel reaches ``recipient`` (empty: it does not)."""
+
+    def pack(self, messages: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[int]]]:
+        """Messages waiting for one address → what to send: each a message and the indexes of
+        those it carries (a digest of several, or one alone)."""
+
+    def send(self, address: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Send one message; raise TransientError / RateLimited / PermanentError."""
+
+
+def is_channel(notifier: Any) -> bool:
+    return hasattr(notifier, "channel") and hasattr(notifier, "send")
+
+
+class WecomRobot:
+    """A WeCom group robot webhook (企业微信群机器人). One address: the group. A text message
+    @-mentions the recipients by phone (``mentioned_mobile_list``); a digest merges waiting
+    messages up to WeCom's length limit (text 2048 bytes, markdown 4096)."""
+
+    name = "wecom_robot"
+    channel = "wecom_robot"
+    ADDRESS = "group"
+    LIMITS = {"text": 2048, "markdown": 4096}
+    TOO_FAST = {45009, 130101}  # "api freq out of limit" (the documented code and the one seen)
+
+    def __init__(self, url: str, settings: WecomRobotSection, *, client: httpx.Client | None = None):
+        self.url = url
+        self.settings = settings
+        self.per_minute = settings.per_minute
+        self.client = client or httpx.Client(timeout=settings.timeout_s)
+
+    @classmethod
+    def from_config(cls, settings: WecomRobotSection) -> WecomRobot | None:
+        url = settings.url()
+        return cls(url, settings) if url else None
+
+    def addresses(self, recipient: StaffUser) -> list[str]:
+        return [self.ADDRESS]
+
+    def _content(self, message: dict[str, Any]) -> str:
+        if self.settings.msgtype == "markdown":
+            return message.get("markdown") or message["text"]
+        return message["text"]
+
+    def pack(self, messages: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[int]]]:
+        limit = self.LIMITS[self.settings.msgtype]
+        packed: list[tuple[dict[str, Any], list[int]]] = []
+        current: list[int] = []
+
+        def flush() -> None:
+            if not current:
+                return
+            if len(current) == 1:
+                packed.append((messages[current[0]], list(current)))
+            else:
+                packed.append((self._digest([messages[i] for i in current]), list(current)))
+            current.clear()
+
+        for i, message in enumerate(messages):
+            trial = [messages[j] for j in current] + [message]
+            if current and len(self._render(self._digest(trial)).encode()) > limit:
+                flush()
+            current.append(i)
+        flush()
+        return packed
+
+    def _digest(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        head = f"【汇总】{len(messages)} 条通知"
+        mentions = sorted({m for msg in messages for m in msg.get("mentions", [])})
+        return {
+            "text": "\n".join([head, *(f"{n}. {m['text']}" for n, m in enumerate(messages, 1))]),
+            "markdown": "\n".join([f"**{head}**", *(f"> {m.get('markdown') or m['text']}" for m in messages)]),
+            "mentions": mentions,
+        }
+
+    def _render(self, message: dict[str, Any]) -> str:
+        return self._content(message)
+
+    def body(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The JSON posted to the webhook."""
+        content = self._content(message)
+        if self.settings.msgtype == "markdown":
+            return {"msgtype": "markdown", "markdown": {"content": content}}
+        text: dict[str, Any] = {"content": content}
+        if message.get("mentions"):
+            text["mentioned_mobile_list"] = list(message["mentions"])
+        return {"msgtype": "text", "text": text}
+
+    def send(self, address: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            answer = self.client.post(self.url, json=self.body(message))
+        except httpx.HTTPError as exc:
+            raise TransientError(f"WeCom robot unreachable: {type(exc).__name__}: {exc}") from exc
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise TransientError(f"WeCom robot answered HTTP {answer.status_code}")
+        try:
+            data = answer.json()
+        except ValueError:
+            raise TransientError(f"WeCom robot answered HTTP {answer.status_code} without JSON") from None
+        code = data.get("errcode")
+        if code == 0:
+            return None
+        words = f"WeCom robot errcode {code}: {data.get('errmsg', '')}"
+        if code in self.TOO_FAST:
+            raise RateLimited(words, retry_after_s=60.0)
+        if code == -1:  # system busy
+            raise TransientError(words)
+        raise PermanentError(words + " (check notify.wecom_robot.webhook_url)")
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+@dataclass
+class Pace:
+    """Token buckets per (channel, address), refilled at ``per_minute``; one per dispatcher
+    (several workers on PostgreSQL each pace their own sends: set per_minute for the whole)."""
+
+    clock: Any = time.monotonic
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait_s(self, key: str, per_minute: int | None) -> float:
+        """0 and a token taken when one is free, else the seconds until one is."""
+        if not per_minute:
+            return 0.0
+        rate = per_minute / 60.0
+        with self._lock:
+            now = self.clock()
+            tokens, at = self._buckets.get(key, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - at) * rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / rate
+
+    def empty(self, key: str, seconds: float) -> None:
+        """The channel said "too fast": no token for ``seconds``."""
+        with self._lock:
+            self._buckets[key] = (0.0, self.clock() + seconds)
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def staff_recipients(session: Session, customer: Customer | None) -> list[StaffUser]:
+    """Whom a staff notice about ``customer`` is for: its active salesperson, else every active
+    admin (the admins' queue)."""
+    if customer is not None and customer.salesperson_id:
+        user = session.get(StaffUser, customer.salesperson_id)
+        if user is not None and user.active:
+            return [user]
+    return list(
+        session.exec(
+            select(StaffUser)
+            .where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
+            .order_by(StaffUser.id)
+        )
+    )
+
+
+def _amount(value: Decimal | None) -> str:
+    return f"¥{Decimal(value or 0):,.2f}"
+
+
+def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> dict[str, Any] | None:
+    """The Chinese message of a staff notice: ``text`` (plain), ``markdown``, ``link``; None
+    when the thing it tells of is gone."""
+    event = cause.kind.split(".", 1)[1]
+    payload = cause.payload
+    customer = session.get(Customer, payload.get("customer_id"))
+    who = customer.name if customer is not None else f"客户 {payload.get('customer_id')}"
+    base = (settings.admin_base_url or "").rstrip("/")
+    if event in ("new_order", "customer_cancelled"):
+        order = session.exec(select(Order).where(Order.order_no == payload.get("order_no"))).first()
+        if order is None:
+            return None
+        link = f"{base}/admin/orders/{order.id}" if base else None
+        if event == "customer_cancelled":
+            text = f"【订单取消】{who} 取消了订单 {order.order_no}（{_amount(order.total_amount)}）。"
+        else:
+            lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+            summary = "；".join(f"{line.name} × {line.quantity}" for line in lines[:3])
+            if len(lines) > 3:
+                summary += f" 等 {len(lines)} 种"
+            text = f"【新订单】{who} 下单 {order.order_no}，{_amount(order.total_amount)}：{summary}。"
+            if payload.get("needs_payment_confirmation"):
+                text += "需确认收款后下发生产。"
+        title = text
+    elif event == "inquiry":
+        inquiry = session.get(Inquiry, payload.get("inquiry_id"))
+        if inquiry is None:
+            return None
+        body = inquiry.body if len(inquiry.body) <= 200 else inquiry.body[:200] + "…"
+        text = f"【询价】{who}：{body}"
+        title = f"【询价】{who}"
+        link = f"{base}/admin/inquiries" if base else None
+    else:
+        return None
+    markdown = title if link is None else f"[{title}]({link})"
+    if event == "inquiry":
+        markdown = f"{markdown}\n{body}"
+    if link:
+        text += f"\n{link}"
+    return {"text": text, "markdown": markdown, "link": link}
+
+
+def route(session: Session, cause: OutboxMessage, channels: list[Any], settings: NotifySection) -> list[OutboxMessage]:
+    """The ``send`` rows of a staff notice: one per (channel, address) that reaches one of its
+    recipients, carrying the rendered message (not yet added to the session)."""
+    event = cause.kind.split(".", 1)[1]
+    if event not in STAFF_EVENTS or not channels:
+        return []
+    message = render(session, cause, settings)
+    if message is None:
+        return []
+    customer = session.get(Customer, cause.payload.get("customer_id"))
+    recipients = staff_recipients(session, customer)
+    rows: list[OutboxMessage] = []
+    for channel in channels:
+        by_address: dict[str, list[StaffUser]] = {}
+        for user in recipients:
+            for address in channel.addresses(user):
+                by_address.setdefault(address, []).append(user)
+        for address, users in by_address.items():
+            rows.append(
+                OutboxMessage(
+                    target=TARGET_SEND,
+                    kind=cause.kind,
+                    ordering_key=f"{channel.channel}:{address}"[:64],
+                    aggregate_type=cause.aggregate_type,
+                    aggregate_id=cause.aggregate_id,
+                    payload={
+                        "cause_id": cause.id,
+                        "channel": channel.channel,
+                        "to": address,
+                        "staff_ids": [u.id for u in users],
+                        "mentions": sorted({u.phone for u in users if u.phone}),
+                        **message,
+                    },
+                )
+            )
+    return rows
+
+
+def describe(row: OutboxMessage) -> str:
+    """One line for logs: the channel, the address and the start of the text."""
+    p = row.payload
+    return f"{p.get('channel')}→{p.get('to')}: {json.dumps(p.get('text', ''), ensure_ascii=False)[:80]}"

@@ -160,6 +160,9 @@ def transition(
         # The customer hears of a cancellation they did not make. (Shipment notices, with their
         # tracking numbers, are sent per shipment by the inbox, not per status change.)
         enqueue_notice(session, "cancelled", customer_id=order.customer_id, order_no=order.order_no, status=to.value)
+    elif to == S.CANCELLED:
+        # The salesperson hears of a cancellation the customer made (issue #15).
+        enqueue_notice(session, "customer_cancelled", customer_id=order.customer_id, order_no=order.order_no)
     return event
 
 
