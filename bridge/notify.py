@@ -59,11 +59,22 @@ class LogNotifier:
 
 @hookimpl(trylast=True)
 def register_notifiers(config: Config):
-    found: list[Any] = [LogNotifier()]
+    return [LogNotifier(), *builtin_channels(config)]
+
+
+def builtin_channels(config: Config) -> list[Any]:
+    """The built-in channels that ``config`` turns on (a section with its address or secret)."""
+    found: list[Any] = []
     robot = WecomRobot.from_config(config.notify.wecom_robot)
     if robot is not None:
         found.append(robot)
     return found
+
+
+def test_message(user: StaffUser) -> dict[str, Any]:
+    """The message ``notify test`` and ``check --send-test`` send."""
+    text = f"【测试】锦亨泰商城的测试通知：{user.display_name}，收到这条消息说明通知设置正确。"
+    return {"text": text, "markdown": text, "mentions": [user.phone] if user.phone else []}
 
 
 # --------------------------------------------------------------------------- channels
@@ -126,6 +137,19 @@ class WecomRobot:
 
     def addresses(self, recipient: StaffUser) -> list[str]:
         return [self.ADDRESS]
+
+    def check(self) -> tuple[bool, str]:
+        """Is the webhook's key valid? Asked without sending anything: a message of no type,
+        which WeCom refuses with 40008 for a valid key and 93000 for an unknown one."""
+        try:
+            answer = self.client.post(self.url, json={"msgtype": "jht-bridge-check"})
+            data = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return False, f"WeCom robot unreachable: {type(exc).__name__}: {exc}"
+        code = data.get("errcode")
+        if code in (0, 40008):
+            return True, "webhook key accepted (nothing sent)"
+        return False, f"WeCom robot errcode {code}: {data.get('errmsg', '')} (check notify.wecom_robot.webhook_url)"
 
     def _content(self, message: dict[str, Any]) -> str:
         if self.settings.msgtype == "markdown":
@@ -338,3 +362,23 @@ def describe(row: OutboxMessage) -> str:
     """One line for logs: the channel, the address and the start of the text."""
     p = row.payload
     return f"{p.get('channel')}→{p.get('to')}: {json.dumps(p.get('text', ''), ensure_ascii=False)[:80]}"
+
+
+def send_test(channels: list[Any], user: StaffUser) -> list[tuple[str, bool, str]]:
+    """Send the test message to ``user`` through every channel that reaches them, now (not
+    through the outbox: this is for the person setting the channels up). Per channel: its
+    name, whether it was accepted, and what it answered."""
+    results = []
+    for channel in channels:
+        addresses = channel.addresses(user)
+        if not addresses:
+            results.append((channel.channel, False, f"does not reach {user.username} (no address for this channel)"))
+            continue
+        for address in addresses:
+            try:
+                channel.send(address, test_message(user))
+            except Exception as exc:
+                results.append((channel.channel, False, f"{address}: {exc}"))
+            else:
+                results.append((channel.channel, True, f"sent to {address}"))
+    return results

@@ -93,7 +93,7 @@ def prepared_action(
     ``connector_name``: what the dispatcher hands over, and what ``outbox preview`` shows.
     Notices are not adjusted (plugins shape what the ERP gets)."""
     action, doc = message_action(message)
-    if adjust is not None and action != "notify":
+    if adjust is not None and action not in ("notify", "send"):
         doc = adjust(message.kind, doc, connector_name)
     return action, doc
 
@@ -104,6 +104,8 @@ def message_action(message: OutboxMessage) -> tuple[str, dict[str, Any]]:
     kind = message.kind
     if message.target == TARGET_NOTIFY:
         return "notify", dict(message.payload)
+    if message.target == TARGET_SEND:
+        return "send", dict(message.payload)
     doc = dict(message.payload)
     doc["_outbox_id"] = message.id  # envelope: lets a connector name or dedupe by message
     if kind == "customer.upsert":
@@ -274,6 +276,13 @@ class Dispatcher:
         if action == "order_command":
             c.order_command(*command_args(doc), doc)
             return None
+        if action == "send":  # one routed notice alone (deliver_sends packs and paces them)
+            channel = self.channels.get(doc.get("channel"))
+            if channel is None:
+                raise TransientError(
+                    f"channel {doc.get('channel')!r} is not configured ([notify.{doc.get('channel')}])"
+                )
+            return channel.send(doc["to"], doc)
         if action == "notify":
             if not self.notifiers and not self.channels:
                 raise TransientError("no notifier is registered")
@@ -552,7 +561,8 @@ class Preview:
 
     message: OutboxMessage
     action: str
-    """The connector operation, or "notify"."""
+    """The connector operation, "notify" (a notice's cause) or "send" (a routed notice: its
+    document holds the channel, the address and the exact text)."""
     document: dict[str, Any]
     """The document after every plugin's ``adjust``: what the connector (or notifier) gets."""
     sent: list[Rendered] | None
@@ -579,7 +589,7 @@ def preview_message(
     if message is None:
         raise LookupError(f"outbox message {message_id} does not exist")
     action, doc = prepared_action(message, adjust, connector.name)
-    if action in ("notify", "unknown"):
+    if action in ("notify", "send", "unknown"):
         return Preview(message, action, doc, None)
     try:
         sent = connector.render(action, doc)

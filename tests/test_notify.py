@@ -4,6 +4,7 @@ channels, paced per address, merged into digests. The WeCom robot is a local fak
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from bridge.actors import Actor
@@ -13,6 +14,7 @@ from bridge.models import Customer, Order, OrderStatus, OutboxMessage, OutboxSta
 from bridge.notify import TARGET_SEND, Pace, WecomRobot
 from bridge.statemachine import transition
 from tests.sync_helpers import Clock, filedrop_runtime, make_shop, place
+from tests.test_cli_commands import Site
 
 
 def _robot_runtime(engine, tmp_path, fake_wecom, **env):
@@ -194,3 +196,61 @@ def test_pace_is_a_token_bucket_per_address():
     pace.empty("b", 60)
     assert pace.wait_s("b", 2) > 60
     assert pace.wait_s("c", None) == 0.0
+
+
+# --------------------------------------------------------------------------- check and notify test
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A folder made by ``jht-bridge init`` (tests/test_cli_commands.Site)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JHT_CONFIG", raising=False)
+    made = Site(tmp_path / "var")
+    yield made
+    made.engine.dispose()
+
+
+def test_check_tests_the_robots_key_without_sending(site, monkeypatch, fake_wecom):
+    monkeypatch.setenv("JHT_NOTIFY__WECOM_ROBOT__WEBHOOK_URL", fake_wecom.webhook_url())
+    result = site("check")
+    assert "[ok  ] notify wecom_robot: webhook key accepted (nothing sent)" in result.output
+    assert fake_wecom.received == []
+    monkeypatch.setenv("JHT_NOTIFY__WECOM_ROBOT__WEBHOOK_URL", fake_wecom.webhook_url("revoked-key"))
+    result = site("check")
+    assert result.exit_code == 1
+    assert "[FAIL] notify wecom_robot: WeCom robot errcode 93000" in result.output
+
+
+def test_check_send_test_sends_one_message(site, monkeypatch, fake_wecom):
+    monkeypatch.setenv("JHT_NOTIFY__WECOM_ROBOT__WEBHOOK_URL", fake_wecom.webhook_url())
+    result = site("check", "--send-test")
+    assert "a test message was sent" in result.output
+    assert len(fake_wecom.received) == 1 and "【测试】" in fake_wecom.received[0]["content"]
+
+
+def test_notify_test_reaches_the_user_through_the_robot(site, monkeypatch, fake_wecom):
+    assert (
+        site(
+            "users",
+            "add",
+            "zhangwei",
+            "--role",
+            "sales",
+            "--name",
+            "张伟",
+            "--phone",
+            "13900139000",
+            "--password-stdin",
+            input="a-long-password-9\n",
+        ).exit_code
+        == 0
+    )
+    result = site("notify", "test", "--to", "zhangwei")
+    assert result.exit_code == 1 and "no notice channel is configured" in result.output
+    monkeypatch.setenv("JHT_NOTIFY__WECOM_ROBOT__WEBHOOK_URL", fake_wecom.webhook_url())
+    result = site("notify", "test", "--to", "zhangwei")
+    assert result.exit_code == 0, result.output
+    assert "[ok  ] wecom_robot: sent to group" in result.output
+    assert fake_wecom.received[0]["mentions"] == ["13900139000"] and "张伟" in fake_wecom.received[0]["content"]
+    assert site("notify", "test", "--to", "nobody").exit_code == 1
