@@ -378,10 +378,49 @@ class WecomRobotSection(_Section):
         return _secret(self.webhook_url, self.webhook_url_file)
 
 
+class EmailSection(_Section):
+    """E-mail over SMTP to staff users' addresses (``jht-bridge notify set USER --email …``).
+    Off until ``host`` is set."""
+
+    host: str = ""
+    """The SMTP server, e.g. smtp.exmail.qq.com; empty: no e-mail is sent."""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    """starttls (port 587), ssl (port 465: TLS from the first byte) or none (a relay on this
+    machine or the LAN only: the password and the mail cross the network in clear)."""
+    ca_file: Path | None = None
+    """A CA certificate file to trust for the server's certificate (a company's own CA);
+    unset: the system's trusted CAs."""
+    username: str = ""
+    """The SMTP login; empty: no login."""
+    password: SecretStr | None = None
+    """Only from JHT_NOTIFY__EMAIL__PASSWORD or password_file."""
+    password_file: Path | None = None
+    from_address: str = ""
+    """The sender, e.g. shop@example.com (needed when host is set)."""
+    from_name: str = "锦亨泰商城"
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("password_file", "ca_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _sender(self) -> EmailSection:
+        if self.host and "@" not in self.from_address:
+            raise ValueError("from_address: the sender's address is needed when host is set")
+        return self
+
+    def secret(self) -> str | None:
+        return _secret(self.password, self.password_file)
+
+
 class NotifySection(_Section):
     """The channels that bring notices to people, each off until configured (issue #15)."""
 
     wecom_robot: WecomRobotSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    email: EmailSection = Field(default_factory=dict)  # type: ignore[arg-type]
     admin_base_url: str | None = None
     """The admin pages' address as staff reach it (e.g. https://bridge.example.com), for the link
     in a notice to the order's page; empty: notices carry no link."""
@@ -446,6 +485,7 @@ SECRET_KEYS = {
     ("connector", "soap", "http_password"),
     ("connector", "soap", "wsse_password"),
     ("notify", "wecom_robot", "webhook_url"),  # its key lets anyone post to the group
+    ("notify", "email", "password"),
 }
 """Keys refused in the config file: from the environment or a ``*_file`` key only."""
 

@@ -24,9 +24,15 @@ message again after its lease expires (WeCom and SMTP have no idempotency key to
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
+import smtplib
+import ssl
 import threading
 import time
+from email.message import EmailMessage
+from email.utils import formataddr
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -35,10 +41,12 @@ import httpx
 from sqlmodel import Session, select
 
 from bridge import hookimpl
-from bridge.config import Config, NotifySection, WecomRobotSection
+from bridge.actors import audit
+from bridge.config import Config, EmailSection, NotifySection, WecomRobotSection
 from bridge.connector import PermanentError, TransientError
+from bridge.errors import Forbidden, InvalidInput
 from bridge.logs import get_logger
-from bridge.models import Customer, Inquiry, Order, OrderLine, OutboxMessage, StaffRole, StaffUser
+from bridge.models import ActorKind, Customer, Inquiry, Order, OrderLine, OutboxMessage, StaffRole, StaffUser
 
 log = get_logger("bridge.notify")
 
@@ -68,13 +76,20 @@ def builtin_channels(config: Config) -> list[Any]:
     robot = WecomRobot.from_config(config.notify.wecom_robot)
     if robot is not None:
         found.append(robot)
+    if config.notify.email.host:
+        found.append(Email(config.notify.email))
     return found
 
 
 def test_message(user: StaffUser) -> dict[str, Any]:
     """The message ``notify test`` and ``check --send-test`` send."""
     text = f"【测试】锦亨泰商城的测试通知：{user.display_name}，收到这条消息说明通知设置正确。"
-    return {"text": text, "markdown": text, "mentions": [user.phone] if user.phone else []}
+    return {
+        "title": "【测试】锦亨泰商城通知",
+        "text": text,
+        "markdown": text,
+        "mentions": [user.phone] if user.phone else [],
+    }
 
 
 # --------------------------------------------------------------------------- channels
@@ -222,6 +237,101 @@ class WecomRobot:
         raise PermanentError(words + " (check notify.wecom_robot.webhook_url)")
 
 
+class Email:
+    """E-mail over SMTP (STARTTLS, SSL or plain on a LAN relay), plain text with an HTML part,
+    one message per notice to each staff user's address. Each message has a Message-ID made
+    from its notice, so a message sent twice (a worker killed after the server took it) carries
+    the same id and mail clients that dedupe show it once."""
+
+    name = "email"
+    channel = "email"
+    per_minute = None
+
+    def __init__(self, settings: EmailSection):
+        self.settings = settings
+
+    def addresses(self, recipient: StaffUser) -> list[str]:
+        return [recipient.email] if recipient.email else []
+
+    def pack(self, messages: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[int]]]:
+        return [(m, [i]) for i, m in enumerate(messages)]
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        if s.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+            if s.security == "starttls":
+                smtp.starttls(context=context)
+        if s.username:
+            smtp.login(s.username, self.settings.secret() or "")
+        return smtp
+
+    def compose(self, address: str, message: dict[str, Any]) -> EmailMessage:
+        s = self.settings
+        mail = EmailMessage()
+        mail["Subject"] = message.get("title") or message["text"].splitlines()[0][:80]
+        mail["From"] = formataddr((s.from_name, s.from_address))
+        mail["To"] = address
+        key = message.get("key") or hashlib.sha256(message["text"].encode()).hexdigest()[:16]
+        mail["Message-ID"] = f"<jht-notice-{key}@{s.from_address.split('@', 1)[1]}>"  # the same on a resend
+        mail.set_content(message["text"])
+        body = html.escape(message["text"]).replace("\n", "<br>")
+        if message.get("link"):
+            link = html.escape(message["link"], quote=True)
+            body += f'<p><a href="{link}">在管理后台查看</a></p>'
+        mail.add_alternative(f"<html><body><p>{body}</p></body></html>", subtype="html")
+        return mail
+
+    def send(self, address: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        mail = self.compose(address, message)
+        try:
+            with self._connect() as smtp:
+                smtp.send_message(mail)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentError(
+                f"SMTP login refused: {exc.smtp_code} {_smtp_words(exc)} (check notify.email.username / password)"
+            ) from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentError(f"SMTP refused the address {address}: {exc.recipients}") from exc
+        except smtplib.SMTPResponseException as exc:
+            words = f"SMTP {exc.smtp_code} {_smtp_words(exc)}"
+            if 400 <= exc.smtp_code < 500:
+                raise TransientError(words) from exc
+            raise PermanentError(words) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentError(
+                f"the SMTP server's certificate is not trusted: {exc.verify_message} (notify.email.ca_file)"
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:  # refused, timed out, cut off
+            raise TransientError(
+                f"SMTP server {self.settings.host}:{self.settings.port} unreachable: {type(exc).__name__}: {exc}"
+            ) from exc
+        return {"message_id": mail["Message-ID"]}
+
+    def check(self) -> tuple[bool, str]:
+        """Connect, secure and log in, then quit: nothing is sent."""
+        try:
+            with self._connect() as smtp:
+                smtp.noop()
+        except smtplib.SMTPAuthenticationError as exc:
+            return False, f"SMTP login refused: {exc.smtp_code} {_smtp_words(exc)}"
+        except (OSError, smtplib.SMTPException) as exc:
+            return False, f"SMTP server {self.settings.host}:{self.settings.port}: {type(exc).__name__}: {exc}"
+        login = f" as {self.settings.username}" if self.settings.username else ""
+        return (
+            True,
+            f"{self.settings.host}:{self.settings.port} ({self.settings.security}) accepted the connection{login} (nothing sent)",
+        )
+
+
+def _smtp_words(exc: smtplib.SMTPResponseException) -> str:
+    words = exc.smtp_error
+    return words.decode("utf-8", "replace") if isinstance(words, bytes) else str(words)
+
+
 # --------------------------------------------------------------------------- pacing
 
 
@@ -317,7 +427,7 @@ def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> d
         markdown = f"{markdown}\n{body}"
     if link:
         text += f"\n{link}"
-    return {"text": text, "markdown": markdown, "link": link}
+    return {"title": title, "text": text, "markdown": markdown, "link": link}
 
 
 def route(session: Session, cause: OutboxMessage, channels: list[Any], settings: NotifySection) -> list[OutboxMessage]:
@@ -335,6 +445,8 @@ def route(session: Session, cause: OutboxMessage, channels: list[Any], settings:
     for channel in channels:
         by_address: dict[str, list[StaffUser]] = {}
         for user in recipients:
+            if user.notify_channels is not None and channel.channel not in user.notify_channels:
+                continue  # the user chose other channels
             for address in channel.addresses(user):
                 by_address.setdefault(address, []).append(user)
         for address, users in by_address.items():
@@ -347,6 +459,7 @@ def route(session: Session, cause: OutboxMessage, channels: list[Any], settings:
                     aggregate_id=cause.aggregate_id,
                     payload={
                         "cause_id": cause.id,
+                        "key": f"{cause.id}-{hashlib.sha256(address.encode()).hexdigest()[:8]}",
                         "channel": channel.channel,
                         "to": address,
                         "staff_ids": [u.id for u in users],
@@ -382,3 +495,53 @@ def send_test(channels: list[Any], user: StaffUser) -> list[tuple[str, bool, str
             else:
                 results.append((channel.channel, True, f"sent to {address}"))
     return results
+
+
+CHANNEL_NAMES = ("wecom_robot", "wecom_app", "email")
+"""The built-in channels a staff user may choose."""
+
+
+def set_contacts(
+    session: Session,
+    actor: Any,
+    user: StaffUser,
+    *,
+    email: str | None = None,
+    wecom_userid: str | None = None,
+    channels: list[str] | None = None,
+    all_channels: bool = False,
+) -> StaffUser:
+    """Set where notices reach ``user`` and through which channels (``channels``; ``all_channels``:
+    back to every configured one). Empty strings clear an address. Admins, or the user
+    themselves. Audited."""
+    if actor.kind != ActorKind.ADMIN and actor.id != str(user.id):
+        raise Forbidden("只能修改自己的通知设置", f"{actor} may not change {user.username}'s notice settings")
+    changes: dict[str, Any] = {}
+    if email is not None:
+        value = email.strip() or None
+        if value is not None and (
+            len(value) > 254 or value.count("@") != 1 or " " in value or "." not in value.split("@")[1]
+        ):
+            raise InvalidInput("邮箱地址格式不正确", f"not an e-mail address: {value!r}", field="email")
+        user.email = changes["email"] = value
+    if wecom_userid is not None:
+        value = wecom_userid.strip() or None
+        if value is not None and (
+            len(value) > 64 or not value.replace("_", "").replace("-", "").replace(".", "").replace("@", "").isalnum()
+        ):
+            raise InvalidInput("企业微信账号格式不正确", f"not a WeCom user id: {value!r}", field="wecom_userid")
+        user.wecom_userid = changes["wecom_userid"] = value
+    if all_channels:
+        user.notify_channels = changes["notify_channels"] = None
+    elif channels is not None:
+        unknown = [c for c in channels if c not in CHANNEL_NAMES]
+        if unknown:
+            raise InvalidInput(
+                f"未知的通知方式：{'、'.join(unknown)}",
+                f"unknown channel(s) {unknown}: choose from {', '.join(CHANNEL_NAMES)}",
+                field="notify_channels",
+            )
+        user.notify_channels = changes["notify_channels"] = sorted(set(channels))
+    session.add(user)
+    audit(session, actor, "user.notify_settings", "staff_user", user.id, changes)
+    return user

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -32,3 +32,45 @@ def notify_test(
         out.print(f"[{'ok  ' if ok else 'FAIL'}] {name}: {detail}", markup=False)
     if not all(ok for _, ok, _ in results):
         fail("the test message did not reach every channel")
+
+
+@notify_app.command("set")
+def notify_set(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The staff user.")],
+    email: Annotated[Optional[str], typer.Option(help="E-mail address for notices ('' clears it).")] = None,
+    wecom_user: Annotated[
+        Optional[str], typer.Option("--wecom-user", help="WeCom user id, for the WeCom app channel ('' clears it).")
+    ] = None,
+    channels: Annotated[
+        Optional[str],
+        typer.Option(help="Comma-separated channels the user wants: wecom_robot, wecom_app, email ('' for none)."),
+    ] = None,
+    all_channels: Annotated[
+        bool, typer.Option("--all-channels", help="Every configured channel that reaches the user (the default).")
+    ] = False,
+) -> None:
+    """Set where notices reach a staff user and through which channels, and print the result."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.notify import set_contacts
+    from bridge.users import get_user
+
+    if channels is not None and all_channels:
+        fail("give --channels or --all-channels, not both")
+    chosen = None if channels is None else [c.strip() for c in channels.split(",") if c.strip()]
+    with unit_of_work(ctx) as session:
+        user = set_contacts(
+            session,
+            CLI_ADMIN,
+            get_user(session, username),
+            email=email,
+            wecom_userid=wecom_user,
+            channels=chosen,
+            all_channels=all_channels,
+        )
+        which = "all configured" if user.notify_channels is None else ", ".join(user.notify_channels) or "none"
+        out.print(
+            f"{user.username}: email {user.email or '-'}, WeCom user {user.wecom_userid or '-'}, "
+            f"phone {user.phone or '-'}; channels: {which}",
+            markup=False,
+        )
