@@ -378,6 +378,38 @@ class WecomRobotSection(_Section):
         return _secret(self.webhook_url, self.webhook_url_file)
 
 
+class WecomAppSection(_Section):
+    """A WeCom self-built app (企业微信自建应用): a message to each staff user's own WeCom account
+    (``jht-bridge notify set USER --wecom-user …``). Off until ``corp_id`` is set."""
+
+    corp_id: str = ""
+    """The company's CorpID (管理后台 → 我的企业); empty: no app message is sent."""
+    agent_id: int = Field(0, ge=0)
+    """The app's AgentId (应用管理 → the app)."""
+    secret: SecretStr | None = None
+    """The app's Secret: only from JHT_NOTIFY__WECOM_APP__SECRET or secret_file."""
+    secret_file: Path | None = None
+    base_url: str = "https://qyapi.weixin.qq.com"
+    """WeCom's API address; tests point it at a local fake server."""
+    per_minute: int = Field(30, ge=1, le=600)
+    """Messages a minute to one user (WeCom limits what one app sends a user)."""
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+    @field_validator("secret_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _complete(self) -> WecomAppSection:
+        if self.corp_id and not self.agent_id:
+            raise ValueError("agent_id: the app's AgentId is needed when corp_id is set")
+        return self
+
+    def app_secret(self) -> str | None:
+        return _secret(self.secret, self.secret_file)
+
+
 class EmailSection(_Section):
     """E-mail over SMTP to staff users' addresses (``jht-bridge notify set USER --email …``).
     Off until ``host`` is set."""
@@ -420,6 +452,7 @@ class NotifySection(_Section):
     """The channels that bring notices to people, each off until configured (issue #15)."""
 
     wecom_robot: WecomRobotSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    wecom_app: WecomAppSection = Field(default_factory=dict)  # type: ignore[arg-type]
     email: EmailSection = Field(default_factory=dict)  # type: ignore[arg-type]
     admin_base_url: str | None = None
     """The admin pages' address as staff reach it (e.g. https://bridge.example.com), for the link
@@ -486,6 +519,7 @@ SECRET_KEYS = {
     ("connector", "soap", "wsse_password"),
     ("notify", "wecom_robot", "webhook_url"),  # its key lets anyone post to the group
     ("notify", "email", "password"),
+    ("notify", "wecom_app", "secret"),
 }
 """Keys refused in the config file: from the environment or a ``*_file`` key only."""
 

@@ -42,10 +42,11 @@ from sqlmodel import Session, select
 
 from bridge import hookimpl
 from bridge.actors import audit
-from bridge.config import Config, EmailSection, NotifySection, WecomRobotSection
+from bridge.config import Config, EmailSection, NotifySection, WecomAppSection, WecomRobotSection
 from bridge.connector import PermanentError, TransientError
 from bridge.errors import Forbidden, InvalidInput
 from bridge.logs import get_logger
+from bridge.wechat import AccessToken
 from bridge.models import ActorKind, Customer, Inquiry, Order, OrderLine, OutboxMessage, StaffRole, StaffUser
 
 log = get_logger("bridge.notify")
@@ -76,6 +77,8 @@ def builtin_channels(config: Config) -> list[Any]:
     robot = WecomRobot.from_config(config.notify.wecom_robot)
     if robot is not None:
         found.append(robot)
+    if config.notify.wecom_app.corp_id:
+        found.append(WecomApp(config.notify.wecom_app))
     if config.notify.email.host:
         found.append(Email(config.notify.email))
     return found
@@ -235,6 +238,96 @@ class WecomRobot:
         if code == -1:  # system busy
             raise TransientError(words)
         raise PermanentError(words + " (check notify.wecom_robot.webhook_url)")
+
+
+class WecomApp:
+    """A WeCom self-built app's message to one staff user (``touser``: their WeCom user id).
+    The access token is cached and refreshed one at a time (``bridge.wechat.AccessToken``, as the
+    WeChat client's); a token WeCom rejects is fetched again once. WeCom's duplicate check is on:
+    the same message sent again within 30 minutes (a worker killed after WeCom took it) is not
+    shown twice."""
+
+    name = "wecom_app"
+    channel = "wecom_app"
+    TOKEN_REJECTED = {40001, 40014, 42001}
+    TOO_FAST = {45009, 45033}
+
+    def __init__(self, settings: WecomAppSection, *, clock: Any = time.monotonic):
+        self.settings = settings
+        self.per_minute = settings.per_minute
+        self.http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout_s)
+        self.token = AccessToken(self._fetch_token, unavailable=TransientError, clock=clock, api="wecom gettoken")
+
+    def addresses(self, recipient: StaffUser) -> list[str]:
+        return [recipient.wecom_userid] if recipient.wecom_userid else []
+
+    def pack(self, messages: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[int]]]:
+        return [(m, [i]) for i, m in enumerate(messages)]
+
+    def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        try:
+            answer = self.http.request(method, path, **kw)
+            data = answer.json()
+        except httpx.HTTPError as exc:
+            raise TransientError(f"WeCom unreachable: {type(exc).__name__}") from exc
+        except ValueError:
+            raise TransientError(f"WeCom answered HTTP {answer.status_code} without JSON") from None
+        if not isinstance(data, dict):
+            raise TransientError("WeCom answered something else than a JSON object")
+        return data
+
+    def _fetch_token(self) -> tuple[str, float]:
+        data = self._call(
+            "GET",
+            "/cgi-bin/gettoken",
+            params={"corpid": self.settings.corp_id, "corpsecret": self.settings.app_secret() or ""},
+        )
+        code = data.get("errcode") or 0
+        if code == 0 and data.get("access_token"):
+            return str(data["access_token"]), float(data.get("expires_in") or 7200)
+        words = f"WeCom gettoken errcode {code}: {data.get('errmsg', '')}"
+        if code == -1:
+            raise TransientError(words)
+        raise PermanentError(words + " (check notify.wecom_app.corp_id and the app's secret)")
+
+    def send(self, address: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        body = {
+            "touser": address,
+            "msgtype": "text",
+            "agentid": self.settings.agent_id,
+            "text": {"content": message["text"]},
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": 1800,
+        }
+        token = self.token.get()
+        data = self._call("POST", "/cgi-bin/message/send", params={"access_token": token}, json=body)
+        if data.get("errcode") in self.TOKEN_REJECTED:
+            self.token.drop(token)
+            data = self._call("POST", "/cgi-bin/message/send", params={"access_token": self.token.get()}, json=body)
+        code = data.get("errcode") or 0
+        words = f"WeCom app errcode {code}: {data.get('errmsg', '')}"
+        if code == 0:
+            if data.get("invaliduser"):
+                raise PermanentError(
+                    f"WeCom does not know the user {data['invaliduser']} (notify set USER --wecom-user)"
+                )
+            return {"msgid": data.get("msgid")} if data.get("msgid") else None
+        if code in self.TOO_FAST:
+            raise RateLimited(words, retry_after_s=60.0)
+        if code == -1:
+            raise TransientError(words)
+        raise PermanentError(words)
+
+    def check(self) -> tuple[bool, str]:
+        """Fetch an access token (the corp id and the secret are right); nothing is sent."""
+        try:
+            self.token.get()
+        except (TransientError, PermanentError) as exc:
+            return False, str(exc)
+        return (
+            True,
+            f"access token fetched for corp {self.settings.corp_id}, app {self.settings.agent_id} (nothing sent)",
+        )
 
 
 class Email:

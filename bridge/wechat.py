@@ -106,6 +106,56 @@ class _Token:
     expires_at: float  # clock() after which WeChat no longer takes it
 
 
+class AccessToken:
+    """An access token of a Tencent API (WeChat, WeCom): cached, replaced ahead of its expiry,
+    fetched by one thread at a time while the others wait for it. ``fetch`` returns (token,
+    lifetime in seconds) or raises; when a refresh ahead of time fails with ``unavailable`` the
+    current token is used while it lasts. ``drop(value)`` forgets a token the API rejected."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], tuple[str, float]],
+        *,
+        unavailable: type[Exception] | tuple[type[Exception], ...],
+        clock: Callable[[], float] = time.monotonic,
+        api: str = "token",
+    ):
+        self._fetch = fetch
+        self._unavailable = unavailable
+        self._clock = clock
+        self._api = api
+        self._token: _Token | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token.value
+        with self._lock:
+            token = self._token  # another thread may have refreshed while we waited
+            now = self._clock()
+            if token is not None and now < token.refresh_at:
+                return token.value
+            try:
+                value, expires_in = self._fetch()
+            except self._unavailable:
+                if token is not None and now < token.expires_at:
+                    # Refreshing ahead failed; the old token is good for a while yet.
+                    log.warning("access token refresh failed, using the current token", api=self._api)
+                    return token.value
+                raise
+            now = self._clock()
+            ahead = min(TOKEN_REFRESH_AHEAD_S, expires_in / 2)
+            log.info("access token fetched", api=self._api, expires_in=expires_in)
+            self._token = _Token(value, refresh_at=now + expires_in - ahead, expires_at=now + expires_in)
+            return value
+
+    def drop(self, value: str) -> None:
+        with self._lock:
+            if self._token is not None and self._token.value == value:
+                self._token = None
+
+
 class WeChatClient:
     """WeChat's server API for one mini-program (``[wechat]`` settings).
 
@@ -134,8 +184,7 @@ class WeChatClient:
         self.dev = settings.mode == "dev"
         self._secret = settings.secret()
         self._clock = clock
-        self._token: _Token | None = None
-        self._token_lock = threading.Lock()
+        self._token = AccessToken(self._fetch_token, unavailable=WeChatUnavailable, clock=clock, api="stable_token")
         self._http: httpx.Client | None = None
         if self.dev:
             return
@@ -227,25 +276,9 @@ class WeChatClient:
         thread fetches; the others wait for it and use the same token."""
         if self.dev:
             return "dev"
-        token = self._token
-        if token is not None and self._clock() < token.refresh_at:
-            return token.value
-        with self._token_lock:
-            token = self._token  # another thread may have refreshed while we waited
-            now = self._clock()
-            if token is not None and now < token.refresh_at:
-                return token.value
-            try:
-                self._token = self._fetch_token()
-            except WeChatUnavailable:
-                if token is not None and now < token.expires_at:
-                    # Refreshing ahead failed; the old token is good for a while yet.
-                    log.warning("wechat token refresh failed, using the current token", api="stable_token")
-                    return token.value
-                raise
-            return self._token.value
+        return self._token.get()
 
-    def _fetch_token(self) -> _Token:
+    def _fetch_token(self) -> tuple[str, float]:
         # force_refresh stays false: a forced refresh invalidates the token of every other
         # process and is limited per day. Without it WeChat answers its current token, which
         # is a new one whenever ours was replaced or revoked — what a 40001 retry needs.
@@ -261,18 +294,9 @@ class WeChatClient:
             },
         )
         try:
-            value, expires_in = str(answer["access_token"]), float(answer["expires_in"])
+            return str(answer["access_token"]), float(answer["expires_in"])
         except (KeyError, TypeError, ValueError):
             raise WeChatError(None, "answer without access_token / expires_in", "stable_token") from None
-        now = self._clock()
-        ahead = min(TOKEN_REFRESH_AHEAD_S, expires_in / 2)
-        log.info("wechat access token fetched", api="stable_token", expires_in=expires_in)
-        return _Token(value, refresh_at=now + expires_in - ahead, expires_at=now + expires_in)
-
-    def _drop_token(self, value: str) -> None:
-        with self._token_lock:
-            if self._token is not None and self._token.value == value:
-                self._token = None
 
     def _call_with_token(self, api: str, method: str, path: str, *, json_body: Any) -> dict[str, Any]:
         """A call that needs the access token; a token WeChat rejects (revoked, expired
@@ -284,7 +308,7 @@ class WeChatClient:
             if exc.errcode not in TOKEN_REJECTED:
                 raise
         log.info("wechat token rejected, fetching a new one", api=api)
-        self._drop_token(token)
+        self._token.drop(token)
         token = self.access_token()
         return self._call(api, method, path, params={"access_token": token}, json_body=json_body)
 

@@ -1,6 +1,9 @@
 """A fake WeCom (企业微信) server: real HTTP on 127.0.0.1, WeCom's answers, every call kept.
 
-Implements the group robot webhook (``POST /cgi-bin/webhook/send?key=…``) as WeCom documents it:
+Implements the group robot webhook (``POST /cgi-bin/webhook/send?key=…``) and a self-built app's
+``GET /cgi-bin/gettoken`` and ``POST /cgi-bin/message/send`` (users in ``users``; an unknown one
+comes back in ``invaliduser``; tokens expire on ``expire_tokens()`` with 42001). The robot as WeCom
+documents it:
 ``msgtype`` text (``content`` ≤ 2048 bytes, ``mentioned_mobile_list``) or markdown (≤ 4096
 bytes); an unknown key answers 93000; more than ``per_minute`` messages in a sliding minute per
 key answer 130101 ("send too fast"), as the robot does past 20 a minute. The fixture
@@ -37,6 +40,12 @@ class FakeWeCom:
         """Every accepted robot message: key, msgtype, content, mentions."""
         self.refused: list[dict[str, Any]] = []
         """Every refused call: key, errcode."""
+        self.corp_id, self.secret, self.agent_id = "ww-fake-corp", "fake-app-secret", 1000002
+        self.users: set[str] = {"zhangwei"}
+        self.app_messages: list[dict[str, Any]] = []
+        """Every app message accepted: touser, content, and whether WeCom's duplicate check dropped it."""
+        self.token_calls = 0
+        self._tokens: set[str] = set()
         self.base_url = ""
         self._sent_at: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -44,7 +53,15 @@ class FakeWeCom:
     def webhook_url(self, key: str = "robot-key-1") -> str:
         return f"{self.base_url}/cgi-bin/webhook/send?key={key}"
 
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
     def answer(self, path: str, query: dict[str, str], body: Any) -> dict[str, Any]:
+        if path == "/cgi-bin/gettoken":
+            return self._gettoken(query)
+        if path == "/cgi-bin/message/send":
+            return self._app_send(query, body)
         if path != "/cgi-bin/webhook/send":
             return {"errcode": 404, "errmsg": "not found"}
         key = query.get("key", "")
@@ -79,6 +96,39 @@ class FakeWeCom:
             )
             return {"errcode": 0, "errmsg": "ok"}
 
+    def _gettoken(self, query: dict[str, str]) -> dict[str, Any]:
+        with self._lock:
+            self.token_calls += 1
+            if self.busy:
+                return {"errcode": -1, "errmsg": "system busy"}
+            if query.get("corpid") != self.corp_id:
+                return {"errcode": 40013, "errmsg": "invalid corpid"}
+            if query.get("corpsecret") != self.secret:
+                return {"errcode": 40001, "errmsg": "invalid credential"}
+            token = f"wecom-token-{self.token_calls}"
+            self._tokens.add(token)
+            return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
+
+    def _app_send(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self._lock:
+            if self.busy:
+                return {"errcode": -1, "errmsg": "system busy"}
+            if query.get("access_token") not in self._tokens:
+                return {"errcode": 42001, "errmsg": "access_token expired"}
+            if not isinstance(body, dict) or body.get("agentid") != self.agent_id:
+                return {"errcode": 40056, "errmsg": "invalid agentid"}
+            content = (body.get("text") or {}).get("content")
+            if body.get("msgtype") != "text" or not content:
+                return {"errcode": 44004, "errmsg": "empty content"}
+            touser = body.get("touser", "")
+            if touser not in self.users:
+                return {"errcode": 0, "errmsg": "ok", "invaliduser": touser}
+            duplicate = bool(body.get("enable_duplicate_check")) and any(
+                m["touser"] == touser and m["content"] == content for m in self.app_messages
+            )
+            self.app_messages.append({"touser": touser, "content": content, "duplicate": duplicate})
+            return {"errcode": 0, "errmsg": "ok", "msgid": f"msg-{len(self.app_messages)}"}
+
     def _refuse(self, key: str, code: int, words: str) -> dict[str, Any]:
         self.refused.append({"key": key, "errcode": code})
         return {"errcode": code, "errmsg": words}
@@ -86,6 +136,9 @@ class FakeWeCom:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+
+    def do_GET(self) -> None:
+        self.do_POST()
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)

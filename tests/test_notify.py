@@ -254,3 +254,71 @@ def test_notify_test_reaches_the_user_through_the_robot(site, monkeypatch, fake_
     assert "[ok  ] wecom_robot: sent to group" in result.output
     assert fake_wecom.received[0]["mentions"] == ["13900139000"] and "张伟" in fake_wecom.received[0]["content"]
     assert site("notify", "test", "--to", "nobody").exit_code == 1
+
+
+# --------------------------------------------------------------------------- the WeCom app
+
+
+def _app_env(fake_wecom, **extra) -> dict:
+    return {
+        "JHT_NOTIFY__WECOM_APP__CORP_ID": fake_wecom.corp_id,
+        "JHT_NOTIFY__WECOM_APP__AGENT_ID": str(fake_wecom.agent_id),
+        "JHT_NOTIFY__WECOM_APP__SECRET": fake_wecom.secret,
+        "JHT_NOTIFY__WECOM_APP__BASE_URL": fake_wecom.base_url,
+        **extra,
+    }
+
+
+def _wecom_user(engine, username: str, wecom_userid: str) -> None:
+    from bridge.actors import CLI_ADMIN
+    from bridge.notify import set_contacts
+
+    with Session(engine) as s:
+        set_contacts(
+            s,
+            CLI_ADMIN,
+            s.exec(select(StaffUser).where(StaffUser.username == username)).one(),
+            wecom_userid=wecom_userid,
+        )
+        s.commit()
+
+
+def test_a5_a_new_order_reaches_the_salesperson_in_their_wecom_app(engine, tmp_path, fake_wecom):
+    rt = filedrop_runtime(engine, tmp_path, **_app_env(fake_wecom))
+    shop = make_shop(engine, customers=1)
+    _wecom_user(engine, "sales", "zhangwei")
+    first = place(engine, shop, shop["customers"][0])
+    rt.dispatcher().drain()
+    second = place(engine, shop, shop["customers"][0])
+    rt.dispatcher().drain()
+    assert [m["touser"] for m in fake_wecom.app_messages] == ["zhangwei", "zhangwei"]
+    assert (
+        first.order_no in fake_wecom.app_messages[0]["content"]
+        and second.order_no in fake_wecom.app_messages[1]["content"]
+    )
+    assert fake_wecom.token_calls == 1  # the token is cached
+    fake_wecom.expire_tokens()
+    place(engine, shop, shop["customers"][0])
+    rt.dispatcher().drain()
+    assert len(fake_wecom.app_messages) == 3 and fake_wecom.token_calls == 2  # fetched again once, sent
+    assert {r.status for r in _sends(engine)} == {OutboxStatus.DELIVERED}
+
+
+def test_a5_a_wecom_user_the_company_does_not_have_is_a_dead_letter(engine, tmp_path, fake_wecom):
+    rt = filedrop_runtime(engine, tmp_path, **_app_env(fake_wecom))
+    shop = make_shop(engine, customers=1)
+    _wecom_user(engine, "sales", "left-the-company")
+    place(engine, shop, shop["customers"][0])
+    rt.dispatcher().drain()
+    (send,) = _sends(engine)
+    assert send.status == OutboxStatus.DEAD and "WeCom does not know the user left-the-company" in send.last_error
+
+
+def test_a5_a_wrong_app_secret_fails_the_check(fake_wecom, site, monkeypatch):
+    for key, value in _app_env(fake_wecom).items():
+        monkeypatch.setenv(key, value)
+    assert "[ok  ] notify wecom_app: access token fetched for corp ww-fake-corp" in site("check").output
+    monkeypatch.setenv("JHT_NOTIFY__WECOM_APP__SECRET", "wrong")
+    result = site("check")
+    assert result.exit_code == 1 and "[FAIL] notify wecom_app: WeCom gettoken errcode 40001" in result.output
+    assert fake_wecom.app_messages == []
