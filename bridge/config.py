@@ -339,10 +339,11 @@ class WechatSection(_Section):
     """WeChat's API address; tests point it at a local fake server."""
     timeout_s: float = Field(5.0, gt=0, le=60)
     shipment_template_id: str = ""
-    """Subscribe-message template for shipment notices (C12); empty: no WeChat notice is sent."""
+    """Subscribe-message template for shipment notices (C12), if [notify.wechat.shipment] has
+    none; empty: no WeChat shipment notice is sent."""
     shipment_page: str = "packageOrder/detail/index"
-    """Mini-program page a shipment notice opens (the order number is added as ?order_no=): the
-    order detail page of miniprogram/."""
+    """Older name of [notify.wechat.shipment] page: the page a shipment notice opens (the order
+    number is added as ?order_no=); kept working when set."""
 
     @field_validator("app_secret_file")
     @classmethod
@@ -448,12 +449,69 @@ class EmailSection(_Section):
         return _secret(self.password, self.password_file)
 
 
+class SubscribeTemplate(_Section):
+    """One WeChat subscribe-message template (订阅消息, mp.weixin.qq.com → 订阅消息 → 我的模板)."""
+
+    template_id: str = ""
+    """The template's id; empty: this notice is not sent by WeChat."""
+    page: str = ""
+    """The mini-program page the message opens (an order's notices add ?order_no=)."""
+    fields: dict[str, str] = Field(default_factory=dict)
+    """Template key → what goes in it. The key's prefix is the field's WeChat type, which decides
+    how the value is cut: thing 20 characters, phrase 5, character_string 32, time / date a
+    local time such as 2026年11月25日 14:30."""
+
+
+def _template(page: str, **fields: str) -> Any:
+    return Field(default_factory=lambda: SubscribeTemplate(page=page, fields=fields))
+
+
+class WechatNoticeSection(_Section):
+    """The customer's notices as WeChat subscribe messages, sent to every WeChat account of the
+    customer that accepted the template in the mini-program (a refusal, 43101, is recorded as
+    not consented and not retried). The mini-program's AppID and secret are those of [wechat]."""
+
+    shipment: SubscribeTemplate = _template(
+        "packageOrder/detail/index",
+        character_string1="order_no",
+        thing2="courier",
+        character_string3="tracking_no",
+        time4="shipped_at",
+    )
+    """A shipment with its courier and tracking number (C12). Its template_id falls back to
+    wechat.shipment_template_id. Sources: order_no, courier, tracking_no, shipped_at."""
+    status: SubscribeTemplate = _template(
+        "packageOrder/detail/index", character_string1="order_no", phrase2="status", time3="changed_at", thing4="note"
+    )
+    """The order was accepted / went into production / is ready to ship. Sources: order_no,
+    status (等待处理 / 生产中 / 等待发货 …), changed_at, note."""
+    cancelled: SubscribeTemplate = _template(
+        "packageOrder/detail/index", character_string1="order_no", phrase2="status", thing3="reason"
+    )
+    """The order was cancelled by the shop or the ERP. Sources: order_no, status, reason."""
+    ready: SubscribeTemplate = _template(
+        "pages/custom/index", thing1="product", thing2="spec", time3="ready_at", thing4="note"
+    )
+    """A custom product is ready to order (scenario 2). Sources: product, spec, ready_at, note."""
+
+    @model_validator(mode="after")
+    def _defaults_kept(self) -> WechatNoticeSection:
+        # A table that sets only template_id keeps the default page and fields of its notice.
+        for name, field in type(self).model_fields.items():
+            given, default = getattr(self, name), field.default_factory()  # type: ignore[misc]
+            for key in ("page", "fields"):
+                if key not in given.model_fields_set:
+                    setattr(given, key, getattr(default, key))
+        return self
+
+
 class NotifySection(_Section):
     """The channels that bring notices to people, each off until configured (issue #15)."""
 
     wecom_robot: WecomRobotSection = Field(default_factory=dict)  # type: ignore[arg-type]
     wecom_app: WecomAppSection = Field(default_factory=dict)  # type: ignore[arg-type]
     email: EmailSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    wechat: WechatNoticeSection = Field(default_factory=dict)  # type: ignore[arg-type]
     admin_base_url: str | None = None
     """The admin pages' address as staff reach it (e.g. https://bridge.example.com), for the link
     in a notice to the order's page; empty: notices carry no link."""

@@ -53,8 +53,9 @@ log = get_logger("bridge.notify")
 
 TARGET_SEND = "send"
 STAFF_EVENTS = ("new_order", "inquiry", "customer_cancelled")
-"""The notices for staff: routed to channels. The others (shipment, cancelled) are for the
-customer and go to the plugin notifiers (WeChat) as before."""
+"""The notices for staff: routed to the staff channels (robot, WeCom app, e-mail)."""
+CUSTOMER_EVENTS = ("shipment", "status", "cancelled", "ready")
+"""The notices for the customer: routed to the customer channels (WeChat subscribe messages)."""
 
 
 class LogNotifier:
@@ -527,6 +528,9 @@ def route(session: Session, cause: OutboxMessage, channels: list[Any], settings:
     """The ``send`` rows of a staff notice: one per (channel, address) that reaches one of its
     recipients, carrying the rendered message (not yet added to the session)."""
     event = cause.kind.split(".", 1)[1]
+    if event in CUSTOMER_EVENTS:
+        return _route_to_customer(session, cause, event, [c for c in channels if _audience(c) == "customer"])
+    channels = [c for c in channels if _audience(c) == "staff"]
     if event not in STAFF_EVENTS or not channels:
         return []
     message = render(session, cause, settings)
@@ -543,24 +547,69 @@ def route(session: Session, cause: OutboxMessage, channels: list[Any], settings:
             for address in channel.addresses(user):
                 by_address.setdefault(address, []).append(user)
         for address, users in by_address.items():
-            rows.append(
-                OutboxMessage(
-                    target=TARGET_SEND,
-                    kind=cause.kind,
-                    ordering_key=f"{channel.channel}:{address}"[:64],
-                    aggregate_type=cause.aggregate_type,
-                    aggregate_id=cause.aggregate_id,
-                    payload={
-                        "cause_id": cause.id,
-                        "key": f"{cause.id}-{hashlib.sha256(address.encode()).hexdigest()[:8]}",
-                        "channel": channel.channel,
-                        "to": address,
-                        "staff_ids": [u.id for u in users],
-                        "mentions": sorted({u.phone for u in users if u.phone}),
-                        **message,
-                    },
-                )
-            )
+            mentions = sorted({u.phone for u in users if u.phone})
+            rows.append(_send_row(cause, channel, address, message, staff_ids=[u.id for u in users], mentions=mentions))
+    return rows
+
+
+def _audience(channel: Any) -> str:
+    return getattr(channel, "audience", "staff")
+
+
+def _send_row(cause: OutboxMessage, channel: Any, address: str, message: dict[str, Any], **extra: Any) -> OutboxMessage:
+    return OutboxMessage(
+        target=TARGET_SEND,
+        kind=cause.kind,
+        ordering_key=f"{channel.channel}:{address}"[:64],
+        aggregate_type=cause.aggregate_type,
+        aggregate_id=cause.aggregate_id,
+        payload={
+            "cause_id": cause.id,
+            "key": f"{cause.id}-{hashlib.sha256(address.encode()).hexdigest()[:8]}",
+            "channel": channel.channel,
+            "to": address,
+            **extra,
+            **message,
+        },
+    )
+
+
+def customer_values(session: Session, cause: OutboxMessage, event: str) -> dict[str, Any]:
+    """What a customer notice's template may show (the sources of [notify.wechat.<event>])."""
+    from bridge.labels import STATUS_LABELS
+
+    payload = dict(cause.payload)
+    values: dict[str, Any] = {**payload}
+    now = cause.created_at
+    if event == "shipment":
+        values.setdefault("shipped_at", now)
+    elif event in ("status", "cancelled"):
+        status = payload.get("status")
+        values["status"] = STATUS_LABELS.get(status, status) if status else ""
+        values["changed_at"] = now
+        values.setdefault("note", "")
+        values.setdefault("reason", payload.get("note") or "")
+    elif event == "ready":
+        from bridge.models import Product
+        from bridge.orders import spec_text
+
+        product = session.get(Product, payload.get("product_id"))
+        values["product"] = product.name if product is not None else ""
+        values["spec"] = spec_text(product) if product is not None else ""
+        values["ready_at"] = now
+        values.setdefault("note", "")
+    return values
+
+
+def _route_to_customer(session: Session, cause: OutboxMessage, event: str, channels: list[Any]) -> list[OutboxMessage]:
+    rows = []
+    customer_id = cause.payload.get("customer_id")
+    for channel in channels:
+        message = channel.prepare(event, customer_values(session, cause, event))
+        if message is None:
+            continue
+        for address in channel.customer_addresses(customer_id):
+            rows.append(_send_row(cause, channel, address, message, customer_id=customer_id))
     return rows
 
 
@@ -638,3 +687,28 @@ def set_contacts(
     session.add(user)
     audit(session, actor, "user.notify_settings", "staff_user", user.id, changes)
     return user
+
+
+def tell_product_ready(
+    session: Session, actor: Any, product_id: int, customer_id: int, note: str | None = None
+) -> OutboxMessage:
+    """Scenario 2: tell the customer their custom product is ready to order (``notify.ready``,
+    a WeChat subscribe message where they accepted it). The staff user must see both the
+    customer and the product, and the customer must see the product (granted to them). Audited."""
+    from bridge.customers import customer_for
+    from bridge.outbox import enqueue_notice
+    from bridge.scope import product_for
+    from bridge.text import required_text
+    from bridge.visibility import is_visible
+
+    customer = customer_for(session, actor, customer_id)
+    product = product_for(session, actor, product_id)
+    if not is_visible(session, customer, product.id):
+        raise InvalidInput(
+            "该客户还看不到这个商品，请先把它授权给该客户",
+            f"product {product.id} is not visible to customer {customer.id}",
+        )
+    text = required_text(note, "note", "备注", 20, multiline=False) if note and note.strip() else ""
+    row = enqueue_notice(session, "ready", customer_id=customer.id, product_id=product.id, note=text)
+    audit(session, actor, "product.ready_notice", "product", product.id, {"customer_id": customer.id})
+    return row
