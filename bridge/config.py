@@ -339,10 +339,11 @@ class WechatSection(_Section):
     """WeChat's API address; tests point it at a local fake server."""
     timeout_s: float = Field(5.0, gt=0, le=60)
     shipment_template_id: str = ""
-    """Subscribe-message template for shipment notices (C12); empty: no WeChat notice is sent."""
+    """Subscribe-message template for shipment notices (C12), if [notify.wechat.shipment] has
+    none; empty: no WeChat shipment notice is sent."""
     shipment_page: str = "packageOrder/detail/index"
-    """Mini-program page a shipment notice opens (the order number is added as ?order_no=): the
-    order detail page of miniprogram/."""
+    """Older name of [notify.wechat.shipment] page: the page a shipment notice opens (the order
+    number is added as ?order_no=); kept working when set."""
 
     @field_validator("app_secret_file")
     @classmethod
@@ -351,6 +352,169 @@ class WechatSection(_Section):
 
     def secret(self) -> str | None:
         return _secret(self.app_secret, self.app_secret_file)
+
+
+class WecomRobotSection(_Section):
+    """A WeCom group robot (企业微信群机器人): every staff notice goes to its group, @-mentioning
+    the salesperson by phone. Off until ``webhook_url`` (or ``webhook_url_file``) is set."""
+
+    webhook_url: SecretStr | None = None
+    """https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… — the key is a secret: only from
+    JHT_NOTIFY__WECOM_ROBOT__WEBHOOK_URL or webhook_url_file."""
+    webhook_url_file: Path | None = None
+    msgtype: Literal["markdown", "text"] = "text"
+    """text @-mentions the salesperson by phone (mentioned_mobile_list); markdown looks better
+    but WeCom does not ring anyone for it."""
+    per_minute: int = Field(20, ge=1, le=600)
+    """Messages per minute the robot accepts (WeCom: 20); the dispatcher paces the robot and
+    merges what waits into one digest rather than be refused."""
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+    @field_validator("webhook_url_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    def url(self) -> str | None:
+        return _secret(self.webhook_url, self.webhook_url_file)
+
+
+class WecomAppSection(_Section):
+    """A WeCom self-built app (企业微信自建应用): a message to each staff user's own WeCom account
+    (``jht-bridge notify set USER --wecom-user …``). Off until ``corp_id`` is set."""
+
+    corp_id: str = ""
+    """The company's CorpID (管理后台 → 我的企业); empty: no app message is sent."""
+    agent_id: int = Field(0, ge=0)
+    """The app's AgentId (应用管理 → the app)."""
+    secret: SecretStr | None = None
+    """The app's Secret: only from JHT_NOTIFY__WECOM_APP__SECRET or secret_file."""
+    secret_file: Path | None = None
+    base_url: str = "https://qyapi.weixin.qq.com"
+    """WeCom's API address; tests point it at a local fake server."""
+    per_minute: int = Field(30, ge=1, le=600)
+    """Messages a minute to one user (WeCom limits what one app sends a user)."""
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+    @field_validator("secret_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _complete(self) -> WecomAppSection:
+        if self.corp_id and not self.agent_id:
+            raise ValueError("agent_id: the app's AgentId is needed when corp_id is set")
+        return self
+
+    def app_secret(self) -> str | None:
+        return _secret(self.secret, self.secret_file)
+
+
+class EmailSection(_Section):
+    """E-mail over SMTP to staff users' addresses (``jht-bridge notify set USER --email …``).
+    Off until ``host`` is set."""
+
+    host: str = ""
+    """The SMTP server, e.g. smtp.exmail.qq.com; empty: no e-mail is sent."""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    """starttls (port 587), ssl (port 465: TLS from the first byte) or none (a relay on this
+    machine or the LAN only: the password and the mail cross the network in clear)."""
+    ca_file: Path | None = None
+    """A CA certificate file to trust for the server's certificate (a company's own CA);
+    unset: the system's trusted CAs."""
+    username: str = ""
+    """The SMTP login; empty: no login."""
+    password: SecretStr | None = None
+    """Only from JHT_NOTIFY__EMAIL__PASSWORD or password_file."""
+    password_file: Path | None = None
+    from_address: str = ""
+    """The sender, e.g. shop@example.com (needed when host is set)."""
+    from_name: str = "锦亨泰商城"
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("password_file", "ca_file")
+    @classmethod
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _sender(self) -> EmailSection:
+        if self.host and "@" not in self.from_address:
+            raise ValueError("from_address: the sender's address is needed when host is set")
+        return self
+
+    def secret(self) -> str | None:
+        return _secret(self.password, self.password_file)
+
+
+class SubscribeTemplate(_Section):
+    """One WeChat subscribe-message template (订阅消息, mp.weixin.qq.com → 订阅消息 → 我的模板)."""
+
+    template_id: str = ""
+    """The template's id; empty: this notice is not sent by WeChat."""
+    page: str = ""
+    """The mini-program page the message opens (an order's notices add ?order_no=)."""
+    fields: dict[str, str] = Field(default_factory=dict)
+    """Template key → what goes in it. The key's prefix is the field's WeChat type, which decides
+    how the value is cut: thing 20 characters, phrase 5, character_string 32, time / date a
+    local time such as 2026年11月25日 14:30."""
+
+
+def _template(page: str, **fields: str) -> Any:
+    return Field(default_factory=lambda: SubscribeTemplate(page=page, fields=fields))
+
+
+class WechatNoticeSection(_Section):
+    """The customer's notices as WeChat subscribe messages, sent to every WeChat account of the
+    customer that accepted the template in the mini-program (a refusal, 43101, is recorded as
+    not consented and not retried). The mini-program's AppID and secret are those of [wechat]."""
+
+    shipment: SubscribeTemplate = _template(
+        "packageOrder/detail/index",
+        character_string1="order_no",
+        thing2="courier",
+        character_string3="tracking_no",
+        time4="shipped_at",
+    )
+    """A shipment with its courier and tracking number (C12). Its template_id falls back to
+    wechat.shipment_template_id. Sources: order_no, courier, tracking_no, shipped_at."""
+    status: SubscribeTemplate = _template(
+        "packageOrder/detail/index", character_string1="order_no", phrase2="status", time3="changed_at", thing4="note"
+    )
+    """The order was accepted / went into production / is ready to ship. Sources: order_no,
+    status (等待处理 / 生产中 / 等待发货 …), changed_at, note."""
+    cancelled: SubscribeTemplate = _template(
+        "packageOrder/detail/index", character_string1="order_no", phrase2="status", thing3="reason"
+    )
+    """The order was cancelled by the shop or the ERP. Sources: order_no, status, reason."""
+    ready: SubscribeTemplate = _template(
+        "pages/custom/index", thing1="product", thing2="spec", time3="ready_at", thing4="note"
+    )
+    """A custom product is ready to order (scenario 2). Sources: product, spec, ready_at, note."""
+
+    @model_validator(mode="after")
+    def _defaults_kept(self) -> WechatNoticeSection:
+        # A table that sets only template_id keeps the default page and fields of its notice.
+        for name, field in type(self).model_fields.items():
+            given, default = getattr(self, name), field.default_factory()  # type: ignore[misc]
+            for key in ("page", "fields"):
+                if key not in given.model_fields_set:
+                    setattr(given, key, getattr(default, key))
+        return self
+
+
+class NotifySection(_Section):
+    """The channels that bring notices to people, each off until configured (issue #15)."""
+
+    wecom_robot: WecomRobotSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    wecom_app: WecomAppSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    email: EmailSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    wechat: WechatNoticeSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    admin_base_url: str | None = None
+    """The admin pages' address as staff reach it (e.g. https://bridge.example.com), for the link
+    in a notice to the order's page; empty: notices carry no link."""
 
 
 class SecuritySection(_Section):
@@ -395,6 +559,7 @@ class Config(_Section):
     security: SecuritySection = Field(default_factory=dict)  # type: ignore[arg-type]
     api: ApiSection = Field(default_factory=dict)  # type: ignore[arg-type]
     wechat: WechatSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    notify: NotifySection = Field(default_factory=dict)  # type: ignore[arg-type]
 
     source: str | None = Field(None, exclude=True)
     """Where the file was read from (not a key of the file)."""
@@ -410,6 +575,9 @@ SECRET_KEYS = {
     ("connector", "odbc", "connection_string"),  # it holds the ERP database's password
     ("connector", "soap", "http_password"),
     ("connector", "soap", "wsse_password"),
+    ("notify", "wecom_robot", "webhook_url"),  # its key lets anyone post to the group
+    ("notify", "email", "password"),
+    ("notify", "wecom_app", "secret"),
 }
 """Keys refused in the config file: from the environment or a ``*_file`` key only."""
 

@@ -78,11 +78,12 @@ class CachedChecks:
             return self._report
 
 
-def run_checks(config: Config, engine: Engine) -> list[CheckResult]:
+def run_checks(config: Config, engine: Engine, *, send_test: bool = False) -> list[CheckResult]:
     results = [CheckResult("config", True, config.source or "no file found: built-in defaults")]
     database = _database(config, engine)
     results += database
     results += _connector(config)
+    results += _channels(config, engine, send_test=send_test)
     results += _secrets(config)
     results += _file_modes(config)
     if all(r.ok for r in database):
@@ -203,6 +204,39 @@ def _connector(config: Config) -> list[CheckResult]:
     finally:
         connector.close()
     return results or [CheckResult(f"connector {connector.name}", True, "no checks reported")]
+
+
+def _channels(config: Config, engine: Engine, *, send_test: bool) -> list[CheckResult]:
+    """Each configured notice channel (built-in or a plugin's with a ``check``): reachable and
+    its credentials accepted, without sending; ``send_test``: a test message too."""
+    from bridge.models import StaffUser
+    from bridge.notify import is_channel, test_message
+    from bridge.plugins import make_plugin_manager, notifiers
+
+    try:
+        found = [n for n in notifiers(make_plugin_manager(), config, engine).values() if is_channel(n)]
+    except Exception as exc:
+        return [CheckResult("notify", False, f"cannot start the notifiers: {exc}")]
+    results = []
+    for channel in found:
+        name = f"notify {channel.channel}"
+        check = getattr(channel, "check", None)
+        if check is None:
+            results.append(CheckResult(name, True, "configured (it has no check)"))
+            continue
+        try:
+            ok, detail = check()
+        except Exception as exc:
+            ok, detail = False, f"check failed: {type(exc).__name__}: {exc}"
+        if ok and send_test:
+            user = StaffUser(username="check", display_name="jht-bridge check", role="admin", password_hash="")
+            try:
+                channel.send(channel.addresses(user)[0] if channel.addresses(user) else "", test_message(user))
+                detail += "; a test message was sent"
+            except Exception as exc:
+                ok, detail = False, f"the test message was refused: {exc}"
+        results.append(CheckResult(name, ok, detail))
+    return results
 
 
 def _secrets(config: Config) -> list[CheckResult]:

@@ -13,6 +13,7 @@ from bridge.db import Page, paginate
 from bridge.errors import Forbidden
 from bridge.models import ActorKind, Customer, Inquiry, InquiryStatus
 from bridge.notes import staff_names
+from bridge.outbox import enqueue_notice
 from bridge.scope import customers_of, inquiry_for, may_act_on
 from bridge.text import required_text
 from bridge.types import utcnow
@@ -40,6 +41,7 @@ def create_inquiry(
     row = Inquiry(customer_id=customer.id, account_id=account_id, body=text)
     session.add(row)
     session.flush()
+    enqueue_notice(session, "inquiry", customer_id=customer.id, inquiry_id=row.id)  # C11: the salesperson hears
     return row
 
 

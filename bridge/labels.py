@@ -139,6 +139,10 @@ OUTBOX_KIND_LABELS: dict[str, str] = {
     "notify.new_order": "新订单提醒",
     "notify.shipment": "发货通知",
     "notify.cancelled": "取消通知",
+    "notify.customer_cancelled": "客户取消订单提醒",
+    "notify.inquiry": "询价提醒",
+    "notify.status": "订单状态通知",
+    "notify.ready": "定制品就绪通知",
 }
 """Kinds of outbox messages (``OutboxMessage.kind``); a kind not listed is shown by its code."""
 
@@ -187,6 +191,8 @@ log names it."""
 
 AUDIT_ACTION_LABELS: dict[str, str] = {
     "user.add": "添加员工",
+    "user.notify_settings": "修改通知设置",
+    "product.ready_notice": "通知客户定制品就绪",
     "user.deactivate": "停用员工",
     "user.activate": "启用员工",
     "user.reset_password": "重置密码",

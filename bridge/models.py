@@ -140,6 +140,12 @@ class StaffUser(SQLModel, table=True):
     """The salesperson's own WeChat account, bound for later logins from the phone."""
     invite_code: str | None = Field(default=None, max_length=32, unique=True)
     """Code in the salesperson's share link: new customers who log in with it are theirs."""
+    email: str | None = Field(default=None, max_length=254)
+    """Where the e-mail channel reaches the user (notices, issue #15)."""
+    wecom_userid: str | None = Field(default=None, max_length=64)
+    """The user's WeCom (企业微信) user id, for the WeCom app channel."""
+    notify_channels: list[str] | None = Field(default=None, sa_type=JSON)
+    """The channels the user chose for notices; None: every configured one that reaches them."""
     active: bool = True
     created_at: datetime = _now_field()
 

@@ -26,12 +26,13 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from bridge.actors import Actor, audit
 from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
-from bridge.config import OutboxSection
+from bridge.config import NotifySection, OutboxSection
 from bridge.connector import COMMANDS, Connector, PermanentError, Rendered, TransientError, command_args
-from bridge.db import Page, paginate, session_scope
+from bridge.db import Page, paginate, read_scope, session_scope
 from bridge.errors import InvalidInput, NotFound
 from bridge.logs import get_logger
 from bridge.models import Order, OutboxMessage, OutboxStatus
+from bridge.notify import TARGET_SEND, Pace, RateLimited, is_channel, route
 from bridge.syncstate import admins_only
 from bridge.types import utcnow
 
@@ -94,7 +95,7 @@ def prepared_action(
     ``connector_name``: what the dispatcher hands over, and what ``outbox preview`` shows.
     Notices are not adjusted (plugins shape what the ERP gets)."""
     action, doc = message_action(message)
-    if adjust is not None and action != "notify":
+    if adjust is not None and action not in ("notify", "send"):
         doc = adjust(message.kind, doc, connector_name)
     return action, doc
 
@@ -105,6 +106,8 @@ def message_action(message: OutboxMessage) -> tuple[str, dict[str, Any]]:
     kind = message.kind
     if message.target == TARGET_NOTIFY:
         return "notify", dict(message.payload)
+    if message.target == TARGET_SEND:
+        return "send", dict(message.payload)
     doc = dict(message.payload)
     doc["_outbox_id"] = message.id  # envelope: lets a connector name or dedupe by message
     if kind == "customer.upsert":
@@ -155,6 +158,12 @@ class Delivery:
     result: dict[str, Any] | None = None
     error: str | None = None
     permanent: bool = False
+    spawn: list[OutboxMessage] | None = None
+    """Messages to add when this outcome is recorded (a routed notice's ``send`` rows): written
+    in the transaction that marks this one delivered, so they exist once or not at all."""
+    defer_s: float | None = None
+    """Not tried (a paced channel had no room): due again in this many seconds, no attempt
+    counted."""
 
 
 class Dispatcher:
@@ -178,12 +187,17 @@ class Dispatcher:
         adjust: Callable[[str, dict, str], dict] | None = None,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        notify_settings: NotifySection | None = None,
+        pace: Pace | None = None,
     ):
         self.engine = engine
         self.connector = connector
         self.settings = settings or OutboxSection()
         self.policy = RetryPolicy.from_settings(self.settings)
-        self.notifiers = notifiers or []
+        self.notifiers = [n for n in notifiers or [] if not is_channel(n)]
+        self.channels = {n.channel: n for n in notifiers or [] if is_channel(n)}
+        self.notify_settings = notify_settings or NotifySection()
+        self.pace = pace or Pace()
         self.adjust = adjust
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.clock = clock
@@ -237,6 +251,10 @@ class Dispatcher:
         )
         try:
             result = retrying(self._call, action, message, doc)
+            if action == "notify" and self.channels:
+                with read_scope(self.engine) as session:
+                    spawn = route(session, message, list(self.channels.values()), self.notify_settings)
+                return Delivery(ok=True, result={"routed": len(spawn)} if spawn else None, spawn=spawn)
             return Delivery(ok=True, result=result)
         except PermanentError as exc:
             return Delivery(ok=False, error=_text(exc), permanent=True)
@@ -260,13 +278,86 @@ class Dispatcher:
         if action == "order_command":
             c.order_command(*command_args(doc), doc)
             return None
+        if action == "send":  # one routed notice alone (deliver_sends packs and paces them)
+            channel = self.channels.get(doc.get("channel"))
+            if channel is None:
+                raise TransientError(
+                    f"channel {doc.get('channel')!r} is not configured ([notify.{doc.get('channel')}])"
+                )
+            return channel.send(doc["to"], doc)
         if action == "notify":
-            if not self.notifiers:
+            if not self.notifiers and not self.channels:
                 raise TransientError("no notifier is registered")
             for notifier in self.notifiers:
                 notifier.notify(message.kind, doc)
             return None
         raise PermanentError(f"no connector operation for message kind {message.kind!r}")
+
+    def deliver_sends(self, first: OutboxMessage) -> list[tuple[OutboxMessage, Delivery]]:
+        """Send ``first`` (a ``send`` row) and what waits behind it for the same address, packed
+        by the channel into as few messages as its limits allow (a digest), as fast as its pace
+        lets; what the pace holds back waits without an attempt counted. Never raises."""
+        channel = self.channels.get(first.payload.get("channel"))
+        if channel is None:
+            name = first.payload.get("channel")
+            return [(first, Delivery(ok=False, error=f"channel {name!r} is not configured ([notify.{name}])"))]
+        rows = [first, *self._lease_waiting(first)]
+        key = first.ordering_key
+        outcomes: list[tuple[OutboxMessage, Delivery]] = []
+        packed = channel.pack([dict(r.payload) for r in rows])
+        for n, (message, carried) in enumerate(packed):
+            wait = self.pace.wait_s(key, channel.per_minute)
+            if wait > 0:
+                outcomes += [(rows[i], Delivery(ok=False, defer_s=wait)) for _, c in packed[n:] for i in c]
+                break
+            try:
+                result = channel.send(first.payload["to"], message)
+            except RateLimited as exc:
+                self.pace.empty(key, exc.retry_after_s)
+                self.log.warning("channel says too fast; waiting", channel=channel.channel, error=_text(exc))
+                outcomes += [(rows[i], Delivery(ok=False, defer_s=exc.retry_after_s)) for _, c in packed[n:] for i in c]
+                break
+            except PermanentError as exc:
+                outcomes += [(rows[i], Delivery(ok=False, error=_text(exc), permanent=True)) for i in carried]
+                continue
+            except Exception as exc:  # TransientError, or a channel bug: keep them, retry later
+                error = _text(exc) if isinstance(exc, TransientError) else f"unexpected {type(exc).__name__}: {exc}"
+                outcomes += [(rows[i], Delivery(ok=False, error=error)) for i in carried]
+                outcomes += [(rows[i], Delivery(ok=False, defer_s=0)) for _, c in packed[n + 1 :] for i in c]
+                break
+            if len(carried) > 1:
+                result = {**(result or {}), "digest_of": [rows[i].id for i in carried]}
+            outcomes += [(rows[i], Delivery(ok=True, result=result)) for i in carried]
+        return outcomes
+
+    def _lease_waiting(self, first: OutboxMessage, limit: int = 200) -> list[OutboxMessage]:
+        """Lease the due ``send`` rows waiting behind ``first`` for the same address."""
+        now = self.clock()
+        t = OutboxMessage.__table__
+        waiting = (
+            sa.select(t.c.id)
+            .where(
+                t.c.target == TARGET_SEND,
+                t.c.ordering_key == first.ordering_key,
+                t.c.status == OutboxStatus.PENDING.value,
+                t.c.id > first.id,
+                t.c.next_attempt_at <= now,
+                sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
+            )
+            .order_by(t.c.id)
+            .limit(limit)
+        )
+        with session_scope(self.engine) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                waiting = waiting.with_for_update(skip_locked=True, of=t)
+            ids = session.execute(waiting).scalars().all()
+            if not ids:
+                return []
+            until = now + timedelta(seconds=self.settings.lease_s)
+            session.execute(sa.update(t).where(t.c.id.in_(ids)).values(lease_until=until, leased_by=self.worker_id))
+            return list(
+                session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
+            )
 
     # -- finish -----------------------------------------------------------------------------
 
@@ -307,12 +398,17 @@ class Dispatcher:
             return False
         row.lease_until = None
         row.leased_by = None
+        if delivery.defer_s is not None:
+            row.next_attempt_at = now + timedelta(seconds=delivery.defer_s)
+            session.add(row)
+            return True
         row.attempts += 1
         if delivery.ok:
             row.status = OutboxStatus.DELIVERED
             row.delivered_at = now
             row.result = delivery.result
             row.last_error = None
+            session.add_all(delivery.spawn or [])
         elif delivery.permanent or self.policy.exhausted(row.attempts):
             row.status = OutboxStatus.DEAD
             row.last_error = (delivery.error or "")[:4000]
@@ -346,6 +442,9 @@ class Dispatcher:
         blocked: set[str] = set()
         started = time.monotonic()
         for message in batch:
+            if message.target == TARGET_SEND:
+                outcomes.extend(self.deliver_sends(message))
+                continue
             if message.target in blocked:
                 released.append(message)
                 continue
@@ -526,7 +625,8 @@ class Preview:
 
     message: OutboxMessage
     action: str
-    """The connector operation, or "notify"."""
+    """The connector operation, "notify" (a notice's cause) or "send" (a routed notice: its
+    document holds the channel, the address and the exact text)."""
     document: dict[str, Any]
     """The document after every plugin's ``adjust``: what the connector (or notifier) gets."""
     sent: list[Rendered] | None
@@ -555,7 +655,7 @@ def preview_message(
     if message is None:
         raise LookupError(f"outbox message {message_id} does not exist")
     action, doc = prepared_action(message, adjust, connector.name)
-    if action in ("notify", "unknown"):
+    if action in ("notify", "send", "unknown"):
         return Preview(message, action, doc, None)
     try:
         sent = connector.render(action, doc)

@@ -48,6 +48,7 @@ class Runtime:
             settings=self.config.outbox,
             notifiers=self.notifiers,
             adjust=partial(adjust, self.pm),
+            notify_settings=self.config.notify,
             **kw,
         )
 

@@ -107,6 +107,10 @@ AUDIT_ACTION_ON = {S.CANCELLED: "order.cancel", S.COMPLETED: "order.complete"}
 # send nothing back.
 ERP_COMMAND_ON = {S.CANCELLED: Command.CANCEL, S.COMPLETED: Command.COMPLETE}
 
+CUSTOMER_TOLD_OF = (S.IN_PRODUCTION, S.AWAITING_SHIPMENT)
+"""Status changes the customer hears of (``notify.status``: a WeChat subscribe message where they
+accepted it). A shipment is told per shipment, a cancellation as such."""
+
 
 def allowed(order: Order, to: OrderStatus, actor: Actor) -> str | None:
     """None when ``actor`` may move ``order`` to ``to``; else the reason it may not."""
@@ -166,7 +170,20 @@ def transition(
     if to == S.CANCELLED and actor.kind != A.CUSTOMER:
         # The customer hears of a cancellation they did not make. (Shipment notices, with their
         # tracking numbers, are sent per shipment by the inbox, not per status change.)
-        enqueue_notice(session, "cancelled", customer_id=order.customer_id, order_no=order.order_no, status=to.value)
+        enqueue_notice(
+            session,
+            "cancelled",
+            customer_id=order.customer_id,
+            order_no=order.order_no,
+            status=to.value,
+            reason=note or "",
+        )
+    elif to == S.CANCELLED:
+        # The salesperson hears of a cancellation the customer made (issue #15).
+        enqueue_notice(session, "customer_cancelled", customer_id=order.customer_id, order_no=order.order_no)
+    if to in CUSTOMER_TOLD_OF and actor.kind != A.CUSTOMER:
+        # The customer hears that the order was accepted into production / is ready to ship.
+        enqueue_notice(session, "status", customer_id=order.customer_id, order_no=order.order_no, status=to.value)
     return event
 
 

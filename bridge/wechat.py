@@ -37,7 +37,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bridge.config import Config, ConfigError, WechatSection
+from bridge.config import Config, ConfigError, SubscribeTemplate, WechatNoticeSection, WechatSection
 from bridge.connector import PermanentError, TransientError
 from bridge.hookspecs import hookimpl
 from bridge.logs import get_logger
@@ -106,6 +106,56 @@ class _Token:
     expires_at: float  # clock() after which WeChat no longer takes it
 
 
+class AccessToken:
+    """An access token of a Tencent API (WeChat, WeCom): cached, replaced ahead of its expiry,
+    fetched by one thread at a time while the others wait for it. ``fetch`` returns (token,
+    lifetime in seconds) or raises; when a refresh ahead of time fails with ``unavailable`` the
+    current token is used while it lasts. ``drop(value)`` forgets a token the API rejected."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], tuple[str, float]],
+        *,
+        unavailable: type[Exception] | tuple[type[Exception], ...],
+        clock: Callable[[], float] = time.monotonic,
+        api: str = "token",
+    ):
+        self._fetch = fetch
+        self._unavailable = unavailable
+        self._clock = clock
+        self._api = api
+        self._token: _Token | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token.value
+        with self._lock:
+            token = self._token  # another thread may have refreshed while we waited
+            now = self._clock()
+            if token is not None and now < token.refresh_at:
+                return token.value
+            try:
+                value, expires_in = self._fetch()
+            except self._unavailable:
+                if token is not None and now < token.expires_at:
+                    # Refreshing ahead failed; the old token is good for a while yet.
+                    log.warning("access token refresh failed, using the current token", api=self._api)
+                    return token.value
+                raise
+            now = self._clock()
+            ahead = min(TOKEN_REFRESH_AHEAD_S, expires_in / 2)
+            log.info("access token fetched", api=self._api, expires_in=expires_in)
+            self._token = _Token(value, refresh_at=now + expires_in - ahead, expires_at=now + expires_in)
+            return value
+
+    def drop(self, value: str) -> None:
+        with self._lock:
+            if self._token is not None and self._token.value == value:
+                self._token = None
+
+
 class WeChatClient:
     """WeChat's server API for one mini-program (``[wechat]`` settings).
 
@@ -134,8 +184,7 @@ class WeChatClient:
         self.dev = settings.mode == "dev"
         self._secret = settings.secret()
         self._clock = clock
-        self._token: _Token | None = None
-        self._token_lock = threading.Lock()
+        self._token = AccessToken(self._fetch_token, unavailable=WeChatUnavailable, clock=clock, api="stable_token")
         self._http: httpx.Client | None = None
         if self.dev:
             return
@@ -227,25 +276,9 @@ class WeChatClient:
         thread fetches; the others wait for it and use the same token."""
         if self.dev:
             return "dev"
-        token = self._token
-        if token is not None and self._clock() < token.refresh_at:
-            return token.value
-        with self._token_lock:
-            token = self._token  # another thread may have refreshed while we waited
-            now = self._clock()
-            if token is not None and now < token.refresh_at:
-                return token.value
-            try:
-                self._token = self._fetch_token()
-            except WeChatUnavailable:
-                if token is not None and now < token.expires_at:
-                    # Refreshing ahead failed; the old token is good for a while yet.
-                    log.warning("wechat token refresh failed, using the current token", api="stable_token")
-                    return token.value
-                raise
-            return self._token.value
+        return self._token.get()
 
-    def _fetch_token(self) -> _Token:
+    def _fetch_token(self) -> tuple[str, float]:
         # force_refresh stays false: a forced refresh invalidates the token of every other
         # process and is limited per day. Without it WeChat answers its current token, which
         # is a new one whenever ours was replaced or revoked — what a 40001 retry needs.
@@ -261,18 +294,9 @@ class WeChatClient:
             },
         )
         try:
-            value, expires_in = str(answer["access_token"]), float(answer["expires_in"])
+            return str(answer["access_token"]), float(answer["expires_in"])
         except (KeyError, TypeError, ValueError):
             raise WeChatError(None, "answer without access_token / expires_in", "stable_token") from None
-        now = self._clock()
-        ahead = min(TOKEN_REFRESH_AHEAD_S, expires_in / 2)
-        log.info("wechat access token fetched", api="stable_token", expires_in=expires_in)
-        return _Token(value, refresh_at=now + expires_in - ahead, expires_at=now + expires_in)
-
-    def _drop_token(self, value: str) -> None:
-        with self._token_lock:
-            if self._token is not None and self._token.value == value:
-                self._token = None
 
     def _call_with_token(self, api: str, method: str, path: str, *, json_body: Any) -> dict[str, Any]:
         """A call that needs the access token; a token WeChat rejects (revoked, expired
@@ -284,7 +308,7 @@ class WeChatClient:
             if exc.errcode not in TOKEN_REJECTED:
                 raise
         log.info("wechat token rejected, fetching a new one", api=api)
-        self._drop_token(token)
+        self._token.drop(token)
         token = self.access_token()
         return self._call(api, method, path, params={"access_token": token}, json_body=json_body)
 
@@ -359,78 +383,55 @@ if not any(isinstance(f, _MaskSecrets) for f in logging.getLogger("httpx").filte
 
 # --------------------------------------------------------------------------- notifier
 
-SHIPMENT_TEMPLATE_FIELDS: dict[str, str] = {
-    "character_string1": "order_no",
-    "thing2": "courier",
-    "character_string3": "tracking_no",
-    "time4": "shipped_at",
-}
-"""Template key → what goes in it, for the shipment notice (发货通知). Adjust to your
-template's fields (mp.weixin.qq.com → 订阅消息 → 我的模板 → 详情). The key's prefix is the
-field's WeChat type, which decides how the value is cut to fit: ``thing`` 20 characters,
-``character_string`` 32, ``time``/``date`` a local time such as ``2026年11月25日 14:30``.
-Sources: ``order_no``, ``courier``, ``tracking_no``, ``shipped_at`` (the payload's, else now)."""
+SHIPMENT_TEMPLATE_FIELDS: dict[str, str] = dict(WechatNoticeSection().shipment.fields)
+"""The default template keys of the shipment notice (``[notify.wechat.shipment] fields``)."""
 
-_LIMITS = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "phrase": 5, "name": 10}
+_LIMITS = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "phrase": 5, "name": 10, "symbol": 5}
 
 
 class WeChatNotifier:
-    """Sends shipment notices (``notify.shipment``, C12) as subscribe messages to every
-    WeChat account of the customer. Other notices are not for WeChat and are ignored.
+    """The customer's notices as subscribe messages (订阅消息) to every WeChat account of the
+    customer: a channel (``bridge.notify``) for the customer's events — ``shipment`` (C12),
+    ``status``, ``cancelled``, ``ready`` — each sent when its template is configured in
+    ``[notify.wechat.<event>]`` (the shipment's also by ``wechat.shipment_template_id``).
 
-    A customer who has not subscribed is not an error (the notice is skipped for them);
-    WeChat being unavailable is a ``TransientError`` (the outbox retries); any other refusal
-    (a wrong template id, a field the template does not have) is a ``PermanentError`` with
-    WeChat's words, for the dead letters. Retries resend to every account.
+    ``prepare`` renders the template data when the notice is routed (each value cut to its
+    field's WeChat limit), so the send row holds what goes out. A customer who has not accepted
+    the template (43101) is recorded as not consented, not retried; WeChat being unavailable is
+    a ``TransientError``; any other refusal (a wrong template id, a field the template does not
+    have) is a ``PermanentError`` with WeChat's words, for the dead letters.
     """
 
     name = "wechat"
+    channel = "wechat"
+    audience = "customer"
+    per_minute = None
 
     def __init__(
         self,
         engine: Engine,
         client: WeChatClient,
         *,
+        templates: WechatNoticeSection | None = None,
         timezone: str = "Asia/Shanghai",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.engine = engine
         self.client = client
+        self.templates = templates or WechatNoticeSection()
         self.zone = ZoneInfo(timezone)
         self.now = now
 
-    def notify(self, kind: str, payload: dict[str, Any]) -> None:
-        if kind != "notify.shipment":
-            return
-        order_no = payload.get("order_no")
-        template_id = self.client.settings.shipment_template_id
-        if not template_id:
-            log.debug("wechat shipment notice skipped: no wechat.shipment_template_id", order_no=order_no)
-            return
-        openids = self._openids(payload["customer_id"])
-        if not openids:
-            log.info(
-                "wechat shipment notice skipped: customer has no WeChat account",
-                order_no=order_no,
-                customer_id=payload["customer_id"],
-            )
-            return
-        data = self.shipment_data(payload)
-        page = f"{self.client.settings.shipment_page}?order_no={quote(str(order_no or ''))}"
-        for openid in openids:
-            try:
-                self.client.send_subscribe_message(openid, template_id, data, page)
-            except (SubscriptionRefused, InvalidCode) as exc:
-                log.info("wechat shipment notice skipped: not subscribed", order_no=order_no, errcode=exc.errcode)
-            except WeChatUnavailable as exc:
-                raise TransientError(f"shipment notice for {order_no}: {exc}") from exc
-            except WeChatError as exc:
-                raise PermanentError(
-                    f"shipment notice for {order_no}: {exc} (check wechat.shipment_template_id and "
-                    "SHIPMENT_TEMPLATE_FIELDS against the template)"
-                ) from exc
+    def template(self, event: str) -> tuple[str, SubscribeTemplate] | None:
+        """The template id and settings of ``event``'s notice, or None when it has none."""
+        settings = getattr(self.templates, event, None)
+        if not isinstance(settings, SubscribeTemplate):
+            return None
+        template_id = settings.template_id or (self.client.settings.shipment_template_id if event == "shipment" else "")
+        return (template_id, settings) if template_id else None
 
-    def _openids(self, customer_id: int) -> list[str]:
+    def customer_addresses(self, customer_id: int) -> list[str]:
+        """The openids of the customer's bound WeChat accounts."""
         stmt = (
             sa.select(Account.openid)
             .where(Account.customer_id == customer_id, Account.openid.is_not(None))
@@ -439,45 +440,108 @@ class WeChatNotifier:
         with self.engine.connect() as conn:
             return [row[0] for row in conn.execute(stmt)]
 
-    def shipment_data(self, payload: dict[str, Any]) -> dict[str, str]:
-        """The template data for one shipment notice (``SHIPMENT_TEMPLATE_FIELDS``)."""
-        values = dict(payload)
-        values["shipped_at"] = self._shipped_at(payload.get("shipped_at"))
+    def prepare(self, event: str, values: dict[str, Any]) -> dict[str, Any] | None:
+        """The message of ``event`` with ``values`` (its sources), or None when not configured."""
+        found = self.template(event)
+        if found is None:
+            return None
+        template_id, settings = found
+        data = self.data(settings.fields, values)
+        page = settings.page
+        legacy = self.client.settings.shipment_page  # the older key of the shipment's page
+        if event == "shipment" and legacy != WechatSection.model_fields["shipment_page"].default:
+            page = legacy
+        if values.get("order_no"):
+            page += f"?order_no={quote(str(values['order_no']))}"
+        text = "；".join(data.values())
+        return {"template_id": template_id, "page": page, "data": data, "text": text, "event": event}
+
+    def data(self, fields: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
+        """Template key → its text: a time in the bridge's zone, anything cut to its type's limit,
+        '-' for nothing (WeChat refuses empty values)."""
         data = {}
-        for key, source in SHIPMENT_TEMPLATE_FIELDS.items():
+        for key, source in fields.items():
             value = values.get(source)
             kind = key.rstrip("0123456789")
+            if isinstance(value, str) and kind in ("time", "date"):
+                value = _parse_time(value)
             if isinstance(value, datetime):
-                text = f"{value.year}年{value.month}月{value.day}日"
+                local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(self.zone)
+                text = f"{local.year}年{local.month}月{local.day}日"
                 if kind != "date":
-                    text += f" {value:%H:%M}"
+                    text += f" {local:%H:%M}"
             else:
-                text = str(value).strip() if value not in (None, "") else "-"  # WeChat refuses empty values
+                text = str(value).strip() if value not in (None, "") else "-"
             data[key] = text[: _LIMITS[kind]] if kind in _LIMITS else text
         return data
 
-    def _shipped_at(self, value: Any) -> datetime:
-        if isinstance(value, str):
+    def shipment_data(self, payload: dict[str, Any]) -> dict[str, str]:
+        """The template data of one shipment notice."""
+        return self.data(
+            self.templates.shipment.fields, {**payload, "shipped_at": payload.get("shipped_at") or self.now()}
+        )
+
+    def pack(self, messages: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[int]]]:
+        return [(m, [i]) for i, m in enumerate(messages)]
+
+    def send(self, address: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            self.client.send_subscribe_message(address, message["template_id"], message["data"], message["page"])
+        except (SubscriptionRefused, InvalidCode) as exc:
+            log.info("wechat notice not sent: not subscribed", notice=message.get("event"), errcode=exc.errcode)
+            return {"not_consented": True, "errcode": exc.errcode}
+        except WeChatUnavailable as exc:
+            raise TransientError(f"WeChat subscribe message: {exc}") from exc
+        except WeChatError as exc:
+            raise PermanentError(
+                f"WeChat subscribe message ({message.get('event')}): {exc} (check the template id and the "
+                f"fields of [notify.wechat.{message.get('event')}] against the template)"
+            ) from exc
+        return None
+
+    def check(self) -> tuple[bool, str]:
+        """Fetch the access token (the AppID and the secret are right); nothing is sent."""
+        try:
+            self.client.access_token()
+        except WeChatError as exc:
+            return False, f"WeChat access token: {exc}"
+        events = [e for e in ("shipment", "status", "cancelled", "ready") if self.template(e)]
+        return True, f"access token fetched; templates for {', '.join(events)} (nothing sent)"
+
+    def notify(self, kind: str, payload: dict[str, Any]) -> None:
+        """Send the shipment notice of ``payload`` now to every account (without the outbox)."""
+        if kind != "notify.shipment":
+            return
+        message = self.prepare("shipment", {**payload, "shipped_at": payload.get("shipped_at") or self.now()})
+        if message is None:
+            return
+        for openid in self.customer_addresses(payload["customer_id"]):
             try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                value = None
-        if not isinstance(value, datetime):
-            value = self.now()
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)  # the bridge keeps times in UTC
-        return value.astimezone(self.zone)
+                self.send(openid, message)
+            except (TransientError, PermanentError) as exc:
+                raise type(exc)(f"shipment notice for {payload.get('order_no')}: {exc}") from exc
+
+
+def _parse_time(value: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 @hookimpl(trylast=True)
 def register_notifiers(config: Config, engine: Engine) -> list[WeChatNotifier]:
-    """The ``wechat`` notifier, when shipment notices are configured
-    (``wechat.shipment_template_id``); none otherwise. Live mode without an AppID or AppSecret
-    is a ConfigError."""
-    if not config.wechat.shipment_template_id:
+    """The ``wechat`` channel, when a customer notice has a template (``[notify.wechat.*]
+    template_id`` or ``wechat.shipment_template_id``); none otherwise. Live mode without an AppID
+    or AppSecret is a ConfigError."""
+    templates = config.notify.wechat
+    if not (
+        config.wechat.shipment_template_id
+        or any(getattr(templates, e).template_id for e in type(templates).model_fields)
+    ):
         return []
     try:
         client = WeChatClient(config.wechat)
     except ValueError as exc:
         raise ConfigError([str(exc)], config.source) from None
-    return [WeChatNotifier(engine, client, timezone=config.bridge.timezone)]
+    return [WeChatNotifier(engine, client, templates=templates, timezone=config.bridge.timezone)]

@@ -56,7 +56,9 @@ class Worker:
         self.config = config
         self.engine = engine
         self.connector = connector
-        self.dispatcher = Dispatcher(engine, connector, settings=config.outbox, notifiers=notifiers, adjust=adjust)
+        self.dispatcher = Dispatcher(
+            engine, connector, settings=config.outbox, notifiers=notifiers, adjust=adjust, notify_settings=config.notify
+        )
         self.poller = InboxPoller(engine, connector, settings=config.inbox, status_map=config.sync.status_map)
         self.stop_event = threading.Event()
         self.work_event = threading.Event()

@@ -28,7 +28,11 @@ from bridge.models import (
     metadata,
 )
 
-pytest_plugins = ("tests.fake_wechat", "tests.admin_site")  # fake_wechat; the admin pages' browser, demo_site
+pytest_plugins = (
+    "tests.fake_wechat",
+    "tests.fake_wecom",
+    "tests.admin_site",
+)  # fake servers; admin pages' browser, demo_site
 
 PG_URL = os.environ.get("JHT_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

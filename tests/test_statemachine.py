@@ -130,7 +130,8 @@ def _outbox(session, order):
 def test_e5_customer_cancel_and_receipt_tell_the_erp(session, world):
     cancelled = _order(session, world["customer"], S.PENDING)
     transition(session, cancelled, S.CANCELLED, _actor("customer", world))
-    assert _outbox(session, cancelled) == [("erp", "order.cancel")]
+    # the ERP is told, and the salesperson hears of it (issue #15); the customer, who did it, not
+    assert _outbox(session, cancelled) == [("erp", "order.cancel"), ("notify", "notify.customer_cancelled")]
     received = _order(session, world["customer"], S.SHIPPED)
     transition(session, received, S.COMPLETED, _actor("customer", world))
     assert _outbox(session, received) == [("erp", "order.complete")]

@@ -112,9 +112,15 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def check(ctx: typer.Context) -> None:
+def check(
+    ctx: typer.Context,
+    send_test: Annotated[
+        bool, typer.Option("--send-test", help="Also send a test message through each notice channel.")
+    ] = False,
+) -> None:
     """Diagnose the setup: configuration, database (reachable, schema up to date), the ERP
-    connector, the token key, file permissions (config, database and secret files private to
+    connector, each notice channel (reachable, credentials accepted; nothing is sent unless
+    --send-test), the token key, file permissions (config, database and secret files private to
     their owner), dead letters in the outbox and dead or parked ERP events in the inbox (each
     with the command that lists them), and demo logins whose published password still works.
     Prints one line per check: ok, WARN (works, but fix it before going live) or FAIL. Exits 1
@@ -124,7 +130,7 @@ def check(ctx: typer.Context) -> None:
 
     st = state(ctx)
     config = st.config()
-    report = Report(run_checks(config, st.engine()), utcnow())
+    report = Report(run_checks(config, st.engine(), send_test=send_test), utcnow())
     for result in report.results:
         out.print(f"[{result.mark}] {result.name}: {result.detail}", markup=False)
     bad, warnings = report.failed, report.warnings
