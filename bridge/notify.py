@@ -589,13 +589,7 @@ def customer_values(session: Session, cause: OutboxMessage, event: str) -> dict[
         values["changed_at"] = now
         values.setdefault("note", "")
         values.setdefault("reason", payload.get("note") or "")
-    elif event == "ready":
-        from bridge.models import Product
-        from bridge.orders import spec_text
-
-        product = session.get(Product, payload.get("product_id"))
-        values["product"] = product.name if product is not None else ""
-        values["spec"] = spec_text(product) if product is not None else ""
+    elif event == "ready":  # the product's name and spec come in the payload (products.tell_product_ready)
         values["ready_at"] = now
         values.setdefault("note", "")
     return values
@@ -687,28 +681,3 @@ def set_contacts(
     session.add(user)
     audit(session, actor, "user.notify_settings", "staff_user", user.id, changes)
     return user
-
-
-def tell_product_ready(
-    session: Session, actor: Any, product_id: int, customer_id: int, note: str | None = None
-) -> OutboxMessage:
-    """Scenario 2: tell the customer their custom product is ready to order (``notify.ready``,
-    a WeChat subscribe message where they accepted it). The staff user must see both the
-    customer and the product, and the customer must see the product (granted to them). Audited."""
-    from bridge.customers import customer_for
-    from bridge.outbox import enqueue_notice
-    from bridge.scope import product_for
-    from bridge.text import required_text
-    from bridge.visibility import is_visible
-
-    customer = customer_for(session, actor, customer_id)
-    product = product_for(session, actor, product_id)
-    if not is_visible(session, customer, product.id):
-        raise InvalidInput(
-            "该客户还看不到这个商品，请先把它授权给该客户",
-            f"product {product.id} is not visible to customer {customer.id}",
-        )
-    text = required_text(note, "note", "备注", 20, multiline=False) if note and note.strip() else ""
-    row = enqueue_notice(session, "ready", customer_id=customer.id, product_id=product.id, note=text)
-    audit(session, actor, "product.ready_notice", "product", product.id, {"customer_id": customer.id})
-    return row

@@ -23,8 +23,19 @@ from bridge.actors import Actor, audit
 from bridge.catalog import COLUMNS, CellError
 from bridge.db import Page, paginate, read_scope
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound
-from bridge.models import ActorKind, Customer, CustomerPrice, Product, ProductGrant, ProductHide, ProductKind, ProductQR
-from bridge.orders import price_for
+from bridge.models import (
+    ActorKind,
+    Customer,
+    CustomerPrice,
+    OutboxMessage,
+    Product,
+    ProductGrant,
+    ProductHide,
+    ProductKind,
+    ProductQR,
+)
+from bridge.orders import price_for, spec_text
+from bridge.outbox import enqueue_notice
 from bridge.customers import customer_for
 from bridge.scope import customers_of, may_act_on, product_for, products_of
 from bridge.text import LIKE_ESCAPE, like_pattern, required_text
@@ -591,3 +602,30 @@ class ItemCodeBook:
         for code, sku in rows:
             found.setdefault(code, []).append(sku)
         return {code: skus[0] for code, skus in found.items() if len(skus) == 1}
+
+
+def tell_product_ready(
+    session: Session, actor: Actor, product_id: int, customer_id: int, note: str | None = None
+) -> OutboxMessage:
+    """Scenario 2: tell the customer their custom product is ready to order (``notify.ready``,
+    a WeChat subscribe message where they accepted it). The staff user must see both the
+    customer and the product, and the customer must see the product (granted to them). Audited."""
+    customer = customer_for(session, actor, customer_id)
+    product = product_for(session, actor, product_id)
+    if not is_visible(session, customer, product.id):
+        raise InvalidInput(
+            "该客户还看不到这个商品，请先把它授权给该客户",
+            f"product {product.id} is not visible to customer {customer.id}",
+        )
+    text = required_text(note, "note", "备注", 20, multiline=False) if note and note.strip() else ""
+    row = enqueue_notice(
+        session,
+        "ready",
+        customer_id=customer.id,
+        product_id=product.id,
+        product=product.name,
+        spec=spec_text(product),
+        note=text,
+    )
+    audit(session, actor, "product.ready_notice", "product", product.id, {"customer_id": customer.id})
+    return row

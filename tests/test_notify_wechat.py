@@ -22,7 +22,8 @@ from bridge.models import (
     ProductKind,
     StaffUser,
 )
-from bridge.notify import TARGET_SEND, tell_product_ready
+from bridge.notify import TARGET_SEND
+from bridge.products import tell_product_ready
 from bridge.statemachine import transition
 from tests.sync_helpers import filedrop_runtime, make_shop, place
 
