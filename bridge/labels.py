@@ -240,3 +240,20 @@ AUDIT_ENTITY_LABELS: dict[str, str] = {
     "demo": "演示数据",
 }
 """What an audit row is about (its ``entity``), as the 审计日志 page names it."""
+
+
+CHANNEL_LABELS: dict[str, str] = {
+    "wecom_robot": "企业微信群",
+    "wecom_app": "企业微信",
+    "email": "邮件",
+    "wechat": "微信订阅消息",
+}
+"""The channels a notice goes out through (``bridge.notify``)."""
+
+NOTICE_OUTCOME_LABELS: dict[str, str] = {
+    "sent": "已发送",
+    "not_consented": "客户未订阅",
+    "waiting": "待发送",
+    "failed": "发送失败",
+}
+"""What became of a routed notice (``bridge.notify.Notification.outcome``)."""

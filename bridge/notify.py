@@ -494,7 +494,7 @@ def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> d
         order = session.exec(select(Order).where(Order.order_no == payload.get("order_no"))).first()
         if order is None:
             return None
-        link = f"{base}/admin/orders/{order.id}" if base else None
+        link = f"{base}/admin/orders/{order.order_no}" if base else None
         if event == "customer_cancelled":
             text = f"【订单取消】{who} 取消了订单 {order.order_no}（{_amount(order.total_amount)}）。"
         else:
@@ -513,7 +513,7 @@ def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> d
         body = inquiry.body if len(inquiry.body) <= 200 else inquiry.body[:200] + "…"
         text = f"【询价】{who}：{body}"
         title = f"【询价】{who}"
-        link = f"{base}/admin/inquiries" if base else None
+        link = f"{base}/admin/inquiries/{inquiry.id}" if base else None
     else:
         return None
     markdown = title if link is None else f"[{title}]({link})"
@@ -681,3 +681,111 @@ def set_contacts(
     session.add(user)
     audit(session, actor, "user.notify_settings", "staff_user", user.id, changes)
     return user
+
+
+# --------------------------------------------------------------------------- what was sent (the notifications view)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One routed notice as the notifications view shows it: to whom, through which channel,
+    what it said, and what became of it."""
+
+    row: OutboxMessage
+    channel: str
+    to: str
+    text: str
+    outcome: str
+    """sent / not_consented (the customer did not accept the template) / waiting / failed."""
+    recipient: str = ""
+    """Whom it is for, by name: the staff users it names, or the customer."""
+
+    @property
+    def error(self) -> str | None:
+        return self.row.last_error
+
+
+def _outcome(row: OutboxMessage) -> str:
+    from bridge.models import OutboxStatus
+
+    if row.status == OutboxStatus.DELIVERED:
+        return "not_consented" if (row.result or {}).get("not_consented") else "sent"
+    if row.status == OutboxStatus.DEAD:
+        return "failed"
+    return "waiting"
+
+
+def notification_page(
+    session: Session,
+    actor: Any,
+    *,
+    channel: str | None = None,
+    outcome: str | None = None,
+    page: int = 1,
+    page_size: int = 30,
+) -> Any:
+    """The routed notices, newest first (``send`` rows): an admin sees all; a salesperson those
+    about their own customers (the one scope rule, ``bridge.scope.customers_of``). Filter by
+    channel and by outcome (sent — a customer who did not accept the template included —,
+    waiting, failed)."""
+    import sqlalchemy as sa
+
+    from bridge.db import Page, paginate
+    from bridge.labels import CHANNEL_LABELS
+    from bridge.models import OutboxStatus
+    from bridge.scope import customers_of
+
+    stmt = select(OutboxMessage).where(OutboxMessage.target == TARGET_SEND)
+    if actor.kind != ActorKind.ADMIN:
+        mine = select(Customer.id).where(customers_of(actor))
+        orders = select(Order.order_no).where(Order.customer_id.in_(mine))
+        stmt = stmt.where(
+            sa.or_(
+                sa.and_(OutboxMessage.aggregate_type == "order", OutboxMessage.aggregate_id.in_(orders)),
+                sa.and_(
+                    OutboxMessage.aggregate_type == "customer",
+                    OutboxMessage.aggregate_id.in_(select(sa.cast(Customer.id, sa.String)).where(customers_of(actor))),
+                ),
+            )
+        )
+    if channel:
+        if channel not in CHANNEL_LABELS:  # bridge.labels
+            raise InvalidInput("未知的通知方式", f"unknown channel {channel!r}", field="channel")
+        stmt = stmt.where(OutboxMessage.ordering_key.startswith(f"{channel}:"))
+    if outcome:
+        statuses = {"sent": OutboxStatus.DELIVERED, "waiting": OutboxStatus.PENDING, "failed": OutboxStatus.DEAD}
+        if outcome not in statuses:
+            raise InvalidInput("未知的状态", f"unknown outcome {outcome!r}", field="outcome")
+        stmt = stmt.where(OutboxMessage.status == statuses[outcome])  # sent: not consented ones too
+    stmt = stmt.order_by(OutboxMessage.id.desc())
+    found = paginate(session, stmt, page, page_size)
+    staff_ids = {i for r in found.items for i in r.payload.get("staff_ids") or []}
+    customer_ids = {r.payload.get("customer_id") for r in found.items if r.payload.get("customer_id")}
+    staff = (
+        {u.id: u.display_name for u in session.exec(select(StaffUser).where(StaffUser.id.in_(staff_ids)))}
+        if staff_ids
+        else {}
+    )
+    customers = (
+        {c.id: c.name for c in session.exec(select(Customer).where(Customer.id.in_(customer_ids)))}
+        if customer_ids
+        else {}
+    )
+
+    def whom(r: OutboxMessage) -> str:
+        if r.payload.get("staff_ids"):
+            return "、".join(staff.get(i, str(i)) for i in r.payload["staff_ids"])
+        return customers.get(r.payload.get("customer_id"), "")
+
+    items = [
+        Notification(
+            r,
+            str(r.payload.get("channel", "")),
+            str(r.payload.get("to", "")),
+            str(r.payload.get("text", "")),
+            _outcome(r),
+            whom(r),
+        )
+        for r in found.items
+    ]
+    return Page(items, found.total, found.page, found.page_size)

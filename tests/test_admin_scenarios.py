@@ -13,7 +13,7 @@ import httpx
 from sqlmodel import Session, select
 
 from bridge.demo import CUSTOMERS, SALES_LOGIN
-from bridge.models import Customer, ProductKind
+from bridge.models import Customer, OutboxMessage, ProductKind
 from tests.admin_site import signed_in
 
 MP = "/api/mp/v1"
@@ -75,12 +75,20 @@ def test_scenario_2_in_the_browser_new_customer_custom_product_grant(demo_site, 
     page.click("#pick-grant tr[data-customer] button")
     page.wait_for_selector("#grants tr[data-customer]")
     assert "中山市新轮科技有限公司" in page.inner_text("#grants")
+    # 4. the product is made: tell the customer (a WeChat subscribe message through the outbox)
+    page.click("#grants tr[data-customer] button:text('通知客户已就绪')")
+    page.wait_for_selector("#grants tr[data-customer] .notice, #flash .error", timeout=10000)
+    assert not page.locator("#flash .error").count(), page.inner_text("#flash")
+    assert "已通知" in page.inner_text("#grants")
     page.close()
+    with Session(demo_site.rt.engine) as session:
+        ready = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.ready")).one()
+        assert ready.payload["product"] == "新轮定制 平形砂轮 350×40×127" and ready.payload["spec"]
 
     with Session(demo_site.rt.engine) as session:
         customer = session.exec(select(Customer).where(Customer.name == "中山市新轮科技有限公司")).one()
         assert customer.type == 2
-    # 4. the customer's buyer sees it in the mini-program; another customer's buyer does not
+    # 5. the customer's buyer sees it in the mini-program; another customer's buyer does not
     xinlun = _buyer(base, "openid-xinlun-huang", "13800138999")
     assert "C-XL-350" in _skus(base, xinlun)
     other = _buyer(base, "openid-other-buyer", CUSTOMERS[1].phone)

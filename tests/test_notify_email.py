@@ -51,7 +51,7 @@ def test_a5_a_new_order_reaches_the_salesperson_by_mail(engine, tmp_path):
     text = mail.get_body(("plain",)).get_content()
     page = mail.get_body(("html",)).get_content()
     assert "需确认收款后下发生产" in text
-    assert f'href="https://bridge.jht.example/admin/orders/{order.id}"' in page
+    assert f'href="https://bridge.jht.example/admin/orders/{order.order_no}"' in page  # the order's admin page
     (send,) = _sends(engine)
     assert send.status == OutboxStatus.DELIVERED and send.result["message_id"] == mail["Message-ID"].strip()
     # the id is the notice's own, the same if it is ever sent again

@@ -14,10 +14,10 @@ from inspect import cleandoc
 from litestar import Router
 from litestar.di import Provide
 
-from webapi import addresses, catalog, customers, inquiries, orders, signin
+from webapi import addresses, catalog, customers, inquiries, notifications, orders, signin
 from webapi.auth import provide_customer, provide_staff
 
-FEATURES = (signin, customers, addresses, catalog, orders, inquiries)
+FEATURES = (signin, customers, addresses, catalog, orders, inquiries, notifications)
 
 MP_PREFIX = "/api/mp/v1"
 SALES_PREFIX = "/api/sales/v1"

@@ -821,3 +821,55 @@ def my_inquiry_page(page: Page[InquiryView]) -> MyInquiryPage:
             for v in page.items
         ],
     )
+
+
+class NotificationOut(Struct):
+    """A notice routed to a person (issue #15): through which channel, to which address, what it
+    said and what became of it."""
+
+    id: int
+    kind: str
+    kind_label: str
+    channel: str
+    channel_label: str
+    to: str
+    """The address: an e-mail address, a WeCom user id, an openid, ``group`` (the robot's group)."""
+    recipient: str
+    """Whom it is for, by name (the staff users it names, or the customer)."""
+    text: str
+    outcome: str
+    """sent / not_consented (the customer did not accept the template) / waiting / failed"""
+    outcome_label: str
+    error: str | None
+    created_at: str
+    delivered_at: str | None
+
+
+class NotificationPage(PageInfo):
+    items: list[NotificationOut]
+
+
+def notification_page(page: Page) -> NotificationPage:
+    return NotificationPage(
+        page=page.page,
+        page_size=page.page_size,
+        total=page.total,
+        items=[
+            NotificationOut(
+                id=n.row.id,
+                kind=n.row.kind,
+                kind_label=labels.OUTBOX_KIND_LABELS.get(n.row.kind, n.row.kind),
+                channel=n.channel,
+                channel_label=labels.CHANNEL_LABELS.get(n.channel, n.channel),
+                to=n.to,
+                recipient=n.recipient,
+                text=n.text,
+                outcome=n.outcome,
+                outcome_label=labels.NOTICE_OUTCOME_LABELS[n.outcome],
+                error=n.error,
+                created_at=n.row.created_at.isoformat(),
+                delivered_at=n.row.delivered_at.isoformat() if n.row.delivered_at else None,
+            )
+            for n in page.items
+        ],
+    )

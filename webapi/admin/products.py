@@ -238,6 +238,16 @@ def grant(request: Request, admin: Admin, product_id: PathId, data: Who) -> Temp
     return _section(request, admin, product_id, "grants")
 
 
+@post("/products/{product_id:int}/ready", sync_to_thread=True, status_code=200)
+def ready(request: Request, admin: Admin, product_id: PathId, data: Who) -> Template | Redirect:
+    """Scenario 2: tell a granted customer their custom product is ready to order
+    (``products.tell_product_ready``: a WeChat subscribe message through the outbox)."""
+    customer_id = _id(data.customer_id)
+    with writing(request) as session:
+        products.tell_product_ready(session, admin.actor, product_id, customer_id)
+    return _section(request, admin, product_id, "grants", ready_sent=customer_id)
+
+
 @post("/products/{product_id:int}/grants/revoke", sync_to_thread=True, status_code=200)
 def revoke(request: Request, admin: Admin, product_id: PathId, data: Who) -> Template | Redirect:
     """Take a grant back (``products.revoke_grant``)."""
@@ -374,6 +384,7 @@ PAGES = [
     product_detail,
     grant,
     revoke,
+    ready,
     hide,
     price,
     pick_customer,

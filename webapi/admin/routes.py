@@ -17,13 +17,13 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 
 from bridge.errors import DomainError
-from webapi.admin import audit, customers, inquiries, orders, pages, products, qr, staff, sync
+from webapi.admin import audit, customers, inquiries, notifications, orders, pages, products, qr, staff, sync
 from webapi.admin.common import admin_error
 from webapi.admin.session import NoSession, provide_admin, to_login
 
 PREFIX = "/admin"
 
-MODULES: list = [orders, customers, products, qr, inquiries, sync, staff, audit]
+MODULES: list = [orders, customers, products, qr, inquiries, notifications, sync, staff, audit]
 """The page modules, each with a ``PAGES`` list of handlers (added as they are written)."""
 
 
