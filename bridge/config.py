@@ -512,6 +512,11 @@ class NotifySection(_Section):
     wecom_app: WecomAppSection = Field(default_factory=dict)  # type: ignore[arg-type]
     email: EmailSection = Field(default_factory=dict)  # type: ignore[arg-type]
     wechat: WechatNoticeSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    ops_digest_interval_s: float = Field(3600, ge=0)
+    """At most one digest this often to the admins when something needs a person: dead letters,
+    dead or quarantined ERP events, events parked longer than ops_parked_after_s; 0: none."""
+    ops_parked_after_s: float = Field(3600, gt=0)
+    """An ERP event parked (waiting for its order) this long goes into the admins' digest."""
     admin_base_url: str | None = None
     """The admin pages' address as staff reach it (e.g. https://bridge.example.com), for the link
     in a notice to the order's page; empty: notices carry no link."""

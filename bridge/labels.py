@@ -143,6 +143,7 @@ OUTBOX_KIND_LABELS: dict[str, str] = {
     "notify.inquiry": "询价提醒",
     "notify.status": "订单状态通知",
     "notify.ready": "定制品就绪通知",
+    "notify.ops_digest": "同步告警",
 }
 """Kinds of outbox messages (``OutboxMessage.kind``); a kind not listed is shown by its code."""
 

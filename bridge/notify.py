@@ -34,6 +34,7 @@ import time
 from email.message import EmailMessage
 from email.utils import formataddr
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -52,7 +53,7 @@ from bridge.models import ActorKind, Customer, Inquiry, Order, OrderLine, Outbox
 log = get_logger("bridge.notify")
 
 TARGET_SEND = "send"
-STAFF_EVENTS = ("new_order", "inquiry", "customer_cancelled")
+STAFF_EVENTS = ("new_order", "inquiry", "customer_cancelled", "ops_digest")
 """The notices for staff: routed to the staff channels (robot, WeCom app, e-mail)."""
 CUSTOMER_EVENTS = ("shipment", "status", "cancelled", "ready")
 """The notices for the customer: routed to the customer channels (WeChat subscribe messages)."""
@@ -487,7 +488,7 @@ def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> d
     when the thing it tells of is gone."""
     event = cause.kind.split(".", 1)[1]
     payload = cause.payload
-    customer = session.get(Customer, payload.get("customer_id"))
+    customer = session.get(Customer, payload["customer_id"]) if payload.get("customer_id") else None
     who = customer.name if customer is not None else f"客户 {payload.get('customer_id')}"
     base = (settings.admin_base_url or "").rstrip("/")
     if event in ("new_order", "customer_cancelled"):
@@ -506,6 +507,21 @@ def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> d
             if payload.get("needs_payment_confirmation"):
                 text += "需确认收款后下发生产。"
         title = text
+    elif event == "ops_digest":  # for the admins (the cause names no customer)
+        parts = [
+            f"{label} {payload[key]} 条"
+            for key, label in (
+                ("outbox_dead", "发往 ERP 失败的消息"),
+                ("notices_dead", "发送失败的通知"),
+                ("inbox_dead", "无法处理的 ERP 事件"),
+                ("inbox_quarantined", "被隔离的 ERP 事件"),
+                ("inbox_parked_long", "暂存过久的 ERP 事件"),
+            )
+            if payload.get(key)
+        ]
+        title = "【同步告警】需要处理"
+        text = f"{title}：{'，'.join(parts)}。请到管理后台“同步”页查看原因并重试。"
+        link = f"{base}/admin/sync" if base else None
     elif event == "inquiry":
         inquiry = session.get(Inquiry, payload.get("inquiry_id"))
         if inquiry is None:
@@ -536,7 +552,7 @@ def route(session: Session, cause: OutboxMessage, channels: list[Any], settings:
     message = render(session, cause, settings)
     if message is None:
         return []
-    customer = session.get(Customer, cause.payload.get("customer_id"))
+    customer = session.get(Customer, cause.payload["customer_id"]) if cause.payload.get("customer_id") else None
     recipients = staff_recipients(session, customer)
     rows: list[OutboxMessage] = []
     for channel in channels:
@@ -789,3 +805,43 @@ def notification_page(
         for r in found.items
     ]
     return Page(items, found.total, found.page, found.page_size)
+
+
+def ops_digest(session: Session, settings: NotifySection, now: Any = None) -> dict[str, int] | None:
+    """The counts of a digest for the admins — dead letters (to the ERP and notices), dead and
+    quarantined ERP events, events parked longer than ``ops_parked_after_s`` — or None when none
+    is due: nothing needs a person, or one was queued less than ``ops_digest_interval_s`` ago
+    (at most one per interval, however many workers ask)."""
+    import sqlalchemy as sa
+
+    from bridge.models import InboxEvent, InboxStatus, OutboxStatus
+    from bridge.types import utcnow
+
+    if not settings.ops_digest_interval_s:
+        return None
+    now = now or utcnow()
+    last = session.exec(
+        select(sa.func.max(OutboxMessage.created_at)).where(
+            OutboxMessage.kind == "notify.ops_digest", OutboxMessage.target != TARGET_SEND
+        )
+    ).one()
+    if last is not None:
+        last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
+        if (now - last).total_seconds() < settings.ops_digest_interval_s:
+            return None
+
+    def count(stmt) -> int:
+        return session.exec(select(sa.func.count()).select_from(stmt.subquery())).one()
+
+    dead = OutboxMessage.status == OutboxStatus.DEAD
+    parked_before = now - timedelta(seconds=settings.ops_parked_after_s)
+    counts = {
+        "outbox_dead": count(select(OutboxMessage.id).where(dead, OutboxMessage.target != TARGET_SEND)),
+        "notices_dead": count(select(OutboxMessage.id).where(dead, OutboxMessage.target == TARGET_SEND)),
+        "inbox_dead": count(select(InboxEvent.id).where(InboxEvent.status == InboxStatus.DEAD)),
+        "inbox_quarantined": count(select(InboxEvent.id).where(InboxEvent.status == InboxStatus.QUARANTINED)),
+        "inbox_parked_long": count(
+            select(InboxEvent.id).where(InboxEvent.status == InboxStatus.PARKED, InboxEvent.received_at < parked_before)
+        ),
+    }
+    return counts if any(counts.values()) else None

@@ -22,16 +22,19 @@ import time
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bridge import autocomplete
+from bridge import autocomplete, notify
 from bridge.config import Config
 from bridge.connector import Connector
 from bridge.inbox import InboxPoller
 from bridge.logs import get_logger
-from bridge.outbox import Dispatcher, RetryPolicy
+from bridge.db import session_scope
+from bridge.outbox import TARGET_NOTIFY, Dispatcher, RetryPolicy, enqueue
 
 log = get_logger("bridge.worker")
 
 AUTO_COMPLETE_EVERY_S = 3600.0
+OPS_DIGEST_CHECK_S = 300.0
+"""How often the worker asks whether the admins' digest is due (``notify.ops_digest_interval_s``)."""
 """How often the worker completes the shipped orders that are due: the rule counts days, so an
 hour late is nothing, and a restart runs it at once."""
 
@@ -76,6 +79,8 @@ class Worker:
             self.threads.append(threading.Thread(target=self._dispatch_loop, name="outbox", daemon=True))
         if self.poll_inbox:
             self.threads.append(threading.Thread(target=self._inbox_loop, name="inbox", daemon=True))
+        if self.dispatch and self.config.notify.ops_digest_interval_s:
+            self.threads.append(threading.Thread(target=self._ops_digest_loop, name="ops-digest", daemon=True))
         if self.dispatch and self.config.orders.auto_complete_days > 0:
             # With the dispatcher: it sends the ``complete`` commands the completions queue.
             self.threads.append(threading.Thread(target=self._auto_complete_loop, name="auto-complete", daemon=True))
@@ -165,6 +170,39 @@ class Worker:
                 )
                 self.wake()
             self.stop_event.wait(self.auto_complete_every_s)
+
+    def _ops_digest_loop(self) -> None:
+        """Every few minutes: when something needs a person and no digest went out within
+        ``notify.ops_digest_interval_s``, queue one for the admins (``notify.ops_digest``). Two
+        workers asking at the same moment may each queue one."""
+        settings = self.config.notify
+        every = min(settings.ops_digest_interval_s, OPS_DIGEST_CHECK_S)
+        while not self.stop_event.wait(every):
+            try:
+                queued = self.queue_ops_digest()
+            except Exception:
+                log.exception("the admins' digest failed; retrying later")
+                queued = False
+            if queued:
+                self.wake()
+
+    def queue_ops_digest(self) -> bool:
+        """Queue the admins' digest if one is due (``bridge.notify.ops_digest``)."""
+        with session_scope(self.engine) as session:
+            counts = notify.ops_digest(session, self.config.notify)
+            if counts is None:
+                return False
+            enqueue(
+                session,
+                target=TARGET_NOTIFY,
+                kind="notify.ops_digest",
+                ordering_key="ops",
+                aggregate_type="ops",
+                aggregate_id="sync",
+                payload=counts,
+            )
+        log.warning("digest of what needs a person queued for the admins", **counts)
+        return True
 
 
 class _InboxLeadership:

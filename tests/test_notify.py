@@ -322,3 +322,58 @@ def test_a5_a_wrong_app_secret_fails_the_check(fake_wecom, site, monkeypatch):
     result = site("check")
     assert result.exit_code == 1 and "[FAIL] notify wecom_app: WeCom gettoken errcode 40001" in result.output
     assert fake_wecom.app_messages == []
+
+
+# --------------------------------------------------------------------------- the admins' digest
+
+
+def test_a5_what_needs_a_person_reaches_the_admins_once_per_interval(engine, tmp_path, fake_wecom):
+    from datetime import timedelta
+
+    from bridge.models import InboxEvent, InboxStatus
+    from bridge.types import utcnow
+
+    rt = _robot_runtime(engine, tmp_path, fake_wecom)
+    shop = make_shop(engine, customers=1)
+    with Session(engine) as s:
+        s.add(
+            StaffUser(
+                username="boss", display_name="老板", role=StaffRole.ADMIN, password_hash="x", phone="13700000001"
+            )
+        )
+        s.add(
+            InboxEvent(
+                connector="filedrop",
+                event_id="e1",
+                kind="order.status",
+                payload={},
+                status=InboxStatus.PARKED,
+                received_at=utcnow() - timedelta(hours=2),
+            )
+        )
+        s.add(
+            InboxEvent(connector="filedrop", event_id="e2", kind="order.status", payload={}, status=InboxStatus.PARKED)
+        )  # parked just now: not yet
+        s.commit()
+    worker = rt.worker()
+    assert worker.queue_ops_digest()  # the event parked two hours ago
+    assert not worker.queue_ops_digest()  # at most one per interval
+    rt.dispatcher().drain()
+    (digest,) = [m for m in fake_wecom.received if "【同步告警】" in m["content"]]
+    assert digest["mentions"] == ["13700000001"]  # the admins, not the salesperson
+    assert "暂存过久的 ERP 事件 1 条" in digest["content"] and "发往 ERP 失败" not in digest["content"]
+    place(engine, shop, shop["customers"][0])  # an order, nothing wrong: no digest is due for that
+    with Session(engine) as s:
+        row = s.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "notify.ops_digest", OutboxMessage.target == "notify")
+        ).one()
+        row.created_at = utcnow() - timedelta(hours=2)  # the interval has gone by
+        s.add(row)
+        s.commit()
+    assert worker.queue_ops_digest()  # still parked: told again, once
+
+
+def test_a5_nothing_wrong_queues_no_digest(engine, tmp_path):
+    rt = filedrop_runtime(engine, tmp_path)
+    make_shop(engine, customers=1)
+    assert not rt.worker().queue_ops_digest()
