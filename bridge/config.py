@@ -505,6 +505,40 @@ class WechatNoticeSection(_Section):
         return self
 
 
+STAFF_NOTICE_TEMPLATES: dict[str, str] = {
+    "new_order": "【新订单】{customer} 下单 {order_no}，{amount}：{lines}。{payment}",
+    "customer_cancelled": "【订单取消】{customer} 取消了订单 {order_no}（{amount}）。",
+    "inquiry": "【询价】{customer}：{body}",
+    "ops_digest": "【同步告警】需要处理：{problems}。请到管理后台“同步”页查看原因并重试。",
+}
+"""The text of each staff notice, a format string ([notify.templates] replaces any of them)."""
+
+STAFF_NOTICE_FIELDS: dict[str, tuple[str, ...]] = {
+    "new_order": ("customer", "order_no", "amount", "lines", "payment", "salesperson", "customer_type"),
+    "customer_cancelled": ("customer", "order_no", "amount", "salesperson"),
+    "inquiry": ("customer", "body", "salesperson"),
+    "ops_digest": ("problems",),
+}
+"""What each staff notice's template may name."""
+
+
+def _template_problems(event: str, template: str) -> str | None:
+    import string
+
+    if event not in STAFF_NOTICE_TEMPLATES:
+        return f"unknown notice (there are {', '.join(STAFF_NOTICE_TEMPLATES)})"
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        return f"not a format string ({exc}; write {{{{ and }}}} for braces)"
+    unknown = [n for n in names if n not in STAFF_NOTICE_FIELDS[event]]
+    if unknown:
+        return (
+            f"unknown field {{{unknown[0]}}}; it may use {', '.join('{' + f + '}' for f in STAFF_NOTICE_FIELDS[event])}"
+        )
+    return None
+
+
 class NotifySection(_Section):
     """The channels that bring notices to people, each off until configured (issue #15)."""
 
@@ -512,11 +546,23 @@ class NotifySection(_Section):
     wecom_app: WecomAppSection = Field(default_factory=dict)  # type: ignore[arg-type]
     email: EmailSection = Field(default_factory=dict)  # type: ignore[arg-type]
     wechat: WechatNoticeSection = Field(default_factory=dict)  # type: ignore[arg-type]
+    templates: dict[str, str] = Field(default_factory=lambda: dict(STAFF_NOTICE_TEMPLATES))
+    """The text of each staff notice (new_order, customer_cancelled, inquiry, ops_digest) as a
+    format string of its fields; a notice not named keeps its default."""
     ops_digest_interval_s: float = Field(3600, ge=0)
     """At most one digest this often to the admins when something needs a person: dead letters,
     dead or quarantined ERP events, events parked longer than ops_parked_after_s; 0: none."""
     ops_parked_after_s: float = Field(3600, gt=0)
     """An ERP event parked (waiting for its order) this long goes into the admins' digest."""
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for event, template in value.items():
+            if (problem := _template_problems(event, template)) is not None:
+                raise ValueError(f"{event}: {problem}")
+        return {**STAFF_NOTICE_TEMPLATES, **value}
+
     admin_base_url: str | None = None
     """The admin pages' address as staff reach it (e.g. https://bridge.example.com), for the link
     in a notice to the order's page; empty: notices carry no link."""

@@ -48,6 +48,7 @@ from bridge.connector import PermanentError, TransientError
 from bridge.errors import Forbidden, InvalidInput
 from bridge.logs import get_logger
 from bridge.wechat import AccessToken
+from bridge.labels import CUSTOMER_TYPE_LABELS
 from bridge.models import ActorKind, Customer, Inquiry, Order, OrderLine, OutboxMessage, StaffRole, StaffUser
 
 log = get_logger("bridge.notify")
@@ -491,24 +492,29 @@ def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> d
     customer = session.get(Customer, payload["customer_id"]) if payload.get("customer_id") else None
     who = customer.name if customer is not None else f"客户 {payload.get('customer_id')}"
     base = (settings.admin_base_url or "").rstrip("/")
+    salesperson = ""
+    if customer is not None and customer.salesperson_id:
+        user = session.get(StaffUser, customer.salesperson_id)
+        salesperson = user.display_name if user is not None else ""
+    values: dict[str, Any] = {"customer": who, "salesperson": salesperson}
     if event in ("new_order", "customer_cancelled"):
         order = session.exec(select(Order).where(Order.order_no == payload.get("order_no"))).first()
         if order is None:
             return None
         link = f"{base}/admin/orders/{order.order_no}" if base else None
-        if event == "customer_cancelled":
-            text = f"【订单取消】{who} 取消了订单 {order.order_no}（{_amount(order.total_amount)}）。"
-        else:
+        values.update(order_no=order.order_no, amount=_amount(order.total_amount))
+        if event == "new_order":
             lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
             summary = "；".join(f"{line.name} × {line.quantity}" for line in lines[:3])
             if len(lines) > 3:
                 summary += f" 等 {len(lines)} 种"
-            text = f"【新订单】{who} 下单 {order.order_no}，{_amount(order.total_amount)}：{summary}。"
-            if payload.get("needs_payment_confirmation"):
-                text += "需确认收款后下发生产。"
-        title = text
+            values.update(
+                lines=summary,
+                payment="需确认收款后下发生产。" if payload.get("needs_payment_confirmation") else "",
+                customer_type=CUSTOMER_TYPE_LABELS.get(customer.type, "") if customer is not None else "",
+            )
     elif event == "ops_digest":  # for the admins (the cause names no customer)
-        parts = [
+        values["problems"] = "，".join(
             f"{label} {payload[key]} 条"
             for key, label in (
                 ("outbox_dead", "发往 ERP 失败的消息"),
@@ -518,23 +524,19 @@ def render(session: Session, cause: OutboxMessage, settings: NotifySection) -> d
                 ("inbox_parked_long", "暂存过久的 ERP 事件"),
             )
             if payload.get(key)
-        ]
-        title = "【同步告警】需要处理"
-        text = f"{title}：{'，'.join(parts)}。请到管理后台“同步”页查看原因并重试。"
+        )
         link = f"{base}/admin/sync" if base else None
     elif event == "inquiry":
         inquiry = session.get(Inquiry, payload.get("inquiry_id"))
         if inquiry is None:
             return None
-        body = inquiry.body if len(inquiry.body) <= 200 else inquiry.body[:200] + "…"
-        text = f"【询价】{who}：{body}"
-        title = f"【询价】{who}"
+        values["body"] = inquiry.body if len(inquiry.body) <= 200 else inquiry.body[:200] + "…"
         link = f"{base}/admin/inquiries/{inquiry.id}" if base else None
     else:
         return None
-    markdown = title if link is None else f"[{title}]({link})"
-    if event == "inquiry":
-        markdown = f"{markdown}\n{body}"
+    text = settings.templates[event].format_map(values).strip()
+    title = text.splitlines()[0][:60] if text else event
+    markdown = text if link is None else f"[{title}]({link})" + (text[len(title) :] if len(text) > len(title) else "")
     if link:
         text += f"\n{link}"
     return {"title": title, "text": text, "markdown": markdown, "link": link}

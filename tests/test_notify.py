@@ -377,3 +377,27 @@ def test_a5_nothing_wrong_queues_no_digest(engine, tmp_path):
     rt = filedrop_runtime(engine, tmp_path)
     make_shop(engine, customers=1)
     assert not rt.worker().queue_ops_digest()
+
+
+def test_a5_the_staff_notices_text_comes_from_the_config(engine, tmp_path, fake_wecom):
+    rt = _robot_runtime(
+        engine,
+        tmp_path,
+        fake_wecom,
+        JHT_NOTIFY__TEMPLATES__NEW_ORDER="{salesperson}，{customer}（{customer_type}）又下单了：{order_no}",
+    )
+    shop = make_shop(engine, customers=1)
+    order = place(engine, shop, shop["customers"][0])
+    rt.dispatcher().drain()
+    assert fake_wecom.received[0]["content"] == f"张伟，客户1（类型二）又下单了：{order.order_no}"
+
+
+def test_a5_a_template_naming_an_unknown_field_is_refused_at_start(tmp_path):
+    from bridge.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as bad:
+        load_config(None, environ={"JHT_NOTIFY__TEMPLATES__INQUIRY": "【询价】{customer}：{product}"})
+    assert "notify.templates.inquiry: unknown field {product}" in str(bad.value)
+    with pytest.raises(ConfigError) as bad:
+        load_config(None, environ={"JHT_NOTIFY__TEMPLATES__BIRTHDAY": "生日快乐"})
+    assert "notify.templates.birthday: unknown notice" in str(bad.value)
