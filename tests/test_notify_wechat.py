@@ -186,3 +186,30 @@ def test_scenario_2_ready_is_refused_for_a_customer_who_cannot_see_the_product(e
         with pytest.raises(NotFound):  # not their customer
             tell_product_ready(s, Actor.sales(other.id), product.id, shop["customers"][0].id)
         assert s.get(Customer, shop["customers"][0].id) is not None
+
+
+def test_scenario_2_the_salesperson_tells_the_customer_from_the_sales_api(engine, tmp_path):
+    """The workbench's 定制品已就绪: POST /api/sales/v1/products/{id}/ready (202, the notice queued)."""
+    from bridge.actors import CLI_ADMIN
+    from bridge.demo import SALES_LOGIN, load_demo_data
+    from tests.api_helpers import make_client
+
+    client, rt = make_client(engine, tmp_path)
+    with Session(rt.engine, expire_on_commit=False) as s:
+        load_demo_data(s, CLI_ADMIN)
+        s.commit()
+        grant = s.exec(select(ProductGrant).where(ProductGrant.customer_id.is_not(None))).first()
+        ungranted = s.exec(select(Customer).where(Customer.id != grant.customer_id)).first()
+    with client:
+        token = client.post("/api/sales/v1/auth/login", json={"username": SALES_LOGIN[0], "password": SALES_LOGIN[1]})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        url = f"/api/sales/v1/products/{grant.product_id}/ready"
+        answer = client.post(url, json={"customer_id": grant.customer_id, "note": "请下单"}, headers=headers)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["kind"] == "notify.ready"
+        refused = client.post(url, json={"customer_id": ungranted.id}, headers=headers)
+        assert refused.status_code in (404, 422) and refused.json()["message"]
+    with Session(rt.engine) as s:
+        (row,) = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "notify.ready")).all()
+        assert row.payload["customer_id"] == grant.customer_id and row.payload["note"] == "请下单"
+    rt.connector.close()

@@ -58,6 +58,11 @@ class GrantBody(msgspec.Struct):
     customer_id: fields.Id
 
 
+class ReadyBody(msgspec.Struct):
+    customer_id: fields.Id
+    note: fields.text(20) = ""
+
+
 def _kind(value: str | None) -> ProductKind | None:
     return ProductKind(value) if value else None
 
@@ -128,5 +133,23 @@ def grant_product(
         return views.grant_view(products.grant_product(session, staff.actor, product_id, data.customer_id))
 
 
+@post(
+    "/products/{product_id:int}/ready",
+    sync_to_thread=True,
+    operation_id="salesProductReady",
+    tags=["sales products"],
+    status_code=202,
+)
+def product_ready(
+    request: Request, product_id: fields.PathId, data: JSONBody[ReadyBody], staff: Staff
+) -> views.NoticeQueued:
+    """Tell one of my customers their custom product is ready to order (scenario 2): a WeChat
+    subscribe message, sent through the outbox where the customer accepted the template."""
+    with session_scope(runtime(request).engine) as session:
+        row = products.tell_product_ready(session, staff.actor, product_id, data.customer_id, data.note or None)
+        session.flush()
+        return views.NoticeQueued(notice_id=row.id, kind=row.kind)
+
+
 MP = [customer_products, customer_product, scan]
-SALES = [staff_products, add_product, grant_product]
+SALES = [staff_products, add_product, grant_product, product_ready]

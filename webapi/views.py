@@ -873,3 +873,10 @@ def notification_page(page: Page) -> NotificationPage:
             for n in page.items
         ],
     )
+
+
+class NoticeQueued(Struct):
+    """A notice written to the outbox (it goes out within seconds; see GET /notifications)."""
+
+    notice_id: int
+    kind: str
