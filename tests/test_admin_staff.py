@@ -292,3 +292,36 @@ def test_s1_no_session_redirects_the_staff_and_audit_pages_to_the_login(demo_sit
     for path in ("/admin/staff", "/admin/staff/admin", "/admin/audit"):
         answer = httpx.get(demo_site.base_url + path, follow_redirects=False)
         assert (answer.status_code, answer.headers["location"]) == (303, "/admin/login"), path
+
+
+def test_a5_an_admin_sets_where_a_salespersons_notices_go(demo_site, browser):
+    """Issue #15: each staff user's e-mail, WeCom id and chosen channels, from their page."""
+    page = signed_in(browser, demo_site, ADMIN_LOGIN)
+    page.goto(f"{demo_site.base_url}/admin/staff/{SALES_LOGIN[0]}")
+    page.fill("#f-email", "not-an-address")
+    page.click("#notify button[type=submit]")
+    assert "邮箱地址格式不正确" in page.inner_text("#e-email")
+    page.fill("#f-email", "zhangwei@jht.example")
+    page.fill("#f-wecom_userid", "zhangwei")
+    page.uncheck("#notify input[name=all_channels]")
+    page.check("#notify input[name=channels][value=email]")
+    page.check("#notify input[name=channels][value=wecom_app]")
+    page.click("#notify button[type=submit]")
+    page.wait_for_url("**done=notify")
+    assert "通知设置已保存" in page.inner_text("#flash")
+    with Session(demo_site.rt.engine) as session:
+        user = session.exec(select(StaffUser).where(StaffUser.username == SALES_LOGIN[0])).one()
+        assert (user.email, user.wecom_userid, user.notify_channels) == (
+            "zhangwei@jht.example",
+            "zhangwei",
+            ["email", "wecom_app"],
+        )
+        assert session.exec(select(AuditLog).where(AuditLog.action == "user.notify_settings")).first()
+    assert page.is_checked("#notify input[name=channels][value=email]")
+    assert not page.is_checked("#notify input[name=channels][value=wecom_robot]")
+    page.check("#notify input[name=all_channels]")
+    page.click("#notify button[type=submit]")
+    page.wait_for_url("**done=notify")
+    with Session(demo_site.rt.engine) as session:
+        assert session.exec(select(StaffUser).where(StaffUser.username == SALES_LOGIN[0])).one().notify_channels is None
+    page.close()

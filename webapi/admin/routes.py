@@ -12,7 +12,7 @@ from __future__ import annotations
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 
@@ -47,6 +47,7 @@ def router(secret: str) -> Router:
             ),
         ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
-        exception_handlers={DomainError: admin_error, HTTPException: admin_error},
+        # ValidationException named too: else the API's JSON answer (the app's own handler for it) wins
+        exception_handlers={DomainError: admin_error, HTTPException: admin_error, ValidationException: admin_error},
         include_in_schema=False,
     )

@@ -16,9 +16,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, PathParameter
 from litestar.response import Redirect, Template
 
-from bridge import users
+from bridge import notify, users
 from bridge.errors import DomainError
-from bridge.labels import STAFF_ROLE_LABELS
+from bridge.labels import CHANNEL_LABELS, STAFF_ROLE_LABELS
 from webapi.admin.common import Admin, field_errors, is_htmx, page, reading, writing
 
 NOTICES = {
@@ -32,6 +32,7 @@ NOTICES = {
     "deactivated": "已停用，该员工的登录已全部结束",
     "activated": "已启用，该员工可用原密码登录",
     "unchanged": "状态未变",
+    "notify": "通知设置已保存",
 }
 """What a page says after a change (``?done=…`` of the redirect): fixed texts, never echoed input."""
 
@@ -63,7 +64,17 @@ class PasswordForm:
     password: str = ""
 
 
+@dataclass
+class NotifyForm:
+    email: str = ""
+    wecom_userid: str = ""
+    channels: list[str] | str | None = None
+    """One value for one ticked box, a list for several."""
+    all_channels: str = ""
+
+
 NewUser = Annotated[NewUserForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+Notify = Annotated[NotifyForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 Role = Annotated[RoleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 Password = Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -106,6 +117,7 @@ def _detail(request: Request, admin: Admin, username: str, *, errors=None, statu
         status_code=status,
         row=row,
         roles=ROLES,
+        channels=[(name, CHANNEL_LABELS[name]) for name in notify.CHANNEL_NAMES],
         errors=errors or {},
         flash=None if errors else _notice(request),
     )
@@ -169,6 +181,25 @@ def reset_password(request: Request, admin: Admin, username: Username, data: Pas
     return _done(username, "password")
 
 
+@post("/staff/{username:str}/notify", sync_to_thread=True, status_code=303)
+def notify_settings(request: Request, admin: Admin, username: Username, data: Notify) -> Template | Redirect:
+    """Where notices reach the user and through which channels (``bridge.notify.set_contacts``)."""
+    try:
+        with writing(request) as session:
+            notify.set_contacts(
+                session,
+                admin.actor,
+                users.get_user(session, username),
+                email=data.email,
+                wecom_userid=data.wecom_userid,
+                channels=[c for c in ([data.channels] if isinstance(data.channels, str) else data.channels or []) if c],
+                all_channels=bool(data.all_channels),
+            )
+    except DomainError as exc:
+        return _detail(request, admin, username, errors=field_errors(exc), status=exc.status)
+    return _done(username, "notify")
+
+
 @post("/staff/{username:str}/unbind-wechat", sync_to_thread=True, status_code=303)
 def unbind_wechat(request: Request, admin: Admin, username: Username) -> Redirect:
     with writing(request) as session:
@@ -219,6 +250,7 @@ PAGES = [
     staff_detail,
     change_role,
     reset_password,
+    notify_settings,
     unbind_wechat,
     revoke,
     deactivate,
