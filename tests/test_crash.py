@@ -253,6 +253,22 @@ def assert_delivered_once_in_order(engine, erp, placed: list[str]) -> None:
 # =========================================================================== SIGKILL
 
 
+def start_worker_process(folder, config, env: dict, log, n: int) -> subprocess.Popen:
+    """``jht-bridge worker`` number ``n`` on ``config``, once its sync loops run (start-up takes a
+    second: a kill before proves little); its stderr is appended to ``log``."""
+    out = folder / f"worker-{n}.out"
+    with open(out, "wb") as stdout, open(log, "ab") as stderr:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", "--config", str(config), "worker"],
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    up = wait_until(lambda: worker.poll() is not None or b"sync loops running" in out.read_bytes(), timeout=60)
+    assert up and worker.poll() is None, f"worker {n} did not start:\n{log.read_text(errors='replace')[-3000:]}"
+    return worker
+
+
 @pytest.fixture
 def crash_erp(request, tmp_path):
     if request.param == "filedrop":
@@ -298,18 +314,7 @@ def test_e6_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(engine, 
     log = tmp_path / "worker.log"
 
     def start_worker(n: int) -> subprocess.Popen:
-        """A worker, once its sync loops run (start-up takes a second: a kill before proves little)."""
-        out = tmp_path / f"worker-{n}.out"
-        with open(out, "wb") as stdout, open(log, "ab") as stderr:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "bridge.cli", "--config", str(config), "worker"],
-                env=env,
-                stdout=stdout,
-                stderr=stderr,
-            )
-        up = wait_until(lambda: worker.poll() is not None or b"sync loops running" in out.read_bytes(), timeout=60)
-        assert up and worker.poll() is None, f"worker {n} did not start:\n{log.read_text(errors='replace')[-3000:]}"
-        return worker
+        return start_worker_process(tmp_path, config, env, log, n)
 
     kills = 0
     with SimulatorThread(erp) as simulator, Placer(engine, shop, count=ORDERS, pause=0.02, seed=7) as placer:

@@ -11,7 +11,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -22,7 +21,7 @@ from bridge.models import OutboxMessage, OutboxStatus, StaffUser
 from bridge.notify import TARGET_SEND, set_contacts
 from bridge.worker import wait_until
 from tests.sync_helpers import make_shop
-from tests.test_crash import FAST, FiledropErp, Placer, SimulatorThread
+from tests.test_crash import FAST, FiledropErp, Placer, SimulatorThread, start_worker_process
 
 ORDERS, KILLS = 60, 4
 
@@ -66,17 +65,7 @@ def test_a5_sigkill_while_notices_go_out_loses_none_and_shows_none_twice(engine,
     log = tmp_path / "worker.log"
 
     def start_worker(n: int) -> subprocess.Popen:
-        out = tmp_path / f"worker-{n}.out"
-        with open(out, "wb") as stdout, open(log, "ab") as stderr:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "bridge.cli", "--config", str(config), "worker"],
-                env=env,
-                stdout=stdout,
-                stderr=stderr,
-            )
-        up = wait_until(lambda: worker.poll() is not None or b"sync loops running" in out.read_bytes(), timeout=60)
-        assert up and worker.poll() is None, f"worker {n} did not start:\n{log.read_text(errors='replace')[-3000:]}"
-        return worker
+        return start_worker_process(tmp_path, config, env, log, n)
 
     kills = 0
     with SimulatorThread(erp), Placer(engine, shop, count=ORDERS, pause=0.03, seed=11) as placer:
