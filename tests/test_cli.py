@@ -372,3 +372,77 @@ def test_o1_a_database_this_install_cannot_open_is_a_clean_config_error(folder, 
     result = invoke("db", "current")
     assert result.exit_code == 2
     assert "database.url: postgresql needs psycopg" in result.output and "Traceback" not in result.output
+
+
+ADMIN_PAGES = {
+    "/admin/": "工作台",
+    "/admin/orders": "订单",
+    "/admin/customers": "客户",
+    "/admin/products": "商品",
+    "/admin/inquiries": "询价",
+    "/admin/notifications": "通知",
+    "/admin/sync": "同步",
+    "/admin/staff": "人员",
+    "/admin/audit": "审计日志",
+}
+
+
+def test_s1_a_new_installs_admin_pages_work_under_jht_bridge_run(folder):
+    """Issue #14 "What must hold": `init && demo-data && users add admin --role admin
+    --password-file F`, then `jht-bridge run`: /admin/ asks for a login, and after it every page
+    answers with the demo data (and the first order's and customer's pages too)."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from bridge.worker import wait_until
+
+    invoke("init")
+    assert invoke("demo-data").exit_code == 0
+    (folder / "pw").write_text("the-boss-password-2026\n", encoding="utf-8")
+    assert invoke("users", "add", "boss", "--role", "admin", "--password-file", folder / "pw").exit_code == 0
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "run", "--port", str(port)],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def up():
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_until(up, timeout=30)
+        with httpx.Client(base_url=base, timeout=10) as http:
+            first = http.get("/admin/", follow_redirects=True)
+            assert str(first.url) == f"{base}/admin/login" and "员工登录" in first.text
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', first.text).group(1)
+            signed = http.post(
+                "/admin/login",
+                data={"username": "boss", "password": "the-boss-password-2026", "_csrf_token": token},
+                follow_redirects=False,
+            )
+            assert (signed.status_code, signed.headers["location"]) == (303, "/admin/")
+            for path, title in ADMIN_PAGES.items():
+                answer = http.get(path)
+                assert answer.status_code == 200, f"{path}: {answer.status_code}"
+                assert f"<title>{title}" in answer.text, f"{path}: not the {title} page"
+            customers = http.get("/admin/customers").text
+            customer = re.search(r'href="(/admin/customers/\d+)"', customers).group(1)
+            assert http.get(customer).status_code == 200
+            products = http.get("/admin/products").text
+            product = re.search(r'href="(/admin/products/\d+)"', products).group(1)
+            assert http.get(product).status_code == 200 and http.get(product + "/qr").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
