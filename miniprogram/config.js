@@ -11,9 +11,19 @@ const BASE_URLS = {
 const MP_PREFIX = '/api/mp/v1';
 const SALES_PREFIX = '/api/sales/v1';
 
-// The subscribe-message template for the shipment notice (发货通知), from the admin console
-// (订阅消息 → 我的模板). Empty: the app does not ask.
+// The subscribe-message templates (订阅消息 → 我的模板 in the admin console), the same ids as the
+// bridge's [notify.wechat.<notice>] template_id. Empty: the app does not ask for that notice.
+// An order's (asked on 提交订单, at most 3 at once as WeChat allows): shipment, status, cancelled;
+// READY (your custom product is ready) is asked when the customer leaves an inquiry.
 const SHIPMENT_TEMPLATE_ID = '';
+const TEMPLATE_IDS = { shipment: '', status: '', cancelled: '', ready: '' };
+
+/** The order notices' template ids to ask for, in order, without the empty ones (at most 3). */
+function orderTemplateIds() {
+  const ids = [module.exports.TEMPLATE_IDS.shipment || module.exports.SHIPMENT_TEMPLATE_ID,
+    module.exports.TEMPLATE_IDS.status, module.exports.TEMPLATE_IDS.cancelled];
+  return ids.filter((id, i) => id && ids.indexOf(id) === i).slice(0, 3);
+}
 
 function envVersion() {
   /* global __wxConfig */
@@ -30,6 +40,8 @@ module.exports = {
   MP_PREFIX,
   SALES_PREFIX,
   SHIPMENT_TEMPLATE_ID,
+  TEMPLATE_IDS,
+  orderTemplateIds,
   envVersion,
   baseUrl() {
     if (override) return override;

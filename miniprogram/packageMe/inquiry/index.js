@@ -1,5 +1,6 @@
 // 留言询价: a custom-product inquiry for the salesperson (C11): what is needed, in the customer's
 // words; then the customer's own inquiries.
+const config = require('../../config');
 const inquiries = require('../../services/inquiries');
 
 Page({
@@ -15,6 +16,10 @@ Page({
     if (!body) {
       this.setData({ formError: '请填写询价内容' });
       return;
+    }
+    // in the tap itself: "your custom product is ready" (scenario 2), if that template is set
+    if (config.TEMPLATE_IDS.ready) {
+      wx.requestSubscribeMessage({ tmplIds: [config.TEMPLATE_IDS.ready] });
     }
     this.setData({ sending: true, formError: '' });
     try {

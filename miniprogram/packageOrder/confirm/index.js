@@ -1,6 +1,7 @@
 // 确认订单: lines, delivery address, remark → 提交订单, no payment (C5). One Idempotency-Key per
 // confirmation, kept across retries and double taps, so the server makes one order at most;
-// the shipment notice is asked for (wx.requestSubscribeMessage) on the submit tap itself (C12).
+// the order's notices (shipment, status, cancelled) are asked for (wx.requestSubscribeMessage) on
+// the submit tap itself (C12).
 const addresses = require('../../services/addresses');
 const orders = require('../../services/orders');
 const cart = require('../../utils/cart');
@@ -65,8 +66,9 @@ Page({
       return Promise.resolve();
     }
     // must run in the tap itself, before anything asynchronous
-    if (config.SHIPMENT_TEMPLATE_ID) {
-      wx.requestSubscribeMessage({ tmplIds: [config.SHIPMENT_TEMPLATE_ID] });
+    const tmplIds = config.orderTemplateIds();
+    if (tmplIds.length) {
+      wx.requestSubscribeMessage({ tmplIds });
     }
     return this.submit();
   },

@@ -173,3 +173,17 @@ test('C16: my inquiries: empty and error states; 我要询价 opens the form', a
   await flush();
   expect(fake.calls.navigateTo[0].url).toBe('/packageMe/inquiry/index');
 });
+
+
+test('scenario 2: leaving an inquiry asks for the "custom product ready" notice when its template is set', async () => {
+  const config = require('../../config');
+  config.TEMPLATE_IDS.ready = 'tmpl-ready';
+  fake.route('POST', `${API}/inquiries`, { data: { id: 4, status: 'open', created_at: '2024-05-01T08:00:00+00:00' } });
+  const page = await openPage(simulate, 'packageMe/inquiry/index');
+  page.instance.onInput({ detail: { value: '要 350×40×127 的' } });
+  page.querySelector('#submit').dispatchEvent('tap');
+  await flush(1);
+  expect(fake.calls.requestSubscribeMessage).toEqual([expect.objectContaining({ tmplIds: ['tmpl-ready'] })]);
+  config.TEMPLATE_IDS.ready = '';
+  await flush();
+});

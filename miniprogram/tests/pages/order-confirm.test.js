@@ -57,6 +57,7 @@ test('C5: the default address, remark, submit: POST /orders and on to the order'
   page.querySelector('#submit').dispatchEvent('tap');
   await flush(1);
   expect(fake.calls.requestSubscribeMessage).toEqual([expect.objectContaining({ tmplIds: ['tmpl-ship'] })]);
+  require('../../config').SHIPMENT_TEMPLATE_ID = '';
   await flush();
   const [req] = fake.sent('POST', `${API}/orders`);
   expect(req.data).toEqual({ lines: [{ product_id: 9, quantity: 2 }], address_id: 3, remark: '尽快发货' });
@@ -101,4 +102,17 @@ test('C5: no address → asks for one, sends nothing; the picked address wins on
   fake.storage['jht.selectedAddress'] = address;
   page.instance.onShow();
   expect(page.instance.data.address.id).toBe(3);
+});
+
+
+test('C12: the order notices with a template are asked for together on the tap (shipment, status, cancelled)', async () => {
+  const config = require('../../config');
+  Object.assign(config.TEMPLATE_IDS, { shipment: 'tmpl-ship', status: 'tmpl-status', cancelled: '' });
+  fake.route('POST', `${API}/orders`, { data: placed });
+  const page = await openConfirm();
+  page.querySelector('#submit').dispatchEvent('tap');
+  await flush(1);
+  expect(fake.calls.requestSubscribeMessage).toEqual([expect.objectContaining({ tmplIds: ['tmpl-ship', 'tmpl-status'] })]);
+  Object.assign(config.TEMPLATE_IDS, { shipment: '', status: '' });
+  await flush();
 });
