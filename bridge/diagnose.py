@@ -228,7 +228,7 @@ def _channels(config: Config, engine: Engine, *, send_test: bool) -> list[CheckR
             ok, detail = check()
         except Exception as exc:
             ok, detail = False, f"check failed: {type(exc).__name__}: {exc}"
-        if ok and send_test:
+        if ok and send_test and getattr(channel, "audience", "staff") == "staff":  # not to customers
             user = StaffUser(username="check", display_name="jht-bridge check", role="admin", password_hash="")
             try:
                 channel.send(channel.addresses(user)[0] if channel.addresses(user) else "", test_message(user))

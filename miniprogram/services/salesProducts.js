@@ -28,4 +28,8 @@ module.exports = {
   // POST /products/{id}/grants {customer_id} → GrantView {created, visible_to_customer}
   grantProduct: (productId, customerId, options = {}) =>
     request({ method: 'POST', path: `/products/${productId}/grants`, data: { customer_id: customerId }, ...options }),
+  // POST /products/{id}/ready {customer_id, note} → 202 NoticeQueued {notice_id, kind}: the customer
+  // gets a WeChat subscribe message "your custom product is ready" where they accepted it
+  tellReady: (productId, customerId, note = '', options = {}) =>
+    request({ method: 'POST', path: `/products/${productId}/ready`, data: { customer_id: customerId, note }, ...options }),
 };

@@ -1,6 +1,7 @@
 // 创建定制品 (A7, scenario 2): a custom product for one customer, granted to it at once, then
-// "tell the customer it is ready". The server cannot send that notice yet (N2 is not built): the
-// salesperson copies a message, or shares the mini-program, and sends it in WeChat themself.
+// "tell the customer it is ready": 通知客户 sends the WeChat subscribe message through the bridge
+// (POST /products/{id}/ready; it reaches a customer who accepted that template), and the message
+// can still be copied or the mini-program shared, for a customer who did not.
 const salesProducts = require('../../services/salesProducts');
 const { money } = require('../common');
 
@@ -42,6 +43,9 @@ Page({
     product: null,
     grant: null,
     message: '',
+    telling: false,
+    told: false,
+    tellError: '',
   },
 
   onLoad(query) {
@@ -71,6 +75,19 @@ Page({
       this.setData({ error: err.message });
     } finally {
       this.setData({ saving: false });
+    }
+  },
+
+  async onTell() {
+    if (this.data.telling || this.data.told) return; // a double tap
+    this.setData({ telling: true, tellError: '' });
+    try {
+      await salesProducts.tellReady(this.data.product.id, this.data.customerId, '', { toast: false });
+      this.setData({ told: true });
+    } catch (err) {
+      this.setData({ tellError: err.message });
+    } finally {
+      this.setData({ telling: false });
     }
   },
 

@@ -1,5 +1,5 @@
 // packageSales/product-new: scenario 2 from the phone (A7) — a custom product for the customer,
-// granted to it, then a message to tell the customer (no server notice exists yet: copied / shared).
+// granted to it, then the customer told: a WeChat notice through the bridge, or a message copied / shared.
 const { flush } = require('../helpers/fake-wx');
 const { SALES, setupSales, failure } = require('./helpers');
 
@@ -44,7 +44,7 @@ test('A7: creates a custom product, grants it to the customer and shows the read
   });
   expect(fake.sent('POST', `${SALES}/products/41/grants`)[0].data).toEqual({ customer_id: 21 });
   expect(p.querySelector('.price').dom.textContent).toBe('¥680.00');
-  expect(p.querySelector('.notice').dom.textContent).toContain('系统暂不能自动通知客户');
+  expect(p.querySelector('.notice').dom.textContent).toContain('复制下面的消息');
   expect(p.querySelector('.message').dom.textContent).toBe(
     '新锐磨具您好，您定制的产品「定制平形砂轮」（P 400×40×127 WA 60 K V）已上架，单价 ¥680.00/片。请打开「锦亨泰商城」小程序，在「定制」中查看并下单。'
   );
@@ -99,4 +99,29 @@ test('a failed grant keeps the product made: the retry only grants', async () =>
   expect(fake.sent('POST', `${SALES}/products`)).toHaveLength(1);
   expect(fake.sent('POST', `${SALES}/products/41/grants`)).toHaveLength(2);
   expect(p.querySelector('.message')).toBeTruthy();
+});
+
+
+test('scenario 2: 通过微信通知客户 asks the bridge to send the ready notice, once', async () => {
+  fake.route('POST', `${SALES}/products`, { data: PRODUCT });
+  fake.route('POST', `${SALES}/products/41/grants`, { data: GRANT });
+  fake.route('POST', `${SALES}/products/41/ready`, { statusCode: 202, data: { notice_id: 7, kind: 'notify.ready' } });
+  fill({ sku: 'DZ-400', name: '定制平形砂轮', price: '680' });
+  await tap('.submit');
+  await tap('.tell');
+  await tap('.tell');
+  expect(fake.sent('POST', `${SALES}/products/41/ready`)).toHaveLength(1);
+  expect(fake.sent('POST', `${SALES}/products/41/ready`)[0].data).toEqual({ customer_id: 21, note: '' });
+  expect(p.querySelector('.tell').dom.textContent).toBe('已通知客户');
+  expect(p.querySelector('.told').dom.textContent).toContain('已发出微信通知');
+});
+
+test('scenario 2: a refused ready notice shows the bridge\'s message', async () => {
+  fake.route('POST', `${SALES}/products`, { data: PRODUCT });
+  fake.route('POST', `${SALES}/products/41/grants`, { data: GRANT });
+  fake.route('POST', `${SALES}/products/41/ready`, failure(422, 'invalid_input', '该客户还看不到这个商品，请先把它授权给该客户'));
+  fill({ sku: 'DZ-400', name: '定制平形砂轮', price: '680' });
+  await tap('.submit');
+  await tap('.tell');
+  expect(p.querySelector('.tell-error').dom.textContent).toBe('该客户还看不到这个商品，请先把它授权给该客户');
 });
