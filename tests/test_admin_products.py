@@ -165,7 +165,7 @@ def test_a7_salesperson_makes_a_custom_product_with_a_field_error_first_and_gran
 
     _pick(page, "grants", "grant", "恒达")
     page.click("#pick-grant tr[data-customer] button")
-    page.wait_for_selector(f"#grants tr[data-customer='{_customer(demo_site, HENGDA).id}']")
+    page.wait_for_selector(f"#grants table.listed tr[data-customer='{_customer(demo_site, HENGDA).id}']")
     assert HENGDA in page.inner_text("#grants")
     assert _sees(demo_site, HENGDA, wheel.sku)
     assert not _sees(demo_site, JINGGONG, wheel.sku)
@@ -214,8 +214,8 @@ def test_a3_revoking_a_customers_grant_takes_the_product_away(demo_site, browser
     assert _sees(demo_site, HENGDA, wheel.sku)
     page = signed_in(browser, demo_site, ADMIN_LOGIN)
     page.goto(f"{demo_site.base_url}/admin/products/{wheel.id}")
-    page.click(f"#grants tr[data-customer='{hengda.id}'] button")
-    page.wait_for_selector(f"#grants tr[data-customer='{hengda.id}']", state="detached")
+    page.click(f"#grants table.listed tr[data-customer='{hengda.id}'] button:text('撤销授权')")
+    page.wait_for_selector(f"#grants table.listed tr[data-customer='{hengda.id}']", state="detached")
     assert not _sees(demo_site, HENGDA, wheel.sku)
     page.close()
 
@@ -228,12 +228,12 @@ def test_a3_a_standard_product_hidden_from_one_customer(demo_site, browser):
     assert "无需授权" in page.inner_text("#grants")
     _pick(page, "hides", "hide", "精工")
     page.click(f"#pick-hide tr[data-customer='{jinggong.id}'] button")
-    page.wait_for_selector(f"#hides tr[data-customer='{jinggong.id}']")
+    page.wait_for_selector(f"#hides table.listed tr[data-customer='{jinggong.id}']")
     assert not _sees(demo_site, JINGGONG, wheel.sku)
     assert _sees(demo_site, HENGDA, wheel.sku)
 
-    page.click(f"#hides tr[data-customer='{jinggong.id}'] button")  # 取消隐藏
-    page.wait_for_selector(f"#hides tr[data-customer='{jinggong.id}']", state="detached")
+    page.click(f"#hides table.listed tr[data-customer='{jinggong.id}'] button")  # 取消隐藏
+    page.wait_for_selector(f"#hides table.listed tr[data-customer='{jinggong.id}']", state="detached")
     assert _sees(demo_site, JINGGONG, wheel.sku)
     page.close()
 
