@@ -233,6 +233,10 @@ class OutboxSection(_Section):
     """Immediate retries inside one attempt, for blips (0.2 s, 0.4 s … apart)."""
     poll_interval_s: float = Field(1.0, gt=0, le=300)
     """How often the dispatcher looks for due messages when nothing wakes it."""
+    gather_s: float = Field(0.05, ge=0, le=5)
+    """After a round that delivered something, wait this long before the next, so the messages
+    placed meanwhile go out in one batch (one claim, one finish) rather than a round each; a
+    message placed while the dispatcher is idle goes out at once. 0: no wait."""
 
 
 class InboxSection(_Section):

@@ -96,9 +96,11 @@ class StockAnswer:
 
 class StockSource(Protocol):
     """What placement asks for stock (``bridge.stock.StockChecker``: the ERP with a deadline,
-    else the snapshot)."""
+    outside any transaction, then its answer merged with the snapshot in the order's)."""
 
-    def check(self, skus: list[str]) -> StockAnswer | None: ...
+    def ask(self, skus: list[str]) -> Any: ...
+
+    def answer(self, session: Session, asked: Any) -> StockAnswer | None: ...
 
 
 @dataclass
@@ -107,6 +109,12 @@ class Placement:
     created: bool
     """False when the idempotency key matched an order placed before."""
     lines: list[OrderLine] = field(default_factory=list)
+    customer: Customer | None = None
+    """The customer the new order is for (merged-away customers resolved)."""
+    events: list[OrderEvent] = field(default_factory=list)
+    """The new order's timeline (its ``placed`` line)."""
+    details: OrderDetails | None = None
+    """The order as its placer reads it (``submit_order`` fills it in)."""
 
 
 def stock_verdict(lines: list[tuple[str, int]], stock: StockAnswer | None) -> StockCheck:
@@ -123,13 +131,19 @@ def stock_verdict(lines: list[tuple[str, int]], stock: StockAnswer | None) -> St
     )
 
 
+_PRICES = sa.select(CustomerPrice.customer_id, CustomerPrice.price).where(
+    CustomerPrice.product_id == sa.bindparam("product_id"),
+    applies_to(CustomerPrice, sa.bindparam("customer_id"), sa.bindparam("customer_type")),
+)
+
+
 def price_for(session: Session, customer: Customer, product: Product) -> Decimal:
     """The customer's price (A9): their own agreed price, else their type's, else the list price."""
-    rows = session.exec(
-        select(CustomerPrice).where(CustomerPrice.product_id == product.id, applies_to(CustomerPrice, customer))
+    rows = session.execute(
+        _PRICES, {"product_id": product.id, "customer_id": customer.id, "customer_type": customer.type}
     ).all()
-    own = [r.price for r in rows if r.customer_id == customer.id]
-    by_type = [r.price for r in rows if r.customer_id is None]
+    own = [price for who, price in rows if who == customer.id]
+    by_type = [price for who, price in rows if who is None]
     return (own or by_type or [product.price])[0]
 
 
@@ -186,21 +200,32 @@ def _clean_ship_to(raw: dict[str, Any]) -> dict[str, str]:
 def next_order_no(session: Session, prefix: str, tz: str, now: datetime | None = None) -> str:
     """JHT-20261125-0001: prefix, the local date, a per-day counter (atomic on both databases)."""
     day = (now or utcnow()).astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
-    name = f"order_no:{prefix}:{day}"
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = Sequence.__table__
-    stmt = (
-        insert(table)
-        .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + 1})
-        .returning(table.c.value)
-    )
-    value = session.execute(stmt).scalar_one()
+    stmt = _NEXT_VALUE[session.get_bind().dialect.name == "postgresql"]
+    value = session.execute(stmt, {"name": f"order_no:{prefix}:{day}"}).scalar_one()
     return f"{prefix}-{day}-{value:04d}"
 
 
+def _next_value(insert) -> sa.Executable:
+    table = Sequence.__table__
+    return (
+        insert(table)
+        .values(name=sa.bindparam("name"), value=1)
+        .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
+    )
+
+
+_NEXT_VALUE = {False: _next_value(sqlite_insert), True: _next_value(pg_insert)}
+"""The counter's upsert (SQLite's, PostgreSQL's), built once."""
+
+
+_BY_KEY = select(Order).where(
+    Order.customer_id == sa.bindparam("customer_id"), Order.idempotency_key == sa.bindparam("key")
+)
+
+
 def _find_existing(session: Session, customer_id: int, key: str) -> Order | None:
-    return session.exec(select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key)).first()
+    return session.execute(_BY_KEY, {"customer_id": customer_id, "key": key}).scalars().first()
 
 
 def _replay(order: Order, digest: str) -> Placement:
@@ -322,22 +347,26 @@ def place_order(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        # The same key raced in from a second request: answer with the order it made.
-        existing = _find_existing(session, customer.id, request.idempotency_key)
-        if existing is None:
-            raise
-        return _replay(existing, digest)
+    if session.get_bind().dialect.name == "sqlite":
+        # BEGIN IMMEDIATE: no other writer ran since _find_existing, the key cannot race in.
+        session.add(order)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(order)
+                session.flush()
+        except IntegrityError:
+            # The same key raced in from a second request: answer with the order it made.
+            existing = _find_existing(session, customer.id, request.idempotency_key)
+            if existing is None:
+                raise
+            return _replay(existing, digest)
 
     for line in lines:
         line.order_id = order.id
-        session.add(line)
-    session.flush()
-    record(
+    session.add_all(lines)  # flushed with the timeline line and the outbox rows, at commit
+    placed = record(
         session,
         order,
         actor,
@@ -365,31 +394,46 @@ def place_order(
         needs_payment_confirmation=not order.released,
         held_for_review=held,
     )
-    return Placement(order=order, created=True, lines=lines)
+    return Placement(order=order, created=True, lines=lines, customer=customer, events=[placed])
+
+
+_orders = Order.__table__
+_RECENT_ORDERS = sa.select(
+    sa.func.count(sa.case((_orders.c.created_at > sa.bindparam("minute_ago", type_=_orders.c.created_at.type), 1))),
+    sa.func.count(),
+).where(_orders.c.customer_id == sa.bindparam("customer_id"), _orders.c.created_at > sa.bindparam("day_ago"))
 
 
 def _check_order_rate(session: Session, customer_id: int, limits: OrdersSection, now) -> None:
     """TooMany when the customer placed ``per_customer_per_minute`` new orders in the last minute
     or ``per_customer_per_day`` in the last 24 hours (a replay of an order never gets here). Runs
     with the customer's row held, so two requests at once cannot both pass the last place."""
-    for span, most, zh in (
+    spans = (
         (timedelta(minutes=1), limits.per_customer_per_minute, "每分钟"),
         (timedelta(days=1), limits.per_customer_per_day, "每天"),
-    ):
-        placed = session.exec(
-            select(Order.created_at)
-            .where(Order.customer_id == customer_id, Order.created_at > now - span)
-            .order_by(Order.created_at.desc())
-            .limit(most)
-        ).all()
-        if len(placed) >= most:
-            oldest = placed[-1] if placed[-1].tzinfo else placed[-1].replace(tzinfo=now.tzinfo)
-            wait = max(1, int((oldest + span - now).total_seconds()) + 1)
-            raise TooMany(
-                f"下单过于频繁：{zh}最多 {most} 单，请稍后再试",
-                f"customer {customer_id} placed {most} orders within {span}: limit reached",
-                retry_after_s=wait,
-            )
+    )
+    # One count per span in one statement; which order to wait for is asked only at the limit.
+    counts = session.execute(
+        _RECENT_ORDERS, {"customer_id": customer_id, "minute_ago": now - spans[0][0], "day_ago": now - spans[1][0]}
+    ).one()
+    for (span, most, zh), placed in zip(spans, counts):
+        if placed < most:
+            continue
+        t = Order.__table__
+        oldest = session.execute(
+            sa.select(t.c.created_at)
+            .where(t.c.customer_id == customer_id, t.c.created_at > now - span)
+            .order_by(t.c.created_at.desc())
+            .offset(most - 1)
+            .limit(1)
+        ).scalar_one()
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+        wait = max(1, int((oldest + span - now).total_seconds()) + 1)
+        raise TooMany(
+            f"下单过于频繁：{zh}最多 {most} 单，请稍后再试",
+            f"customer {customer_id} placed {most} orders within {span}: limit reached",
+            retry_after_s=wait,
+        )
 
 
 def _locked_customer(session: Session, customer_id: int) -> Customer:
@@ -418,6 +462,12 @@ def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
         )
 
 
+_KEY_USED = sa.select(Order.id).where(
+    Order.customer_id == sa.bindparam("customer_id"), Order.idempotency_key == sa.bindparam("key")
+)
+_SKUS = sa.select(Product.sku).where(Product.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def submit_order(
     engine: Engine,
     checker: StockSource,
@@ -428,29 +478,34 @@ def submit_order(
     *,
     account_id: int | None = None,
 ) -> Placement:
-    """Place an order the way the API does: stock check first (outside any transaction),
-    then the order and its outbox rows in one transaction. A repeated idempotency key skips
-    the stock check and returns the order it made."""
+    """Place an order the way the API does: the ERP asked for stock first (outside any
+    transaction), then its answer, the order and its outbox rows in one transaction, and the
+    order as ``actor`` reads it (``Placement.details``). A repeated idempotency key skips the
+    stock question and returns the order it made."""
     with read_scope(engine) as session:
-        known = session.exec(
-            select(Order).where(Order.idempotency_key == request.idempotency_key, Order.customer_id == customer_id)
-        ).first()
+        known = session.execute(_KEY_USED, {"customer_id": customer_id, "key": request.idempotency_key}).first()
         ids = [line.product_id for line in request.lines if line.product_id is not None]
         skus = {line.sku for line in request.lines if line.sku}
-        if ids:
-            skus |= set(session.exec(select(Product.sku).where(Product.id.in_(ids))).all())
-    stock = None if known is not None else checker.check(sorted(skus))
+        if ids and known is None:
+            skus |= set(session.execute(_SKUS, {"ids": ids}).scalars())
+    asked = None if known is not None else checker.ask(sorted(skus))
     with session_scope(engine) as session:
-        return place_order(
+        placed = place_order(
             session,
             actor,
             customer_id,
             request,
             limits=config.orders,
             timezone=config.bridge.timezone,
-            stock=stock,
+            stock=checker.answer(session, asked) if asked is not None else None,
             account_id=account_id,
         )
+        placed.details = (
+            _new_order_details(session, actor, placed)
+            if placed.created
+            else order_details(session, actor, placed.order)
+        )
+        return placed
 
 
 # --------------------------------------------------------------------------- reading orders
@@ -517,6 +572,28 @@ def order_details(session: Session, actor: Actor, order: Order) -> OrderDetails:
         can_release=statemachine.RELEASE in may_do,
         awaiting_payment=statemachine.awaits_payment(order),
         staff=staff_names(session, {int(e.actor_id) for e in events if _by_staff(e)}) if staff else {},
+    )
+
+
+def _new_order_details(session: Session, actor: Actor, placed: Placement) -> OrderDetails:
+    """``order_details`` of an order ``place_order`` made just now, from what it holds: no
+    shipments, no notes, its one timeline line (the same answer, without reading it back)."""
+    order = placed.order
+    staff = actor.kind in (ActorKind.ADMIN, ActorKind.SALES)
+    may_do = statemachine.actions(order, actor)
+    return OrderDetails(
+        order=order,
+        customer=placed.customer,
+        lines=list(placed.lines),
+        shipments=[],
+        shipped=shipments.shipped_per_line(placed.lines, {}),
+        events=list(placed.events),
+        notes=[],
+        can_cancel=statemachine.CANCEL in may_do,
+        can_confirm_receipt=statemachine.CONFIRM_RECEIPT in may_do,
+        can_release=statemachine.RELEASE in may_do,
+        awaiting_payment=statemachine.awaits_payment(order),
+        staff=staff_names(session, {int(e.actor_id) for e in placed.events if _by_staff(e)}) if staff else {},
     )
 
 

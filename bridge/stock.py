@@ -10,8 +10,10 @@ too. On timeout or error the snapshot alone is used when every item has a fresh 
 otherwise the answer is "unknown" and the order starts as 等待处理. The ERP may correct the status
 later through the inbox.
 
-The check happens before, and outside, the order's transaction: the customer's order is never
-held up by a write lock while the ERP thinks.
+The question to the ERP (``ask``) happens before, and outside, the order's transaction: the
+customer's order is never held up by a write lock while the ERP thinks. Its answer is judged
+(``answer``: saved into the snapshot, merged with it) in the order's own transaction, so placing
+an order writes once.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session
 
 from bridge.config import Config
 from bridge.connector import Connector, StockFigures
@@ -35,6 +39,25 @@ from bridge.orders import StockAnswer
 from bridge.types import utcnow
 
 log = get_logger("bridge.stock")
+
+
+@dataclass(frozen=True)
+class StockQuery:
+    """What ``StockChecker.ask`` got for the order's items, to be judged in the order's
+    transaction (``StockChecker.answer``)."""
+
+    skus: list[str]
+    live: dict[str, Decimal] | None = None
+    """The connector's figures; None when it did not answer in time (or there is none)."""
+    as_of: datetime | None = None
+    """When the ERP took them, for a connector answering from a copy (``StockFigures``)."""
+
+
+_t = StockSnapshot.__table__
+_FRESH = sa.select(_t.c.sku, _t.c.quantity).where(
+    _t.c.sku.in_(sa.bindparam("skus", expanding=True)), _t.c.as_of >= sa.bindparam("since")
+)
+"""The snapshot's figures for some skus, taken at or after a time (built once: it runs per order)."""
 
 
 class StockChecker:
@@ -68,27 +91,45 @@ class StockChecker:
         )
 
     def check(self, skus: list[str]) -> StockAnswer | None:
+        """``ask`` the ERP, then ``answer`` in a transaction of its own."""
+        asked = self.ask(skus)
+        if asked is None:
+            return None
+        with (session_scope if asked.live is not None else read_scope)(self.engine) as session:
+            return self.answer(session, asked)
+
+    def ask(self, skus: list[str]) -> StockQuery | None:
+        """The connector's live figures for ``skus``, or none (timeout, error, no connector):
+        outside any transaction, the database is not touched. None when there are no skus."""
         skus = sorted(set(skus))
         if not skus:
             return None
-        if self.connector is not None:
-            future = self._pool.submit(self.connector.query_stock, skus)
-            try:
-                live = future.result(timeout=self.deadline_s)
-            except FutureTimeout:
-                self._warn("stock query timed out; using the snapshot", f"no answer within {self.deadline_s} s")
-            except Exception as exc:
-                self._warn("stock query failed; using the snapshot", str(exc) or type(exc).__name__)
-            else:
-                quantities = {k: Decimal(v) for k, v in (live or {}).items()}
-                with session_scope(self.engine) as session:
-                    # save_stock keeps a newer figure (a stock event after the ERP's copy).
-                    save_stock(
-                        session, quantities, (live.as_of if isinstance(live, StockFigures) else None) or utcnow()
-                    )
-                    merged = self._fresh(session, skus)
-                return StockAnswer(merged, "live")
-        return self.snapshot(skus)
+        if self.connector is None:
+            return StockQuery(skus)
+        future = self._pool.submit(self.connector.query_stock, skus)
+        try:
+            live = future.result(timeout=self.deadline_s)
+        except FutureTimeout:
+            self._warn("stock query timed out; using the snapshot", f"no answer within {self.deadline_s} s")
+        except Exception as exc:
+            self._warn("stock query failed; using the snapshot", str(exc) or type(exc).__name__)
+        else:
+            as_of = live.as_of if isinstance(live, StockFigures) else None
+            return StockQuery(skus, {k: Decimal(v) for k, v in (live or {}).items()}, as_of)
+        return StockQuery(skus)
+
+    def answer(self, session: Session, asked: StockQuery) -> StockAnswer | None:
+        """The figures the order is judged by, in ``session`` (the order's own transaction in
+        ``orders.submit_order``): a live answer is saved into the snapshot first (save_stock keeps
+        a newer figure, a stock event after the ERP's copy) and merged with it; without one, the
+        snapshot alone when it has a fresh enough figure for every item, else None."""
+        if asked.live is not None:
+            save_stock(session, asked.live, asked.as_of or utcnow())
+            return StockAnswer(self._fresh(session, asked.skus), "live")
+        fresh = self._fresh(session, asked.skus)
+        if len(fresh) < len(asked.skus):
+            return None
+        return StockAnswer(fresh, "snapshot")
 
     def _warn(self, what: str, error: str) -> None:
         # Once a minute per kind of problem, with how often it happened: not once per order.
@@ -100,20 +141,14 @@ class StockChecker:
         else:
             self._warned[what] = (count + 1, last)
 
-    def _fresh(self, session, skus: list[str]) -> dict[str, Decimal]:
+    def _fresh(self, session: Session, skus: list[str]) -> dict[str, Decimal]:
         """The snapshot's figures for ``skus`` not older than ``max_age_s``."""
         fresh_since = utcnow() - timedelta(seconds=self.max_age_s)
-        rows = session.exec(
-            select(StockSnapshot).where(StockSnapshot.sku.in_(skus), StockSnapshot.as_of >= fresh_since)
-        ).all()
-        return {r.sku: r.quantity for r in rows}
+        return dict(session.execute(_FRESH, {"skus": skus, "since": fresh_since}).all())
 
     def snapshot(self, skus: list[str]) -> StockAnswer | None:
         with read_scope(self.engine) as session:
-            fresh = self._fresh(session, skus)
-        if len(fresh) < len(set(skus)):
-            return None
-        return StockAnswer(fresh, "snapshot")
+            return self.answer(session, StockQuery(sorted(set(skus))))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

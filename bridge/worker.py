@@ -111,6 +111,8 @@ class Worker:
 
     def _dispatch_loop(self) -> None:
         interval = self.config.outbox.poll_interval_s
+        gather = self.config.outbox.gather_s
+        full = self.config.outbox.batch_size
         while not self.stop_event.is_set():
             try:
                 handled = self.dispatcher.run_once()
@@ -121,6 +123,10 @@ class Worker:
             if handled == 0:
                 self.work_event.wait(interval)
                 self.work_event.clear()
+            elif handled < full and gather:
+                # Busy, not backlogged: let the orders of the next moment gather into one round
+                # (a wake-up per order cost a claim and a finish per order).
+                self.stop_event.wait(gather)
 
     def _inbox_loop(self) -> None:
         interval = self.config.inbox.poll_interval_s

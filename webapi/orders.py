@@ -86,9 +86,7 @@ def place(
     if placed.created:
         request.app.state.metrics.orders_placed.inc()
         wake_dispatcher(request)
-    with read_scope(rt.engine) as session:
-        details = order_details(session, who.actor, session.get(Order, placed.order.id))
-        return views.placed_order_view(details, placed.created)
+    return views.placed_order_view(placed.details, placed.created)
 
 
 @get("/orders", sync_to_thread=True, operation_id="mpOrders", tags=["mp orders"])
