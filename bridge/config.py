@@ -95,8 +95,9 @@ class DatabaseSection(_Section):
     password_file: Path | None = None
     busy_timeout_ms: int = Field(5000, ge=0, le=600_000)
     """SQLite: how long a writer waits for the lock before giving up."""
-    pool_size: int = Field(5, ge=1, le=100)
-    """PostgreSQL: connections kept open per process."""
+    pool_size: int = Field(20, ge=1, le=256)
+    """PostgreSQL: connections kept open per process (as many as api.threads, plus the sync
+    loops'); up to as many again are opened for a burst and closed after it."""
     echo: bool = False
     """Log every SQL statement (debugging only)."""
 
@@ -287,6 +288,9 @@ class ApiSection(_Section):
     """Port the HTTP API listens on (`run` / `serve` --port overrides)."""
     max_body_bytes: int = Field(65536, ge=1024, le=10_000_000)
     """Largest request body accepted; larger ones get 413."""
+    threads: int = Field(16, ge=1, le=256)
+    """Threads that run the API's database work: requests answered at once per process. On
+    PostgreSQL keep database.pool_size at least this high (each thread holds one connection)."""
     public_base_url: str | None = None
     """The address customers reach the API at (https://…), for links in notices; optional."""
     trusted_proxies: list[str] = Field(default_factory=list)

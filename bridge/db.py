@@ -39,7 +39,7 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
     if isinstance(db, Config):
         source, db = db.source, db.database
     if isinstance(db, str):
-        db = DatabaseSection.model_construct(url=db, busy_timeout_ms=5000, pool_size=5, echo=False)
+        db = DatabaseSection.model_construct(url=db, busy_timeout_ms=5000, pool_size=20, echo=False)
         url = db.url
     else:
         url = db.secret_url()
@@ -50,7 +50,9 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
         _setup_sqlite(engine, db.busy_timeout_ms)
     else:
         _require_driver(make_url(url), source)
-        engine = sa.create_engine(url, echo=db.echo, pool_size=db.pool_size, pool_pre_ping=True, **kwargs)
+        engine = sa.create_engine(
+            url, echo=db.echo, pool_size=db.pool_size, max_overflow=db.pool_size, pool_pre_ping=True, **kwargs
+        )
     return engine
 
 

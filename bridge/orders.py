@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bridge import addresses, shipments, statemachine, users
@@ -198,10 +197,20 @@ def _clean_ship_to(raw: dict[str, Any]) -> dict[str, str]:
 
 
 def next_order_no(session: Session, prefix: str, tz: str, now: datetime | None = None) -> str:
-    """JHT-20261125-0001: prefix, the local date, a per-day counter (atomic on both databases)."""
+    """JHT-20261125-0001: prefix, the local date, a per-day counter (atomic on both databases).
+
+    SQLite: counted in the caller's transaction (its writers queue anyway), so the numbers have
+    no gaps. PostgreSQL: counted in a transaction of its own, committed at once; in the caller's,
+    the counter's row would stay locked until that commit and every placement of the day would
+    queue on it. A placement that fails after this step leaves its number unused (a gap)."""
     day = (now or utcnow()).astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
-    stmt = _NEXT_VALUE[session.get_bind().dialect.name == "postgresql"]
-    value = session.execute(stmt, {"name": f"order_no:{prefix}:{day}"}).scalar_one()
+    params = {"name": f"order_no:{prefix}:{day}"}
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        with bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+            value = own.execute(_NEXT_VALUE[True], params).scalar_one()
+    else:
+        value = session.execute(_NEXT_VALUE[False], params).scalar_one()
     return f"{prefix}-{day}-{value:04d}"
 
 
@@ -347,21 +356,10 @@ def place_order(
         created_at=now,
         updated_at=now,
     )
-    if session.get_bind().dialect.name == "sqlite":
-        # BEGIN IMMEDIATE: no other writer ran since _find_existing, the key cannot race in.
-        session.add(order)
-        session.flush()
-    else:
-        try:
-            with session.begin_nested():
-                session.add(order)
-                session.flush()
-        except IntegrityError:
-            # The same key raced in from a second request: answer with the order it made.
-            existing = _find_existing(session, customer.id, request.idempotency_key)
-            if existing is None:
-                raise
-            return _replay(existing, digest)
+    # No other placement for this customer ran since _find_existing (SQLite: BEGIN IMMEDIATE;
+    # PostgreSQL: the customer's row lock), so the key cannot race in.
+    session.add(order)
+    session.flush()
 
     for line in lines:
         line.order_id = order.id
@@ -437,17 +435,22 @@ def _check_order_rate(session: Session, customer_id: int, limits: OrdersSection,
 
 
 def _locked_customer(session: Session, customer_id: int) -> Customer:
-    """The customer the order is for (a merged-away customer's orders go to its survivor),
-    its row held FOR SHARE on PostgreSQL so a merge running now finishes before the order is
-    stored, or waits for it. (SQLite serialises writers already.)"""
-    customer = resolve_customer(session, customer_id)
+    """The customer the order is for (a merged-away customer's orders go to its survivor).
+    PostgreSQL: its row is held FOR NO KEY UPDATE until the commit, so the customer's
+    placements (and a merge) take turns: an idempotency key looked up after that lock cannot
+    race in from a second request, and a merge running now finishes before the order is stored
+    or waits for it; rows that merely refer to the customer are not held up. (SQLite serialises
+    writers already.)"""
     if session.get_bind().dialect.name == "sqlite":
-        return customer  # BEGIN IMMEDIATE: no merge can run beside this transaction
-    while True:
-        locked = session.get(Customer, customer.id, with_for_update={"read": True}, populate_existing=True)
-        if locked.merged_into_id is None:
-            return locked
-        customer = resolve_customer(session, locked.merged_into_id)
+        return resolve_customer(session, customer_id)  # BEGIN IMMEDIATE: no other writer beside us
+    lock = {"key_share": True}  # FOR NO KEY UPDATE
+    locked = session.get(Customer, customer_id, with_for_update=lock, populate_existing=True)
+    if locked is None:
+        return resolve_customer(session, customer_id)  # says which customer does not exist
+    while locked.merged_into_id is not None:
+        survivor = resolve_customer(session, locked.merged_into_id)
+        locked = session.get(Customer, survivor.id, with_for_update=lock, populate_existing=True)
+    return locked
 
 
 def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
@@ -468,6 +471,27 @@ _KEY_USED = sa.select(Order.id).where(
 _SKUS = sa.select(Product.sku).where(Product.id.in_(sa.bindparam("ids", expanding=True)))
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What placement asks before its transaction (``prepare_order``)."""
+
+    known: bool
+    """The idempotency key made an order already: no stock question, the order is replayed."""
+    skus: list[str]
+    """The SKUs to ask the ERP's stock of."""
+
+
+def prepare_order(session: Session, customer_id: int, request: OrderRequest) -> Prepared:
+    """Read before placing, in the caller's read session (the API's, with the sign-in check):
+    whether the key is known, and which SKUs the lines name."""
+    known = session.execute(_KEY_USED, {"customer_id": customer_id, "key": request.idempotency_key}).first()
+    ids = [line.product_id for line in request.lines if line.product_id is not None]
+    skus = {line.sku for line in request.lines if line.sku}
+    if ids and known is None:
+        skus |= set(session.execute(_SKUS, {"ids": ids}).scalars())
+    return Prepared(known is not None, sorted(skus))
+
+
 def submit_order(
     engine: Engine,
     checker: StockSource,
@@ -477,18 +501,17 @@ def submit_order(
     config: Config,
     *,
     account_id: int | None = None,
+    prepared: Prepared | None = None,
 ) -> Placement:
     """Place an order the way the API does: the ERP asked for stock first (outside any
     transaction), then its answer, the order and its outbox rows in one transaction, and the
     order as ``actor`` reads it (``Placement.details``). A repeated idempotency key skips the
-    stock question and returns the order it made."""
-    with read_scope(engine) as session:
-        known = session.execute(_KEY_USED, {"customer_id": customer_id, "key": request.idempotency_key}).first()
-        ids = [line.product_id for line in request.lines if line.product_id is not None]
-        skus = {line.sku for line in request.lines if line.sku}
-        if ids and known is None:
-            skus |= set(session.execute(_SKUS, {"ids": ids}).scalars())
-    asked = None if known is not None else checker.ask(sorted(skus))
+    stock question and returns the order it made. ``prepared``: ``prepare_order``'s answer when
+    the caller read it already."""
+    if prepared is None:
+        with read_scope(engine) as session:
+            prepared = prepare_order(session, customer_id, request)
+    asked = None if prepared.known else checker.ask(prepared.skus)
     with session_scope(engine) as session:
         placed = place_order(
             session,

@@ -11,7 +11,9 @@ message the mini-program can show as it is; bad input is a 4xx, never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +210,17 @@ def _allow_header(app, methods: dict[str, str]):
     return middleware
 
 
+def _worker_threads(count: int):
+    """A lifespan hook: the event loop's executor, which runs every sync handler, gets
+    ``api.threads`` threads. (asyncio's own default is the CPU count + 4: six threads on a
+    2-core server, so six requests at once, each waiting on its database round trips.)"""
+
+    async def start() -> None:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(count, thread_name_prefix="api"))
+
+    return start
+
+
 def _security_headers(app):
     """ASGI middleware: the standard security headers on every answer (OWASP secure headers):
     no MIME sniffing, no referrer, no framing, a CSP; API answers are never cached (they are
@@ -340,6 +353,7 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
         logging_config=None,  # bridge.logs configured logging once; keep it
         middleware=[_security_headers, _count_requests, lambda app: _allow_header(app, allowed)],
         before_request=edge_guard,
+        on_startup=[_worker_threads(runtime.config.api.threads)],
     )
     for route in app.routes:
         if isinstance(route, HTTPRoute):

@@ -17,7 +17,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 from bridge import customers, orders, reorder, scope, statemachine
 from bridge.db import read_scope, session_scope
 from bridge.models import Order, OrderStatus
-from bridge.orders import LineRequest, OrderRequest, order_details, order_page, submit_order
+from bridge.orders import LineRequest, OrderRequest, order_details, order_page, prepare_order, submit_order
 
 from webapi import fields, views
 from webapi.auth import Me, Principal, Staff, runtime, signed_in, wake_dispatcher
@@ -80,8 +80,16 @@ def place(
     req = OrderRequest(lines=lines, idempotency_key=idempotency_key, address_id=data.address_id, remark=data.remark)
     with read_scope(rt.engine) as session:
         who = signed_in(session, me)
+        prepared = prepare_order(session, who.customer.id, req)
     placed = submit_order(
-        rt.engine, request.app.state.stock, who.actor, who.customer.id, req, rt.config, account_id=who.account.id
+        rt.engine,
+        request.app.state.stock,
+        who.actor,
+        who.customer.id,
+        req,
+        rt.config,
+        account_id=who.account.id,
+        prepared=prepared,
     )
     if placed.created:
         request.app.state.metrics.orders_placed.inc()
