@@ -251,6 +251,14 @@ class Connector(ABC):
         time.sleep(timeout)
         return False
 
+    def settle(self) -> None:
+        """Make what was delivered since the last call durable. The dispatcher calls it before
+        it records a round's deliveries as done, so a connector may leave that last step (a
+        folder's fsync, a commit) to once a round instead of once a message; an error here counts
+        as a transient failure of those deliveries. The default does nothing: each push is
+        durable when it returns."""
+        return None
+
     def close(self) -> None:
         """Release connections, watchers, threads."""
         return None

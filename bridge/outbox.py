@@ -165,6 +165,11 @@ class Delivery:
     """Not tried (a paced channel had no room): due again in this many seconds, no attempt
     counted."""
 
+    @property
+    def plain(self) -> bool:
+        """Delivered, with no answer to keep and nothing to add: recorded in bulk."""
+        return self.ok and not self.result and not self.spawn and self.defer_s is None
+
 
 class Dispatcher:
     """Delivers due outbox messages, oldest first, one at a time per (target, customer).
@@ -369,7 +374,13 @@ class Dispatcher:
         """Record several outcomes in one transaction; how many still had our lease."""
         if not outcomes:
             return 0
+        outcomes = self._settled(outcomes)
+        plain = [m.id for m, d in outcomes if d.plain]
+        outcomes = [(m, d) for m, d in outcomes if not d.plain]
         with session_scope(self.engine) as session:
+            kept = self._record_delivered(session, plain) if plain else 0
+            if not outcomes:
+                return kept
             ids = [m.id for m, _ in outcomes]
             rows = {
                 r.id: r
@@ -380,7 +391,6 @@ class Dispatcher:
                     .execution_options(populate_existing=True)
                 )
             }
-            kept = 0
             for message, delivery in outcomes:
                 kept += self._record(session, rows.get(message.id), message, delivery)
             _record_answers(
@@ -390,6 +400,43 @@ class Dispatcher:
                 self.log,
             )
         return kept
+
+    def _settled(self, outcomes: list[tuple[OutboxMessage, Delivery]]) -> list[tuple[OutboxMessage, Delivery]]:
+        """The ERP deliveries among ``outcomes`` made durable by the connector (``settle``)
+        before they are recorded; when it fails, they count as transient failures."""
+        pushed = [d.ok and m.target == TARGET_ERP for m, d in outcomes]
+        if self.connector is None or not any(pushed):
+            return outcomes
+        try:
+            self.connector.settle()
+        except Exception as exc:  # ConnectorError or a connector bug: deliver again later
+            self.log.warning("connector could not make the round's deliveries durable", error=_text(exc))
+            failed = Delivery(ok=False, error=f"delivered, but not made durable: {_text(exc)}")
+            return [(m, failed if was_pushed else d) for (m, d), was_pushed in zip(outcomes, pushed)]
+        return outcomes
+
+    def _record_delivered(self, session: Session, ids: list[int]) -> int:
+        """Plain deliveries (no answer to keep, nothing to spawn) recorded in one statement,
+        for the rows our lease still holds; how many."""
+        t = OutboxMessage.__table__
+        done = session.execute(
+            sa.update(t)
+            .where(t.c.id.in_(ids), t.c.leased_by == self.worker_id, t.c.status == OutboxStatus.PENDING.value)
+            .values(
+                status=OutboxStatus.DELIVERED.value,
+                delivered_at=self.clock(),
+                attempts=t.c.attempts + 1,
+                lease_until=None,
+                leased_by=None,
+                result=None,
+                last_error=None,
+            )
+            .returning(t.c.id)
+        ).scalars()
+        lost = set(ids) - set(done)
+        for outbox_id in sorted(lost):
+            self.log.warning("lease lost before the outcome was recorded", outbox_id=outbox_id)
+        return len(ids) - len(lost)
 
     def _record(self, session: Session, row: OutboxMessage | None, message: OutboxMessage, delivery: Delivery) -> bool:
         now = self.clock()

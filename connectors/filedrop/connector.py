@@ -235,6 +235,8 @@ class FiledropConnector(Connector):
         self.zone = ZoneInfo(self.context.timezone)
         """Where the ERP's times without an offset are read (``[bridge] timezone``)."""
         self._lock = threading.RLock()
+        self._unsettled: set[Path] = set()
+        """Folders a file was renamed into since the last ``settle`` (their fsync is due)."""
         self._files: dict[str, _InboundFile] = {}
         self._deferred: dict[str, tuple[int, int, int]] = {}
         """Files left for a later look (not readable yet: still open in the ERP)."""
@@ -338,13 +340,24 @@ class FiledropConnector(Connector):
         try:
             if final.is_file() and final.read_bytes() == data:
                 return name  # delivered before, not yet taken by the ERP
-            write_atomic(out, name, data)
+            write_atomic(out, name, data, sync_folder=False)  # settle() fsyncs the folder
+            with self._lock:
+                self._unsettled.add(out)
         except OSError as exc:
             raise TransientError(
                 f"cannot write {final}: {exc.strerror or exc} (is the ERP share mounted and writable?)"
             ) from None
         log.info("file written for the ERP", file=name)
         return name
+
+    def settle(self) -> None:
+        """The folders written to since the last call fsynced, once each: the renames of the
+        round are durable before the dispatcher records them (one folder fsync a round, not
+        one a file)."""
+        with self._lock:
+            folders, self._unsettled = self._unsettled, set()
+        for folder in folders:
+            fsync_dir(folder)
 
     def push_customer(self, doc: dict[str, Any]) -> str | None:
         """Writes ``{seq}_customer-{id}_customer.upsert.{ext}``; the ERP's code comes back as a

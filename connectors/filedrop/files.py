@@ -143,10 +143,11 @@ def remove_stale_temps(folder: Path) -> list[str]:
     return removed
 
 
-def write_atomic(folder: Path, name: str, data: bytes) -> Path:
+def write_atomic(folder: Path, name: str, data: bytes, *, sync_folder: bool = True) -> Path:
     """Write ``data`` to ``folder/name`` so that no reader ever sees a partial file: a
     temporary ``.tmp-…`` file, flushed and fsynced, renamed into place, then the folder
-    fsynced. Replaces a file of the same name. On failure the temporary file is removed and
+    fsynced (unless ``sync_folder`` is false: the caller fsyncs it later, once for several
+    files). Replaces a file of the same name. On failure the temporary file is removed and
     the OSError is raised."""
     final = folder / name
     temp = folder / temp_name(name)
@@ -162,7 +163,8 @@ def write_atomic(folder: Path, name: str, data: bytes) -> Path:
         except OSError:
             pass
         raise
-    fsync_dir(folder)
+    if sync_folder:
+        fsync_dir(folder)
     return final
 
 
