@@ -60,6 +60,9 @@ def setup(folder: Path, database: str | None):
         # Event files are renamed into place (write_atomic): the latency measured is that of an
         # ERP that renames, read at once, not of the default settle time for in-place writers.
         "JHT_CONNECTOR__FILEDROP__SETTLE_S": "0",
+        # Thousands of orders a minute from a few customers: lift the per-customer order limits.
+        "JHT_ORDERS__PER_CUSTOMER_PER_MINUTE": "10000",
+        "JHT_ORDERS__PER_CUSTOMER_PER_DAY": "1000000",
     }
     config = load_config(None, environ=environ)
     engine = make_engine(config)
