@@ -11,13 +11,14 @@ from tests.admin_site import CJK_FONT, DESKTOP, page_errors, watch
 from tests.api_helpers import LiveServer, make_client
 from tests.conftest import require
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "api"
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs" / "api"
 
 
 def test_p18_02_the_schema_viewer_renders_every_operation_with_nothing_from_outside(engine, tmp_path, browser):
     """/schema (Redoc, vendored) renders the whole document — every tag and operation of both
     APIs — while every request that would leave the bridge is refused and recorded: there is
-    none, and the page logs no error. Its screenshot is docs/api/schema.png."""
+    none, and the page logs no error. Its screenshot is docs/api/schema.png, linked from the README."""
     require(CJK_FONT.exists(), f"{CJK_FONT} missing: scripts/test installs fonts-wqy-zenhei")
     client, rt = make_client(engine, tmp_path)
     with LiveServer(client.app) as server:
@@ -48,3 +49,4 @@ def test_p18_02_the_schema_viewer_renders_every_operation_with_nothing_from_outs
         page.screenshot(path=str(DOCS / "schema.png"))
         page.close()
     rt.connector.close()
+    assert "(docs/api/schema.png)" in (REPO / "README.md").read_text(encoding="utf-8")
