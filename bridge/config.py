@@ -677,6 +677,20 @@ def find_config_file(explicit: str | Path | None = None, environ: dict[str, str]
     return None
 
 
+def nothing_configured(explicit: str | Path | None = None, environ: dict[str, str] | None = None) -> str | None:
+    """Why there is no configuration at all — no config file found (``find_config_file``) and no
+    ``JHT_<SECTION>__<KEY>`` variable — with where it looked and what to do; None when there is
+    one. The built-in defaults alone describe no real setup (``jht-bridge check`` says so)."""
+    environ = os.environ if environ is None else environ
+    if find_config_file(explicit, environ) is not None or env_overrides(environ):
+        return None
+    looked = " and ".join(str(Path.cwd() / p) for p in DEFAULT_LOCATIONS)
+    return (
+        f"no configuration found (looked in {looked}; no --config, no ${ENV_CONFIG}, no {ENV_PREFIX}<SECTION>__<KEY> "
+        "variables); run `jht-bridge init` to make one in ./var, or pass --config FILE"
+    )
+
+
 def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     """``JHT_SECTION__KEY[__SUBKEY]=value`` → nested dict. Values stay strings; pydantic coerces."""
     tree: dict[str, Any] = {}

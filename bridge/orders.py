@@ -633,23 +633,24 @@ MAX_CANCEL_REASON = 500
 
 
 @dataclass(frozen=True)
-class StaffAction:
+class OrderAction:
     details: OrderDetails
     """The order after the action, as ``order_details`` reads it."""
     changed: bool
-    """False when there was nothing to do (released before): nothing new for the ERP."""
+    """False when there was nothing to do (released before, or a customer's repeat): nothing new
+    for the ERP."""
 
 
-def release_order(session: Session, actor: Actor, order_no: str) -> StaffAction:
+def release_order(session: Session, actor: Actor, order_no: str) -> OrderAction:
     """Payment confirmed: release the type-2 order ``order_no`` (A1, A6; ``statemachine.release``:
     the ERP gets ``order.release``); releasing a released order again changes nothing."""
     order = order_for(session, actor, order_no)
     done = statemachine.release(session, order, actor)
     session.flush()
-    return StaffAction(order_details(session, actor, order), done is not None)
+    return OrderAction(order_details(session, actor, order), done is not None)
 
 
-def cancel_order(session: Session, actor: Actor, order_no: str, reason: str | None = None) -> StaffAction:
+def cancel_order(session: Session, actor: Actor, order_no: str, reason: str | None = None) -> OrderAction:
     """Cancel ``order_no`` for a staff user, ``reason`` on its timeline (blank: none); the ERP and
     the customer are told (``statemachine.transition``)."""
     text = check_text((reason or "").strip(), "reason", "取消原因")
@@ -660,7 +661,20 @@ def cancel_order(session: Session, actor: Actor, order_no: str, reason: str | No
     order = order_for(session, actor, order_no)
     statemachine.transition(session, order, OrderStatus.CANCELLED, actor, note=text or None)
     session.flush()
-    return StaffAction(order_details(session, actor, order), True)
+    return OrderAction(order_details(session, actor, order), True)
+
+
+def move_own_order(session: Session, actor: Actor, order_no: str, to: OrderStatus) -> OrderAction:
+    """The customer cancels (C13) or confirms receipt of (C9) their own order ``order_no``
+    through the state machine, which tells the ERP. Asking again what this customer already did
+    (the mini-program retries on a flaky network) changes nothing and answers the order as it is
+    (``statemachine.repeated``); anything else the state machine refuses is refused."""
+    order = order_for(session, actor, order_no)
+    if statemachine.repeated(session, order, to, actor):
+        return OrderAction(order_details(session, actor, order), False)
+    statemachine.transition(session, order, to, actor)
+    session.flush()
+    return OrderAction(order_details(session, actor, order), True)
 
 
 def note_order(session: Session, actor: Actor, order_no: str, body: str) -> NoteView:

@@ -35,6 +35,7 @@ from bridge.outbox import customer_key, enqueue, enqueue_notice
 from bridge.timeline import record
 from bridge.scope import may_act_on
 from bridge.types import utcnow
+from bridge.users import contact_or_none
 
 S = OrderStatus
 A = ActorKind
@@ -131,12 +132,50 @@ def allowed(order: Order, to: OrderStatus, actor: Actor) -> str | None:
     return guard(order, actor) if guard else None
 
 
-def _refusal_message(order: Order, to: OrderStatus) -> str:
+def _refusal_message(order: Order, to: OrderStatus, actor: Actor) -> str:
+    if (
+        to == S.CANCELLED
+        and actor.kind == A.CUSTOMER
+        and actor.customer_id == order.customer_id
+        and order.status in OPEN
+    ):
+        # C13: on its way to the customer but released to production (or already produced):
+        # only the salesperson can stop it now, so name them.
+        return f"订单已下达生产，不能在线取消；如需取消，请联系{_contact_text(order)}"
     if to == S.CANCELLED:
         return f"订单当前状态为「{STATUS_LABELS[order.status]}」，不能取消"
     if to == S.COMPLETED:
         return f"订单当前状态为「{STATUS_LABELS[order.status]}」，不能确认收货"
     return f"订单不能从「{STATUS_LABELS[order.status]}」变为「{STATUS_LABELS[to]}」"
+
+
+def _contact_text(order: Order) -> str:
+    """Whom the order's customer asks (``users.contact_or_none``: their salesperson, else an
+    admin), by name and phone where known, in Chinese."""
+    session = object_session(order)
+    customer = session.get(Customer, order.customer_id) if session is not None else None
+    user = contact_or_none(session, customer) if customer is not None else None
+    if user is None:
+        return "您的业务员"
+    who = "您的业务员" if user.id == customer.salesperson_id else "客服"
+    return f"{who}{user.display_name}" + (f"（电话 {user.phone}）" if user.phone else "")
+
+
+def repeated(session: Session, order: Order, to: OrderStatus, actor: Actor) -> bool:
+    """Is asking to move ``order`` to ``to`` a repeat of what this customer already did? True when
+    ``actor`` is the order's customer and the order is in ``to`` by a move that customer (any of
+    its accounts) made: the mini-program retried a request whose answer was lost. The caller then
+    answers with the order as it is; anyone else asking, or a customer asking for what another
+    did (a cancellation by the salesperson, a completion by the system), is a refusal as usual."""
+    if actor.kind != A.CUSTOMER or order.status != to or order.customer_id != actor.customer_id:
+        return False
+    last = session.exec(
+        sa.select(OrderEvent.actor_kind)
+        .where(OrderEvent.order_id == order.id, OrderEvent.action == "status", OrderEvent.to_status == to)
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).first()
+    return last is not None and last[0] == A.CUSTOMER
 
 
 def transition(
@@ -153,7 +192,7 @@ def transition(
     reason = allowed(order, to, actor)
     if reason is not None:
         raise TransitionRefused(
-            _refusal_message(order, to), f"order {order.order_no}: {reason}", order_no=order.order_no
+            _refusal_message(order, to, actor), f"order {order.order_no}: {reason}", order_no=order.order_no
         )
     at = at or utcnow()
     frm = order.status

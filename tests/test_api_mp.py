@@ -7,8 +7,13 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
+from bridge import statemachine
+from bridge.actors import Actor
 from bridge.models import (
     CustomerPrice,
+    Order,
+    OrderStatus,
+    OutboxMessage,
     Product,
     ProductGrant,
     ProductHide,
@@ -125,7 +130,7 @@ def test_c5_c7_ordering_cancel_and_history(api):
     cancelled = c.post(f"/api/mp/v1/orders/{order['order_no']}/cancel", headers=me["headers"])
     assert cancelled.status_code == 200 and cancelled.json()["status_label"] == "已取消"
     again = c.post(f"/api/mp/v1/orders/{order['order_no']}/cancel", headers=me["headers"])
-    assert again.status_code == 409 and "不能取消" in again.json()["message"]
+    assert again.status_code == 200 and again.json() == cancelled.json()  # a retry (issue #18)
     history = c.get("/api/mp/v1/orders?status=cancelled", headers=me["headers"]).json()
     assert [o["order_no"] for o in history["items"]] == [order["order_no"]]
 
@@ -316,3 +321,103 @@ def test_c14_reorder_offers_the_lines_still_visible_at_todays_prices_and_says_wh
     )
     assert confirmed.status_code == 201, confirmed.text
     assert confirmed.json()["order_no"] != placed["order_no"] and confirmed.json()["total_amount"] == "510.00"
+
+
+# --------------------------------------------------------------------------- issue #18
+
+
+def _placed(api, who) -> str:
+    body = {"lines": [{"product_id": api["wheel"].id, "quantity": 2}], "address_id": _address(api, who)}
+    placed = api["client"].post("/api/mp/v1/orders", headers={**who["headers"], **key()}, json=body)
+    assert placed.status_code == 201, placed.text
+    return placed.json()["order_no"]
+
+
+def _erp_moves(api, order_no: str, *statuses: OrderStatus) -> None:
+    with Session(api["rt"].engine) as s:
+        order = s.exec(select(Order).where(Order.order_no == order_no)).one()
+        for status in statuses:
+            statemachine.transition(s, order, status, Actor.erp())
+        s.commit()
+
+
+def _commands(api, order_no: str) -> list[str]:
+    with Session(api["rt"].engine) as s:
+        rows = s.exec(select(OutboxMessage.kind).where(OutboxMessage.aggregate_id == order_no)).all()
+    return sorted(k for k in rows if k.startswith("order.") and k != "order.create")
+
+
+def test_c9_confirming_receipt_again_answers_the_completed_order_and_tells_the_erp_once(api):
+    """C9, C5 (issue #18 point 6): the mini-program retries a receipt confirmation whose answer
+    was lost: the same customer — from another of its accounts too — gets 200 and the order as
+    it is, and the ERP hears ``complete`` once. An order the system completed is not the
+    customer's repeat: confirming it is refused as before."""
+    c = api["client"]
+    me = login(c, "wx-code-1")
+    order_no = _placed(api, me)
+    _erp_moves(api, order_no, OrderStatus.SHIPPED)
+    first = c.post(f"/api/mp/v1/orders/{order_no}/receipt", headers=me["headers"])
+    assert first.status_code == 200 and first.json()["status"] == "completed"
+    again = c.post(f"/api/mp/v1/orders/{order_no}/receipt", headers=me["headers"])
+    assert again.status_code == 200 and again.json() == first.json()
+    assert _commands(api, order_no) == ["order.complete"]
+
+    other = _placed(api, me)
+    _erp_moves(api, other, OrderStatus.SHIPPED)
+    with Session(api["rt"].engine) as s:
+        order = s.exec(select(Order).where(Order.order_no == other)).one()
+        statemachine.transition(s, order, OrderStatus.COMPLETED, Actor.system("auto-complete"))
+        s.commit()
+    refused = c.post(f"/api/mp/v1/orders/{other}/receipt", headers=me["headers"])
+    assert refused.status_code == 409 and refused.json()["message"] == "订单当前状态为「已完成」，不能确认收货"
+
+
+def test_c13_cancelling_again_is_a_repeat_only_of_the_customers_own_cancellation(api):
+    """C13, C5 (issue #18 point 6): a repeated cancel of an order this customer cancelled is 200
+    with the order (the ERP hears ``cancel`` once); an order the salesperson cancelled is
+    refused with its status, as is another customer's order (404, as a missing one)."""
+    c = api["client"]
+    me = login(c, "wx-code-1")
+    mine = _placed(api, me)
+    first = c.post(f"/api/mp/v1/orders/{mine}/cancel", headers=me["headers"])
+    again = c.post(f"/api/mp/v1/orders/{mine}/cancel", headers=me["headers"])
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    assert _commands(api, mine) == ["order.cancel"]
+    stranger = login(c, "wx-code-2")
+    assert c.post(f"/api/mp/v1/orders/{mine}/cancel", headers=stranger["headers"]).status_code == 404
+
+    by_staff = _placed(api, me)
+    with Session(api["rt"].engine) as s:
+        order = s.exec(select(Order).where(Order.order_no == by_staff)).one()
+        statemachine.transition(s, order, OrderStatus.CANCELLED, Actor.admin(1), note="客户电话取消")
+        s.commit()
+    refused = c.post(f"/api/mp/v1/orders/{by_staff}/cancel", headers=me["headers"])
+    assert refused.status_code == 409 and refused.json()["message"] == "订单当前状态为「已取消」，不能取消"
+
+
+def test_c13_a_released_order_is_not_cancelled_online_and_the_customer_is_told_whom_to_call(api):
+    """C13, C3 (issue #18 point 5): a customer who cancels an order released to production is
+    told so — not its status — and whom to contact: their salesperson by name and phone; a
+    customer nobody follows is sent to the admin who answers for them."""
+    c = api["client"]
+    me = login(c, "wx-code-1", invite="INV123")
+    order_no = _placed(api, me)
+    with Session(api["rt"].engine) as s:
+        order = s.exec(select(Order).where(Order.order_no == order_no)).one()
+        statemachine.release(s, order, Actor.sales(api["sales"].id))
+        s.commit()
+    refused = c.post(f"/api/mp/v1/orders/{order_no}/cancel", headers=me["headers"])
+    assert refused.status_code == 409
+    assert (
+        refused.json()["message"] == "订单已下达生产，不能在线取消；如需取消，请联系您的业务员张伟（电话 13700000000）"
+    )
+    assert "等待" not in refused.json()["message"]
+
+    alone = login(c, "wx-code-2")
+    with Session(api["rt"].engine) as s:
+        s.add(StaffUser(username="boss", display_name="王经理", role=StaffRole.ADMIN, password_hash="x"))
+        s.commit()
+    theirs = _placed(api, alone)
+    _erp_moves(api, theirs, OrderStatus.IN_PRODUCTION)
+    told = c.post(f"/api/mp/v1/orders/{theirs}/cancel", headers=alone["headers"]).json()["message"]
+    assert told == "订单已下达生产，不能在线取消；如需取消，请联系客服王经理"

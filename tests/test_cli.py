@@ -40,6 +40,24 @@ def test_o1_init_makes_a_working_setup_in_an_empty_folder(folder):
     assert "[ok  ] schema: up to date" in check.output
 
 
+def test_o1_check_with_no_configuration_says_where_it_looked_and_to_run_init(folder, monkeypatch):
+    """O1 (issue #18 point 7): in a folder with no config (and no JHT_* variables) ``check``
+    does not check the built-in defaults (their missing erp folder, a database made here) but
+    says where it looked and to run ``jht-bridge init``; after that, the same ``check`` passes."""
+    for name in [n for n in os.environ if n.startswith("JHT_") and not n.startswith("JHT_TEST_")]:
+        monkeypatch.delenv(name)
+    result = invoke("check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"[FAIL] config: no configuration found (looked in {folder / 'etc' / 'bridge.toml'} and "
+        f"{folder / 'var' / 'bridge.toml'}; no --config, no $JHT_CONFIG, no JHT_<SECTION>__<KEY> variables); "
+        "run `jht-bridge init` to make one in ./var, or pass --config FILE"
+    ]
+    assert "erp" not in result.output and list(folder.iterdir()) == []
+    assert invoke("init").exit_code == 0
+    assert invoke("check").exit_code == 0
+
+
 def test_o1_init_again_keeps_what_exists(folder):
     invoke("init", "site")
     config = folder / "site" / "bridge.toml"

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import threading
 import time
 from decimal import Decimal
@@ -478,6 +479,52 @@ def test_e3_a_malformed_csv_file_is_quarantined(root, content, reason):
     drop(root, "bad.csv", content)
     (event,) = connector.pull_events(None)[0]
     assert event.kind == "invalid" and reason in event.problem
+
+
+ZH_LINE_CASES = [
+    pytest.param("json", b'{"kind": "stock", "data": {"items": {}}, "sent_at": "today"}', id="the-event"),
+    pytest.param("json", b'[{"kind": "order.status", "data": {}}, "x"]', id="event-n"),
+    pytest.param("json", b'{"data": {"order_no": "X"}}', id="no-kind"),
+    pytest.param("json", b'{"kind": "order.teleported", "data": {}}', id="unknown-kind"),
+    pytest.param("json", b'{"kind": "order.status", "data": {"status": "x"', id="parser-error"),
+    pytest.param("json", b'{"kind": "stock", "data": {"items": {"WA-1": NaN}}}', id="nan"),
+    pytest.param(
+        "json",
+        b'{"kind": "order.shipment", "data": {"order_no": "X", "shipped_at": "03/12/2026 10:00"}}',
+        id="time-field",
+    ),
+    pytest.param("csv", b"kind,sku,quantity\nstock,WA-100,many\n", id="row-quantity"),
+    pytest.param("csv", b"kind,order_no\norder.status," + b"9" * 140_000 + b"\n", id="csv-error"),
+    pytest.param(
+        "csv",
+        b"kind,order_no,shipment_id,shipped_at,sku,quantity\norder.shipment,X,S1,15:40,WA-1,1\n",
+        id="row-time-field",
+    ),
+]
+WORDS_OF_THE_FILE = re.compile(
+    r"'[^']*'|\[[^\]]*\]|\b(?:kind|data|event_id|sku|quantity|shipped_at|as_of|JSON|CSV|NaN|Infinity|NUL)\b"
+    r"|\b(?:order|customer)\.[a-z]+\b|\bstock\b"
+)
+"""What the Chinese line may quote as the file writes it: values, lists of names, field and
+column names, event kinds, the names of the formats."""
+
+
+@pytest.mark.parametrize("fmt, content", ZH_LINE_CASES)
+def test_e10_the_chinese_line_of_a_quarantine_note_is_wholly_chinese(root, fmt, content):
+    """E10 (issue #18 point 8): the note beside a quarantined file has the reason twice: in
+    English for the integrator, in Chinese for the ERP's people — where in the file (事件, 第 N
+    个事件, 第 N 行, 的 shipped_at) and what is wrong, with no English words but what the file
+    itself says."""
+    connector = make_connector(root, format=fmt)
+    drop(root, f"bad.{fmt}", content)
+    (event,) = connector.pull_events(None)[0]
+    assert event.kind == "invalid", event
+    connector.ack(event, "quarantined", event.problem)
+    lines = (root / "error" / f"bad.{fmt}.error.txt").read_text("utf-8-sig").splitlines()
+    english, chinese = lines[lines.index("Reason / 原因:") + 1 : lines.index("Reason / 原因:") + 3]
+    assert english.strip() == event.problem
+    assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
+    assert not re.search(r"[A-Za-z]", WORDS_OF_THE_FILE.sub("", chinese)), chinese
 
 
 def test_e3_csv_rows_of_one_shipment_form_one_event_with_its_lines(root):

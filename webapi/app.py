@@ -293,11 +293,16 @@ class _JsonSchema(JsonRenderPlugin):
 
 
 class _Redoc(RedocRenderPlugin):
-    """Redoc from the bridge itself (webapi/static/redoc), no CDN, no Google fonts."""
+    """Redoc from the bridge itself (webapi/static/redoc, without the logo the bundle would load
+    from its CDN: ``tools/vendor-admin-assets``), no Google fonts, an empty inline icon (else the
+    browser asks for /favicon.ico): the viewer works with no internet."""
 
     def __init__(self):
         super().__init__(
-            path=["/", "/redoc"], js_url="/static/redoc/redoc.standalone.js", google_fonts=False, favicon=""
+            path=["/", "/redoc"],
+            js_url="/static/redoc/redoc.standalone.js",
+            google_fonts=False,
+            favicon='<link rel="icon" href="data:,">',
         )
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:

@@ -14,7 +14,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
-from bridge import customers, orders, reorder, scope, statemachine
+from bridge import customers, orders, reorder, scope
 from bridge.db import read_scope, session_scope
 from bridge.models import Order, OrderStatus
 from bridge.orders import LineRequest, OrderRequest, order_details, order_page, prepare_order, submit_order
@@ -128,14 +128,13 @@ def reorder_lines(request: Request, order_no: fields.OrderNo, me: Me) -> views.R
 
 
 def _move_own_order(request: Request, order_no: str, me: Principal, to: OrderStatus) -> views.CustomerOrderView:
-    """The customer moves their own order through the state machine, which tells the ERP."""
+    """The customer moves their own order (``orders.move_own_order``); a repeat answers it as it is."""
     with session_scope(runtime(request).engine) as session:
         who = signed_in(session, me)
-        order = scope.order_for(session, who.actor, order_no)
-        statemachine.transition(session, order, to, who.actor)
-        session.flush()
-        answer = views.customer_order_view(order_details(session, who.actor, order))
-    wake_dispatcher(request)
+        done = orders.move_own_order(session, who.actor, order_no, to)
+        answer = views.customer_order_view(done.details)
+    if done.changed:
+        wake_dispatcher(request)
     return answer
 
 
@@ -147,7 +146,8 @@ def _move_own_order(request: Request, order_no: str, me: Principal, to: OrderSta
     status_code=200,
 )
 def cancel_my_order(request: Request, order_no: fields.OrderNo, me: Me) -> views.CustomerOrderView:
-    """Cancel an order not yet released to production (C13); the ERP is told."""
+    """Cancel an order not yet released to production (C13); the ERP is told. Cancelling again an
+    order this customer cancelled answers it as it is (200)."""
     return _move_own_order(request, order_no, me, OrderStatus.CANCELLED)
 
 
@@ -159,7 +159,8 @@ def cancel_my_order(request: Request, order_no: fields.OrderNo, me: Me) -> views
     status_code=200,
 )
 def confirm_receipt(request: Request, order_no: fields.OrderNo, me: Me) -> views.CustomerOrderView:
-    """Confirm receipt of a shipped order → 已完成 (C9); the ERP is told."""
+    """Confirm receipt of a shipped order → 已完成 (C9); the ERP is told. Confirming again an order
+    this customer confirmed answers it as it is (200)."""
     return _move_own_order(request, order_no, me, OrderStatus.COMPLETED)
 
 

@@ -124,11 +124,17 @@ def check(
     their owner), dead letters in the outbox and dead or parked ERP events in the inbox (each
     with the command that lists them), and demo logins whose published password still works.
     Prints one line per check: ok, WARN (works, but fix it before going live) or FAIL. Exits 1
-    if any failed; warnings alone exit 0."""
+    if any failed; warnings alone exit 0. With no configuration at all (no config file found, no
+    JHT_* variables) it says where it looked and stops: run `jht-bridge init` first."""
+    from bridge.config import nothing_configured
     from bridge.diagnose import Report, run_checks
     from bridge.types import utcnow
 
     st = state(ctx)
+    if missing := nothing_configured(st.config_path):
+        # Checking the built-in defaults would report their folders, and make a database here.
+        out.print(f"[FAIL] config: {missing}", markup=False)
+        fail("1 check(s) failed")
     config = st.config()
     report = Report(run_checks(config, st.engine(), send_test=send_test), utcnow())
     for result in report.results:

@@ -79,6 +79,7 @@ from connectors.filedrop.formats import (
     encode_document,
     out_name,
     read_time,
+    Where,
     too_large,
 )
 from connectors.filedrop.settings import FiledropSettings
@@ -742,7 +743,7 @@ class FiledropConnector(Connector):
             as_of = datetime.fromtimestamp(st.st_mtime, timezone.utc)
             if as_of_text:
                 try:
-                    as_of = read_time(as_of_text, self.zone, "as_of")
+                    as_of = read_time(as_of_text, self.zone, Where("as_of", "库存快照的 as_of"))
                 except FileProblem as problem:
                     log.warning("stock as_of cannot be read; using the file's time", file=path.name, reason=problem.en)
             self._stock = _StockSnapshot(path, sig, as_of, items)

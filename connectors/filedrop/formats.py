@@ -24,6 +24,7 @@ import io
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -48,6 +49,33 @@ class FileProblem(ValueError):
         super().__init__(en)
         self.en = en
         self.zh = zh
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where in an inbound file a problem is, said for both lines of its note: ``en`` for the
+    integrator, ``zh`` for the ERP's people (whose line is Chinese throughout: field and column
+    names stay as the file writes them)."""
+
+    en: str
+    zh: str
+
+    def field(self, name: str) -> Where:
+        return Where(f"{self.en}: {name}", f"{self.zh}的 {name}")
+
+
+THE_EVENT = Where("the event", "事件")
+"""The one event of a JSON file that holds a single object."""
+
+
+def event_at(n: int) -> Where:
+    """The ``n``-th event (from 1) of a JSON file that holds a list."""
+    return Where(f"event {n}", f"第 {n} 个事件")
+
+
+def row_at(n: int) -> Where:
+    """Row ``n`` of a CSV file (the header is row 1)."""
+    return Where(f"row {n}", f"第 {n} 行")
 
 
 MAX_INBOUND_BYTES = 10 * 1024 * 1024
@@ -84,16 +112,29 @@ def _parse_json(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise FileProblem(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）",
+            f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列附近不符合 JSON 格式（如缺少逗号、引号或括号不成对）",
         ) from None
     except RecursionError:
         raise FileProblem("JSON nested too deeply to be read", "JSON 嵌套过深，无法读取") from None
     except ValueError as exc:
-        raise FileProblem(f"not valid JSON: {exc}", f"JSON 格式错误：{exc}") from None
+        # parse_constant's NaN / Infinity, or an integer longer than Python reads
+        raise FileProblem(
+            f"not valid JSON: {exc}", "JSON 格式错误：含有 JSON 不允许的数值（如 NaN、Infinity 或位数过多的数字）"
+        ) from None
+
+
+_CSV_ERRORS_ZH = {
+    "NUL": "含有 NUL（空）字符，文件可能不是文本或已损坏",
+    "field larger than field limit": "有单元格内容过长",
+    "new-line character seen in unquoted field": "未加引号的单元格中有换行",
+    "unexpected end of data": "文件在引号内结束（引号不成对）",
+}
+"""What the csv module's errors mean, for the ERP's people (matched by a part of its words)."""
 
 
 def _csv_problem(exc: csv.Error) -> FileProblem:
-    return FileProblem(f"not valid CSV: {exc}", f"CSV 格式错误：{exc}")
+    said = next((zh for words, zh in _CSV_ERRORS_ZH.items() if words in str(exc)), "无法按 CSV 格式读取")
+    return FileProblem(f"not valid CSV: {exc}", f"CSV 格式错误：{said}")
 
 
 # --------------------------------------------------------------------------- outgoing
@@ -471,11 +512,11 @@ def default_zone() -> tzinfo:
     return ZoneInfo(ConnectorContext.timezone)
 
 
-def _time_problem(value: str, where: str, en: str, zh: str) -> FileProblem:
-    return FileProblem(f"{where}: {value!r} {en}", f"{where}：时间 {value!r} {zh}")
+def _time_problem(value: str, where: Where, en: str, zh: str) -> FileProblem:
+    return FileProblem(f"{where.en}: {value!r} {en}", f"{where.zh}：时间 {value!r} {zh}")
 
 
-def _localise(naive: datetime, zone: tzinfo, value: str, where: str) -> datetime:
+def _localise(naive: datetime, zone: tzinfo, value: str, where: Where) -> datetime:
     """``naive`` as the wall time it is in ``zone``; refused where a clock change makes that
     wall time happen twice or not at all."""
     first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
@@ -496,7 +537,7 @@ def _localise(naive: datetime, zone: tzinfo, value: str, where: str) -> datetime
     return first
 
 
-def read_time(value: Any, zone: tzinfo, where: str = "the time") -> datetime:
+def read_time(value: Any, zone: tzinfo, where: Where = Where("the time", "时间")) -> datetime:
     """An ERP's time as an aware datetime. ISO 8601 with an offset is taken as it is; a time
     without one — ISO (``2026-12-03T15:40``) or the forms Chinese software writes
     (``2026-12-03 15:40:00``, ``2026/12/03 19:00``, ``2026/12/3 9:05:00``, ``2026.12.03``,
@@ -561,13 +602,13 @@ def read_time(value: Any, zone: tzinfo, where: str = "the time") -> datetime:
     return parsed if parsed.tzinfo is not None else _localise(parsed, zone, value, where)
 
 
-def _local_times(kind: str, data: dict[str, Any], zone: tzinfo, where: str) -> dict[str, Any]:
+def _local_times(kind: str, data: dict[str, Any], zone: tzinfo, where: Where) -> dict[str, Any]:
     """``data`` with its time fields (``TIME_FIELDS``) as ISO 8601 with their offset; an empty
     one is left for the bridge to treat as missing."""
     for field in TIME_FIELDS.get(kind, ()):
         value = data.get(field)
         if value is not None and value != "":
-            data[field] = read_time(value, zone, f"{where}: {field}").isoformat()
+            data[field] = read_time(value, zone, where.field(field)).isoformat()
     return data
 
 
@@ -613,25 +654,25 @@ CSV_EVENT_FIELDS = {
 _SHIPMENT_HEADER = ("order_no", "shipment_id", "courier", "tracking_no", "shipped_at", "order_status")
 
 
-def _kind_problem(kind: Any, where: str) -> FileProblem | None:
+def _kind_problem(kind: Any, where: Where) -> FileProblem | None:
     if not isinstance(kind, str) or not kind:
-        return FileProblem(f"{where}: no kind", f"{where}：缺少 kind（事件类型）")
+        return FileProblem(f"{where.en}: no kind", f"{where.zh}：缺少 kind（事件类型）")
     if kind not in EVENT_KINDS:
         return FileProblem(
-            f"{where}: unknown kind {kind!r} (known: {', '.join(EVENT_KINDS)})",
-            f"{where}：未知的事件类型 {kind!r}",
+            f"{where.en}: unknown kind {kind!r} (known: {', '.join(EVENT_KINDS)})",
+            f"{where.zh}：未知的事件类型 {kind!r}（可用的类型：{'、'.join(EVENT_KINDS)}）",
         )
     return None
 
 
-def _event_id(value: Any, where: str) -> str | None:
+def _event_id(value: Any, where: Where) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
-        raise FileProblem(f"{where}: event_id must be a non-empty text", f"{where}：event_id 必须是非空文本")
+        raise FileProblem(f"{where.en}: event_id must be a non-empty text", f"{where.zh}：event_id 必须是非空文本")
     value = str(value).strip()
     if len(value) > 120:
-        raise FileProblem(f"{where}: event_id longer than 120 characters", f"{where}：event_id 超过 120 个字符")
+        raise FileProblem(f"{where.en}: event_id longer than 120 characters", f"{where.zh}：event_id 超过 120 个字符")
     return value
 
 
@@ -649,31 +690,31 @@ def _json_events(text: str, zone: tzinfo) -> list[dict[str, Any]]:
         )
     events = []
     for i, item in enumerate(items):
-        where = f"event {i + 1}" if isinstance(value, list) else "the event"
+        where = event_at(i + 1) if isinstance(value, list) else THE_EVENT
         if not isinstance(item, dict):
-            raise FileProblem(f"{where} is a JSON {type(item).__name__}, not an object", f"{where} 不是 JSON 对象")
+            raise FileProblem(f"{where.en} is a JSON {type(item).__name__}, not an object", f"{where.zh}不是 JSON 对象")
         unknown = sorted(set(item) - set(EVENT_FIELDS))
         if unknown:
             raise FileProblem(
-                f"{where}: unknown fields {unknown} (an event has only {', '.join(EVENT_FIELDS)})",
-                f"{where}：未知字段 {unknown}（事件只有 event_id、kind、data 三个字段）",
+                f"{where.en}: unknown fields {unknown} (an event has only {', '.join(EVENT_FIELDS)})",
+                f"{where.zh}：未知字段 {unknown}（事件只有 event_id、kind、data 三个字段）",
             )
         if problem := _kind_problem(item.get("kind"), where):
             raise problem
         if not isinstance(item.get("data"), dict):
-            raise FileProblem(f"{where}: data must be an object", f"{where}：data 必须是 JSON 对象")
+            raise FileProblem(f"{where.en}: data must be an object", f"{where.zh}：data 必须是 JSON 对象")
         data = _local_times(item["kind"], dict(item["data"]), zone, where)
         events.append({"event_id": _event_id(item.get("event_id"), where), "kind": item["kind"], "data": data})
     return events
 
 
-def _number(text: str, where: str) -> int | float:
+def _number(text: str, where: Where) -> int | float:
     try:
         value = Decimal(text)
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise FileProblem(f"{where}: quantity {text!r} is not a number", f"{where}：数量 {text!r} 不是数字")
+        raise FileProblem(f"{where.en}: quantity {text!r} is not a number", f"{where.zh}：数量 {text!r} 不是数字")
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -706,14 +747,14 @@ def _csv_events(text: str, zone: tzinfo) -> list[dict[str, Any]]:
         row = {k.strip(): (v or "").strip() for k, v in raw_row.items()}
         if not any(row.values()):
             continue
-        where = f"row {row_no}"
+        where = row_at(row_no)
         if problem := _kind_problem(row.get("kind"), where):
             raise problem
         kind = row["kind"]
         stray = sorted(c for c, v in row.items() if v and c not in ("event_id", "kind", *CSV_EVENT_FIELDS[kind]))
         if stray:
             raise FileProblem(
-                f"{where}: columns {stray} do not belong to a {kind} event",
+                f"{where.en}: columns {stray} do not belong to a {kind} event",
                 f"第 {row_no} 行：{stray} 列不属于 {kind} 事件",
             )
         event_id = _event_id(row.get("event_id") or None, where)
@@ -763,7 +804,7 @@ def _csv_event(rows: list[tuple[int, dict[str, str]]], zone: tzinfo) -> dict[str
                 raise FileProblem(
                     f"row {row_no}: sku {row['sku']} appears twice", f"第 {row_no} 行：sku {row['sku']} 重复"
                 )
-            items[row["sku"]] = _number(row["quantity"], f"row {row_no}")
+            items[row["sku"]] = _number(row["quantity"], row_at(row_no))
         data["items"] = items
     elif kind == "order.shipment":
         for field in _SHIPMENT_HEADER:
@@ -783,7 +824,7 @@ def _csv_event(rows: list[tuple[int, dict[str, str]]], zone: tzinfo) -> dict[str
                         f"row {row_no}: a shipment line needs sku and quantity",
                         f"第 {row_no} 行：发货明细需要 sku 和 quantity",
                     )
-                lines.append({"sku": row["sku"], "quantity": _number(row["quantity"], f"row {row_no}")})
+                lines.append({"sku": row["sku"], "quantity": _number(row["quantity"], row_at(row_no))})
         data["lines"] = lines
     else:
         for field in CSV_EVENT_FIELDS[kind]:
@@ -797,8 +838,8 @@ def _csv_event(rows: list[tuple[int, dict[str, str]]], zone: tzinfo) -> dict[str
                     f"row {first_no}: customer_id {data['customer_id']!r} is not a whole number",
                     f"第 {first_no} 行：customer_id 必须是整数",
                 ) from None
-    data = _local_times(kind, data, zone, f"row {first_no}")
-    return {"event_id": _event_id(first.get("event_id") or None, f"row {first_no}"), "kind": kind, "data": data}
+    data = _local_times(kind, data, zone, row_at(first_no))
+    return {"event_id": _event_id(first.get("event_id") or None, row_at(first_no)), "kind": kind, "data": data}
 
 
 def decode_events(raw: bytes, fmt: str, encoding: str, zone: tzinfo | None = None) -> list[dict[str, Any]]:
@@ -861,15 +902,15 @@ def decode_stock(raw: bytes, fmt: str, encoding: str) -> tuple[str | None, dict[
     text = decode_text(raw, encoding)
     items: dict[str, Decimal] = {}
 
-    def put(sku: Any, qty: Any, where: str) -> None:
+    def put(sku: Any, qty: Any, where: Where) -> None:
         if isinstance(qty, bool) or not isinstance(qty, (int, float, str)):
-            raise FileProblem(f"{where}: quantity {qty!r} is not a number", f"{where}：数量不是数字")
+            raise FileProblem(f"{where.en}: quantity {qty!r} is not a number", f"{where.zh}：数量不是数字")
         try:
             value = Decimal(str(qty).strip())
         except InvalidOperation:
             value = Decimal("NaN")
         if not value.is_finite():
-            raise FileProblem(f"{where}: quantity {qty!r} is not a number", f"{where}：数量不是数字")
+            raise FileProblem(f"{where.en}: quantity {qty!r} is not a number", f"{where.zh}：数量不是数字")
         items[str(sku).strip()] = value
 
     if fmt == "json":
@@ -877,7 +918,7 @@ def decode_stock(raw: bytes, fmt: str, encoding: str) -> tuple[str | None, dict[
         if not isinstance(value, dict) or not isinstance(value.get("items"), dict):
             raise FileProblem('expected {"as_of": "...", "items": {"SKU": quantity, ...}}', "库存文件格式不正确")
         for sku, qty in value["items"].items():
-            put(sku, qty, f"item {sku}")
+            put(sku, qty, Where(f"item {sku}", f"商品 {sku}"))
         as_of = value.get("as_of")
         return (str(as_of) if as_of else None), items
     try:
@@ -887,7 +928,7 @@ def decode_stock(raw: bytes, fmt: str, encoding: str) -> tuple[str | None, dict[
         for row_no, row in enumerate(reader, start=2):
             row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
             if row.get("sku"):
-                put(row["sku"], row.get("quantity", ""), f"row {row_no}")
+                put(row["sku"], row.get("quantity", ""), row_at(row_no))
     except csv.Error as exc:
         raise _csv_problem(exc) from None
     return None, items
