@@ -251,6 +251,12 @@ class Connector(ABC):
         time.sleep(timeout)
         return False
 
+    def writes_to(self) -> list[Path]:
+        """Folders outside the database that this connector writes (the file drop's share): a
+        service installed with a read-only file system (systemd's ``ProtectSystem=strict``) is
+        let write there. The default: none."""
+        return []
+
     def close(self) -> None:
         """Release connections, watchers, threads."""
         return None

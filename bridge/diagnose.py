@@ -317,7 +317,7 @@ def _file_modes(config: Config) -> list[CheckResult]:
     files = []
     if config.source:
         files.append(Path(config.source).resolve())  # absolute: the chmod hint works from any folder
-    db_file = _sqlite_file(config)
+    db_file = sqlite_file(config)
     if db_file is not None:
         files += [db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")]
     secrets = _secret_files(config)
@@ -338,7 +338,8 @@ def _file_modes(config: Config) -> list[CheckResult]:
     return [CheckResult("file permissions", True, "config, database and secret files are private to their owner")]
 
 
-def _sqlite_file(config: Config) -> Path | None:
+def sqlite_file(config: Config) -> Path | None:
+    """The SQLite database file of ``config``; None for another database or an in-memory one."""
     from sqlalchemy.engine import make_url
 
     url = make_url(config.database.url)

@@ -136,14 +136,15 @@ def test_o1_run_says_ready_once_readyz_answers_pings_the_watchdog_and_says_stopp
     assert "sync loops started" in events and "sync loops stopped" in events
 
 
-def test_o1_worker_notifies_through_an_abstract_socket(site):
+def test_o1_worker_notifies_through_an_abstract_socket_and_stops_on_ctrl_c(site):
+    """Ctrl+C (SIGINT) is how WinSW stops the bridge on Windows: the same graceful stop as SIGTERM."""
     manager = NotifySocket(abstract=True)
     proc = _start(site, "worker", env={"NOTIFY_SOCKET": manager.env, "WATCHDOG_USEC": "400000"})
     try:
         (ready,) = manager.wait_for("READY=1")
         assert "STATUS=sync loops running with connector filedrop" in ready.split("\n")
         manager.wait_for("WATCHDOG=1", timeout=5)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)
         manager.wait_for("STOPPING=1", timeout=10)
         output, _ = proc.communicate(timeout=30)
     finally:
@@ -152,6 +153,7 @@ def test_o1_worker_notifies_through_an_abstract_socket(site):
             proc.communicate()
         manager.close()
     assert proc.returncode == 0, output
+    assert "sync loops stopped" in output
 
 
 def test_o1_the_watchdog_is_not_pinged_while_a_sync_loop_is_stuck(site):

@@ -5,7 +5,7 @@ Every command reads the configuration the same way (``--config``, ``$JHT_CONFIG`
 what is wrong and exits non-zero, never a traceback.
 
 One module per command group (``db``, ``users``, ``customers``, ``products``, ``config``,
-``sync``, ``outbox``, ``inbox``, ``notify``) and per family of top-level commands (``setup``: init and
+``sync``, ``outbox``, ``inbox``, ``notify``, ``service``) and per family of top-level commands (``setup``: init and
 check; ``run``: run, serve and worker; ``demo``: demo-data and demo); what they share is in
 ``_common``. They parse, call the rules in ``bridge`` and print. This module puts them
 together, in the order ``--help`` lists them.
@@ -19,7 +19,21 @@ from typing import Annotated, Optional
 import typer
 
 from bridge import __version__
-from bridge.cli import config, customers, db, demo, inbox, notify, outbox, products, run, setup, sync, users
+from bridge.cli import (
+    config,
+    customers,
+    db,
+    demo,
+    inbox,
+    notify,
+    outbox,
+    products,
+    run,
+    service,
+    setup,
+    sync,
+    users,
+)
 from bridge.cli._common import State, out
 
 app = typer.Typer(
@@ -85,6 +99,7 @@ app.add_typer(sync.sync_app, name="sync")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(inbox.inbox_app, name="inbox")
 app.add_typer(notify.notify_app, name="notify")
+app.add_typer(service.service_app, name="service")
 
 
 def main() -> None:
