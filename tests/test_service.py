@@ -116,6 +116,14 @@ def test_o1_the_unit_notifies_restarts_runs_as_its_user_and_writes_only_its_fold
     assert [line for line in lines if line.startswith("ReadWritePaths=")] == [f"ReadWritePaths=-{site}"]
 
 
+def test_o1_a_config_the_bridge_would_refuse_is_named_not_installed(site):
+    config = site / "bridge.toml"
+    config.write_text(config.read_text().replace('name = "filedrop"', 'name = "nosuch"', 1))
+    result = invoke("service", "install", "--config", config, "--dry-run")
+    assert result.exit_code == 2
+    assert "connector.name: unknown connector 'nosuch'" in result.output and "Traceback" not in result.output
+
+
 def test_o1_a_bridge_kept_in_a_home_folder_sees_it_read_only_and_its_data_folder_is_not_repeated():
     svc = systemd_service(
         Path("/home/it/jht/bridge.toml"),

@@ -67,12 +67,16 @@ def _config_path(ctx: typer.Context, config: Optional[Path]) -> Path:
 
 
 def _systemd(ctx: typer.Context, config: Optional[Path], user: Optional[str], executable: Optional[Path]):
+    from bridge.config import ConfigError
     from bridge.plugins import load_connector
     from bridge.service import LINUX_USER, ServiceError, default_executable, systemd_service, writable_folders
 
     path = _config_path(ctx, config)
     cfg = state(ctx).config()
-    connector = load_connector(cfg)
+    try:
+        connector = load_connector(cfg)  # to ask it which folders it writes
+    except ConfigError as exc:  # e.g. its driver is not installed
+        fail(str(exc), code=2)
     try:
         writes = writable_folders(cfg, connector)
     finally:
