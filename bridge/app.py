@@ -16,13 +16,15 @@ import errno
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 from sqlalchemy.engine import Engine
 
+from bridge import runlock
 from bridge.config import Config
 from bridge.db import make_engine
 from bridge.logs import get_logger
@@ -258,7 +260,38 @@ def serve(
     accepts connections (its startup done, the loops started), or once the loops started without
     an API; ``STOPPING=1`` at the first SIGTERM / SIGINT; ``WATCHDOG=1`` from the serving loop
     (uvicorn's, or the one waiting on the sync loops) while no sync loop is stuck in one round
-    longer than ``$WATCHDOG_USEC``."""
+    longer than ``$WATCHDOG_USEC``.
+
+    On SQLite it holds the database's run lock while it runs (``bridge.runlock``): ``restore``
+    refuses to replace the database under it, and it does not start during a restore."""
+    config = rt.config
+    try:
+        with running(config):
+            _serve(rt, host, port, api=api, loops=loops, say=say)
+    except runlock.Locked as exc:
+        rt.engine.dispose()
+        raise StartupError(
+            f"the database is being restored (`jht-bridge restore` holds {exc}): start the bridge when it is done"
+        ) from None
+
+
+@contextmanager
+def running(config: Config) -> Iterator[None]:
+    """Hold the running bridge's lock on its SQLite database (``bridge.runlock``), so that a
+    restore is refused while it runs; nothing on another database."""
+    from bridge.diagnose import sqlite_file
+
+    database = sqlite_file(config)
+    if database is None:
+        yield
+        return
+    with runlock.hold(database, shared=True):
+        yield
+
+
+def _serve(
+    rt: Runtime, host: str | None, port: int | None, *, api: bool, loops: bool, say: Callable[[str], None]
+) -> None:
     config = rt.config
     host, port = host or config.api.host, port or config.api.port
     try:

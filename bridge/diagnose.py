@@ -320,7 +320,7 @@ def _file_modes(config: Config) -> list[CheckResult]:
     db_file = sqlite_file(config)
     if db_file is not None:
         files += [db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")]
-    secrets = _secret_files(config)
+    secrets = list(secret_files(config).values())
     files += secrets
     config_dir = Path(config.source).resolve().parent if config.source else None
     folders = sorted({p.resolve().parent for p in secrets if p.resolve().parent != config_dir})
@@ -348,11 +348,12 @@ def sqlite_file(config: Config) -> Path | None:
     return Path(url.database)
 
 
-def _secret_files(config: Config) -> list[Path]:
-    """Every ``*_file`` key of the config (built-in sections and connector tables)."""
-    found: list[Path] = []
+def secret_files(config: Config) -> dict[str, Path]:
+    """Every ``*_file`` key of the config (built-in sections and connector tables), by its dotted
+    key (``security.token_secret_file``): the files that hold its secrets."""
+    found: dict[str, Path] = {}
 
-    def walk(node) -> None:
+    def walk(node, prefix: str) -> None:
         if isinstance(node, BaseModel):
             items = [
                 *((name, getattr(node, name)) for name in type(node).model_fields),
@@ -365,9 +366,9 @@ def _secret_files(config: Config) -> list[Path]:
         for key, value in items:
             if key.endswith("_file") and isinstance(value, (str, Path)) and str(value):
                 path = Path(value)
-                found.append(path if path.is_absolute() else config.base_dir / path)
+                found[prefix + key] = path if path.is_absolute() else config.base_dir / path
             else:
-                walk(value)
+                walk(value, f"{prefix}{key}.")
 
-    walk(config)
+    walk(config, "")
     return found

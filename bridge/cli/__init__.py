@@ -6,7 +6,7 @@ what is wrong and exits non-zero, never a traceback.
 
 One module per command group (``db``, ``users``, ``customers``, ``products``, ``config``,
 ``sync``, ``outbox``, ``inbox``, ``notify``, ``service``) and per family of top-level commands (``setup``: init and
-check; ``run``: run, serve and worker; ``demo``: demo-data and demo); what they share is in
+check; ``run``: run, serve and worker; ``demo``: demo-data and demo; ``backup``: backup and restore); what they share is in
 ``_common``. They parse, call the rules in ``bridge`` and print. This module puts them
 together, in the order ``--help`` lists them.
 """
@@ -20,6 +20,7 @@ import typer
 
 from bridge import __version__
 from bridge.cli import (
+    backup,
     config,
     customers,
     db,
@@ -90,6 +91,8 @@ app.command()(run.run)
 app.command()(run.serve)
 app.command()(run.worker)
 app.command()(demo.demo)
+app.command()(backup.backup)
+app.command()(backup.restore)
 app.add_typer(db.db_app, name="db")
 app.add_typer(users.users_app, name="users")
 app.add_typer(customers.customers_app, name="customers")
