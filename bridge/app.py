@@ -32,7 +32,7 @@ from bridge.plugins import load_connector, make_plugin_manager, notifiers
 from bridge.products import ItemCodeBook
 from bridge.runtime import Runtime
 from bridge.sdnotify import ServiceManager
-from bridge.wechat import WeChatClient, WeChatNotifier
+from bridge.wechat import LIVE_SETTINGS, WeChatClient, WeChatNotifier
 
 if TYPE_CHECKING:
     import uvicorn
@@ -129,7 +129,7 @@ def check_wechat_mode(config: Config, host: str | None) -> None:
     if host is not None and not is_loopback(host):
         raise StartupError(
             f"wechat.mode = dev accepts any login code; it is refused on {host}. Listen on 127.0.0.1, "
-            "or set wechat.mode = live with wechat.appid and JHT_WECHAT__APP_SECRET."
+            f"or go live: {LIVE_SETTINGS}"
         )
     log.warning("WECHAT DEV MODE: any login code is accepted as a user. For demos and local use only.")
 
