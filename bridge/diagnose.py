@@ -83,6 +83,7 @@ def run_checks(config: Config, engine: Engine, *, send_test: bool = False) -> li
     database = _database(config, engine)
     results += database
     results += _connector(config)
+    results += _wechat(config)
     results += _channels(config, engine, send_test=send_test)
     results += _secrets(config)
     results += _file_modes(config)
@@ -204,6 +205,47 @@ def _connector(config: Config) -> list[CheckResult]:
     finally:
         connector.close()
     return results or [CheckResult(f"connector {connector.name}", True, "no checks reported")]
+
+
+def _wechat(config: Config) -> list[CheckResult]:
+    """WeChat login (O3): in live mode, WeChat's API at ``wechat.base_url`` reached and the AppID
+    and AppSecret accepted, by fetching an access token (the stable token: no other process's
+    token is cut short; nothing is sent to anyone). Dev mode is said as it is."""
+    from bridge.wechat import LIVE_SETTINGS, WeChatClient, WeChatError, WeChatUnavailable
+
+    settings = config.wechat
+    if settings.mode == "dev":
+        return [
+            CheckResult(
+                "wechat",
+                True,
+                "dev mode: any login code is accepted as a user, for demos and local use (`run` refuses it beyond "
+                f"127.0.0.1); to go live {LIVE_SETTINGS}",
+            )
+        ]
+    try:
+        client = WeChatClient(settings)
+    except ValueError as exc:
+        return [CheckResult("wechat", False, str(exc))]
+    try:
+        client.access_token()
+    except WeChatUnavailable as exc:
+        return [CheckResult("wechat", False, f"{settings.base_url} cannot be reached or is busy: {exc}")]
+    except WeChatError as exc:
+        return [
+            CheckResult(
+                "wechat",
+                False,
+                f"{settings.base_url} refused AppID {settings.appid}: {exc} (check wechat.appid and the AppSecret)",
+            )
+        ]
+    finally:
+        client.close()
+    return [
+        CheckResult(
+            "wechat", True, f"live: {settings.base_url} reached, AppID {settings.appid} accepted (access token fetched)"
+        )
+    ]
 
 
 def _channels(config: Config, engine: Engine, *, send_test: bool) -> list[CheckResult]:
