@@ -1,7 +1,9 @@
 """The composition root: the one module that assembles a running bridge.
 
 config → database engine → plugin manager → connector → notifiers (``open_runtime``) → sync
-loops (``Runtime.worker``) → Litestar app (``build_api``, from ``webapi``) → uvicorn (``serve``).
+loops (``Runtime.worker``) → Litestar app (``build_api``, from ``webapi``) → uvicorn (``serve``),
+which also tells a service manager that started the bridge (systemd, ``bridge.sdnotify``) when
+it is ready, when it stops, and that it still works (the watchdog).
 The CLI (``run``, ``serve``, ``worker`` and every command that needs the connector), the tests
 and the benches start the bridge through here. No other module of ``bridge`` imports ``webapi``:
 the core knows nothing of HTTP, and the HTTP layer receives what it needs from here instead of
@@ -14,20 +16,23 @@ import errno
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 from sqlalchemy.engine import Engine
 
+from bridge import runlock
 from bridge.config import Config
 from bridge.db import make_engine
 from bridge.logs import get_logger
 from bridge.plugins import load_connector, make_plugin_manager, notifiers
 from bridge.products import ItemCodeBook
 from bridge.runtime import Runtime
-from bridge.wechat import WeChatClient, WeChatNotifier
+from bridge.sdnotify import ServiceManager
+from bridge.wechat import LIVE_SETTINGS, WeChatClient, WeChatNotifier
 
 if TYPE_CHECKING:
     import uvicorn
@@ -124,16 +129,23 @@ def check_wechat_mode(config: Config, host: str | None) -> None:
     if host is not None and not is_loopback(host):
         raise StartupError(
             f"wechat.mode = dev accepts any login code; it is refused on {host}. Listen on 127.0.0.1, "
-            "or set wechat.mode = live with wechat.appid and JHT_WECHAT__APP_SECRET."
+            f"or go live: {LIVE_SETTINGS}"
         )
     log.warning("WECHAT DEV MODE: any login code is accepted as a user. For demos and local use only.")
 
 
 class Server:
     """uvicorn's server, stopped by our own SIGTERM/SIGINT handlers: uvicorn would re-raise the
-    signal after its shutdown and kill the process before the sync loops finish their work."""
+    signal after its shutdown and kill the process before the sync loops finish their work.
+    ``on_started`` is called once it accepts connections (its startup complete), ``on_tick``
+    on every turn of its main loop (ten times a second) while it serves."""
 
-    def __init__(self, config: uvicorn.Config):
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_started: Callable[[], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
+    ):
         import contextlib
 
         import uvicorn
@@ -142,6 +154,16 @@ class Server:
             @contextlib.contextmanager
             def capture_signals(self):
                 yield
+
+            async def startup(self, sockets=None) -> None:
+                await super().startup(sockets=sockets)
+                if self.started and not self.should_exit and on_started is not None:
+                    on_started()
+
+            async def on_tick(self, counter: int) -> bool:
+                if on_tick is not None:
+                    on_tick()
+                return await super().on_tick(counter)
 
         self.server = _Server(config)
 
@@ -232,7 +254,44 @@ def serve(
     """Run the bridge until SIGTERM or SIGINT: the HTTP API on ``host``:``port`` (default
     ``[api]``) when ``api``, the sync loops (outbox dispatcher, inbox poller) when ``loops``.
     ``say`` gets the lines for the operator. Disposes of ``rt``'s engine at the end; a setting
-    that keeps the bridge from starting is a ``StartupError``."""
+    that keeps the bridge from starting is a ``StartupError``.
+
+    Under a service manager (``$NOTIFY_SOCKET``, ``bridge.sdnotify``): ``READY=1`` once the API
+    accepts connections (its startup done, the loops started), or once the loops started without
+    an API; ``STOPPING=1`` at the first SIGTERM / SIGINT; ``WATCHDOG=1`` from the serving loop
+    (uvicorn's, or the one waiting on the sync loops) while no sync loop is stuck in one round
+    longer than ``$WATCHDOG_USEC``.
+
+    On SQLite it holds the database's run lock while it runs (``bridge.runlock``): ``restore``
+    refuses to replace the database under it, and it does not start during a restore."""
+    config = rt.config
+    try:
+        with running(config):
+            _serve(rt, host, port, api=api, loops=loops, say=say)
+    except runlock.Locked as exc:
+        rt.engine.dispose()
+        raise StartupError(
+            f"the database is being restored (`jht-bridge restore` holds {exc}): start the bridge when it is done"
+        ) from None
+
+
+@contextmanager
+def running(config: Config) -> Iterator[None]:
+    """Hold the running bridge's lock on its SQLite database (``bridge.runlock``), so that a
+    restore is refused while it runs; nothing on another database."""
+    from bridge.diagnose import sqlite_file
+
+    database = sqlite_file(config)
+    if database is None:
+        yield
+        return
+    with runlock.hold(database, shared=True):
+        yield
+
+
+def _serve(
+    rt: Runtime, host: str | None, port: int | None, *, api: bool, loops: bool, say: Callable[[str], None]
+) -> None:
     config = rt.config
     host, port = host or config.api.host, port or config.api.port
     try:
@@ -244,26 +303,51 @@ def serve(
     except BaseException:
         rt.engine.dispose()
         raise
-    if not api:
-        say(f"sync loops running with connector {rt.connector.name}; Ctrl-C stops")
-        try:
-            worker.run_forever()
-        finally:
-            rt.engine.dispose()
-        return
+    manager = ServiceManager()
+
+    def stuck() -> list[str]:
+        return worker.stuck(manager.watchdog_s) if worker is not None and manager.watchdog_s else []
+
+    def stop(*_) -> None:
+        manager.stopping()
+        if server is not None:
+            server.request_exit()
+        else:
+            worker.stop()
+
+    server = None
+    if api:
+        server = Server(
+            server_config(application, config, host, port, access_log=False, lifespan="on"),
+            on_started=lambda: manager.ready(
+                f"API on http://{host}:{port}" + (", sync loops running" if worker else "")
+            ),
+            on_tick=lambda: manager.watchdog(stuck),
+        )
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
     if worker is not None:
         worker.start()
+    if not api:
+        say(f"sync loops running with connector {rt.connector.name}; Ctrl-C stops")
+        manager.ready(f"sync loops running with connector {rt.connector.name}")
+        try:
+            while not worker.stop_event.wait(0.1):
+                manager.watchdog(stuck)
+        finally:
+            manager.stopping()
+            worker.join(30)
+            rt.engine.dispose()
+        return
     say(
         f"API on http://{host}:{port} (OpenAPI: /schema)"
         + (", sync loops running" if worker else "")
         + "; Ctrl-C stops"
     )
-    server = Server(server_config(application, config, host, port, access_log=False, lifespan="on"))
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: server.request_exit())
     try:
         server.run(sock)
     finally:
+        manager.stopping()
         sock.close()
         if worker is not None:
             worker.stop()

@@ -155,6 +155,19 @@ class LogSection(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "console", "json"] = "auto"
     """auto: readable when stderr is a terminal, JSON lines otherwise (services, containers)."""
+    file: Path | None = None
+    """JSON lines also written to this file by the long-running commands (``run``, ``serve``,
+    ``worker``; not by one-off commands), rotated by size. The service units set it
+    (``JHT_LOG__FILE``); relative to the config file's folder."""
+    file_max_mb: int = Field(10, ge=1, le=1024)
+    """Size at which the log file is rotated (bridge.log → bridge.log.1 …)."""
+    file_backups: int = Field(5, ge=1, le=100)
+    """Rotated log files kept besides the current one."""
+
+    @field_validator("file")
+    @classmethod
+    def _file_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return relative_to_config(value, info)
 
 
 class OrdersSection(_Section):

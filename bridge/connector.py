@@ -259,6 +259,12 @@ class Connector(ABC):
         durable when it returns."""
         return None
 
+    def writes_to(self) -> list[Path]:
+        """Folders outside the database that this connector writes (the file drop's share): a
+        service installed with a read-only file system (systemd's ``ProtectSystem=strict``) is
+        let write there. The default: none."""
+        return []
+
     def close(self) -> None:
         """Release connections, watchers, threads."""
         return None

@@ -83,6 +83,7 @@ def run_checks(config: Config, engine: Engine, *, send_test: bool = False) -> li
     database = _database(config, engine)
     results += database
     results += _connector(config)
+    results += _wechat(config)
     results += _channels(config, engine, send_test=send_test)
     results += _secrets(config)
     results += _file_modes(config)
@@ -206,6 +207,47 @@ def _connector(config: Config) -> list[CheckResult]:
     return results or [CheckResult(f"connector {connector.name}", True, "no checks reported")]
 
 
+def _wechat(config: Config) -> list[CheckResult]:
+    """WeChat login (O3): in live mode, WeChat's API at ``wechat.base_url`` reached and the AppID
+    and AppSecret accepted, by fetching an access token (the stable token: no other process's
+    token is cut short; nothing is sent to anyone). Dev mode is said as it is."""
+    from bridge.wechat import LIVE_SETTINGS, WeChatClient, WeChatError, WeChatUnavailable
+
+    settings = config.wechat
+    if settings.mode == "dev":
+        return [
+            CheckResult(
+                "wechat",
+                True,
+                "dev mode: any login code is accepted as a user, for demos and local use (`run` refuses it beyond "
+                f"127.0.0.1); to go live {LIVE_SETTINGS}",
+            )
+        ]
+    try:
+        client = WeChatClient(settings)
+    except ValueError as exc:
+        return [CheckResult("wechat", False, str(exc))]
+    try:
+        client.access_token()
+    except WeChatUnavailable as exc:
+        return [CheckResult("wechat", False, f"{settings.base_url} cannot be reached or is busy: {exc}")]
+    except WeChatError as exc:
+        return [
+            CheckResult(
+                "wechat",
+                False,
+                f"{settings.base_url} refused AppID {settings.appid}: {exc} (check wechat.appid and the AppSecret)",
+            )
+        ]
+    finally:
+        client.close()
+    return [
+        CheckResult(
+            "wechat", True, f"live: {settings.base_url} reached, AppID {settings.appid} accepted (access token fetched)"
+        )
+    ]
+
+
 def _channels(config: Config, engine: Engine, *, send_test: bool) -> list[CheckResult]:
     """Each configured notice channel (built-in or a plugin's with a ``check``): reachable and
     its credentials accepted, without sending; ``send_test``: a test message too."""
@@ -317,10 +359,10 @@ def _file_modes(config: Config) -> list[CheckResult]:
     files = []
     if config.source:
         files.append(Path(config.source).resolve())  # absolute: the chmod hint works from any folder
-    db_file = _sqlite_file(config)
+    db_file = sqlite_file(config)
     if db_file is not None:
         files += [db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")]
-    secrets = _secret_files(config)
+    secrets = list(secret_files(config).values())
     files += secrets
     config_dir = Path(config.source).resolve().parent if config.source else None
     folders = sorted({p.resolve().parent for p in secrets if p.resolve().parent != config_dir})
@@ -338,7 +380,8 @@ def _file_modes(config: Config) -> list[CheckResult]:
     return [CheckResult("file permissions", True, "config, database and secret files are private to their owner")]
 
 
-def _sqlite_file(config: Config) -> Path | None:
+def sqlite_file(config: Config) -> Path | None:
+    """The SQLite database file of ``config``; None for another database or an in-memory one."""
     from sqlalchemy.engine import make_url
 
     url = make_url(config.database.url)
@@ -347,11 +390,12 @@ def _sqlite_file(config: Config) -> Path | None:
     return Path(url.database)
 
 
-def _secret_files(config: Config) -> list[Path]:
-    """Every ``*_file`` key of the config (built-in sections and connector tables)."""
-    found: list[Path] = []
+def secret_files(config: Config) -> dict[str, Path]:
+    """Every ``*_file`` key of the config (built-in sections and connector tables), by its dotted
+    key (``security.token_secret_file``): the files that hold its secrets."""
+    found: dict[str, Path] = {}
 
-    def walk(node) -> None:
+    def walk(node, prefix: str) -> None:
         if isinstance(node, BaseModel):
             items = [
                 *((name, getattr(node, name)) for name in type(node).model_fields),
@@ -364,9 +408,9 @@ def _secret_files(config: Config) -> list[Path]:
         for key, value in items:
             if key.endswith("_file") and isinstance(value, (str, Path)) and str(value):
                 path = Path(value)
-                found.append(path if path.is_absolute() else config.base_dir / path)
+                found[prefix + key] = path if path.is_absolute() else config.base_dir / path
             else:
-                walk(value)
+                walk(value, f"{prefix}{key}.")
 
-    walk(config)
+    walk(config, "")
     return found

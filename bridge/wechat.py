@@ -64,6 +64,14 @@ _DEV_CODE = re.compile(r"^[\w-]{1,60}$", re.ASCII)
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
+LIVE_SETTINGS = (
+    "set wechat.mode = live, wechat.appid and the AppSecret (wechat.app_secret_file) in the config, or in the "
+    "environment JHT_WECHAT__MODE=live JHT_WECHAT__APPID=wx... (the mini-program's AppID, mp.weixin.qq.com: "
+    "开发管理 → 开发设置) JHT_WECHAT__APP_SECRET=..."
+)
+"""What to set for real WeChat logins, as the operator reads it at start (a container's log too)."""
+
+
 class WeChatError(Exception):
     """WeChat refused or failed a call; ``errcode`` is WeChat's (None when there was no
     WeChat answer: a timeout, an HTTP error), ``errmsg`` its words, ``api`` the call."""
@@ -190,7 +198,8 @@ class WeChatClient:
             return
         if not settings.appid or not self._secret:
             raise ValueError(
-                "wechat.appid and JHT_WECHAT__APP_SECRET are needed in live mode; or set wechat.mode = dev"
+                f"wechat.appid and JHT_WECHAT__APP_SECRET are needed in live mode ({LIVE_SETTINGS}); or set "
+                "wechat.mode = dev (local use only)"
             )
         self._http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout_s, transport=transport)
 

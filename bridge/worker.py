@@ -2,8 +2,10 @@
 auto-completion of shipped orders (``bridge.autocomplete``) in a third, every
 ``AUTO_COMPLETE_EVERY_S`` (at start, then hourly; off when ``orders.auto_complete_days`` is 0).
 
-``Worker`` runs both until told to stop (SIGTERM / SIGINT, or ``stop()``), then finishes the
-message in hand and returns. Each loop waits on three things at once: stop, "new work" (an
+``Worker`` runs them until told to stop (``stop()``; ``bridge.app.serve`` calls it on SIGTERM /
+SIGINT), then finishes the message in hand and returns. ``stuck()`` names the loops that have been
+in one round (a delivery, a poll) for too long: the service manager's watchdog is pinged only
+while there are none (``bridge.sdnotify``). Each loop waits on three things at once: stop, "new work" (an
 order placed in this process wakes the dispatcher; a new file wakes the poller through the
 connector's ``wait_for_events``) and its poll interval.
 
@@ -15,9 +17,10 @@ over when its session ends). On SQLite run one worker process (``jht-bridge run`
 from __future__ import annotations
 
 import hashlib
-import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -69,6 +72,8 @@ class Worker:
         self.dispatch = dispatch
         self.poll_inbox = poll_inbox
         self.auto_complete_every_s = auto_complete_every_s
+        self._busy: dict[str, float] = {}
+        """Loop name → when (monotonic) the round in hand began; waiting loops are not here."""
 
     def wake(self) -> None:
         """Tell the dispatcher there is a new message (same process)."""
@@ -98,14 +103,22 @@ class Worker:
         self.connector.close()
         log.info("sync loops stopped")
 
-    def run_forever(self) -> None:
-        """Run until SIGTERM or SIGINT (main thread only)."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stop())
-        self.start()
-        while not self.stop_event.wait(0.5):
-            pass
-        self.join(timeout=30)
+    def stuck(self, limit_s: float) -> list[str]:
+        """The loops in one round for longer than ``limit_s`` seconds, and those that ended
+        while the worker was not told to stop. Waiting for work is not being stuck."""
+        now = time.monotonic()
+        names = [name for name, since in list(self._busy.items()) if now - since > limit_s]
+        if not self.stop_event.is_set():
+            names += [f"{thread.name} (ended)" for thread in self.threads if not thread.is_alive()]
+        return names
+
+    @contextmanager
+    def _round(self, name: str) -> Iterator[None]:
+        self._busy[name] = time.monotonic()
+        try:
+            yield
+        finally:
+            self._busy.pop(name, None)
 
     # -- loops ------------------------------------------------------------------------------
 
@@ -115,7 +128,8 @@ class Worker:
         full = self.config.outbox.batch_size
         while not self.stop_event.is_set():
             try:
-                handled = self.dispatcher.run_once()
+                with self._round("outbox"):
+                    handled = self.dispatcher.run_once()
             except Exception:
                 log.exception("outbox dispatch round failed; retrying")
                 handled = 0
@@ -139,7 +153,8 @@ class Worker:
                 if not leader.held():
                     continue
                 try:
-                    handled = self.poller.run_once()
+                    with self._round("inbox"):
+                        handled = self.poller.run_once()
                 except Exception as exc:
                     # The ERP side is away: say so once in a while, not at every poll.
                     failures += 1
@@ -163,7 +178,8 @@ class Worker:
         days = self.config.orders.auto_complete_days
         while not self.stop_event.is_set():
             try:
-                done = autocomplete.run(self.engine, days)
+                with self._round("auto-complete"):
+                    done = autocomplete.run(self.engine, days)
             except Exception:
                 log.exception("auto-completion of shipped orders failed; retrying later")
                 done = []
@@ -185,7 +201,8 @@ class Worker:
         every = min(settings.ops_digest_interval_s, OPS_DIGEST_CHECK_S)
         while not self.stop_event.wait(every):
             try:
-                queued = self.queue_ops_digest()
+                with self._round("ops-digest"):
+                    queued = self.queue_ops_digest()
             except Exception:
                 log.exception("the admins' digest failed; retrying later")
                 queued = False

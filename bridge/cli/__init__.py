@@ -5,8 +5,8 @@ Every command reads the configuration the same way (``--config``, ``$JHT_CONFIG`
 what is wrong and exits non-zero, never a traceback.
 
 One module per command group (``db``, ``users``, ``customers``, ``products``, ``config``,
-``sync``, ``outbox``, ``inbox``, ``notify``) and per family of top-level commands (``setup``: init and
-check; ``run``: run, serve and worker; ``demo``: demo-data and demo); what they share is in
+``sync``, ``outbox``, ``inbox``, ``notify``, ``service``) and per family of top-level commands (``setup``: init and
+check; ``run``: run, serve and worker; ``demo``: demo-data and demo; ``backup``: backup and restore); what they share is in
 ``_common``. They parse, call the rules in ``bridge`` and print. This module puts them
 together, in the order ``--help`` lists them.
 """
@@ -19,7 +19,22 @@ from typing import Annotated, Optional
 import typer
 
 from bridge import __version__
-from bridge.cli import config, customers, db, demo, inbox, notify, outbox, products, run, setup, sync, users
+from bridge.cli import (
+    backup,
+    config,
+    customers,
+    db,
+    demo,
+    inbox,
+    notify,
+    outbox,
+    products,
+    run,
+    service,
+    setup,
+    sync,
+    users,
+)
 from bridge.cli._common import State, out
 
 app = typer.Typer(
@@ -76,6 +91,8 @@ app.command()(run.run)
 app.command()(run.serve)
 app.command()(run.worker)
 app.command()(demo.demo)
+app.command()(backup.backup)
+app.command()(backup.restore)
 app.add_typer(db.db_app, name="db")
 app.add_typer(users.users_app, name="users")
 app.add_typer(customers.customers_app, name="customers")
@@ -85,6 +102,7 @@ app.add_typer(sync.sync_app, name="sync")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(inbox.inbox_app, name="inbox")
 app.add_typer(notify.notify_app, name="notify")
+app.add_typer(service.service_app, name="service")
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ class State:
     config_path: Optional[Path] = None
     log_level: Optional[str] = None
     _config: Optional[Config] = None
+    _log_file: bool = False
     _engine: object = field(default=None, repr=False)
 
     def config(self) -> Config:
@@ -36,10 +37,31 @@ class State:
                 self._config = load_config(self.config_path)
             except ConfigError as exc:
                 fail(str(exc), code=2)
-            from bridge.logs import setup_logging
-
-            setup_logging(self.log_level or self._config.log.level, self._config.log.format)
+            self._setup_logging()
         return self._config
+
+    def log_to_file(self) -> None:
+        """Write ``log.file`` too from now on, if it is set: the long-running commands (``run``,
+        ``serve``, ``worker``) do, one-off commands never (two processes rotating one file would
+        lose lines, and an admin's command would leave files the service user cannot rotate)."""
+        self._log_file = True
+        self._setup_logging()
+
+    def _setup_logging(self) -> None:
+        from bridge.logs import setup_logging
+
+        settings = self.config().log
+        file = settings.file if self._log_file else None
+        try:
+            setup_logging(
+                self.log_level or settings.level,
+                settings.format,
+                file=file,
+                file_max_bytes=settings.file_max_mb * 2**20,
+                file_backups=settings.file_backups,
+            )
+        except OSError as exc:
+            fail(f"log.file: cannot write {file}: {exc.strerror or exc}", code=2)
 
     def engine(self):
         """The database engine, made once; a database the config names but this install cannot

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bridge.cli._common import check_schema, fail, out, runtime
+from bridge.cli._common import check_schema, fail, out, runtime, state
 
 HostOption = Annotated[
     Optional[str], typer.Option(help="Address to listen on (default: api.host, 127.0.0.1).", show_default=False)
@@ -41,6 +41,7 @@ def _serve(ctx: typer.Context, host: Optional[str], port: Optional[int], *, api:
     from bridge.app import StartupError, serve
 
     check_schema(ctx)
+    state(ctx).log_to_file()
     rt = runtime(ctx)
     try:
         serve(rt, host, port, api=api, loops=loops, say=lambda line: out.print(line, markup=False))

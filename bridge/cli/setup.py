@@ -119,7 +119,8 @@ def check(
     ] = False,
 ) -> None:
     """Diagnose the setup: configuration, database (reachable, schema up to date), the ERP
-    connector, each notice channel (reachable, credentials accepted; nothing is sent unless
+    connector, WeChat login (live mode: WeChat's API reached and the AppID and secret accepted,
+    by fetching an access token), each notice channel (reachable, credentials accepted; nothing is sent unless
     --send-test), the token key, file permissions (config, database and secret files private to
     their owner), dead letters in the outbox and dead or parked ERP events in the inbox (each
     with the command that lists them), and demo logins whose published password still works.

@@ -787,6 +787,10 @@ class FiledropConnector(Connector):
         except Exception as exc:
             return [CheckLine("filedrop", False, f"looking at the file-drop folder failed: {type(exc).__name__}")]
 
+    def writes_to(self) -> list[Path]:
+        """The share: out/, in/, archive/ and error/ are all written."""
+        return [self.root]
+
     def check(self) -> list[CheckLine]:
         """Root and folders present and writable, files waiting both ways, quarantined files,
         stale temporary files, the stock snapshot and its age. Never raises."""
