@@ -172,7 +172,16 @@ class Worker:
                     log.info("inbox poll works again", after_failures=failures)
                     failures = 0
                 if handled == 0:
-                    self.connector.wait_for_events(interval)
+                    self._wait_for_events(interval)
+
+    def _wait_for_events(self, interval: float) -> None:
+        """The connector's wait, in slices of at most a second so that ``stop`` is heeded soon
+        even with a long inbox.poll_interval_s (the connector knows nothing of the stop)."""
+        deadline = time.monotonic() + interval
+        while not self.stop_event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.connector.wait_for_events(min(left, 1.0)):
+                return
 
     def _auto_complete_loop(self) -> None:
         days = self.config.orders.auto_complete_days

@@ -429,3 +429,17 @@ def test_e6_erp_postgresql_server_stopped_and_started_under_load_loses_nothing_a
             rt.connector.close()
         assert simulator.errors == [] and late.errors == [] and placer.errors == []
         assert_delivered_once_in_order(engine, erp, placer.placed)
+
+
+def test_o1_a_worker_stops_within_seconds_even_with_a_long_inbox_poll_interval(engine, tmp_path):
+    """O1: a stop (SIGTERM of a service) is heeded within about a second while the inbox loop
+    waits for the ERP's events, whatever inbox.poll_interval_s says (here 60 s)."""
+    rt = filedrop_runtime(engine, tmp_path, JHT_INBOX__POLL_INTERVAL_S="60")
+    worker = rt.worker()
+    worker.start()
+    time.sleep(1.5)  # the inbox loop found nothing and waits
+    started = time.monotonic()
+    worker.stop()
+    worker.join(30)
+    assert not any(thread.is_alive() for thread in worker.threads)
+    assert time.monotonic() - started < 5
