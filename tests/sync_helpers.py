@@ -15,7 +15,6 @@ from decimal import Decimal
 from itertools import count as counter
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import unquote, urlsplit
 
 from sqlmodel import Session
 
@@ -172,39 +171,50 @@ def sqlite_erp(folder: Path) -> str:
 
 
 @contextmanager
+def scratch_database(url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database ``{prefix}_<random>`` on the PostgreSQL server of ``url`` (a
+    SQLAlchemy URL); yields its SQLAlchemy URL (password included), drops it at the end, sessions
+    still on it and all."""
+    import psycopg
+    import sqlalchemy as sa
+
+    parts = sa.make_url(url)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    server = {
+        "host": parts.host or "127.0.0.1",
+        "port": parts.port or 5432,
+        "user": parts.username or "",
+        "password": parts.password or "",
+        "dbname": parts.database or "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield parts.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(**server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
 def postgresql_erp(url: str) -> Iterator[str]:
     """The reference interface tables in a new database on the PostgreSQL server of ``url`` (a
     SQLAlchemy URL), reached through psqlODBC; yields the connection string, drops the database
     at the end."""
-    import psycopg
+    import sqlalchemy as sa
 
     from tests.doubles.odbc_erp import create_schema
 
     require_odbc_driver("PostgreSQL Unicode")
-    parts = urlsplit(url)
-    user, password = unquote(parts.username or ""), unquote(parts.password or "")
-    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
-    name = f"jht_erp_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(
-        host=host, port=port, user=user, password=password, dbname=parts.path.lstrip("/") or "postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    connection_string = (
-        f"Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid={user};Pwd={password}"
-    )
-    try:
+    with scratch_database(url, "jht_erp") as erp_url:
+        parts = sa.make_url(erp_url)
+        connection_string = (
+            f"Driver={{PostgreSQL Unicode}};Server={parts.host or '127.0.0.1'};Port={parts.port or 5432};"
+            f"Database={parts.database};Uid={parts.username};Pwd={parts.password}"
+        )
         create_schema(connection_string, "postgresql")
         yield connection_string
-    finally:
-        with psycopg.connect(
-            host=host,
-            port=port,
-            user=user,
-            password=password,
-            dbname=parts.path.lstrip("/") or "postgres",
-            autocommit=True,
-        ) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def odbc_connector_toml(connection_string: str, dialect: str, folder: Path) -> str:
