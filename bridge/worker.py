@@ -238,19 +238,34 @@ class Worker:
 
 
 class _InboxLeadership:
-    """One inbox poller per connector on PostgreSQL (advisory lock on a held connection)."""
+    """One inbox poller per connector on PostgreSQL (advisory lock on a held connection). The
+    leader looks at its lock's session at most every ``RECHECK_S`` between polls: when that
+    session is gone (the server restarted, the network dropped it), so is the lock, another
+    worker may hold it by now, and this one stops polling until it has the lock again."""
+
+    RECHECK_S = 1.0
 
     def __init__(self, engine: Engine, name: str, stop: threading.Event, interval: float):
         self.engine, self.key, self.stop, self.interval = engine, _lock_key(name), stop, interval
         self.conn = None
         self.leading = engine.dialect.name != "postgresql"
+        self.checked = 0.0
 
     def __enter__(self):
         return self
 
     def held(self) -> bool:
-        if self.leading:
+        if self.leading and (self.conn is None or time.monotonic() - self.checked < self.RECHECK_S):
             return True
+        if self.leading:
+            try:
+                self.conn.execute(text("SELECT 1"))
+                self.conn.commit()
+                self.checked = time.monotonic()
+                return True
+            except Exception as exc:
+                log.warning("lost the inbox lock with its database session; taking it again", error=str(exc))
+                self._drop()
         try:
             if self.conn is None:
                 self.conn = self.engine.connect()
@@ -261,7 +276,7 @@ class _InboxLeadership:
             self._drop()
             got = False
         if got:
-            self.leading = True
+            self.leading, self.checked = True, time.monotonic()
             log.info("this worker polls the inbox")
             return True
         self.stop.wait(self.interval)

@@ -4,6 +4,8 @@ moves ignored — each with its reason, and the loop goes on."""
 
 from __future__ import annotations
 
+import time
+
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -281,6 +283,38 @@ def test_e3_the_inbox_lead_passes_on_to_the_next_worker_in_the_same_process(engi
     for _ in range(3):  # whichever pooled connection the next one gets, the lock is free
         with _InboxLeadership(engine, "memory", stop, 0.01) as nxt:
             assert nxt.held()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_e3_a_poller_whose_lock_session_died_stops_polling_once_another_took_the_lead(engine):
+    """PostgreSQL: when the session holding the inbox lock ends under a live worker (the
+    server restarted, the network cut it), the lock is free and another worker takes it; the
+    first one notices at its next look (RECHECK_S) and polls no more: never two pollers."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from bridge.worker import _InboxLeadership
+
+    stop = threading.Event()
+    with (
+        _InboxLeadership(engine, "memory", stop, 0.01) as first,
+        _InboxLeadership(engine, "memory", stop, 0.01) as rival,
+    ):
+        first.RECHECK_S = 0.05
+        assert first.held() and not rival.held()
+        pid = first.conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        first.conn.commit()
+        with engine.connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            admin.commit()
+        for _ in range(100):  # the server needs a moment to end the backend and free its lock
+            if rival.held():
+                break
+        assert rival.leading
+        time.sleep(0.1)
+        assert not first.held()
+        assert not first.leading
 
 
 def test_e6_the_inbox_loop_backs_off_from_an_unreachable_erp_by_the_outboxs_formula(engine, erp):
