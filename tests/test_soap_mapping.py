@@ -105,3 +105,29 @@ def test_the_guide_names_every_setting_and_only_real_ones():
     assert keys <= fields, keys - fields
     for field in fields:
         assert field in text, f"{field} is not explained in docs/soap-connector.md"
+
+
+def test_p19_7_e1_template_functions_for_an_erps_types():
+    """#19 point 7, E1: the date of a timestamp (for an xs:date, in a zone or the time's own
+    offset), exact decimals to a number of places, a text cut to an ERP field's length, and a
+    literal list; a wrong argument is a MappingError naming the function."""
+    doc = sample_order(placed_at="2026-11-25T20:30:00+00:00") | {"remark": "请用木箱包装，轻拿轻放"}
+    assert render("date(placed_at)", doc) == "2026-11-25"
+    assert render("date(placed_at, 'Asia/Shanghai')", doc) == "2026-11-26"  # 04:30 next day in Wuxi
+    assert render("date('2026-11-25')", doc) == "2026-11-25"
+    assert render("date(nowhere)", doc) is None  # nothing there stays nothing: the key is left out
+    assert render("decimal(lines[0].unit_price, `3`)", doc) == "12.500"
+    assert render("decimal('2.345', `2`)", doc) == "2.35"  # half up, not to even
+    assert render("decimal(`7`, `0`)", doc) == "7"
+    assert render("cut(remark, `4`)", doc) == "请用木箱"
+    assert render("cut(remark, `50`)", doc) == doc["remark"]
+    assert render("list('Released', order_no)", doc) == ["Released", doc["order_no"]]
+    assert render("list()", doc) == []
+    for bad, words in [
+        ("date('25.11.2026')", "date: '25.11.2026' is not an ISO time or date"),
+        ("date(placed_at, 'Mars/Olympus')", "unknown time zone"),
+        ("decimal('abc', `2`)", "decimal: 'abc' is not a number"),
+        ("cut(remark, `-1`)", "cut: the length must be"),
+    ]:
+        with pytest.raises(MappingError, match=words):
+            render(bad, doc)

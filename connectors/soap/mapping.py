@@ -24,6 +24,11 @@ A **template** is built by ``render(template, data)``:
   ``$default`` makes an unknown value an error; null stays null);
 - any other table is an object of the rendered values; keys whose value renders to null are left out.
 
+Besides JMESPath's own functions, templates have the few an ERP's types ask for
+(``FUNCTIONS``): ``date(time[, zone])`` the date of an ISO time (for an ``xs:date``),
+``decimal(number, places)`` exact decimal text rounded half up, ``cut(text, length)`` the first
+characters of a text (an ERP field's length), ``list(a, b, …)`` a list of its arguments.
+
 JMESPath (https://jmespath.org) is used rather than a home-made path syntax: it is specified,
 tested in many languages, and integrators may already know it from other tools.
 """
@@ -36,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import jmespath
+from jmespath import functions as jp_functions
 from jmespath.exceptions import JMESPathError
 
 OPERATIONS = ("push_customer", "push_order", "order_command", "push_merge", "query_stock", "pull_events")
@@ -58,6 +64,84 @@ class MappingError(ValueError):
     """The mapping file is wrong (at load) or a template cannot be applied to the data."""
 
 
+class _Functions(jp_functions.Functions):
+    """The functions templates have besides JMESPath's own (see the module's docstring)."""
+
+    def _validate_arguments(self, args, signature, function_name):
+        # An argument marked "optional" (the last one) may be left out: jmespath has no such notion.
+        if signature and signature[-1].get("optional") and len(args) == len(signature) - 1:
+            signature = signature[:-1]
+        return super()._validate_arguments(args, signature, function_name)
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string"], "optional": True})
+    def _func_date(self, value, zone=None):
+        return _date_of(value, zone)
+
+    @jp_functions.signature({"types": ["string", "number", "null"]}, {"types": ["number"]})
+    def _func_decimal(self, value, places):
+        return _decimal_text(value, places)
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["number"]})
+    def _func_cut(self, value, length):
+        if value is None:
+            return None
+        if length < 0 or length != int(length):
+            raise MappingError(f"cut: the length must be a whole number ≥ 0, not {length!r}")
+        return value[: int(length)]
+
+    @jp_functions.signature({"types": [], "variadic": True, "optional": True})
+    def _func_list(self, *items):
+        return list(items)
+
+
+def _date_of(value: str | None, zone: str | None) -> str | None:
+    """The date (``YYYY-MM-DD``) of an ISO time or date, in ``zone`` (an IANA name) when given,
+    else in the time's own offset."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise MappingError(f"date: {value!r} is not an ISO time or date") from None
+    if zone:
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MappingError(f"date: unknown time zone {zone!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        moment = moment.astimezone(tz)
+    return moment.date().isoformat()
+
+
+def _decimal_text(value: Any, places: Any) -> str | None:
+    """``value`` (a number or decimal text) rounded half up to ``places`` decimals, as exact text."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+    if value is None or value == "":
+        return None
+    if places < 0 or places != int(places) or places > 28:
+        raise MappingError(f"decimal: places must be a whole number from 0 to 28, not {places!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError(f"decimal: {value!r} is not a number") from None
+    if not number.is_finite():
+        raise MappingError(f"decimal: {value!r} is not a number")
+    return format(number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP), "f")
+
+
+FUNCTIONS = ("date", "decimal", "cut", "list")
+"""The functions templates have besides JMESPath's own."""
+_OPTIONS = jmespath.Options(custom_functions=_Functions())
+
+
 @lru_cache(maxsize=1024)
 def _compiled(expression: str):
     try:
@@ -69,7 +153,7 @@ def _compiled(expression: str):
 def render(template: Any, data: Any) -> Any:
     if isinstance(template, str):
         try:
-            return _compiled(template).search(data)
+            return _compiled(template).search(data, options=_OPTIONS)
         except JMESPathError as exc:
             raise MappingError(f"{template!r}: {exc}") from None
     if isinstance(template, list):
