@@ -131,3 +131,45 @@ def test_p19_7_e1_template_functions_for_an_erps_types():
     ]:
         with pytest.raises(MappingError, match=words):
             render(bad, doc)
+
+
+def test_p19_1_2_e7_steps_and_services_in_a_mapping_are_checked_by_key():
+    """#19 points 1 and 2, E7: an operation is one call or a short list of steps, each on the
+    service it names; a mistake in one is named by its key."""
+    good = {name: {"operation": "X"} for name in ("push_customer", "push_order", "query_stock")}
+    good["query_stock"]["response"] = {"stock": {"$dict": "@", "$key": "a", "$value": "b"}}
+    good["pull_events"] = {
+        "operation": "P",
+        "service": "events",
+        "response": {"events": {"$each": "@", "$item": {"id": "a", "kind": "b", "data": "c"}}},
+    }
+    good["order_command"] = {
+        "steps": [
+            {"service": "sales_order", "operation": "Read", "request": {"No": "order_no"}},
+            {"service": "sales_order", "operation": "Update", "when": "steps[0]", "request": {"Key": "steps[0].Key"}},
+        ],
+        "response": {"ok": "steps[1] != null"},
+    }
+    assert validate(good) == []
+    problems = "\n".join(
+        validate(
+            good
+            | {
+                "order_command": {
+                    "operation": "C",
+                    "steps": [
+                        {"operation": "Read", "when": "a[?", "already_exists": "maybe", "requst": {}},
+                        {"service": "", "request": {"Key": "steps[0].Key"}},
+                    ],
+                },
+                "push_order": {"steps": []},
+            }
+        )
+    )
+    assert "order_command: steps, or operation: not both" in problems
+    assert "order_command.steps[0].when: bad JMESPath expression" in problems
+    assert 'order_command.steps[0].already_exists: true, false or "retry"' in problems
+    assert "order_command.steps[0]: unknown key(s) requst" in problems
+    assert "order_command.steps[1].operation: the WSDL operation's name is required" in problems
+    assert "order_command.steps[1].service: the name of a [connector.soap.services] table" in problems
+    assert "push_order.steps: a list of 1 to 8 tables" in problems

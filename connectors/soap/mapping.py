@@ -12,6 +12,27 @@ A mapping file (TOML) has one table per contract operation (``push_customer``, `
     [push_order.response]                   # what we read back from its answer
     erp_ref = "BillId"
 
+An operation may name the service it is on (``service = "customer"``: a table of
+``[connector.soap.services]``; default: the one of ``connector.soap.wsdl``), and may be a short
+sequence of **steps** instead of one call (an ERP whose Update needs the Key a Read returns)::
+
+    [order_command]
+    steps = [
+      { service = "sales_order", operation = "Read", request = { No = "order_no" } },
+      { service = "sales_order", operation = "Update", when = "steps[0]",
+        request = { SalesOrder = { Key = "steps[0].Key", Status = "'Released'" } } },
+    ]
+    response = { ok = "steps[1] != null" }
+
+Each step's request (and ``when``, which skips the step when it renders false or null) is
+rendered on the document with ``steps``: the answers of the steps before it (null for a step
+skipped, or answered "already exists"); with steps, ``response`` is rendered on the same, after
+the last step (with ``operation``, on the one answer). ``already_exists`` says what a fault meaning
+"already there" (``connector.soap.already_exists``) is for a step: ``true`` delivered (the
+step's answer is null and the next steps run), ``"retry"`` try the whole message again later,
+``false`` a fault like any other. Default: ``true`` for a table with ``operation``, as before
+steps existed; ``false`` for a step, so only a step the mapping marks may count as delivered.
+
 A **template** is built by ``render(template, data)``:
 
 - a string is a JMESPath expression evaluated on the data (``order_no``, ``customer.erp_code``,
@@ -47,6 +68,10 @@ from jmespath.exceptions import JMESPathError
 OPERATIONS = ("push_customer", "push_order", "order_command", "push_merge", "query_stock", "pull_events")
 REQUIRED_OPERATIONS = ("push_customer", "push_order", "order_command", "query_stock", "pull_events")
 DIRECTIVES = {"$each", "$item", "$dict", "$key", "$value", "$map", "$default"}
+TABLE_KEYS = {"operation", "service", "request", "response", "steps", "already_exists"}
+STEP_KEYS = {"operation", "service", "request", "when", "already_exists"}
+MAX_STEPS = 8
+ALREADY_EXISTS_CHOICES = (True, False, "retry")
 
 # What each operation's response template may set (and what the connector reads from it).
 RESPONSE_KEYS = {
@@ -236,6 +261,46 @@ def _check_template(template: Any, where: str, problems: list[str]) -> None:
             _check_template(sub, f"{where}.{key}", problems)
 
 
+def _check_step(step: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(step, dict):
+        problems.append(f"{where}: must be a table")
+        return
+    if where.endswith("]"):
+        extra = set(step) - STEP_KEYS
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+    if not isinstance(step.get("operation"), str) or not step.get("operation"):
+        problems.append(f"{where}.operation: the WSDL operation's name is required")
+    if "service" in step and (not isinstance(step["service"], str) or not step["service"]):
+        problems.append(f"{where}.service: the name of a [connector.soap.services] table")
+    if "already_exists" in step and step["already_exists"] not in ALREADY_EXISTS_CHOICES:
+        problems.append(f'{where}.already_exists: true, false or "retry"')
+    if "when" in step:
+        if not isinstance(step["when"], str):
+            problems.append(f"{where}.when: a JMESPath expression")
+        else:
+            _check_template(step["when"], f"{where}.when", problems)
+    request = step.get("request", {})
+    if not isinstance(request, dict):
+        problems.append(f"{where}.request: must be a table of the operation's parameters")
+    else:
+        _check_template(request, f"{where}.request", problems)
+
+
+def steps_of(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of a (validated) operation table: its ``steps``, or the one call of a table
+    with ``operation`` (``already_exists`` true unless it says otherwise)."""
+    if "steps" in table:
+        return [{"already_exists": False, **step} for step in table["steps"]]
+    step = {k: v for k, v in table.items() if k in STEP_KEYS}
+    return [{"already_exists": True, **step}]
+
+
+def services_of(mapping: dict[str, Any]) -> set[str]:
+    """The service names a mapping's steps name ("" for the default one)."""
+    return {step.get("service", "") for table in mapping.values() for step in steps_of(table)}
+
+
 def validate(mapping: dict[str, Any]) -> list[str]:
     """Problems of a mapping, each naming its key (empty: fine)."""
     problems = []
@@ -251,16 +316,21 @@ def validate(mapping: dict[str, Any]) -> list[str]:
         if not isinstance(table, dict):
             problems.append(f"{name}: must be a table")
             continue
-        extra = set(table) - {"operation", "request", "response"}
+        extra = set(table) - TABLE_KEYS
         if extra:
             problems.append(f"{name}: unknown key(s) {', '.join(sorted(extra))}")
-        if not isinstance(table.get("operation"), str) or not table.get("operation"):
-            problems.append(f"{name}.operation: the WSDL operation's name is required")
-        request = table.get("request", {})
-        if not isinstance(request, dict):
-            problems.append(f"{name}.request: must be a table of the operation's parameters")
+        if "steps" in table:
+            both = sorted(set(table) & {"operation", "service", "request", "already_exists"})
+            if both:
+                problems.append(f"{name}: steps, or {', '.join(both)}: not both (each step has its own)")
+            steps = table["steps"]
+            if not isinstance(steps, list) or not steps or len(steps) > MAX_STEPS:
+                problems.append(f"{name}.steps: a list of 1 to {MAX_STEPS} tables")
+                steps = []
+            for n, step in enumerate(steps):
+                _check_step(step, f"{name}.steps[{n}]", problems)
         else:
-            _check_template(request, f"{name}.request", problems)
+            _check_step({k: v for k, v in table.items() if k in STEP_KEYS}, name, problems)
         response = table.get("response", {})
         if not isinstance(response, dict):
             problems.append(f"{name}.response: must be a table")
