@@ -536,19 +536,35 @@ class SoapConnector(Connector):
             self._call(*message)
 
     def query_stock(self, skus: list[str]) -> dict[str, Decimal]:
-        if not skus:
+        """Stock by sku. The mapping may ask by the shop's codes (``skus``) or by the ERP's item
+        codes (``codes``: each sku's ``erp_item_code``, the sku itself where its product has
+        none; ``erp_item_codes``: only those there are); an answer keyed by either is read back
+        by sku."""
+        wanted = list(dict.fromkeys(s for s in skus if s))
+        if not wanted:
             return {}
-        stock = self._call("query_stock", self._stock_data(list(skus))).get("stock") or {}
-        wanted = set(skus)
+        data = self._stock_data(wanted)
+        by_code = {item["erp_item_code"]: item["sku"] for item in data["items"] if item["erp_item_code"]}
+        stock = self._call("query_stock", data).get("stock") or {}
         out = {}
-        for sku, qty in stock.items():
-            if str(sku) in wanted and qty is not None:
-                out[str(sku)] = Decimal(str(qty))
+        for key, qty in stock.items():
+            key = str(key)
+            sku = key if key in wanted else by_code.get(key)
+            if sku is not None and qty is not None:
+                out[sku] = Decimal(str(qty))
         return out
 
     def _stock_data(self, skus: list[str]) -> dict[str, Any]:
-        """What the mapping of ``query_stock`` is rendered on."""
-        return {"skus": skus}
+        """What the mapping of ``query_stock`` is rendered on: ``skus``, ``codes``,
+        ``erp_item_codes`` and ``items`` [{sku, erp_item_code}] (see ``query_stock``)."""
+        lookup = self.context.item_codes
+        codes = dict(lookup.erp_item_codes(skus)) if lookup is not None and skus else {}
+        return {
+            "skus": skus,
+            "codes": [codes.get(sku) or sku for sku in skus],
+            "erp_item_codes": [codes[sku] for sku in skus if codes.get(sku)],
+            "items": [{"sku": sku, "erp_item_code": codes.get(sku)} for sku in skus],
+        }
 
     def pull_events(self, cursor: str | None, limit: int = 100) -> tuple[list[ErpEvent], str | None]:
         """Events after the cursor. When the ERP's event cursors are whole numbers (the usual
