@@ -237,3 +237,72 @@ def test_p19_5_7_e1_order_lines_carry_erp_item_codes_and_the_date_is_an_xs_date(
     assert [line["sku"] for line in held["lines"]] == [line["erp_item_code"] for line in order["lines"]]
     assert held["placed_at"] == "2026-11-26"  # 01:30 the next morning in Wuxi
     assert len(held["ship_to"]) == 100 and held["ship_to"].startswith("江苏省 无锡市 新吴区 长江路 88 号")
+
+
+# =========================================================================== point 6
+
+
+def mistaken(tmp_path: Path, *changes: tuple[str, str]) -> str:
+    """The worked example's mapping with ``changes`` (each text must be there), as a file."""
+    text = PAGES_MAPPING.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "mistaken.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_p19_6_o3_check_names_a_wrong_field_inside_a_parameter(pages_server, tmp_path):
+    """#19 point 6, O3: a key of a request that is not an element of its parameter's type —
+    inside the SalesOrder, inside each of its lines — fails ``check`` by its path, with the
+    elements there are; so does a value the type cannot take, built from a sample document."""
+    mapping = mistaken(
+        tmp_path,
+        ('External_Document_No = "order_no"', 'External_Doc_No = "order_no"'),
+        ('Quantity = "quantity"', 'Qty = "quantity"'),
+    )
+    lines = {line.name: line for line in pages_connector(pages_server, tmp_path, mapping=mapping).check()}
+    create = lines["operation push_order step 0"]
+    assert not create.ok
+    assert "push_order.steps[0].request.SalesOrder.External_Doc_No: not an element of SalesOrder (it has: Key, No," in (
+        create.detail
+    )
+    assert "push_order.steps[0].request.SalesOrder.SalesLines.Sales_Order_Line[].Qty: not an element of" in (
+        create.detail
+    )
+    assert [name for name, line in lines.items() if not line.ok] == ["operation push_order step 0"]
+
+    mapping = mistaken(tmp_path, ("Order_Date = \"date(placed_at, 'Asia/Shanghai')\"", 'Order_Date = "ship_to"'))
+    lines = {line.name: line for line in pages_connector(pages_server, tmp_path, mapping=mapping).check()}
+    create = lines["operation push_order step 0"]
+    assert not create.ok and "a request built from a sample push_order document does not fit Create" in create.detail
+    assert "The Date type doesn't accept collections" in create.detail
+
+
+def test_p19_6_o3_check_names_a_wrong_answer_path_and_an_operation_on_the_wrong_service(pages_server, tmp_path):
+    """#19 point 6 and point 1, O3: a field the response (or a later step) reads that the
+    answer's type lacks fails ``check`` by name; query_stock pointed at the sales-order service
+    (which has a ReadMultiple too) fails on the answer it reads."""
+    mapping = mistaken(
+        tmp_path,
+        ('erp_ref = "steps[0].No || steps[1][0].No"', 'erp_ref = "steps[0].No || steps[1][0].Number"'),
+        (
+            'Key = "steps[0][0].Key", No = "steps[0][0].No", Status',
+            'Key = "steps[0].Key", No = "steps[0][0].No", Status',
+        ),
+        ('service = "item"', 'service = "sales_order"'),
+    )
+    lines = {line.name: line for line in pages_connector(pages_server, tmp_path, mapping=mapping).check()}
+    assert not lines["answer push_order"].ok
+    assert "steps[1][0].Number: Number is not in SalesOrder (it has: Key, No," in lines["answer push_order"].detail
+    update = lines["operation order_command step 1"]
+    assert not update.ok and "Key: the answer there is a list of SalesOrder (index it: [0])" in update.detail
+    assert lines["operation query_stock"].ok  # the operation and its filter exist there too…
+    stock = lines["answer query_stock"]
+    assert not stock.ok and "Inventory is not in SalesOrder" in stock.detail  # …the answer does not fit
+    assert sorted(name for name, line in lines.items() if not line.ok) == [
+        "answer push_order",
+        "answer query_stock",
+        "operation order_command step 1",
+    ]

@@ -58,6 +58,7 @@ from bridge.connector import (
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.soap.mapping import MappingError, load_mapping, render, services_of, steps_of
+from connectors.soap.shapes import ANY, Shape, StepsRoot, answer_shape, path_problems, request_problems
 
 DEFAULT_MAPPING = ("soap", "jht-erp.mapping.toml")
 
@@ -636,35 +637,68 @@ class SoapConnector(Connector):
             return lines
         for op, table in self.mapping.items():
             steps = steps_of(table)
+            answers: list[Shape] = []
             for n, step in enumerate(steps):
                 label = f"operation {op}" if "steps" not in table else f"operation {op} step {n}"
-                lines.append(self._check_operation(label, step, bound[step.get("service", "")]))
+                line, operation = self._check_operation(op, label, step, bound[step.get("service", "")], answers)
+                lines.append(line)
+                answers.append(ANY if operation is None else answer_shape(operation))
+            if "steps" in table:
+                root: Shape = StepsRoot(answers)
+            else:
+                root = answers[0]
+            problems = path_problems(table.get("response", {}), root, f"{op}.response")
+            if table.get("response"):
+                lines.append(
+                    CheckLine(
+                        f"answer {op}",
+                        not problems,
+                        "; ".join(problems) or "every field the mapping reads is in the answer's type",
+                    )
+                )
         stock_service = steps_of(self.mapping["query_stock"])[0].get("service", "")
         lines.append(self._check_call(bound[stock_service].address))
         return lines
 
-    def _check_operation(self, label: str, step: dict[str, Any], bound: "_Bound") -> CheckLine:
+    def _check_operation(
+        self, op: str, label: str, step: dict[str, Any], bound: "_Bound", before: list[Shape]
+    ) -> tuple[CheckLine, Any]:
+        """One step checked against its service: the operation is there, every key of its
+        request is an element of the parameters' types (by name, nested ones too), a request
+        built from a sample document fits them, and the answers of the steps ``before`` it have
+        the fields its templates read. Returns the line and zeep's operation (None: missing)."""
+        import zeep
+
         name = step["operation"]
         binding = bound.service._binding
         try:
             operation = binding.get(name)
         except ValueError:
             known = ", ".join(sorted(binding._operations))
-            return CheckLine(label, False, f"{name} is not in the WSDL{_of(bound)} (it has: {known})")
-        wanted = set(step.get("request", {}))
-        body = getattr(operation.input, "body", None)
-        have: set[str] = set()
-        if body is not None and getattr(body.type, "elements", None) is not None:
-            have = {n for n, _ in body.type.elements}
-        missing = wanted - have if have else set()
-        if missing:
-            return CheckLine(
-                label,
-                False,
-                f"{name} has no parameter(s) {', '.join(sorted(missing))} (it has: {', '.join(sorted(have))})",
-            )
+            return CheckLine(label, False, f"{name} is not in the WSDL{_of(bound)} (it has: {known})"), None
+        where = f"{op}.request" if label == f"operation {op}" else f"{op}.steps[{len(before)}].request"
+        problems = request_problems(step.get("request", {}), operation, where)
+        if "steps" in self.mapping[op]:
+            scope = StepsRoot(list(before))
+            problems += path_problems(step.get("request", {}), scope, where)
+            if "when" in step:
+                problems += path_problems(step["when"], scope, where.replace(".request", ".when"))
+        if not problems:
+            data = {**_sample(op), "steps": [None] * len(before)}
+            try:
+                params = render(step.get("request", {}), data)
+                binding._create(name, (), params, client=bound.client, options=bound.service._binding_options)
+            except (TypeError, ValueError, AttributeError, MappingError) as exc:
+                problems.append(f"a request built from a sample {op} document does not fit {name}: {exc}")
+            except zeep.exceptions.ValidationError as exc:
+                if "steps" not in json.dumps(step.get("request", {})):  # else: a value from an answer
+                    problems.append(f"a request built from a sample {op} document does not fit {name}: {exc}")
+            except zeep.exceptions.Error as exc:
+                problems.append(f"a request built from a sample {op} document does not fit {name}: {exc}")
+        if problems:
+            return CheckLine(label, False, f"{name}: " + "; ".join(problems)), operation
         signature = operation.input.signature(as_output=False)
-        return CheckLine(label, True, f"{name}({signature})")
+        return CheckLine(label, True, f"{name}({signature})"), operation
 
     def _check_call(self, address: str) -> CheckLine:
         """Reachable and authenticated: one harmless call (query_stock of one made-up code)."""
@@ -724,6 +758,62 @@ def _matches(markers: list[str], code: str, text: str) -> bool:
 
 def _last_operation(table: dict[str, Any]) -> str:
     return steps_of(table)[-1]["operation"]
+
+
+def _sample(op: str) -> dict[str, Any]:
+    """A document of operation ``op`` with every field filled, for ``check`` to build requests from."""
+    at = "2026-11-25T08:30:00+08:00"
+    customer = {"id": 1, "erp_code": "C0001", "name": "示例客户有限公司"}
+    if op == "push_customer":
+        return {
+            "schema": "jht.customer/1",
+            **customer,
+            "type": 2,
+            "contact_name": "王建国",
+            "phone": "13912345678",
+            "salesperson": {"username": "sales", "name": "张伟"},
+            "merged_ids": [2],
+            "updated_at": at,
+        }
+    if op == "push_order":
+        line = {
+            "line_no": 1,
+            "sku": "WA-100",
+            "erp_item_code": "01.10.001",
+            "name": "白刚玉平形砂轮",
+            "spec": "PSA 100×20×32",
+            "marking": "WA60K5V",
+            "quantity": 10,
+            "unit": "片",
+            "unit_price": "12.50",
+            "amount": "125.00",
+        }
+        return {
+            "schema": "jht.order/1",
+            "order_no": "JHT-CHECK-0001",
+            "customer": customer,
+            "customer_type": 2,
+            "released": False,
+            "placed_at": at,
+            "ship_to": {
+                "recipient": "李娜",
+                "phone": "13800001111",
+                "province": "江苏省",
+                "city": "无锡市",
+                "district": "新吴区",
+                "detail": "长江路 88 号",
+            },
+            "remark": "示例",
+            "total_amount": "125.00",
+            "lines": [line],
+        }
+    if op == "order_command":
+        return _command_data("JHT-CHECK-0001", "release", at, None)
+    if op == "push_merge":
+        return {"schema": "jht.customer_merge/1", "survivor": customer, "absorbed": {**customer, "id": 2}, "at": at}
+    if op == "query_stock":
+        return {"skus": ["WA-100"], "codes": ["01.10.001"], "erp_item_codes": ["01.10.001"], "items": []}
+    return {"cursor": "0", "after": 0, "limit": 100}
 
 
 def _command_data(order_no: str, command: str, at: datetime | str, doc: dict[str, Any] | None) -> dict[str, Any]:
