@@ -6,9 +6,14 @@ our results), is data: a mapping file (``connectors.soap.mapping``). The default
 ``etc/soap/jht-erp.mapping.toml`` drives the reference service of ``etc/soap/jht-erp.wsdl``; an
 integrator writes another for an ERP's own WSDL (docs/soap-connector.md) without touching Python.
 
+Each mapped operation is on the service it names (``[connector.soap.services.NAME]``: a WSDL
+per entity) or the default one (``wsdl``), and may be a short sequence of steps whose templates
+see the answers before them (read the record, then update it with its Key); a concurrency fault
+runs the sequence again (``connectors.soap.mapping``).
+
 Behaviour:
 
-- the WSDL is loaded once per connector (lazily, so the bridge starts while the ERP is down); a
+- each WSDL is loaded once per connector (lazily, so the bridge starts while the ERP is down); a
   WSDL given by URL is fetched fresh when possible and kept in ``wsdl_cache``, so a restart
   works from the cached copy while the ERP's web server is down;
 - timeouts on connect and read for every call; TLS verified by default (``ca_bundle`` for a
