@@ -403,7 +403,7 @@ class SoapConnector(Connector):
         table = self.mapping[op]
         steps = steps_of(table)
         answers: list[Any] = []
-        scope = {**data, "steps": answers}
+        scope = {**data, "steps": answers} if "steps" in table else data  # one call: the document as it is
         for n, step in enumerate(steps):
             label = op if "steps" not in table else f"{op} step {n} ({step['operation']})"
             if "when" in step:
@@ -503,7 +503,7 @@ class SoapConnector(Connector):
             return []
         op, data = message
         steps = steps_of(self.mapping[op])
-        scope = {**data, "steps": []}
+        scope = {**data, "steps": []} if "steps" in self.mapping[op] else data
         shown: list[Rendered] = []
         for n, step in enumerate(steps):
             if n > 0:
