@@ -306,3 +306,29 @@ def test_p19_6_o3_check_names_a_wrong_answer_path_and_an_operation_on_the_wrong_
         "answer query_stock",
         "operation order_command step 1",
     ]
+
+
+def test_p19_1_e7_a_bridge_toml_with_a_service_per_wsdl_loads_and_checks(pages_server, tmp_path):
+    """#19 point 1, E7: the services as an integrator writes them in bridge.toml — one
+    [connector.soap.services.NAME] table per WSDL — load with the config and check all ok; a
+    service the mapping names but the file lacks is a config error naming it."""
+    from bridge.config import ConfigError, load_config
+    from bridge.plugins import load_connector
+
+    tables = "".join(
+        f'[connector.soap.services.{name}]\nwsdl = "{url}"\n' for name, url in pages_server.wsdl_urls.items()
+    )
+    head = (
+        '[connector]\nname = "soap"\n[connector.soap]\n'
+        f'mapping = "{PAGES_MAPPING.as_posix()}"\nwsdl_cache = "cache"\n'
+        f'already_exists = ["already exists"]\nconcurrency_faults = ["{CONFLICT}"]\n'
+    )
+    (tmp_path / "bridge.toml").write_text(head + tables, encoding="utf-8")
+    connector = load_connector(load_config(tmp_path / "bridge.toml", environ={}))
+    try:
+        assert [line for line in connector.check() if not line.ok] == []
+    finally:
+        connector.close()
+    (tmp_path / "bridge.toml").write_text(head + tables.split("[connector.soap.services.bridge]")[0], encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"names service\(s\) bridge, not in connector.soap.services"):
+        load_connector(load_config(tmp_path / "bridge.toml", environ={}))
