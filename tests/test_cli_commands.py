@@ -170,6 +170,27 @@ def test_e6_outbox_list_shows_the_erps_words_as_they_are(site, order):
     assert [r[6] for r in rows(listed.stdout)] == [words]
 
 
+def test_p19_8_e6_a_dead_letters_whole_text_is_in_outbox_show_and_preview_and_cut_visibly_in_the_list(site, order):
+    """#19 point 8, E6: a dead letter's reason longer than the list's column is cut there with a
+    mark, and ``outbox show ID`` and ``outbox preview ID`` show it whole, as the ERP wrote it."""
+    create, _ = site.outbox()
+    words = "SOAP fault Client: Another user has modified the record for this Sales Order after you retrieved it " + (
+        "from the database. Refresh the record and try again [订单 " + "X" * 200 + " 结束]"
+    )
+    site.set_outbox(create.id, status=OutboxStatus.DEAD, attempts=1, last_error=words, result={"erp_ref": "SO-1"})
+    listed = rows(site("outbox", "list", "--status", "dead").stdout)[0][6]
+    assert listed.endswith("…") and words.startswith(listed[:-1]) and len(listed) == 80
+    shown = site("outbox", "show", create.id)
+    assert shown.exit_code == 0, shown.output
+    assert words in shown.stdout
+    assert "status: dead" in shown.stdout and '"erp_ref": "SO-1"' in shown.stdout
+    assert f'"order_no": "{order.order_no}"' in shown.stdout
+    preview = site("outbox", "preview", create.id)
+    assert preview.exit_code == 0 and f"# last error: {words}" in preview.stdout
+    missing = site("outbox", "show", 9999)
+    assert missing.exit_code == 1 and "outbox message 9999 does not exist" in missing.output
+
+
 def test_p12_14_e8_outbox_preview_shows_the_file_that_is_sent_and_sends_nothing(site, order):
     """#12 point 14, E8: ``outbox preview`` shows what the connector sends — for the file drop,
     the file's name in out/ and its text — not the document; a notice shows its document."""

@@ -217,9 +217,10 @@ def test_p12_14_e8_render_is_the_envelope_a_delivery_posts(tmp_path, monkeypatch
         assert "cancel" in command.text.lower() and "JHT-20261125-0301" in command.text
 
         posted = []
-        post_xml = connector._client.transport.post_xml
+        transport = connector._connect().client.transport
+        post_xml = transport.post_xml
         monkeypatch.setattr(
-            connector._client.transport,
+            transport,
             "post_xml",
             lambda address, envelope, headers: (
                 posted.append(etree.tostring(envelope, encoding="unicode")) or post_xml(address, envelope, headers)

@@ -105,3 +105,71 @@ def test_the_guide_names_every_setting_and_only_real_ones():
     assert keys <= fields, keys - fields
     for field in fields:
         assert field in text, f"{field} is not explained in docs/soap-connector.md"
+
+
+def test_p19_7_e1_template_functions_for_an_erps_types():
+    """#19 point 7, E1: the date of a timestamp (for an xs:date, in a zone or the time's own
+    offset), exact decimals to a number of places, a text cut to an ERP field's length, and a
+    literal list; a wrong argument is a MappingError naming the function."""
+    doc = sample_order(placed_at="2026-11-25T20:30:00+00:00") | {"remark": "请用木箱包装，轻拿轻放"}
+    assert render("date(placed_at)", doc) == "2026-11-25"
+    assert render("date(placed_at, 'Asia/Shanghai')", doc) == "2026-11-26"  # 04:30 next day in Wuxi
+    assert render("date('2026-11-25')", doc) == "2026-11-25"
+    assert render("date(nowhere)", doc) is None  # nothing there stays nothing: the key is left out
+    assert render("decimal(lines[0].unit_price, `3`)", doc) == "12.500"
+    assert render("decimal('2.345', `2`)", doc) == "2.35"  # half up, not to even
+    assert render("decimal(`7`, `0`)", doc) == "7"
+    assert render("cut(remark, `4`)", doc) == "请用木箱"
+    assert render("cut(remark, `50`)", doc) == doc["remark"]
+    assert render("list('Released', order_no)", doc) == ["Released", doc["order_no"]]
+    assert render("list()", doc) == []
+    for bad, words in [
+        ("date('25.11.2026')", "date: '25.11.2026' is not an ISO time or date"),
+        ("date(placed_at, 'Mars/Olympus')", "unknown time zone"),
+        ("decimal('abc', `2`)", "decimal: 'abc' is not a number"),
+        ("cut(remark, `-1`)", "cut: the length must be"),
+    ]:
+        with pytest.raises(MappingError, match=words):
+            render(bad, doc)
+
+
+def test_p19_1_2_e7_steps_and_services_in_a_mapping_are_checked_by_key():
+    """#19 points 1 and 2, E7: an operation is one call or a short list of steps, each on the
+    service it names; a mistake in one is named by its key."""
+    good = {name: {"operation": "X"} for name in ("push_customer", "push_order", "query_stock")}
+    good["query_stock"]["response"] = {"stock": {"$dict": "@", "$key": "a", "$value": "b"}}
+    good["pull_events"] = {
+        "operation": "P",
+        "service": "events",
+        "response": {"events": {"$each": "@", "$item": {"id": "a", "kind": "b", "data": "c"}}},
+    }
+    good["order_command"] = {
+        "steps": [
+            {"service": "sales_order", "operation": "Read", "request": {"No": "order_no"}},
+            {"service": "sales_order", "operation": "Update", "when": "steps[0]", "request": {"Key": "steps[0].Key"}},
+        ],
+        "response": {"ok": "steps[1] != null"},
+    }
+    assert validate(good) == []
+    problems = "\n".join(
+        validate(
+            good
+            | {
+                "order_command": {
+                    "operation": "C",
+                    "steps": [
+                        {"operation": "Read", "when": "a[?", "already_exists": "maybe", "requst": {}},
+                        {"service": "", "request": {"Key": "steps[0].Key"}},
+                    ],
+                },
+                "push_order": {"steps": []},
+            }
+        )
+    )
+    assert "order_command: steps, or operation: not both" in problems
+    assert "order_command.steps[0].when: bad JMESPath expression" in problems
+    assert 'order_command.steps[0].already_exists: true, false or "retry"' in problems
+    assert "order_command.steps[0]: unknown key(s) requst" in problems
+    assert "order_command.steps[1].operation: the WSDL operation's name is required" in problems
+    assert "order_command.steps[1].service: the name of a [connector.soap.services] table" in problems
+    assert "push_order.steps: a list of 1 to 8 tables" in problems

@@ -1,4 +1,4 @@
-"""``outbox``: messages to the ERP and notifications (list, preview, retry, purge)."""
+"""``outbox``: messages to the ERP and notifications (list, show, preview, retry, purge)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.table import Table
 from bridge.cli._common import cells, fail, out, runtime, unit_of_work
 
 outbox_app = typer.Typer(
-    help="Messages to the ERP and notifications: list, preview, retry, purge.", no_args_is_help=True
+    help="Messages to the ERP and notifications: list, show, preview, retry, purge.", no_args_is_help=True
 )
 
 
@@ -24,7 +24,8 @@ def outbox_list(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="Most rows to show, newest first.")] = 50,
 ) -> None:
     """List outbox messages, newest first: id, kind, order or customer, status, attempts,
-    next try and the last error (dead letters show the ERP's own words)."""
+    next try and the last error (dead letters show the ERP's own words), cut to its first
+    80 characters (marked …): `outbox show ID` shows it whole."""
     from bridge.models import OutboxStatus
     from bridge.outbox import list_messages
 
@@ -45,10 +46,64 @@ def outbox_list(
                 r.status.value,
                 r.attempts,
                 when.astimezone().strftime("%m-%d %H:%M:%S"),
-                (r.last_error or "")[:80],
+                _cut(r.last_error or "", LIST_ERROR_CHARS),
             )
         )
     out.print(table)
+
+
+LIST_ERROR_CHARS = 80
+"""How much of a last error ``outbox list`` shows in its column (``outbox show`` shows it all)."""
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@outbox_app.command("show")
+def outbox_show(
+    ctx: typer.Context,
+    message_id: Annotated[int, typer.Argument(help="Outbox message id (see `outbox list`).")],
+) -> None:
+    """Show one message whole: its kind, what it is about, status, attempts, times, the last
+    error as the ERP wrote it (a dead letter's reason, never cut), what the ERP answered
+    (the result), and the document (as queued, before plugins' adjustments: `outbox preview`
+    shows what is sent)."""
+    from bridge.models import OutboxMessage
+    from bridge.outbox import delivery_state
+    from bridge.text import readable_json
+
+    with unit_of_work(ctx) as session:
+        message = session.get(OutboxMessage, message_id)
+        if message is None:
+            fail(f"outbox message {message_id} does not exist")
+        facts = [
+            ("kind", message.kind),
+            ("about", f"{message.aggregate_type} {message.aggregate_id}"),
+            ("status", delivery_state(message)),
+            ("attempts", str(message.attempts)),
+            ("created", _when(message.created_at)),
+        ]
+        if message.delivered_at:
+            facts.append(("delivered", _when(message.delivered_at)))
+        elif message.next_attempt_at:
+            facts.append(("next try", _when(message.next_attempt_at)))
+        document, result, last_error = message.payload, message.result, message.last_error
+    out.print(f"# outbox message {message_id}", markup=False)
+    for name, value in facts:
+        out.print(f"{name}: {value}", markup=False)
+    out.print("# last error:" + (" none" if not last_error else ""), markup=False)
+    if last_error:
+        out.print(last_error, markup=False, soft_wrap=True)
+    if result:
+        out.print("# the ERP's answer (result):", markup=False)
+        out.print(readable_json(result), markup=False, soft_wrap=True)
+    out.print("# the document:", markup=False)
+    out.print(readable_json(document), markup=False, soft_wrap=True)
+
+
+def _when(value) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
 @outbox_app.command("preview")
@@ -78,6 +133,8 @@ def outbox_preview(
         f"{message.attempts} attempt(s))",
         markup=False,
     )
+    if message.last_error:
+        out.print(f"# last error: {message.last_error}", markup=False, soft_wrap=True)
     if preview.sent is not None:
         if not preview.sent:
             out.print("# nothing is sent for it", markup=False)

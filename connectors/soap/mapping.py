@@ -12,6 +12,27 @@ A mapping file (TOML) has one table per contract operation (``push_customer``, `
     [push_order.response]                   # what we read back from its answer
     erp_ref = "BillId"
 
+An operation may name the service it is on (``service = "customer"``: a table of
+``[connector.soap.services]``; default: the one of ``connector.soap.wsdl``), and may be a short
+sequence of **steps** instead of one call (an ERP whose Update needs the Key a Read returns)::
+
+    [order_command]
+    steps = [
+      { service = "sales_order", operation = "Read", request = { No = "order_no" } },
+      { service = "sales_order", operation = "Update", when = "steps[0]",
+        request = { SalesOrder = { Key = "steps[0].Key", Status = "'Released'" } } },
+    ]
+    response = { ok = "steps[1] != null" }
+
+Each step's request (and ``when``, which skips the step when it renders false or null) is
+rendered on the document with ``steps``: the answers of the steps before it (null for a step
+skipped, or answered "already exists"); with steps, ``response`` is rendered on the same, after
+the last step (with ``operation``, on the one answer). ``already_exists`` says what a fault meaning
+"already there" (``connector.soap.already_exists``) is for a step: ``true`` delivered (the
+step's answer is null and the next steps run), ``"retry"`` try the whole message again later,
+``false`` a fault like any other. Default: ``true`` for a table with ``operation``, as before
+steps existed; ``false`` for a step, so only a step the mapping marks may count as delivered.
+
 A **template** is built by ``render(template, data)``:
 
 - a string is a JMESPath expression evaluated on the data (``order_no``, ``customer.erp_code``,
@@ -23,6 +44,11 @@ A **template** is built by ``render(template, data)``:
 - ``{"$value": expr, "$map": {from: to, …}, "$default": …}`` translates a value (a missing
   ``$default`` makes an unknown value an error; null stays null);
 - any other table is an object of the rendered values; keys whose value renders to null are left out.
+
+Besides JMESPath's own functions, templates have the few an ERP's types ask for
+(``FUNCTIONS``): ``date(time[, zone])`` the date of an ISO time (for an ``xs:date``),
+``decimal(number, places)`` exact decimal text rounded half up, ``cut(text, length)`` the first
+characters of a text (an ERP field's length), ``list(a, b, …)`` a list of its arguments.
 
 JMESPath (https://jmespath.org) is used rather than a home-made path syntax: it is specified,
 tested in many languages, and integrators may already know it from other tools.
@@ -36,11 +62,16 @@ from pathlib import Path
 from typing import Any
 
 import jmespath
+from jmespath import functions as jp_functions
 from jmespath.exceptions import JMESPathError
 
 OPERATIONS = ("push_customer", "push_order", "order_command", "push_merge", "query_stock", "pull_events")
 REQUIRED_OPERATIONS = ("push_customer", "push_order", "order_command", "query_stock", "pull_events")
 DIRECTIVES = {"$each", "$item", "$dict", "$key", "$value", "$map", "$default"}
+TABLE_KEYS = {"operation", "service", "request", "response", "steps", "already_exists"}
+STEP_KEYS = {"operation", "service", "request", "when", "already_exists"}
+MAX_STEPS = 8
+ALREADY_EXISTS_CHOICES = (True, False, "retry")
 
 # What each operation's response template may set (and what the connector reads from it).
 RESPONSE_KEYS = {
@@ -58,6 +89,84 @@ class MappingError(ValueError):
     """The mapping file is wrong (at load) or a template cannot be applied to the data."""
 
 
+class _Functions(jp_functions.Functions):
+    """The functions templates have besides JMESPath's own (see the module's docstring)."""
+
+    def _validate_arguments(self, args, signature, function_name):
+        # An argument marked "optional" (the last one) may be left out: jmespath has no such notion.
+        if signature and signature[-1].get("optional") and len(args) == len(signature) - 1:
+            signature = signature[:-1]
+        return super()._validate_arguments(args, signature, function_name)
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string"], "optional": True})
+    def _func_date(self, value, zone=None):
+        return _date_of(value, zone)
+
+    @jp_functions.signature({"types": ["string", "number", "null"]}, {"types": ["number"]})
+    def _func_decimal(self, value, places):
+        return _decimal_text(value, places)
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["number"]})
+    def _func_cut(self, value, length):
+        if value is None:
+            return None
+        if length < 0 or length != int(length):
+            raise MappingError(f"cut: the length must be a whole number ≥ 0, not {length!r}")
+        return value[: int(length)]
+
+    @jp_functions.signature({"types": [], "variadic": True, "optional": True})
+    def _func_list(self, *items):
+        return list(items)
+
+
+def _date_of(value: str | None, zone: str | None) -> str | None:
+    """The date (``YYYY-MM-DD``) of an ISO time or date, in ``zone`` (an IANA name) when given,
+    else in the time's own offset."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise MappingError(f"date: {value!r} is not an ISO time or date") from None
+    if zone:
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MappingError(f"date: unknown time zone {zone!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        moment = moment.astimezone(tz)
+    return moment.date().isoformat()
+
+
+def _decimal_text(value: Any, places: Any) -> str | None:
+    """``value`` (a number or decimal text) rounded half up to ``places`` decimals, as exact text."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+    if value is None or value == "":
+        return None
+    if places < 0 or places != int(places) or places > 28:
+        raise MappingError(f"decimal: places must be a whole number from 0 to 28, not {places!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError(f"decimal: {value!r} is not a number") from None
+    if not number.is_finite():
+        raise MappingError(f"decimal: {value!r} is not a number")
+    return format(number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP), "f")
+
+
+FUNCTIONS = ("date", "decimal", "cut", "list")
+"""The functions templates have besides JMESPath's own."""
+_OPTIONS = jmespath.Options(custom_functions=_Functions())
+
+
 @lru_cache(maxsize=1024)
 def _compiled(expression: str):
     try:
@@ -69,7 +178,7 @@ def _compiled(expression: str):
 def render(template: Any, data: Any) -> Any:
     if isinstance(template, str):
         try:
-            return _compiled(template).search(data)
+            return _compiled(template).search(data, options=_OPTIONS)
         except JMESPathError as exc:
             raise MappingError(f"{template!r}: {exc}") from None
     if isinstance(template, list):
@@ -152,6 +261,46 @@ def _check_template(template: Any, where: str, problems: list[str]) -> None:
             _check_template(sub, f"{where}.{key}", problems)
 
 
+def _check_step(step: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(step, dict):
+        problems.append(f"{where}: must be a table")
+        return
+    if where.endswith("]"):
+        extra = set(step) - STEP_KEYS
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+    if not isinstance(step.get("operation"), str) or not step.get("operation"):
+        problems.append(f"{where}.operation: the WSDL operation's name is required")
+    if "service" in step and (not isinstance(step["service"], str) or not step["service"]):
+        problems.append(f"{where}.service: the name of a [connector.soap.services] table")
+    if "already_exists" in step and step["already_exists"] not in ALREADY_EXISTS_CHOICES:
+        problems.append(f'{where}.already_exists: true, false or "retry"')
+    if "when" in step:
+        if not isinstance(step["when"], str):
+            problems.append(f"{where}.when: a JMESPath expression")
+        else:
+            _check_template(step["when"], f"{where}.when", problems)
+    request = step.get("request", {})
+    if not isinstance(request, dict):
+        problems.append(f"{where}.request: must be a table of the operation's parameters")
+    else:
+        _check_template(request, f"{where}.request", problems)
+
+
+def steps_of(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of a (validated) operation table: its ``steps``, or the one call of a table
+    with ``operation`` (``already_exists`` true unless it says otherwise)."""
+    if "steps" in table:
+        return [{"already_exists": False, **step} for step in table["steps"]]
+    step = {k: v for k, v in table.items() if k in STEP_KEYS}
+    return [{"already_exists": True, **step}]
+
+
+def services_of(mapping: dict[str, Any]) -> set[str]:
+    """The service names a mapping's steps name ("" for the default one)."""
+    return {step.get("service", "") for table in mapping.values() for step in steps_of(table)}
+
+
 def validate(mapping: dict[str, Any]) -> list[str]:
     """Problems of a mapping, each naming its key (empty: fine)."""
     problems = []
@@ -167,16 +316,21 @@ def validate(mapping: dict[str, Any]) -> list[str]:
         if not isinstance(table, dict):
             problems.append(f"{name}: must be a table")
             continue
-        extra = set(table) - {"operation", "request", "response"}
+        extra = set(table) - TABLE_KEYS
         if extra:
             problems.append(f"{name}: unknown key(s) {', '.join(sorted(extra))}")
-        if not isinstance(table.get("operation"), str) or not table.get("operation"):
-            problems.append(f"{name}.operation: the WSDL operation's name is required")
-        request = table.get("request", {})
-        if not isinstance(request, dict):
-            problems.append(f"{name}.request: must be a table of the operation's parameters")
+        if "steps" in table:
+            both = sorted(set(table) & {"operation", "service", "request", "already_exists"})
+            if both:
+                problems.append(f"{name}: steps, or {', '.join(both)}: not both (each step has its own)")
+            steps = table["steps"]
+            if not isinstance(steps, list) or not steps or len(steps) > MAX_STEPS:
+                problems.append(f"{name}.steps: a list of 1 to {MAX_STEPS} tables")
+                steps = []
+            for n, step in enumerate(steps):
+                _check_step(step, f"{name}.steps[{n}]", problems)
         else:
-            _check_template(request, f"{name}.request", problems)
+            _check_step({k: v for k, v in table.items() if k in STEP_KEYS}, name, problems)
         response = table.get("response", {})
         if not isinstance(response, dict):
             problems.append(f"{name}.response: must be a table")
