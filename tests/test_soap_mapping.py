@@ -173,3 +173,18 @@ def test_p19_1_2_e7_steps_and_services_in_a_mapping_are_checked_by_key():
     assert "order_command.steps[1].operation: the WSDL operation's name is required" in problems
     assert "order_command.steps[1].service: the name of a [connector.soap.services] table" in problems
     assert "push_order.steps: a list of 1 to 8 tables" in problems
+
+
+def test_p19_3_e4_an_update_answered_already_exists_is_never_counted_as_delivered():
+    """#19 point 3: "already exists" may count as delivered where the mapping says so, never
+    for an update (it updated nothing): the mapping that says so for an Update is refused, and
+    a one-call table whose operation is an update does not count it by default."""
+    from connectors.soap.mapping import steps_of
+
+    mapping = load_mapping(REFERENCE)
+    update = {"steps": [{"operation": "Read"}, {"operation": "Update", "already_exists": True}]}
+    problems = "\n".join(validate(mapping | {"push_customer": update}))
+    assert "push_customer.steps[1].already_exists: an update answered 'already exists'" in problems
+    assert validate(mapping | {"push_customer": {"steps": [{"operation": "Create", "already_exists": True}]}}) == []
+    assert steps_of({"operation": "UpdateCustomer"})[0]["already_exists"] is False
+    assert steps_of({"operation": "PushCustomer"})[0]["already_exists"] is True

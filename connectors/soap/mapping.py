@@ -275,6 +275,11 @@ def _check_step(step: Any, where: str, problems: list[str]) -> None:
         problems.append(f"{where}.service: the name of a [connector.soap.services] table")
     if "already_exists" in step and step["already_exists"] not in ALREADY_EXISTS_CHOICES:
         problems.append(f'{where}.already_exists: true, false or "retry"')
+    elif step.get("already_exists") is True and is_update(step.get("operation")):
+        problems.append(
+            f"{where}.already_exists: an update answered 'already exists' has not updated anything; "
+            'it cannot count as delivered (false or "retry")'
+        )
     if "when" in step:
         if not isinstance(step["when"], str):
             problems.append(f"{where}.when: a JMESPath expression")
@@ -287,13 +292,20 @@ def _check_step(step: Any, where: str, problems: list[str]) -> None:
         _check_template(request, f"{where}.request", problems)
 
 
+def is_update(operation: Any) -> bool:
+    """An operation that changes a record the ERP has (its name says Update): its "already
+    exists" is never a delivery."""
+    return isinstance(operation, str) and "update" in operation.lower()
+
+
 def steps_of(table: dict[str, Any]) -> list[dict[str, Any]]:
     """The steps of a (validated) operation table: its ``steps``, or the one call of a table
-    with ``operation`` (``already_exists`` true unless it says otherwise)."""
+    with ``operation`` (``already_exists`` true unless it says otherwise, or the operation is
+    an update)."""
     if "steps" in table:
         return [{"already_exists": False, **step} for step in table["steps"]]
     step = {k: v for k, v in table.items() if k in STEP_KEYS}
-    return [{"already_exists": True, **step}]
+    return [{"already_exists": not is_update(step.get("operation")), **step}]
 
 
 def services_of(mapping: dict[str, Any]) -> set[str]:
