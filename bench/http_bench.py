@@ -42,13 +42,12 @@ import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import BARE_APP, ROOT, free_port, log_summary, prepare_customers, start, stop  # noqa: E402
+from api_bench import BARE_APP, BODY_TYPES, ROOT, free_port, log_summary, prepare_customers, start, stop  # noqa: E402
 
-ANCHOR_APP = """
+ANCHOR_APP = (
+    BODY_TYPES
+    + """
 import sqlite3, threading, os
-from typing import Annotated
-import msgspec
-from litestar import Litestar, post
 
 DB = os.environ["ANCHOR_DB"]
 local = threading.local()
@@ -63,15 +62,6 @@ def connection():
 with sqlite3.connect(DB) as db:
     db.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, address_id INTEGER, body TEXT)")
 
-class Line(msgspec.Struct):
-    product_id: int
-    quantity: Annotated[int, msgspec.Meta(gt=0)]
-
-class Body(msgspec.Struct):
-    lines: list[Line]
-    address_id: int
-    remark: str = ""
-
 @post("/insert", sync_to_thread=True)
 def insert(data: Body) -> dict:
     cur = connection().execute(
@@ -81,12 +71,13 @@ def insert(data: Body) -> dict:
 
 app = Litestar([insert])
 """
+)
 
-PG_ANCHOR_APP = """
+PG_ANCHOR_APP = (
+    BODY_TYPES
+    + """
 import threading, os
-from typing import Annotated
-import msgspec, psycopg
-from litestar import Litestar, post
+import psycopg
 
 URL = os.environ["ANCHOR_PG"]
 local = threading.local()
@@ -99,15 +90,6 @@ def connection():
 with psycopg.connect(URL, autocommit=True) as db:
     db.execute("CREATE TABLE IF NOT EXISTS anchor_orders (id bigserial PRIMARY KEY, address_id bigint, body text)")
 
-class Line(msgspec.Struct):
-    product_id: int
-    quantity: Annotated[int, msgspec.Meta(gt=0)]
-
-class Body(msgspec.Struct):
-    lines: list[Line]
-    address_id: int
-    remark: str = ""
-
 @post("/insert", sync_to_thread=True)
 def insert(data: Body) -> dict:
     row = connection().execute(
@@ -118,6 +100,7 @@ def insert(data: Body) -> dict:
 
 app = Litestar([insert])
 """
+)
 
 WRK_SCRIPT = """
 local clients = %(clients)s
