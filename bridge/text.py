@@ -36,12 +36,14 @@ LINE_BREAKS = re.compile("[\t\n\r]")
 
 # The same rules as regular expressions for request schemas (OpenAPI / msgspec ``pattern``, which
 # searches): the API's field types (webapi.fields) say in their documentation what they refuse.
-TEXT_PATTERN = "^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-LINE_PATTERN = "^[^\x00-\x1f\x7f]*$"
+# Written with \x escapes, not the characters themselves, so the published schema (and its viewer
+# at /schema) shows readable text; Python's and JavaScript's regular expressions read them alike.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 # Not blank either: leading white space, one visible character, then anything allowed (the
 # classes do not overlap, so matching stays linear on hostile input).
-TEXT_NONBLANK_PATTERN = "^[^\\S\x0b\x0c\x1c-\x1f]*[^\\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-LINE_NONBLANK_PATTERN = "^[^\\S\x09-\x0d\x1c-\x1f]*[^\\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+TEXT_NONBLANK_PATTERN = r"^[^\S\x0b\x0c\x1c-\x1f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+LINE_NONBLANK_PATTERN = r"^[^\S\x09-\x0d\x1c-\x1f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
 class BadText(DomainError):
