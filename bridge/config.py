@@ -96,8 +96,9 @@ class DatabaseSection(_Section):
     busy_timeout_ms: int = Field(5000, ge=0, le=600_000)
     """SQLite: how long a writer waits for the lock before giving up."""
     pool_size: int = Field(20, ge=1, le=256)
-    """PostgreSQL: connections kept open per process (as many as api.threads, plus the sync
-    loops'); up to as many again are opened for a burst and closed after it."""
+    """PostgreSQL: connections kept open per process (best as many as api.threads, plus the sync
+    loops'); up to as many again (at least api.threads + 8) are opened for a burst and closed
+    after it."""
     echo: bool = False
     """Log every SQL statement (debugging only)."""
 
@@ -303,7 +304,8 @@ class ApiSection(_Section):
     """Largest request body accepted; larger ones get 413."""
     threads: int = Field(16, ge=1, le=256)
     """Threads that run the API's database work: requests answered at once per process. On
-    PostgreSQL keep database.pool_size at least this high (each thread holds one connection)."""
+    PostgreSQL each thread holds a connection: database.pool_size is best as high (the pool opens
+    more for a burst, always enough for these threads)."""
     public_base_url: str | None = None
     """The address customers reach the API at (https://…), for links in notices; optional."""
     trusted_proxies: list[str] = Field(default_factory=list)

@@ -35,9 +35,9 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
     """An engine for the configured database (or a URL), with the settings above. PostgreSQL
     through psycopg needs the ``postgresql`` extra: without it, a ConfigError says so."""
-    source = None
+    source, threads = None, 0
     if isinstance(db, Config):
-        source, db = db.source, db.database
+        source, threads, db = db.source, db.api.threads, db.database
     if isinstance(db, str):
         db = DatabaseSection.model_construct(url=db, busy_timeout_ms=5000, pool_size=20, echo=False)
         url = db.url
@@ -50,8 +50,12 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
         _setup_sqlite(engine, db.busy_timeout_ms)
     else:
         _require_driver(make_url(url), source)
+        # Up to pool_size more for a burst, and never fewer than the API's threads plus a few: a
+        # placement briefly holds a second connection (bridge.orders.next_order_no), so a smaller
+        # pool could leave every thread waiting for a connection that never comes back.
+        overflow = max(db.pool_size, threads + 8)
         engine = sa.create_engine(
-            url, echo=db.echo, pool_size=db.pool_size, max_overflow=db.pool_size, pool_pre_ping=True, **kwargs
+            url, echo=db.echo, pool_size=db.pool_size, max_overflow=overflow, pool_pre_ping=True, **kwargs
         )
     return engine
 

@@ -339,6 +339,40 @@ def test_a6_salesperson_orders_for_own_customers_only(session, shop, make):
         _place(session, shop, _request(shop, key="order-key-0003"), actor=Actor.customer(make.customer().id))
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_o2_every_api_thread_gets_its_order_number_with_a_small_pool(engine):
+    """O2, PostgreSQL: the order number is counted on a second connection while the placement's
+    own is held; with database.pool_size below api.threads the pool still opens enough for every
+    thread at once (none waits for a connection the others hold)."""
+    from bridge.config import load_config
+    from bridge.db import make_engine, session_scope
+
+    url = engine.url.render_as_string(hide_password=False)
+    config = load_config(
+        None, environ={"JHT_DATABASE__URL": url, "JHT_DATABASE__POOL_SIZE": "1", "JHT_API__THREADS": "8"}
+    )
+    small = make_engine(config, pool_timeout=5)
+    barrier, numbers, errors = threading.Barrier(8), [], []
+
+    def placement():
+        try:
+            with session_scope(small) as s:
+                s.execute(select(1))  # the placement's connection, held to the end
+                barrier.wait(10)
+                numbers.append(next_order_no(s, "JHT", "Asia/Shanghai"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=placement) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    small.dispose()
+    assert errors == []
+    assert len(set(numbers)) == 8
+
+
 def test_order_numbers_are_readable_unique_and_count_per_day(session):
     from datetime import UTC, datetime
 
