@@ -339,16 +339,17 @@ class FiledropConnector(Connector):
         self._clean_temps_once()
         final = out / name
         try:
-            if final.is_file() and final.read_bytes() == data:
-                return name  # delivered before, not yet taken by the ERP
-            write_atomic(out, name, data, sync_folder=False)  # settle() fsyncs the folder
-            with self._lock:
-                self._unsettled.add(out)
+            written = not (final.is_file() and final.read_bytes() == data)  # else: delivered, not yet taken
+            if written:
+                write_atomic(out, name, data, sync_folder=False)
         except OSError as exc:
             raise TransientError(
                 f"cannot write {final}: {exc.strerror or exc} (is the ERP share mounted and writable?)"
             ) from None
-        log.info("file written for the ERP", file=name)
+        with self._lock:  # settle() fsyncs the folder (also for a rename a crash left unsynced)
+            self._unsettled.add(out)
+        if written:
+            log.info("file written for the ERP", file=name)
         return name
 
     def settle(self) -> None:
