@@ -34,7 +34,7 @@ from bridge.actors import Actor
 from bridge.addresses import SHIP_TO_FIELDS
 from bridge.config import Config, OrdersSection
 from bridge.customers import resolve_customer
-from bridge.db import read_scope, session_scope
+from bridge.db import insert_row, insert_rows, read_scope, session_scope
 from bridge.documents import order_document
 from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, TooMany
 from bridge.models import (
@@ -298,7 +298,7 @@ def place_order(
     now = utcnow()
     _check_order_rate(session, customer.id, limits, now)
     ship_to, address_id = _ship_to(session, customer, request)
-    lines: list[OrderLine] = []
+    rows: list[dict[str, Any]] = []
     for n, line in enumerate(request.lines, 1):
         try:
             product = get_visible_product(session, customer, line.product_id, sku=line.sku)
@@ -313,8 +313,8 @@ def place_order(
                 )
             marking = marking or qr.marking
         unit_price = price_for(session, customer, product)
-        lines.append(
-            OrderLine(
+        rows.append(
+            dict(
                 line_no=n,
                 product_id=product.id,
                 sku=product.sku,
@@ -330,12 +330,15 @@ def place_order(
             )
         )
 
-    verdict = stock_verdict([(line.sku, line.quantity) for line in lines], stock)
-    total = sum((line.amount for line in lines), Decimal("0.00"))
+    verdict = stock_verdict([(row["sku"], row["quantity"]) for row in rows], stock)
+    total = sum((row["amount"] for row in rows), Decimal("0.00"))
     # Above the review amount an order waits for the salesperson whatever the customer's type.
     held = limits.review_above_amount is not None and total > limits.review_above_amount
     released = customer.type == CustomerType.TYPE_1 and not held
-    order = Order(
+    # Written with one statement per table (bridge.db.insert_rows), no unit of work (issue #16).
+    order = insert_row(
+        session,
+        Order,
         order_no=next_order_no(session, limits.number_prefix, timezone, now),
         customer_id=customer.id,
         account_id=account_id,
@@ -358,12 +361,7 @@ def place_order(
     )
     # No other placement for this customer ran since _find_existing (SQLite: BEGIN IMMEDIATE;
     # PostgreSQL: the customer's row lock), so the key cannot race in.
-    session.add(order)
-    session.flush()
-
-    for line in lines:
-        line.order_id = order.id
-    session.add_all(lines)  # flushed with the timeline line and the outbox rows, at commit
+    lines = insert_rows(session, OrderLine, [row | {"order_id": order.id} for row in rows])
     placed = record(
         session,
         order,

@@ -28,7 +28,7 @@ from bridge.actors import Actor, audit
 from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
 from bridge.config import NotifySection, OutboxSection
 from bridge.connector import COMMANDS, Connector, PermanentError, Rendered, TransientError, command_args
-from bridge.db import Page, paginate, read_scope, session_scope
+from bridge.db import Page, insert_row, paginate, read_scope, session_scope
 from bridge.errors import InvalidInput, NotFound
 from bridge.logs import get_logger
 from bridge.models import Order, OutboxMessage, OutboxStatus
@@ -55,8 +55,10 @@ def enqueue(
     payload: dict[str, Any],
     target: str = TARGET_ERP,
 ) -> OutboxMessage:
-    """Add a message to the caller's transaction (never commits)."""
-    row = OutboxMessage(
+    """Add a message to the caller's transaction (inserted at once; never commits)."""
+    return insert_row(
+        session,
+        OutboxMessage,
         target=target,
         kind=kind,
         ordering_key=ordering_key,
@@ -64,8 +66,6 @@ def enqueue(
         aggregate_id=str(aggregate_id),
         payload=payload,
     )
-    session.add(row)
-    return row
 
 
 def enqueue_notice(

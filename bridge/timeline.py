@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bridge.actors import Actor
+from bridge.db import insert_row
 from bridge.models import Order, OrderEvent, OrderStatus
 from bridge.types import utcnow
 
@@ -28,8 +29,10 @@ def record(
     data: dict | None = None,
     at: datetime | None = None,
 ) -> OrderEvent:
-    """Add a line to the order's timeline (in the caller's transaction)."""
-    event = OrderEvent(
+    """Add a line to the order's timeline (inserted at once, in the caller's transaction)."""
+    return insert_row(
+        session,
+        OrderEvent,
         order_id=order.id,
         at=at or utcnow(),
         actor_kind=actor.kind,
@@ -40,5 +43,3 @@ def record(
         note=note,
         data=data,
     )
-    session.add(event)
-    return event
