@@ -110,8 +110,12 @@ def check_active(
     session: Session, session_id: str | None, subject: Subject, now: datetime | None = None
 ) -> AuthSession:
     """The session a token names, if it is active and belongs to ``subject``; else NotSignedIn."""
+    return active_row(session.get(AuthSession, session_id) if session_id else None, subject, now)
+
+
+def active_row(row: AuthSession | None, subject: Subject, now: datetime | None = None) -> AuthSession:
+    """``check_active`` of a session row read already (None: there is no such session)."""
     now = now or utcnow()
-    row = session.get(AuthSession, session_id) if session_id else None
     if row is None or not subject.owns(row):
         raise NotSignedIn("登录信息无效，请重新登录", "the token's session does not exist", code="session_ended")
     if row.revoked_at is not None:
