@@ -251,6 +251,20 @@ class Connector(ABC):
         time.sleep(timeout)
         return False
 
+    def open_round(self) -> None:
+        """The dispatcher starts delivering a batch on this thread; ``close_round`` follows,
+        and ``settle`` before each set of the batch's deliveries is recorded. Between the two,
+        a push made on this thread may leave its last step to ``settle`` (the file drop writes
+        its files there and renames them into place at ``settle``, fsyncing them side by side);
+        pushes on other threads, or outside a round, are done when they return. The default
+        does nothing."""
+        return None
+
+    def close_round(self) -> None:
+        """The batch of ``open_round`` is over: anything of it not settled is dropped (its
+        messages were not recorded, so they are delivered again). The default does nothing."""
+        return None
+
     def settle(self) -> None:
         """Make what was delivered since the last call durable. The dispatcher calls it before
         it records a round's deliveries as done, so a connector may leave that last step (a

@@ -484,6 +484,17 @@ class Dispatcher:
         with a transient error, the rest of the batch for it is handed back untouched — the
         ERP is most likely down, and every message would only wait out its quick retries."""
         batch = self.claim()
+        if not batch:
+            return 0
+        if self.connector is None:
+            return self._run_batch(batch)
+        self.connector.open_round()
+        try:
+            return self._run_batch(batch)
+        finally:
+            self.connector.close_round()
+
+    def _run_batch(self, batch: list[OutboxMessage]) -> int:
         outcomes: list[tuple[OutboxMessage, Delivery]] = []
         released: list[OutboxMessage] = []
         blocked: set[str] = set()

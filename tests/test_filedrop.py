@@ -157,6 +157,97 @@ def test_e1_a_failed_write_leaves_no_file_at_all(fd, root, monkeypatch):
     assert os.listdir(root / "out") == []
 
 
+def _spy_on_settling(monkeypatch) -> list[tuple[str, str]]:
+    """What settle does, in order: ("fsync", temp name), ("rename", final name), ("fsync
+    folder", folder name)."""
+    steps: list[tuple[str, str]] = []
+    real_fsync, real_replace, real_dir = (
+        connector_module.fsync_file,
+        files_module.os.replace,
+        connector_module.fsync_dir,
+    )
+
+    def fsync_file(path):
+        steps.append(("fsync", Path(path).name))
+        real_fsync(path)
+
+    def replace(src, dst):
+        steps.append(("rename", Path(dst).name))
+        real_replace(src, dst)
+
+    def fsync_dir(folder):
+        steps.append(("fsync folder", Path(folder).name))
+        real_dir(folder)
+
+    monkeypatch.setattr(connector_module, "fsync_file", fsync_file)
+    monkeypatch.setattr(files_module.os, "replace", replace)
+    monkeypatch.setattr(connector_module, "fsync_dir", fsync_dir)
+    return steps
+
+
+def test_e1_a_rounds_files_appear_at_settle_fsynced_before_they_are_renamed(fd, root, monkeypatch):
+    """E1 (issue #16): in a dispatcher's round the files wait under temporary names the ERP
+    ignores; settle fsyncs every one, then renames them into out/ in the order they were
+    delivered, then fsyncs the folder, before the dispatcher records anything."""
+    steps = _spy_on_settling(monkeypatch)
+    fd.open_round()
+    for n in (3, 1, 2):
+        fd.push_order({**sample_order(f"JHT-20261125-000{n}"), "_outbox_id": n})
+    waiting = names(root / "out")
+    assert len(waiting) == 3 and all(files_module.is_ignored(n) for n in waiting), waiting
+    assert steps == []
+
+    fd.settle()
+    final = [f"00000000000{n}_JHT-20261125-000{n}_order.create.json" for n in (3, 1, 2)]
+    assert names(root / "out") == sorted(final)
+    assert sorted(name for step, name in steps[:3] if step == "fsync") == sorted(waiting)
+    assert steps[3:] == [("rename", name) for name in final] + [("fsync folder", "out")]
+    for name in final:
+        assert decode_document("order.create", (root / "out" / name).read_bytes(), "json", "utf-8")["order_no"] in name
+    fd.close_round()
+    assert len(names(root / "out")) == 3
+
+
+def test_e1_a_round_whose_fsync_fails_shows_the_erp_nothing_and_is_transient(fd, root, monkeypatch):
+    """E1: the disk failing at settle leaves no file under a final name and no temporary file;
+    the error is transient (the dispatcher delivers the round's messages again)."""
+    fd.open_round()
+    for n in (1, 2):
+        fd.push_order({**sample_order(f"JHT-20261125-000{n}"), "_outbox_id": n})
+
+    def failing(path):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(connector_module, "fsync_file", failing)
+    with pytest.raises(TransientError, match="Input/output error"):
+        fd.settle()
+    assert os.listdir(root / "out") == []
+    fd.close_round()
+    assert os.listdir(root / "out") == []
+
+
+def test_e1_a_round_closed_without_settle_leaves_nothing(fd, root):
+    """E1: files of a round that was never settled (the dispatcher failed before recording
+    them) are removed with the round: their messages were not recorded and go again."""
+    fd.open_round()
+    fd.push_order({**sample_order(), "_outbox_id": 1})
+    assert len(os.listdir(root / "out")) == 1
+    fd.close_round()
+    assert os.listdir(root / "out") == []
+
+
+def test_e1_outside_the_dispatchers_round_a_file_is_in_place_when_the_push_returns(fd, root):
+    """E1: a push on another thread than the round's (or with no round open) is done when it
+    returns, as every caller other than the dispatcher expects."""
+    fd.open_round()
+    other = threading.Thread(target=fd.push_order, args=({**sample_order("JHT-20261125-0009"), "_outbox_id": 9},))
+    other.start()
+    other.join(10)
+    assert names(root / "out") == ["000000000009_JHT-20261125-0009_order.create.json"]
+    fd.close_round()
+    assert names(root / "out") == ["000000000009_JHT-20261125-0009_order.create.json"]
+
+
 def test_e1_an_unwritable_value_in_a_late_line_is_permanent_and_writes_nothing(fd, root):
     """E1: the whole file is built before anything is written."""
     doc = sample_order(lines=3)
@@ -1028,3 +1119,49 @@ def test_the_inbound_examples_in_the_integrator_guide_are_read_without_problems(
 def test_sim_restarted_keeps_its_stock(root):
     ErpSimulator(root, stock={"WA-100": 8})
     assert ErpSimulator(root).stock == {"WA-100": Decimal(8)}
+
+
+# =========================================================================== with the dispatcher
+
+
+def test_e6_a_round_the_disk_could_not_make_durable_is_delivered_again_once(engine, tmp_path, monkeypatch):
+    """E6 (issue #16): when settle fails, none of the round's orders is recorded as delivered
+    and the ERP sees none of them; the next round writes each once."""
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    from bridge.models import OutboxMessage, OutboxStatus
+    from bridge.types import utcnow
+    from tests.sync_helpers import filedrop_runtime, make_shop, place
+
+    rt = filedrop_runtime(engine, tmp_path)
+    try:
+        shop = make_shop(engine, customers=2)
+        placed = [place(engine, shop, c).order_no for c in shop["customers"] for _ in range(3)]
+        out = rt.connector.root / "out"
+
+        real = connector_module.fsync_file
+
+        def failing(path):
+            raise OSError(5, "Input/output error")
+
+        monkeypatch.setattr(connector_module, "fsync_file", failing)
+        rt.dispatcher().run_once()
+        assert os.listdir(out) == []
+        with Session(engine) as s:
+            rows = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.create")).all()
+        assert {r.status for r in rows} == {OutboxStatus.PENDING}
+        tried = [r for r in rows if r.attempts]
+        assert tried and all("not made durable" in r.last_error for r in tried)
+
+        monkeypatch.setattr(connector_module, "fsync_file", real)
+        dispatcher = rt.dispatcher(clock=lambda: utcnow() + timedelta(hours=1))
+        dispatcher.drain()
+        written = sorted(n.split("_")[1] for n in os.listdir(out) if n.endswith("order.create.json"))
+        assert written == sorted(placed)
+        with Session(engine) as s:
+            rows = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "order.create")).all()
+        assert {r.status for r in rows} == {OutboxStatus.DELIVERED}
+    finally:
+        rt.connector.close()

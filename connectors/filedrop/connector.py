@@ -33,6 +33,7 @@ import os
 import stat
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -63,12 +64,16 @@ from connectors.filedrop.files import (
     IN,
     OUT,
     TEMP_PREFIX,
+    discard,
+    finish_atomic,
     free_name,
     fsync_dir,
+    fsync_file,
     is_ignored,
     remove_stale_temps,
     stale_temps,
     write_atomic,
+    write_temp,
 )
 from connectors.filedrop.formats import (
     DocumentError,
@@ -87,6 +92,8 @@ from connectors.filedrop.settings import FiledropSettings
 log = get_logger("connectors.filedrop")
 
 COMMAND_SCHEMA = "jht.order_command/1"
+FSYNC_THREADS = 8
+"""How many of a round's files ``settle`` fsyncs at once."""
 MTIME_SLACK_S = 2.0
 """How coarse a file system's modification times may be (FAT keeps two seconds): a file is only
 taken as settled by its modification time when that is ``settle_s`` plus this much behind."""
@@ -219,6 +226,10 @@ class _StockSnapshot:
     items: dict[str, Decimal]
 
 
+def _cannot_write(final: Path, exc: OSError) -> str:
+    return f"cannot write {final}: {exc.strerror or exc} (is the ERP share mounted and writable?)"
+
+
 class FiledropConnector(Connector):
     """Exchanges files with the ERP in a shared folder (see ``docs/filedrop.md``)."""
 
@@ -250,6 +261,10 @@ class FiledropConnector(Connector):
         self._watcher: _Watcher | None = None
         self._watcher_started = 0.0
         self._temps_cleaned = False
+        self._round = threading.local()
+        """``pending``: the dispatcher thread's (temporary file, final path) pairs of the round
+        open on it (``open_round``), waiting for ``settle``; None outside a round."""
+        self._fsyncs: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ folders
 
@@ -338,28 +353,59 @@ class FiledropConnector(Connector):
         out = self._folder(OUT)
         self._clean_temps_once()
         final = out / name
+        pending = getattr(self._round, "pending", None)
         try:
             written = not (final.is_file() and final.read_bytes() == data)  # else: delivered, not yet taken
-            if written:
+            if written and pending is not None:
+                pending.append((write_temp(out, name, data), final))  # fsynced and renamed at settle()
+            elif written:
                 write_atomic(out, name, data, sync_folder=False)
         except OSError as exc:
-            raise TransientError(
-                f"cannot write {final}: {exc.strerror or exc} (is the ERP share mounted and writable?)"
-            ) from None
+            raise TransientError(_cannot_write(final, exc)) from None
         with self._lock:  # settle() fsyncs the folder (also for a rename a crash left unsynced)
             self._unsettled.add(out)
         if written:
             log.info("file written for the ERP", file=name)
         return name
 
+    def open_round(self) -> None:
+        """From now on this thread's files wait for ``settle`` as temporary files."""
+        self._round.pending = []
+
+    def close_round(self) -> None:
+        """The temporary files of the round not settled are removed (never renamed into out/:
+        the ERP never saw them; their messages go again)."""
+        pending, self._round.pending = getattr(self._round, "pending", None) or [], None
+        for temp, _ in pending:
+            discard(temp)
+
     def settle(self) -> None:
-        """The folders written to since the last call fsynced, once each: the renames of the
-        round are durable before the dispatcher records them (one folder fsync a round, not
-        one a file)."""
+        """The round's files made durable and put in place, then the folders renamed into
+        fsynced once each, before the dispatcher records them: the temporary files fsynced
+        side by side (the disk's journal takes them in one go, where one after the other each
+        waited for its own), renamed into out/ in the order they were delivered."""
+        pending = getattr(self._round, "pending", None)
+        if pending:
+            self._round.pending = []
+            try:
+                finish_atomic(pending, self._fsync_all)
+            except OSError as exc:
+                raise TransientError(_cannot_write(pending[0][1], exc)) from None
         with self._lock:
             folders, self._unsettled = self._unsettled, set()
         for folder in folders:
             fsync_dir(folder)
+
+    def _fsync_all(self, paths) -> None:
+        paths = list(paths)
+        if len(paths) == 1:
+            fsync_file(paths[0])
+            return
+        with self._lock:
+            if self._fsyncs is None:
+                self._fsyncs = ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="filedrop-fsync")
+        for _ in self._fsyncs.map(fsync_file, paths):  # raises the first error
+            pass
 
     def push_customer(self, doc: dict[str, Any]) -> str | None:
         """Writes ``{seq}_customer-{id}_customer.upsert.{ext}``; the ERP's code comes back as a
@@ -697,10 +743,13 @@ class FiledropConnector(Connector):
                 self._wake.clear()
 
     def close(self) -> None:
-        """Stop the watcher thread."""
+        """Stop the watcher thread and the fsync threads."""
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.stop()
+        fsyncs, self._fsyncs = self._fsyncs, None
+        if fsyncs is not None:
+            fsyncs.shutdown(wait=True)
 
     # ------------------------------------------------------------------ stock
 

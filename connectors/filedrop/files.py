@@ -27,6 +27,7 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 OUT, IN, ARCHIVE, ERROR = "out", "in", "archive", "error"
@@ -166,6 +167,55 @@ def write_atomic(folder: Path, name: str, data: bytes, *, sync_folder: bool = Tr
     if sync_folder:
         fsync_dir(folder)
     return final
+
+
+def write_temp(folder: Path, name: str, data: bytes) -> Path:
+    """The first half of ``write_atomic``: ``data`` in a new temporary file for ``name`` in
+    ``folder``, written but not yet fsynced nor renamed (``finish_atomic`` does both, for many
+    files at once). On failure the temporary file is removed and the OSError is raised."""
+    temp = folder / temp_name(name)
+    try:
+        with open(temp, "xb") as fh:
+            fh.write(data)
+    except BaseException:
+        discard(temp)
+        raise
+    return temp
+
+
+def finish_atomic(written: list[tuple[Path, Path]], fsync: Callable[[Iterable[Path]], object]) -> set[Path]:
+    """The second half of ``write_atomic`` for the ``(temp, final)`` pairs ``write_temp`` left:
+    every temporary file fsynced (by ``fsync``, which may do them side by side), then each
+    renamed into place in the given order; the folders renamed into are returned for their
+    fsync. When a step fails, the temporary files not renamed yet are removed and the OSError
+    is raised: the files renamed before it are complete and in place."""
+    done = 0
+    try:
+        fsync(temp for temp, _ in written)
+        for temp, final in written:
+            os.replace(temp, final)
+            done += 1
+    except BaseException:
+        for temp, _ in written[done:]:
+            discard(temp)
+        raise
+    return {final.parent for _, final in written}
+
+
+def fsync_file(path: Path) -> None:
+    """Flush ``path``'s data to disk (through a new descriptor: fsync acts on the file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def discard(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def free_name(folder: Path, name: str) -> str:
