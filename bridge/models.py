@@ -375,12 +375,18 @@ class Order(SQLModel, table=True):
     """A customer's order. ``status`` is changed only through ``bridge.statemachine``."""
 
     __tablename__ = "orders"
-    __table_args__ = (sa.UniqueConstraint("customer_id", "idempotency_key"), AUTOINCREMENT)
+    __table_args__ = (
+        sa.UniqueConstraint("customer_id", "idempotency_key"),
+        # A customer's orders by time: the order-rate limit counts them at every placement, and
+        # their order lists read them newest first (the leading column serves customer_id alone).
+        sa.Index("ix_orders_customer_created", "customer_id", "created_at"),
+        AUTOINCREMENT,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     order_no: str = Field(max_length=32, unique=True)
     """Human-readable, unique, the key the ERP dedupes on: JHT-20261125-0001."""
-    customer_id: int = Field(foreign_key="customer.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id")
     account_id: int | None = Field(default=None, foreign_key="account.id")
     placed_by_staff_id: int | None = Field(default=None, foreign_key="staff_user.id")
     status: OrderStatus = Field(sa_type=_enum(OrderStatus), index=True)
