@@ -215,13 +215,17 @@ def insert_rows(session: Session, model: type[T], rows: list[dict]) -> list[T]:
         if plan.keyed and values.get("id") is None:
             values.pop("id", None)
         full.append(values)
-    if plan.keyed and "id" not in full[0]:
-        # One row as one set of parameters: a list of one would take the executemany path.
-        ids = session.execute(plan.returning, full if len(full) > 1 else full[0]).scalars().all()
-        for values, new_id in zip(full, ids):
-            values["id"] = new_id
-    else:
-        session.execute(plan.table.insert(), full)
+    # Changes to rows already stored wait for the commit's flush, as they would have beside an
+    # added object: flushing them before every insert cost a unit of work per row (the
+    # dispatcher records the ERP's reference and a timeline line per order, issue #16).
+    with session.no_autoflush:
+        if plan.keyed and "id" not in full[0]:
+            # One row as one set of parameters: a list of one would take the executemany path.
+            ids = session.execute(plan.returning, full if len(full) > 1 else full[0]).scalars().all()
+            for values, new_id in zip(full, ids):
+                values["id"] = new_id
+        else:
+            session.execute(plan.table.insert(), full)
     objects = []
     for values in full:
         obj = plan.manager.new_instance()
