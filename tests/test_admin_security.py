@@ -102,3 +102,18 @@ def test_s1_every_unsafe_admin_request_without_the_csrf_token_is_refused(app_and
     with Session(rt.engine) as s:
         assert len(s.exec(select(AuditLog.id)).all()) == before  # nothing was done
     assert client.get("/admin/", follow_redirects=False).status_code == 200  # still signed in
+
+
+def test_s1_an_unknown_admin_address_is_the_admin_not_found_page_with_every_method(app_and_client):
+    """Any address under /admin that is no page answers the admin's own 页面不存在 (HTML, 404)
+    whatever the method — after the login and the CSRF check, as every page."""
+    _, client, _ = app_and_client
+    assert client.post("/admin/no-such-page", data={"x": "1"}, follow_redirects=False).status_code in (303, 403)
+    token = _signed_in(client)
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        answer = client.request(method, "/admin/no-such-page", data={"_csrf_token": token}, follow_redirects=False)
+        assert answer.status_code == 404, f"{method}: {answer.status_code}"
+        assert answer.headers["content-type"].startswith("text/html"), method
+        assert "页面不存在" in answer.text, method
+    refused = client.post("/admin/no-such-page", data={"x": "1"}, follow_redirects=False)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Request, get, post
+from litestar import Request, get, post, route
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -71,9 +71,10 @@ def home(request: Request, admin: Admin) -> Template:
     return page("dashboard.html", admin, nav="home", board=board)
 
 
-@get("/{rest:path}", sync_to_thread=True)
+@route("/{rest:path}", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"], sync_to_thread=True)
 def not_found(request: Request, admin: Admin) -> Template:
-    """Any other /admin address: behind the login like every page, then 页面不存在."""
+    """Any other /admin address, with any method: behind the login and the CSRF check like every
+    page, then 页面不存在 (not the API's JSON answer)."""
     return page("error.html", admin, status_code=404, status=404, message="页面不存在")
 
 
