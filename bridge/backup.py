@@ -93,7 +93,11 @@ def backup(config: Config, target: Path, *, include_secrets: bool = False, say: 
     target = target.resolve()
     if target.exists():
         raise BackupError(f"{target} exists: choose another name (the default has the time in it)")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        # Not made: a mistyped folder would go unnoticed, and the backup with it.
+        raise BackupError(
+            f"folder {target.parent} does not exist: create it first, or name another place for {target.name}"
+        )
     staging = Path(tempfile.mkdtemp(prefix=".jht-backup-", dir=target.parent))  # same disk as the target
     try:
         members: list[tuple[str, Path]] = []

@@ -275,6 +275,15 @@ def test_o4_a_backup_of_an_older_schema_is_upgraded_after_the_restore(folder):
     assert bridge_db.current_revision(restored) == bridge_db.head_revision()
 
 
+def test_o4_a_backup_into_a_folder_that_does_not_exist_is_refused_and_writes_nothing(folder):
+    """O4: a mistyped folder is said, not made (the backup would sit where nobody looks)."""
+    assert invoke("init", "site").exit_code == 0
+    result = invoke("-c", "site/bridge.toml", "backup", "bakcups/b.tar.gz")
+    assert result.exit_code != 0
+    assert f"folder {folder / 'bakcups'} does not exist" in result.output
+    assert not (folder / "bakcups").exists()
+
+
 def test_o4_secrets_are_listed_unless_included_and_restore_keeps_the_current_ones(folder):
     assert invoke("init", "site").exit_code == 0
     key = (folder / "site" / "secrets" / "token.key").read_bytes()
