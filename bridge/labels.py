@@ -169,6 +169,52 @@ INBOX_KIND_LABELS: dict[str, str] = {
 CHECK_LABELS: dict[str, str] = {"ok": "正常", "warn": "警告", "fail": "失败"}
 """A line of ``jht-bridge check`` (``diagnose.CheckResult.level``)."""
 
+CHECK_NAMES: dict[str, tuple[str, str]] = {
+    "config": ("配置文件", "配置文件有误。"),
+    "database": ("数据库", "无法连接数据库，下单和同步都已停止。"),
+    "schema": ("数据库结构", "数据库结构与本版本不符，需要升级（jht-bridge db upgrade）。"),
+    "token key": ("登录令牌密钥", "缺少登录令牌密钥，小程序和后台都无法登录。"),
+    "file permissions": ("文件权限", "配置、数据库或密钥文件的权限过宽，本机其他用户可以读取。"),
+    "demo logins": ("演示账号", "演示账号仍使用公开的演示密码，任何人都能登录：正式使用前请重置密码或停用。"),
+    "salespeople": ("业务员分配", "未设置默认业务员：没有邀请码的新客户无人跟进，需要管理员在「客户」页分配。"),
+    "notify": ("新订单提醒", "提醒渠道（企业微信、邮件）无法启动，业务员收不到新订单提醒。"),
+    "wechat": ("微信接口", "无法连接微信接口，客户无法登录小程序。"),
+    "connector": ("生产管理软件连接", "与生产管理软件的连接无法启动，订单无法送达。"),
+    "outbox dead letters": ("发送失败的消息", "有消息发送失败、不再自动重发：请在「同步」页查看原因，处理后重新发送。"),
+    "inbox dead events": (
+        "无法处理的 ERP 事件",
+        "有生产管理软件发来的事件无法处理：请在「同步」页查看原因，处理后重放。",
+    ),
+    "inbox parked events": ("暂存的 ERP 事件", "有事件提到本系统还不知道的订单，会自动重试。"),
+    "inbox quarantined events": (
+        "被隔离的 ERP 事件",
+        "有生产管理软件发来的文件格式有误，已被隔离：请让对方重新发送正确的文件。",
+    ),
+}
+"""The lines of ``jht-bridge check`` as the 工作台 shows them: each check's Chinese name and
+what a failure or warning of it means for the shop (the English detail is for the IT person)."""
+
+CONNECTOR_CHECK = ("生产管理软件连接", "与生产管理软件的连接有问题，订单和状态可能无法同步：请 IT 人员查看技术说明。")
+"""A connector's own check lines (``connector NAME: LINE``)."""
+
+
+def check_name(name: str) -> str:
+    """The Chinese name of a ``jht-bridge check`` line (its own name when it has none)."""
+    if name in CHECK_NAMES:
+        return CHECK_NAMES[name][0]
+    if name.startswith("connector "):
+        return f"{CONNECTOR_CHECK[0]}（{name.removeprefix('connector ')}）"
+    return name
+
+
+def check_advice(name: str) -> str:
+    """What a failure or warning of that check means, in Chinese."""
+    if name in CHECK_NAMES:
+        return CHECK_NAMES[name][1]
+    if name.startswith("connector "):
+        return CONNECTOR_CHECK[1]
+    return "请 IT 人员查看技术说明。"
+
 
 def age_label(age: timedelta | None) -> str:
     """A duration as people say it: 不到 1 分钟, 3 分钟, 2 小时 5 分钟, 3 天 4 小时 ('' for None)."""
