@@ -194,6 +194,14 @@ CHECK_NAMES: dict[str, tuple[str, str]] = {
 """The lines of ``jht-bridge check`` as the 工作台 shows them: each check's Chinese name and
 what a failure or warning of it means for the shop (the English detail is for the IT person)."""
 
+NOTIFY_CHANNEL_NAMES = {
+    "wecom_robot": "企业微信群机器人",
+    "wecom_app": "企业微信应用",
+    "email": "邮件",
+    "wechat": "微信订阅消息",
+}
+"""The notice channels by their ``[notify.NAME]`` (``notify NAME`` lines of the check)."""
+
 CONNECTOR_CHECK = ("生产管理软件连接", "与生产管理软件的连接有问题，订单和状态可能无法同步：请 IT 人员查看技术说明。")
 """A connector's own check lines (``connector NAME: LINE``)."""
 
@@ -204,6 +212,8 @@ def check_name(name: str) -> str:
         return CHECK_NAMES[name][0]
     if name.startswith("connector "):
         return f"{CONNECTOR_CHECK[0]}（{name.removeprefix('connector ')}）"
+    if name.startswith("notify "):
+        return f"{CHECK_NAMES['notify'][0]}（{NOTIFY_CHANNEL_NAMES.get(name.removeprefix('notify '), name)}）"
     return name
 
 
@@ -213,6 +223,8 @@ def check_advice(name: str) -> str:
         return CHECK_NAMES[name][1]
     if name.startswith("connector "):
         return CONNECTOR_CHECK[1]
+    if name.startswith("notify "):
+        return "这个提醒渠道发不出提醒：请 IT 人员查看技术说明。"
     return "请 IT 人员查看技术说明。"
 
 

@@ -541,3 +541,25 @@ def test_age_label_says_a_wait_as_people_do():
     assert labels.age_label(timedelta(hours=2)) == "2 小时"
     assert labels.age_label(timedelta(hours=2, minutes=5)) == "2 小时 5 分钟"
     assert labels.age_label(timedelta(days=3, hours=4, minutes=9)) == "3 天 4 小时"
+
+
+def test_o3_every_check_line_has_a_chinese_name_and_advice():
+    """O3: the 工作台 shows every line of ``jht-bridge check`` under a Chinese name, and a failure or
+    warning with what it means in Chinese; the names are taken from the checks themselves (those
+    of a connector and of a notice channel are named after it)."""
+    import re
+    from pathlib import Path
+
+    from bridge import diagnose
+
+    source = Path(diagnose.__file__).read_text(encoding="utf-8")
+    fixed = set(re.findall(r'CheckResult\(\s*"([^"]+)"', source))
+    assert {"database", "demo logins", "salespeople", "outbox dead letters"} <= fixed
+    for name in fixed:
+        assert name in labels.CHECK_NAMES, f"check {name!r} has no Chinese name in bridge.labels.CHECK_NAMES"
+    for name in fixed:
+        assert not re.search(r"[a-z]{3,}", labels.check_name(name)), name  # wholly Chinese
+    for name in (*fixed, "connector filedrop", "connector odbc: connect", "notify email", "notify wecom_robot"):
+        zh, advice = labels.check_name(name), labels.check_advice(name)
+        assert re.search(r"[\u4e00-\u9fff]", zh) and re.search(r"[\u4e00-\u9fff]", advice), (name, zh, advice)
+    assert labels.check_name("notify email") == "新订单提醒（邮件）"
