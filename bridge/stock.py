@@ -10,6 +10,11 @@ too. On timeout or error the snapshot alone is used when every item has a fresh 
 otherwise the answer is "unknown" and the order starts as 等待处理. The ERP may correct the status
 later through the inbox.
 
+After a query that failed or ran out of time, the ERP is not asked again for
+``PAUSE_AFTER_FAILURE_S``: the orders of those seconds are judged by the snapshot at once, instead
+of each waiting out the deadline (or failing) against an ERP that is down, or a file drop whose
+ERP writes no stock file.
+
 The question to the ERP (``ask``) happens before, and outside, the order's transaction: the
 customer's order is never held up by a write lock while the ERP thinks. Its answer is judged
 (``answer``: saved into the snapshot, merged with it) in the order's own transaction, so placing
@@ -39,6 +44,9 @@ from bridge.orders import StockAnswer
 from bridge.types import utcnow
 
 log = get_logger("bridge.stock")
+
+PAUSE_AFTER_FAILURE_S = 10.0
+"""How long live stock queries rest after one failed or timed out (the snapshot answers)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class StockChecker:
         deadline_s: float = 1.5,
         max_age_s: float = 900,
         workers: int = 4,
+        pause_s: float = PAUSE_AFTER_FAILURE_S,
     ):
         self.engine = engine
         self.connector = connector
@@ -80,6 +89,9 @@ class StockChecker:
         # how many such stragglers a slow ERP can pile up.
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stock")
         self._warned: dict[str, tuple[int, float]] = {}
+        self.pause_s = pause_s
+        self._paused_until = 0.0
+        """``time.monotonic()`` until which the connector is not asked (after a failure)."""
 
     @classmethod
     def from_config(cls, config: Config, engine: Engine, connector: Connector | None) -> StockChecker:
@@ -104,19 +116,24 @@ class StockChecker:
         skus = sorted(set(skus))
         if not skus:
             return None
-        if self.connector is None:
+        if self.connector is None or time.monotonic() < self._paused_until:
             return StockQuery(skus)
         future = self._pool.submit(self.connector.query_stock, skus)
         try:
             live = future.result(timeout=self.deadline_s)
         except FutureTimeout:
-            self._warn("stock query timed out; using the snapshot", f"no answer within {self.deadline_s} s")
+            self._failed("stock query timed out; using the snapshot", f"no answer within {self.deadline_s} s")
         except Exception as exc:
-            self._warn("stock query failed; using the snapshot", str(exc) or type(exc).__name__)
+            self._failed("stock query failed; using the snapshot", str(exc) or type(exc).__name__)
         else:
+            self._paused_until = 0.0
             as_of = live.as_of if isinstance(live, StockFigures) else None
             return StockQuery(skus, {k: Decimal(v) for k, v in (live or {}).items()}, as_of)
         return StockQuery(skus)
+
+    def _failed(self, what: str, error: str) -> None:
+        self._paused_until = time.monotonic() + self.pause_s
+        self._warn(what, f"{error}; asked again in {self.pause_s:g} s" if self.pause_s else error)
 
     def answer(self, session: Session, asked: StockQuery) -> StockAnswer | None:
         """The figures the order is judged by, in ``session`` (the order's own transaction in

@@ -77,3 +77,28 @@ def test_c7_submit_order_checks_stock_first_and_a_retry_does_not_ask_again(engin
     again = submit_order(engine, checker, Actor.customer(customer.id), customer.id, request, config)
     assert again.order.order_no == placed.order.order_no and not again.created
     assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked
+
+
+def test_c7_after_a_failed_query_the_erp_rests_and_the_snapshot_answers_at_once(engine, erp, monkeypatch):
+    """C7: after a query that failed (or ran out of time) the ERP is not asked again for a
+    while: the next orders are judged by the snapshot at once instead of each waiting out the
+    deadline against an ERP that is down; after the pause it is asked again."""
+    import bridge.stock as stock_module
+
+    _snapshot(engine, {"WA-400": 8})
+    erp.stock, erp.stock_delay_s = {"WA-400": Decimal("1")}, 2.0
+    checker = StockChecker(engine, erp, deadline_s=0.3, max_age_s=600, pause_s=30)
+    assert checker.check(["WA-400"]).source == "snapshot"  # cut off at the deadline
+    asked = len([c for c in erp.calls if c[0] == "query_stock"])
+    started = time.monotonic()
+    for _ in range(5):
+        assert checker.check(["WA-400"]).quantities == {"WA-400": Decimal("8")}
+    assert time.monotonic() - started < 0.25  # no deadline waited out
+    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked
+
+    erp.stock_delay_s = 0
+    later = time.monotonic() + 31
+    monkeypatch.setattr(stock_module.time, "monotonic", lambda: later)
+    answer = checker.check(["WA-400"])
+    assert answer.source == "live" and answer.quantities == {"WA-400": Decimal("1")}
+    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked + 1
