@@ -10,10 +10,10 @@ too. On timeout or error the snapshot alone is used when every item has a fresh 
 otherwise the answer is "unknown" and the order starts as 等待处理. The ERP may correct the status
 later through the inbox.
 
-After a query that failed or ran out of time, the ERP is not asked again for
-``PAUSE_AFTER_FAILURE_S``: the orders of those seconds are judged by the snapshot at once, instead
-of each waiting out the deadline (or failing) against an ERP that is down, or a file drop whose
-ERP writes no stock file.
+After a query that failed or ran out of time, orders stop asking the ERP: they are judged by the
+snapshot at once, instead of each waiting out the deadline (or failing) against an ERP that is
+down, or a file drop whose ERP writes no stock file. Every ``PAUSE_AFTER_FAILURE_S`` one query
+runs in the background, which no order waits for; once one answers, orders ask again.
 
 The question to the ERP (``ask``) happens before, and outside, the order's transaction: the
 customer's order is never held up by a write lock while the ERP thinks. Its answer is judged
@@ -23,6 +23,7 @@ an order writes once.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -46,7 +47,8 @@ from bridge.types import utcnow
 log = get_logger("bridge.stock")
 
 PAUSE_AFTER_FAILURE_S = 10.0
-"""How long live stock queries rest after one failed or timed out (the snapshot answers)."""
+"""How long live stock queries rest after one failed or timed out (the snapshot answers), before
+a query in the background tries the ERP again."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,10 @@ class StockChecker:
         self._warned: dict[str, tuple[int, float]] = {}
         self.pause_s = pause_s
         self._paused_until = 0.0
-        """``time.monotonic()`` until which the connector is not asked (after a failure)."""
+        """Non-zero after a failure: the ERP is resting, until this ``time.monotonic()``; then a
+        probe in the background (``_probe``) decides whether orders ask it again."""
+        self._probing = False
+        self._probe_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Config, engine: Engine, connector: Connector | None) -> StockChecker:
@@ -116,7 +121,10 @@ class StockChecker:
         skus = sorted(set(skus))
         if not skus:
             return None
-        if self.connector is None or time.monotonic() < self._paused_until:
+        if self.connector is None:
+            return StockQuery(skus)
+        if self._paused_until:
+            self._probe(skus)
             return StockQuery(skus)
         future = self._pool.submit(self.connector.query_stock, skus)
         try:
@@ -126,7 +134,6 @@ class StockChecker:
         except Exception as exc:
             self._failed("stock query failed; using the snapshot", str(exc) or type(exc).__name__)
         else:
-            self._paused_until = 0.0
             as_of = live.as_of if isinstance(live, StockFigures) else None
             return StockQuery(skus, {k: Decimal(v) for k, v in (live or {}).items()}, as_of)
         return StockQuery(skus)
@@ -134,6 +141,27 @@ class StockChecker:
     def _failed(self, what: str, error: str) -> None:
         self._paused_until = time.monotonic() + self.pause_s
         self._warn(what, f"{error}; asked again in {self.pause_s:g} s" if self.pause_s else error)
+
+    def _probe(self, skus: list[str]) -> None:
+        """While resting after a failure: once the pause is over, ask the ERP in the background
+        (no order waits for it); its answer ends the rest, a failure starts a new one."""
+        with self._probe_lock:
+            if time.monotonic() < self._paused_until or self._probing:
+                return
+            self._probing = True
+        future = self._pool.submit(self.connector.query_stock, skus)
+
+        def done(finished) -> None:
+            with self._probe_lock:
+                self._probing = False
+            error = finished.exception()
+            if error is None:
+                self._paused_until = 0.0
+                log.info("stock queries answered again")
+            else:
+                self._failed("stock query failed; using the snapshot", str(error) or type(error).__name__)
+
+        future.add_done_callback(done)
 
     def answer(self, session: Session, asked: StockQuery) -> StockAnswer | None:
         """The figures the order is judged by, in ``session`` (the order's own transaction in

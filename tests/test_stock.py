@@ -99,6 +99,33 @@ def test_c7_after_a_failed_query_the_erp_rests_and_the_snapshot_answers_at_once(
     erp.stock_delay_s = 0
     later = time.monotonic() + 31
     monkeypatch.setattr(stock_module.time, "monotonic", lambda: later)
-    answer = checker.check(["WA-400"])
-    assert answer.source == "live" and answer.quantities == {"WA-400": Decimal("1")}
+    # After the pause one query runs in the background; the order asking does not wait for it.
+    assert checker.check(["WA-400"]).source == "snapshot"
+    deadline = time.time() + 5
+    while checker._paused_until and time.time() < deadline:
+        time.sleep(0.01)
     assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked + 1
+    answer = checker.check(["WA-400"])  # the ERP answered again: orders ask it live
+    assert answer.source == "live" and answer.quantities == {"WA-400": Decimal("1")}
+    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked + 2
+
+
+def test_c7_a_background_query_that_fails_keeps_the_erp_resting(engine, erp, monkeypatch):
+    """C7: the background query after a pause failing starts a new pause: no order asks."""
+    import bridge.stock as stock_module
+
+    _snapshot(engine, {"WA-400": 8})
+    erp.down = True
+    checker = StockChecker(engine, erp, deadline_s=0.3, max_age_s=600, pause_s=30)
+    assert checker.check(["WA-400"]).source == "snapshot"
+    later = time.monotonic() + 31
+    monkeypatch.setattr(stock_module.time, "monotonic", lambda: later)
+    assert checker.check(["WA-400"]).source == "snapshot"
+    deadline = time.time() + 5
+    while checker._probing and time.time() < deadline:
+        time.sleep(0.01)
+    asked = len([c for c in erp.calls if c[0] == "query_stock"])
+    assert asked == 2 and checker._paused_until > later
+    erp.down = False
+    assert checker.check(["WA-400"]).source == "snapshot"  # still resting: not asked
+    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked
