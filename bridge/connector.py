@@ -223,9 +223,11 @@ class Connector(ABC):
         and the cursor to resume from next time."""
         raise NotImplementedError
 
-    def ack(self, event: ErpEvent, outcome: str, reason: str | None = None) -> None:
+    def ack(self, event: ErpEvent, outcome: str, reason: str | None = None, reason_zh: str | None = None) -> None:
         """Called after the event's transaction committed. ``outcome`` is the inbox status:
-        applied, ignored, parked, dead or quarantined. The default does nothing."""
+        applied, ignored, parked, dead or quarantined; ``reason`` says why (English), and
+        ``reason_zh`` the same in Chinese when the bridge has it (for an ERP person's eyes: the
+        file drop's error note). The default does nothing."""
         return None
 
     # -- operations -------------------------------------------------------------------------

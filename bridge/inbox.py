@@ -66,15 +66,24 @@ from bridge.types import utcnow
 STREAM = "events"
 
 
-class Unreadable(Exception):
+class _Reason(Exception):
+    """A reason in English (``str``, kept on the inbox row) and, for the ERP's people, in
+    Chinese (``zh``: the file drop's error note shows it)."""
+
+    def __init__(self, detail: str, zh: str | None = None):
+        super().__init__(detail)
+        self.zh = zh
+
+
+class Unreadable(_Reason):
     """The event's data is malformed: quarantine it with this reason."""
 
 
-class Park(Exception):
+class Park(_Reason):
     """The event names something the bridge does not know yet."""
 
 
-class Refuse(Exception):
+class Refuse(_Reason):
     """The event cannot be applied without a person: dead letter with this reason."""
 
 
@@ -153,6 +162,7 @@ class InboxPoller:
         An event id already recorded is a duplicate (see ``_takes_again`` for when it is taken
         again instead): applied or ignored before, it is ignored now; still parked or dead, the
         connector hears that status and its reason again, so the refusal stays in sight."""
+        reason_zh = None
         with structlog.contextvars.bound_contextvars(event_id=event.event_id, kind=event.kind):
             with session_scope(self.engine) as session:
                 existing = session.exec(
@@ -184,16 +194,18 @@ class InboxPoller:
                     if event.problem:
                         row.error = event.problem[:4000]
                     else:
-                        self._apply(session, row)
+                        reason_zh = self._apply(session, row)
                     session.add(row)
                     status, reason = row.status, row.error
                 save_cursor(session, self.name, event.cursor)
             self._log(status, reason)
-        self.connector.ack(event, status.value, reason)
+        self.connector.ack(event, status.value, reason, reason_zh=reason_zh)
         return status
 
-    def _apply(self, session: Session, row: InboxEvent) -> None:
-        """Apply ``row`` inside a savepoint; set its status and reason whatever happens."""
+    def _apply(self, session: Session, row: InboxEvent) -> str | None:
+        """Apply ``row`` inside a savepoint; set its status and reason whatever happens. Returns
+        the reason in Chinese when the event was refused (quarantined or dead) and one is known."""
+        zh = None
         row.attempts += 1
         now = self.clock()
         try:
@@ -208,15 +220,16 @@ class InboxPoller:
             if row.attempts >= self.settings.park_max_attempts:
                 row.status, row.next_attempt_at = InboxStatus.DEAD, None
                 row.error = f"{exc} (gave up after {row.attempts} attempts)"
+                zh = exc.zh and f"{exc.zh}（已重试 {row.attempts} 次）"
             else:
                 row.status, row.error = InboxStatus.PARKED, str(exc)
                 row.next_attempt_at = now + timedelta(seconds=self.settings.park_retry_s)
         except Refuse as exc:
-            row.status, row.error, row.next_attempt_at = InboxStatus.DEAD, str(exc), None
+            row.status, row.error, row.next_attempt_at, zh = InboxStatus.DEAD, str(exc), None, exc.zh
         except Unreadable as exc:
-            row.status, row.error, row.next_attempt_at = InboxStatus.QUARANTINED, str(exc), None
+            row.status, row.error, row.next_attempt_at, zh = InboxStatus.QUARANTINED, str(exc), None, exc.zh
         except DomainError as exc:
-            row.status, row.error, row.next_attempt_at = InboxStatus.DEAD, exc.detail, None
+            row.status, row.error, row.next_attempt_at, zh = InboxStatus.DEAD, exc.detail, None, exc.message
         except Exception as exc:  # a bug: keep the event with the reason, never stop the loop
             self.log.exception("event could not be applied", event_id=row.event_id)
             row.status, row.error, row.next_attempt_at = (
@@ -224,8 +237,10 @@ class InboxPoller:
                 f"unexpected {type(exc).__name__}: {exc}",
                 None,
             )
+            zh = "桥接程序处理此事件时出错（程序缺陷），请联系桥接程序的维护人员"
         if row.error:
             row.error = row.error[:4000]
+        return zh
 
     def retry_parked(self) -> int:
         """Apply parked events whose retry time has come; each in its own transaction."""
@@ -282,7 +297,10 @@ class InboxPoller:
     def bridge_status(self, word: Any) -> OrderStatus:
         mapped = self.status_map.get(str(word).strip()) if word is not None else None
         if mapped is None:
-            raise Refuse(f"unknown ERP status {word!r}: add it to [sync.status_map] in the config")
+            raise Refuse(
+                f"unknown ERP status {word!r}: add it to [sync.status_map] in the config",
+                f"桥接程序不认识 ERP 状态「{word}」：需在桥接程序配置的 [sync.status_map] 中加入",
+            )
         return OrderStatus(mapped)
 
 
@@ -310,7 +328,7 @@ def _order(session: Session, data: dict[str, Any]) -> Order:
     order_no = _text(data, "order_no")
     order = session.exec(select(Order).where(Order.order_no == order_no).with_for_update()).first()
     if order is None:
-        raise Park(f"order {order_no} is not known to the bridge (yet)")
+        raise Park(f"order {order_no} is not known to the bridge (yet)", f"桥接程序中没有订单 {order_no}")
     return order
 
 
@@ -318,15 +336,18 @@ def _text(data: dict[str, Any], key: str, *, required: bool = True, limit: int =
     value = data.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Unreadable(f"{key} is missing")
+            raise Unreadable(f"{key} is missing", f"缺少 {key}")
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise Unreadable(f"{key} must be text, got {type(value).__name__}")
+        raise Unreadable(f"{key} must be text, got {type(value).__name__}", f"{key} 应为文本")
     value = str(value).strip()
     if len(value) > limit:
-        raise Unreadable(f"{key} is longer than {limit} characters")
+        raise Unreadable(f"{key} is longer than {limit} characters", f"{key} 超过 {limit} 个字符")
     if found := CONTROL.search(value):
-        raise Unreadable(f"{key} contains the control character {describe(found.group())}")
+        raise Unreadable(
+            f"{key} contains the control character {describe(found.group())}",
+            f"{key} 含有控制字符 {describe(found.group())}",
+        )
     return value
 
 
@@ -339,7 +360,7 @@ def _apply_status(poller: InboxPoller, session: Session, order: Order, word: Any
     try:
         event = apply_erp_status(session, order, target, poller.actor, note=note, data=data)
     except TransitionRefused as exc:
-        raise Refuse(exc.detail) from None
+        raise Refuse(exc.detail, exc.message) from None
     if event is None:
         raise Ignore(f"order {order.order_no} is already {target.value}")
     if event.action == "ignored":
@@ -372,7 +393,7 @@ def apply_order_released(poller: InboxPoller, session: Session, data: dict[str, 
     try:
         event = release(session, order, poller.actor, note="payment confirmed in the ERP")
     except TransitionRefused as exc:
-        raise Refuse(exc.detail) from None
+        raise Refuse(exc.detail, exc.message) from None
     if event is None:
         raise Ignore(f"order {order.order_no} is already released")
     return f"order {order.order_no}: released in the ERP"
@@ -385,19 +406,22 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
     tracking_no = _text(data, "tracking_no", required=False)
     lines = data.get("lines") or []
     if not isinstance(lines, list):
-        raise Unreadable("lines must be a list")
+        raise Unreadable("lines must be a list", "lines 应为列表")
     parsed = []
     for n, line in enumerate(lines, 1):
         if not isinstance(line, dict):
-            raise Unreadable(f"lines[{n}] must be an object")
+            raise Unreadable(f"lines[{n}] must be an object", f"lines[{n}] 应为对象")
         qty = line.get("quantity")
         if isinstance(qty, bool) or not isinstance(qty, (int, str)) or not str(qty).isdigit() or int(qty) <= 0:
-            raise Unreadable(f"lines[{n}].quantity must be a positive whole number")
+            raise Unreadable(f"lines[{n}].quantity must be a positive whole number", f"lines[{n}].quantity 应为正整数")
         parsed.append((_text(line, "sku"), int(qty)))
     shipped_at = _time(data.get("shipped_at")) or poller.clock()
     order = _order(session, data)  # the data is read first: a malformed event is never parked
     if order.status in (OrderStatus.CANCELLED,):
-        raise Refuse(f"order {order.order_no} is cancelled but the ERP reports shipment {shipment_id}")
+        raise Refuse(
+            f"order {order.order_no} is cancelled but the ERP reports shipment {shipment_id}",
+            f"订单 {order.order_no} 已取消，但 ERP 报告了发货 {shipment_id}",
+        )
     exists = session.exec(
         select(Shipment).where(Shipment.order_id == order.id, Shipment.erp_shipment_id == shipment_id)
     ).first()
@@ -406,7 +430,7 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
     order_lines = list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)))
     shipped = shipments.shipped_by_sku(session, order.id)
     if problem := shipments.refusal(order, order_lines, shipped, parsed):
-        raise Unreadable(f"shipment {shipment_id}: {problem}")
+        raise Unreadable(f"shipment {shipment_id}: {problem}", f"发货 {shipment_id} 的商品或数量与订单不符")
     shipment = Shipment(
         order_id=order.id, erp_shipment_id=shipment_id, courier=courier, tracking_no=tracking_no, shipped_at=shipped_at
     )
@@ -453,15 +477,18 @@ def apply_shipment(poller: InboxPoller, session: Session, data: dict[str, Any]) 
 def apply_stock(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
     items = data.get("items")
     if not isinstance(items, dict) or not items:
-        raise Unreadable("items must be an object {sku: quantity}")
+        raise Unreadable("items must be an object {sku: quantity}", "items 应为对象 {sku: 数量}")
     clean: dict[str, Decimal] = {}
     for sku, qty in items.items():
         try:
             value = Decimal(str(qty))
         except InvalidOperation:
-            raise Unreadable(f"items[{sku!r}] is not a number") from None
+            raise Unreadable(f"items[{sku!r}] is not a number", f"items[{sku}] 不是数字") from None
         if not value.is_finite() or value < 0 or len(str(sku)) > 64:
-            raise Unreadable(f"items[{sku!r}] must be a number ≥ 0 for a code of at most 64 characters")
+            raise Unreadable(
+                f"items[{sku!r}] must be a number ≥ 0 for a code of at most 64 characters",
+                f"items[{sku}] 应为不小于 0 的数字（编码最多 64 个字符）",
+            )
         clean[str(sku)] = value
     save_stock(session, clean, _time(data.get("as_of")) or poller.clock())
     return f"stock of {len(clean)} item(s)"
@@ -486,11 +513,11 @@ def save_stock(session: Session, quantities: dict[str, Decimal], as_of: datetime
 def apply_customer_code(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
     raw_id = data.get("customer_id")
     if isinstance(raw_id, bool) or not str(raw_id or "").isdigit():
-        raise Unreadable("customer_id must be a whole number")
+        raise Unreadable("customer_id must be a whole number", "customer_id 应为整数")
     code = _text(data, "erp_code")
     customer = root_customer(session, int(raw_id))
     if customer is None:
-        raise Park(f"customer {raw_id} is not known to the bridge")
+        raise Park(f"customer {raw_id} is not known to the bridge", f"桥接程序中没有客户 {raw_id}")
     change = bind_customer_code(session, poller.name, customer, code)  # CodeTaken: a dead letter
     if change is None:
         raise Ignore(f"customer {customer.id} already has ERP code {code}")
@@ -498,7 +525,7 @@ def apply_customer_code(poller: InboxPoller, session: Session, data: dict[str, A
 
 
 def _unknown_kind(poller: InboxPoller, session: Session, data: dict[str, Any]) -> str:
-    raise Unreadable("unknown event kind (see bridge.connector.EVENT_KINDS)")
+    raise Unreadable("unknown event kind (see bridge.connector.EVENT_KINDS)", "未知的事件类型（kind）")
 
 
 def _time(value: Any) -> datetime | None:
@@ -507,9 +534,12 @@ def _time(value: Any) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
-        raise Unreadable(f"{value!r} is not an ISO 8601 time") from None
+        raise Unreadable(f"{value!r} is not an ISO 8601 time", f"{value} 不是 ISO 8601 时间") from None
     if parsed.tzinfo is None:
-        raise Unreadable(f"{value!r} has no time zone (write e.g. 2026-11-25T10:00:00+08:00)")
+        raise Unreadable(
+            f"{value!r} has no time zone (write e.g. 2026-11-25T10:00:00+08:00)",
+            f"{value} 缺少时区（例如写成 2026-11-25T10:00:00+08:00）",
+        )
     return parsed
 
 

@@ -244,6 +244,9 @@ def test_p12_07_an_unknown_erp_status_word_sends_its_file_to_error_with_the_reas
     note = (error / "001_status.json.error.txt").read_text("utf-8-sig")
     assert "event b: unknown ERP status '吃饭中'" in note and "[sync.status_map]" in note
     assert "jht-bridge inbox replay" in note and "event a" not in note
+    # The ERP's people read the reason in Chinese too, not only "see the English line above".
+    assert "事件 b 被拒绝：桥接程序不认识 ERP 状态「吃饭中」：需在桥接程序配置的 [sync.status_map] 中加入" in note
+    assert "原因见上一行英文说明" not in note
 
     config = tmp_path / "bridge.toml"
     config.write_text(
@@ -254,4 +257,33 @@ def test_p12_07_an_unknown_erp_status_word_sends_its_file_to_error_with_the_reas
     listed = CliRunner().invoke(app, ["--config", str(config), "inbox", "list", "--status", "dead"])
     assert listed.exit_code == 0, listed.output
     assert "'吃饭中': add it to [sync.status_map]" in listed.output
+    rt.connector.close()
+
+
+def test_e3_an_event_refused_as_malformed_after_reading_says_why_in_chinese(engine, tmp_path):
+    """E3: an event the bridge reads but refuses as malformed (here a shipment without its
+    shipment_id, and a line of quantity 0) is quarantined with the reason in English and in
+    Chinese in the file's error note."""
+    rt = filedrop_runtime(engine, tmp_path)
+    shop = make_shop(engine, customers=1)
+    order = place(engine, shop, shop["customers"][0])
+    events = [
+        {"event_id": "s1", "kind": "order.shipment", "data": {"order_no": order.order_no, "lines": []}},
+        {
+            "event_id": "s2",
+            "kind": "order.shipment",
+            "data": {"order_no": order.order_no, "shipment_id": "FH-1", "lines": [{"sku": "WA-400", "quantity": 0}]},
+        },
+    ]
+    _write(rt.connector.root / "in", "002_ship.json", json.dumps(events, ensure_ascii=False).encode())
+    rt.poller().drain()
+    inbox = _inbox(engine)
+    assert (inbox["s1"].status, inbox["s2"].status) == (InboxStatus.QUARANTINED, InboxStatus.QUARANTINED)
+    note = (rt.connector.root / "error" / "002_ship.json.error.txt").read_text("utf-8-sig")
+    assert "event s1: shipment_id is missing" in note and "事件 s1 被拒绝：缺少 shipment_id" in note
+    assert (
+        "lines[1].quantity must be a positive whole number" in note
+        and "事件 s2 被拒绝：lines[1].quantity 应为正整数" in note
+    )
+    assert "原因见上一行英文说明" not in note
     rt.connector.close()

@@ -212,6 +212,8 @@ class _InboundFile:
     events: list[ErpEvent]
     problem_zh: str | None = None
     outcomes: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    reasons_zh: dict[str, str] = field(default_factory=dict)
+    """The bridge's reasons in Chinese for the events it refused, by event id (``ack``)."""
 
     @property
     def complete(self) -> bool:
@@ -576,7 +578,7 @@ class FiledropConnector(Connector):
                     last = name
             return events, last or cursor
 
-    def ack(self, event: ErpEvent, outcome: str, reason: str | None = None) -> None:
+    def ack(self, event: ErpEvent, outcome: str, reason: str | None = None, reason_zh: str | None = None) -> None:
         """Note the event's outcome; once every event of its file has one, move the file (and
         its ``.done`` marker) to archive/, or to error/ with a ``.error.txt`` when any of them
         was quarantined or dead (``REFUSED``). A file already gone is left alone. Never raises: a move that fails
@@ -601,6 +603,8 @@ class FiledropConnector(Connector):
                 if event.event_id not in {e.event_id for e in state.events}:
                     return
                 state.outcomes[event.event_id] = (outcome, event.problem or reason)
+                if reason_zh and not event.problem:
+                    state.reasons_zh[event.event_id] = reason_zh
                 if state.complete:
                     self._finish(in_dir, state)
             except Exception as exc:  # ack runs after the bridge committed: never fail it
@@ -661,7 +665,11 @@ class FiledropConnector(Connector):
             if whole_file:
                 lines += [f"  {reason}", f"  {state.problem_zh or '文件无法读取（原因见上一行）'}"]
             else:
-                lines += [f"  event {event_id}: {reason}", f"  事件 {event_id} 被拒绝（原因见上一行英文说明）"]
+                zh = state.reasons_zh.get(event_id)
+                lines += [
+                    f"  event {event_id}: {reason}",
+                    f"  事件 {event_id} 被拒绝：{zh}" if zh else f"  事件 {event_id} 被拒绝（原因见上一行英文说明）",
+                ]
                 if state.outcomes.get(event_id, ("",))[0] == "dead":
                     lines += [
                         "  The bridge keeps this event: once the cause is fixed on the bridge's side (e.g. the",

@@ -88,7 +88,7 @@ class MemoryConnector(Connector):
         batch = self.events[start : start + limit]
         return batch, str(start + len(batch))
 
-    def ack(self, event, outcome, reason=None):
+    def ack(self, event, outcome, reason=None, reason_zh=None):
         self.acks.append((event.event_id, outcome))
 
     def check(self):
