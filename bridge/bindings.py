@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from bridge.actors import Actor
 from bridge.errors import Conflict
 from bridge.models import Customer, ErpBinding, Order
-from bridge.timeline import record
+from bridge import timeline
 
 CUSTOMER = "customer"
 """``ErpBinding.entity`` of customer codes."""
@@ -120,9 +120,18 @@ def _taken(code: str, customer_id: int, holder: Customer | None) -> CodeTaken:
 def bind_order_ref(session: Session, order: Order, ref: str | None, erp: Actor) -> bool:
     """Record the ERP's own reference for ``order``, with the timeline line that says the ERP
     accepted it. False (nothing written) when ``ref`` is empty or already known."""
-    if not ref or order.erp_ref == ref:
-        return False
-    order.erp_ref = ref
-    session.add(order)
-    record(session, order, erp, "accepted", note=f"ERP order {ref}")
-    return True
+    return bind_order_refs(session, [(order, ref)], erp) == 1
+
+
+def bind_order_refs(session: Session, refs: list[tuple[Order, str | None]], erp: Actor) -> int:
+    """``bind_order_ref`` for several orders (the dispatcher's answers of a round), their
+    timeline lines written with one statement; how many orders learnt a new reference."""
+    lines = []
+    for order, ref in refs:
+        if not ref or order.erp_ref == ref:
+            continue
+        order.erp_ref = ref
+        session.add(order)
+        lines.append(timeline.line(order, erp, "accepted", note=f"ERP order {ref}"))
+    timeline.record_all(session, lines)
+    return len(lines)

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bridge.actors import Actor, audit
-from bridge.bindings import CodeTaken, bind_customer_code, bind_order_ref, root_customer
+from bridge.bindings import CodeTaken, bind_customer_code, bind_order_refs, root_customer
 from bridge.config import NotifySection, OutboxSection
 from bridge.connector import COMMANDS, Connector, PermanentError, Rendered, TransientError, command_args
 from bridge.db import Page, insert_row, paginate, read_scope, session_scope
@@ -563,8 +563,7 @@ def _record_answers(session: Session, rows: list[OutboxMessage], connector_name:
     erp = Actor.erp(connector_name)
     with session.no_autoflush:
         orders = session.exec(select(Order).where(Order.order_no.in_(refs))).all() if refs else []
-    for order in orders:
-        bind_order_ref(session, order, refs[order.order_no], erp)
+    bind_order_refs(session, [(order, refs[order.order_no]) for order in orders], erp)
     for row in upserts:
         customer = root_customer(session, int(row.aggregate_id))
         if customer is None:

@@ -12,13 +12,12 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bridge.actors import Actor
-from bridge.db import insert_row
+from bridge.db import insert_row, insert_rows
 from bridge.models import Order, OrderEvent, OrderStatus
 from bridge.types import utcnow
 
 
-def record(
-    session: Session,
+def line(
     order: Order,
     actor: Actor,
     action: str,
@@ -28,11 +27,9 @@ def record(
     note: str | None = None,
     data: dict | None = None,
     at: datetime | None = None,
-) -> OrderEvent:
-    """Add a line to the order's timeline (inserted at once, in the caller's transaction)."""
-    return insert_row(
-        session,
-        OrderEvent,
+) -> dict:
+    """One timeline line for ``order``, to be written by ``record_all``."""
+    return dict(
         order_id=order.id,
         at=at or utcnow(),
         actor_kind=actor.kind,
@@ -43,3 +40,14 @@ def record(
         note=note,
         data=data,
     )
+
+
+def record(session: Session, order: Order, actor: Actor, action: str, **fields) -> OrderEvent:
+    """Add a line to the order's timeline (inserted at once, in the caller's transaction);
+    ``fields`` as ``line`` takes them."""
+    return insert_row(session, OrderEvent, **line(order, actor, action, **fields))
+
+
+def record_all(session: Session, lines: list[dict]) -> list[OrderEvent]:
+    """Add several ``line``s (of any orders) with one statement, in the caller's transaction."""
+    return insert_rows(session, OrderEvent, lines)
