@@ -82,6 +82,7 @@ class StockChecker:
         max_age_s: float = 900,
         workers: int = 4,
         pause_s: float = PAUSE_AFTER_FAILURE_S,
+        clock=time.monotonic,
     ):
         self.engine = engine
         self.connector = connector
@@ -92,8 +93,9 @@ class StockChecker:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stock")
         self._warned: dict[str, tuple[int, float]] = {}
         self.pause_s = pause_s
+        self.clock = clock
         self._paused_until = 0.0
-        """Non-zero after a failure: the ERP is resting, until this ``time.monotonic()``; then a
+        """Non-zero after a failure: the ERP is resting, until this ``clock()``; then a
         probe in the background (``_probe``) decides whether orders ask it again."""
         self._probing = False
         self._probe_lock = threading.Lock()
@@ -139,27 +141,27 @@ class StockChecker:
         return StockQuery(skus)
 
     def _failed(self, what: str, error: str) -> None:
-        self._paused_until = time.monotonic() + self.pause_s
+        self._paused_until = self.clock() + self.pause_s
         self._warn(what, f"{error}; asked again in {self.pause_s:g} s" if self.pause_s else error)
 
     def _probe(self, skus: list[str]) -> None:
         """While resting after a failure: once the pause is over, ask the ERP in the background
         (no order waits for it); its answer ends the rest, a failure starts a new one."""
         with self._probe_lock:
-            if time.monotonic() < self._paused_until or self._probing:
+            if self.clock() < self._paused_until or self._probing:
                 return
             self._probing = True
         future = self._pool.submit(self.connector.query_stock, skus)
 
         def done(finished) -> None:
-            with self._probe_lock:
-                self._probing = False
             error = finished.exception()
             if error is None:
                 self._paused_until = 0.0
                 log.info("stock queries answered again")
             else:
                 self._failed("stock query failed; using the snapshot", str(error) or type(error).__name__)
+            with self._probe_lock:  # after the verdict: no second probe starts before it is known
+                self._probing = False
 
         future.add_done_callback(done)
 

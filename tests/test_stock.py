@@ -17,6 +17,7 @@ from bridge.models import OrderStatus, StockCheck
 from bridge.orders import LineRequest, OrderRequest, submit_order
 from bridge.stock import StockChecker
 from bridge.types import utcnow
+from bridge.worker import wait_until
 from tests.doubles.memory import MemoryConnector
 from tests.sync_helpers import make_shop
 
@@ -79,53 +80,59 @@ def test_c7_submit_order_checks_stock_first_and_a_retry_does_not_ask_again(engin
     assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked
 
 
-def test_c7_after_a_failed_query_the_erp_rests_and_the_snapshot_answers_at_once(engine, erp, monkeypatch):
+class _Clock:
+    """A monotonic clock the test moves on."""
+
+    def __init__(self):
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _asked(erp) -> int:
+    return len([c for c in erp.calls if c[0] == "query_stock"])
+
+
+def test_c7_after_a_failed_query_the_erp_rests_and_the_snapshot_answers_at_once(engine, erp):
     """C7: after a query that failed (or ran out of time) the ERP is not asked again for a
     while: the next orders are judged by the snapshot at once instead of each waiting out the
     deadline against an ERP that is down; after the pause it is asked again."""
-    import bridge.stock as stock_module
-
     _snapshot(engine, {"WA-400": 8})
     erp.stock, erp.stock_delay_s = {"WA-400": Decimal("1")}, 2.0
-    checker = StockChecker(engine, erp, deadline_s=0.3, max_age_s=600, pause_s=30)
+    clock = _Clock()
+    checker = StockChecker(engine, erp, deadline_s=0.3, max_age_s=600, pause_s=30, clock=clock)
     assert checker.check(["WA-400"]).source == "snapshot"  # cut off at the deadline
-    asked = len([c for c in erp.calls if c[0] == "query_stock"])
+    asked = _asked(erp)
     started = time.monotonic()
     for _ in range(5):
         assert checker.check(["WA-400"]).quantities == {"WA-400": Decimal("8")}
     assert time.monotonic() - started < 0.25  # no deadline waited out
-    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked
+    assert _asked(erp) == asked
 
     erp.stock_delay_s = 0
-    later = time.monotonic() + 31
-    monkeypatch.setattr(stock_module.time, "monotonic", lambda: later)
+    clock.now += 31
     # After the pause one query runs in the background; the order asking does not wait for it.
     assert checker.check(["WA-400"]).source == "snapshot"
-    deadline = time.time() + 5
-    while checker._paused_until and time.time() < deadline:
-        time.sleep(0.01)
-    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked + 1
+    assert wait_until(lambda: not checker._paused_until, timeout=5)
+    assert _asked(erp) == asked + 1
     answer = checker.check(["WA-400"])  # the ERP answered again: orders ask it live
     assert answer.source == "live" and answer.quantities == {"WA-400": Decimal("1")}
-    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked + 2
+    assert _asked(erp) == asked + 2
 
 
-def test_c7_a_background_query_that_fails_keeps_the_erp_resting(engine, erp, monkeypatch):
+def test_c7_a_background_query_that_fails_keeps_the_erp_resting(engine, erp):
     """C7: the background query after a pause failing starts a new pause: no order asks."""
-    import bridge.stock as stock_module
-
     _snapshot(engine, {"WA-400": 8})
     erp.down = True
-    checker = StockChecker(engine, erp, deadline_s=0.3, max_age_s=600, pause_s=30)
+    clock = _Clock()
+    checker = StockChecker(engine, erp, deadline_s=0.3, max_age_s=600, pause_s=30, clock=clock)
     assert checker.check(["WA-400"]).source == "snapshot"
-    later = time.monotonic() + 31
-    monkeypatch.setattr(stock_module.time, "monotonic", lambda: later)
+    clock.now += 31
     assert checker.check(["WA-400"]).source == "snapshot"
-    deadline = time.time() + 5
-    while checker._probing and time.time() < deadline:
-        time.sleep(0.01)
-    asked = len([c for c in erp.calls if c[0] == "query_stock"])
-    assert asked == 2 and checker._paused_until > later
+    assert wait_until(lambda: not checker._probing, timeout=5)
+    asked = _asked(erp)
+    assert asked == 2 and checker._paused_until > clock.now
     erp.down = False
     assert checker.check(["WA-400"]).source == "snapshot"  # still resting: not asked
-    assert len([c for c in erp.calls if c[0] == "query_stock"]) == asked
+    assert _asked(erp) == asked

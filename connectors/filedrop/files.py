@@ -151,32 +151,24 @@ def write_atomic(folder: Path, name: str, data: bytes, *, sync_folder: bool = Tr
     files). Replaces a file of the same name. On failure the temporary file is removed and
     the OSError is raised."""
     final = folder / name
-    temp = folder / temp_name(name)
-    try:
-        with open(temp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, final)
-    except BaseException:
-        try:
-            temp.unlink()
-        except OSError:
-            pass
-        raise
+    finish_atomic([(write_temp(folder, name, data, fsync=True), final)], lambda temps: None)
     if sync_folder:
         fsync_dir(folder)
     return final
 
 
-def write_temp(folder: Path, name: str, data: bytes) -> Path:
+def write_temp(folder: Path, name: str, data: bytes, *, fsync: bool = False) -> Path:
     """The first half of ``write_atomic``: ``data`` in a new temporary file for ``name`` in
-    ``folder``, written but not yet fsynced nor renamed (``finish_atomic`` does both, for many
-    files at once). On failure the temporary file is removed and the OSError is raised."""
+    ``folder``, not renamed yet, and fsynced only with ``fsync`` (else ``finish_atomic`` does
+    it, for many files at once). On failure the temporary file is removed and the OSError is
+    raised."""
     temp = folder / temp_name(name)
     try:
         with open(temp, "xb") as fh:
             fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
     except BaseException:
         discard(temp)
         raise
@@ -203,8 +195,9 @@ def finish_atomic(written: list[tuple[Path, Path]], fsync: Callable[[Iterable[Pa
 
 
 def fsync_file(path: Path) -> None:
-    """Flush ``path``'s data to disk (through a new descriptor: fsync acts on the file)."""
-    fd = os.open(path, os.O_RDONLY)
+    """Flush ``path``'s data to disk (through a new descriptor: fsync acts on the file; opened
+    for writing, which Windows' FlushFileBuffers needs)."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
     try:
         os.fsync(fd)
     finally:
