@@ -194,13 +194,14 @@ class _InsertPlan:
 _PLANS: dict[type, _InsertPlan] = {}
 
 
-def insert_rows(session: Session, model: type[T], rows: list[dict]) -> list[T]:
+def insert_rows(session: Session, model: type[T], rows: list[dict], *, read_back: bool = True) -> list[T]:
     """Insert ``rows`` of ``model`` in the caller's transaction with one Core statement, and
     return them as ``model`` objects holding every field (the given values, the fields'
     defaults, the new ids) — what ``session.add`` and a flush would have stored, without the
     unit of work's bookkeeping (issue #16: it cost most of an order's placement). The objects
     are in the session as if read back after the insert: a change to one is flushed as an
-    UPDATE."""
+    UPDATE. ``read_back=False``: the rows are only written (no ids asked back, no objects; a
+    multi-row insert with its ids returned in order is one statement per row on SQLite)."""
     if not rows:
         return []
     if session.new:
@@ -219,6 +220,9 @@ def insert_rows(session: Session, model: type[T], rows: list[dict]) -> list[T]:
     # added object: flushing them before every insert cost a unit of work per row (the
     # dispatcher records the ERP's reference and a timeline line per order, issue #16).
     with session.no_autoflush:
+        if not read_back:
+            session.execute(plan.table.insert(), full)
+            return []
         if plan.keyed and "id" not in full[0]:
             # One row as one set of parameters: a list of one would take the executemany path.
             ids = session.execute(plan.returning, full if len(full) > 1 else full[0]).scalars().all()

@@ -40,7 +40,6 @@ from bridge.errors import Conflict, Forbidden, InvalidInput, NotFound, TooMany
 from bridge.models import (
     ActorKind,
     Customer,
-    CustomerPrice,
     CustomerType,
     Order,
     OrderLine,
@@ -54,14 +53,14 @@ from bridge.models import (
     StaffUser,
     StockCheck,
 )
-from bridge.outbox import customer_key, enqueue, enqueue_notice
+from bridge.outbox import customer_key, enqueue_all, message_row, notice_row
 from bridge.db import Page, paginate
 from bridge.notes import NoteView, add_note, notes_on, staff_names
 from bridge.scope import customers_of, may_act_on, order_for, unassigned_queue
 from bridge.timeline import record
 from bridge.text import LIKE_ESCAPE, check_text, like_pattern
 from bridge.types import local_midnight, utcnow
-from bridge.visibility import applies_to, get_visible_product
+from bridge.visibility import get_priced_product
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 
@@ -128,22 +127,6 @@ def stock_verdict(lines: list[tuple[str, int]], stock: StockAnswer | None) -> St
     return (
         StockCheck.SUFFICIENT if all(stock.quantities[s] >= q for s, q in wanted.items()) else StockCheck.INSUFFICIENT
     )
-
-
-_PRICES = sa.select(CustomerPrice.customer_id, CustomerPrice.price).where(
-    CustomerPrice.product_id == sa.bindparam("product_id"),
-    applies_to(CustomerPrice, sa.bindparam("customer_id"), sa.bindparam("customer_type")),
-)
-
-
-def price_for(session: Session, customer: Customer, product: Product) -> Decimal:
-    """The customer's price (A9): their own agreed price, else their type's, else the list price."""
-    rows = session.execute(
-        _PRICES, {"product_id": product.id, "customer_id": customer.id, "customer_type": customer.type}
-    ).all()
-    own = [price for who, price in rows if who == customer.id]
-    by_type = [price for who, price in rows if who is None]
-    return (own or by_type or [product.price])[0]
 
 
 def request_hash(request: OrderRequest) -> str:
@@ -228,15 +211,6 @@ _NEXT_VALUE = {False: _next_value(sqlite_insert), True: _next_value(pg_insert)}
 """The counter's upsert (SQLite's, PostgreSQL's), built once."""
 
 
-_BY_KEY = select(Order).where(
-    Order.customer_id == sa.bindparam("customer_id"), Order.idempotency_key == sa.bindparam("key")
-)
-
-
-def _find_existing(session: Session, customer_id: int, key: str) -> Order | None:
-    return session.execute(_BY_KEY, {"customer_id": customer_id, "key": key}).scalars().first()
-
-
 def _replay(order: Order, digest: str) -> Placement:
     if order.request_hash != digest:
         raise Conflict(
@@ -291,17 +265,26 @@ def place_order(
     _check_actor(actor, customer, customer_id)
 
     digest = request_hash(request)
-    existing = _find_existing(session, customer.id, request.idempotency_key)
-    if existing is not None:
-        return _replay(existing, digest)
-
     now = utcnow()
-    _check_order_rate(session, customer.id, limits, now)
+    # The key's order and the customer's recent orders in one statement, read with the
+    # customer's placements held off (see below); a replay is never refused by the rate limit.
+    known, *recent = session.execute(
+        _KEY_AND_RECENT,
+        {
+            "customer_id": customer.id,
+            "key": request.idempotency_key,
+            "minute_ago": now - RATE_SPANS[0][0],
+            "day_ago": now - RATE_SPANS[1][0],
+        },
+    ).one()
+    if known is not None:
+        return _replay(session.get(Order, known), digest)
+    _check_order_rate(session, customer.id, limits, now, recent)
     ship_to, address_id = _ship_to(session, customer, request)
     rows: list[dict[str, Any]] = []
     for n, line in enumerate(request.lines, 1):
         try:
-            product = get_visible_product(session, customer, line.product_id, sku=line.sku)
+            product, unit_price = get_priced_product(session, customer, line.product_id, sku=line.sku)
         except NotFound as exc:
             raise NotFound(f"第 {n} 行：{exc.message}", f"line {n}: {exc.detail}", line=n) from None
         marking = line.marking
@@ -312,7 +295,6 @@ def place_order(
                     f"第 {n} 行：二维码与商品不符", f"line {n}: QR payload does not belong to {product.sku}", line=n
                 )
             marking = marking or qr.marking
-        unit_price = price_for(session, customer, product)
         rows.append(
             dict(
                 line_no=n,
@@ -359,7 +341,7 @@ def place_order(
         created_at=now,
         updated_at=now,
     )
-    # No other placement for this customer ran since _find_existing (SQLite: BEGIN IMMEDIATE;
+    # No other placement for this customer ran since _KEY_AND_RECENT (SQLite: BEGIN IMMEDIATE;
     # PostgreSQL: the customer's row lock), so the key cannot race in.
     lines = insert_rows(session, OrderLine, [row | {"order_id": order.id} for row in rows])
     placed = record(
@@ -372,46 +354,55 @@ def place_order(
         | ({"held_for_review": True, "review_above_amount": str(limits.review_above_amount)} if held else {}),
         at=now,
     )
-    enqueue(
+    enqueue_all(
         session,
-        kind="order.create",
-        ordering_key=customer_key(customer.id),
-        aggregate_type="order",
-        aggregate_id=order.order_no,
-        payload=order_document(session, order, customer=customer, lines=lines),
-    )
-    # A5: the salesperson hears of every new order (type 2: they must confirm payment).
-    enqueue_notice(
-        session,
-        "new_order",
-        customer_id=customer.id,
-        order_no=order.order_no,
-        salesperson_id=customer.salesperson_id,
-        needs_payment_confirmation=not order.released,
-        held_for_review=held,
+        [
+            message_row(
+                kind="order.create",
+                ordering_key=customer_key(customer.id),
+                aggregate_type="order",
+                aggregate_id=order.order_no,
+                payload=order_document(session, order, customer=customer, lines=lines),
+            ),
+            # A5: the salesperson hears of every new order (type 2: they must confirm payment).
+            notice_row(
+                "new_order",
+                customer_id=customer.id,
+                order_no=order.order_no,
+                salesperson_id=customer.salesperson_id,
+                needs_payment_confirmation=not order.released,
+                held_for_review=held,
+            ),
+        ],
     )
     return Placement(order=order, created=True, lines=lines, customer=customer, events=[placed])
 
 
 _orders = Order.__table__
-_RECENT_ORDERS = sa.select(
+_keyed = _orders.alias("keyed")
+_KEY_AND_RECENT = sa.select(
+    sa.select(_keyed.c.id)
+    .where(_keyed.c.customer_id == sa.bindparam("customer_id"), _keyed.c.idempotency_key == sa.bindparam("key"))
+    .scalar_subquery(),
     sa.func.count(sa.case((_orders.c.created_at > sa.bindparam("minute_ago", type_=_orders.c.created_at.type), 1))),
     sa.func.count(),
 ).where(_orders.c.customer_id == sa.bindparam("customer_id"), _orders.c.created_at > sa.bindparam("day_ago"))
+"""The order the idempotency key made (its id, or NULL), and how many orders the customer
+placed in the last minute and in the last day (``RATE_SPANS``)."""
+
+RATE_SPANS = ((timedelta(minutes=1), "每分钟"), (timedelta(days=1), "每天"))
 
 
-def _check_order_rate(session: Session, customer_id: int, limits: OrdersSection, now) -> None:
+def _check_order_rate(session: Session, customer_id: int, limits: OrdersSection, now, counts) -> None:
     """TooMany when the customer placed ``per_customer_per_minute`` new orders in the last minute
-    or ``per_customer_per_day`` in the last 24 hours (a replay of an order never gets here). Runs
-    with the customer's row held, so two requests at once cannot both pass the last place."""
+    or ``per_customer_per_day`` in the last 24 hours (``counts``: how many in each of
+    ``RATE_SPANS``). Runs with the customer's row held, so two requests at once cannot both pass
+    the last place."""
     spans = (
-        (timedelta(minutes=1), limits.per_customer_per_minute, "每分钟"),
-        (timedelta(days=1), limits.per_customer_per_day, "每天"),
+        (RATE_SPANS[0][0], limits.per_customer_per_minute, RATE_SPANS[0][1]),
+        (RATE_SPANS[1][0], limits.per_customer_per_day, RATE_SPANS[1][1]),
     )
-    # One count per span in one statement; which order to wait for is asked only at the limit.
-    counts = session.execute(
-        _RECENT_ORDERS, {"customer_id": customer_id, "minute_ago": now - spans[0][0], "day_ago": now - spans[1][0]}
-    ).one()
+    # Which order to wait for is asked only at the limit.
     for (span, most, zh), placed in zip(spans, counts):
         if placed < most:
             continue
@@ -463,10 +454,15 @@ def _check_actor(actor: Actor, customer: Customer, requested_id: int) -> None:
         )
 
 
-_KEY_USED = sa.select(Order.id).where(
-    Order.customer_id == sa.bindparam("customer_id"), Order.idempotency_key == sa.bindparam("key")
-)
-_SKUS = sa.select(Product.sku).where(Product.id.in_(sa.bindparam("ids", expanding=True)))
+_ONE_ROW = sa.select(sa.literal(1).label("one")).subquery("one_row")
+_PREPARE = sa.select(
+    sa.select(_keyed.c.id)
+    .where(_keyed.c.customer_id == sa.bindparam("customer_id"), _keyed.c.idempotency_key == sa.bindparam("key"))
+    .scalar_subquery(),
+    Product.sku,
+).select_from(_ONE_ROW.outerjoin(Product, Product.id.in_(sa.bindparam("ids", expanding=True))))
+"""The order the idempotency key made (its id, or NULL) on every row, and the SKUs of the
+products ``ids`` (one row with a NULL SKU when none is found): both questions in one statement."""
 
 
 @dataclass(frozen=True)
@@ -482,12 +478,13 @@ class Prepared:
 def prepare_order(session: Session, customer_id: int, request: OrderRequest) -> Prepared:
     """Read before placing, in the caller's read session (the API's, with the sign-in check):
     whether the key is known, and which SKUs the lines name."""
-    known = session.execute(_KEY_USED, {"customer_id": customer_id, "key": request.idempotency_key}).first()
     ids = [line.product_id for line in request.lines if line.product_id is not None]
+    rows = session.execute(_PREPARE, {"customer_id": customer_id, "key": request.idempotency_key, "ids": ids}).all()
+    known = rows[0][0] is not None
     skus = {line.sku for line in request.lines if line.sku}
-    if ids and known is None:
-        skus |= set(session.execute(_SKUS, {"ids": ids}).scalars())
-    return Prepared(known is not None, sorted(skus))
+    if not known:
+        skus |= {sku for _, sku in rows if sku is not None}
+    return Prepared(known, sorted(skus))
 
 
 def submit_order(

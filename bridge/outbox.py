@@ -28,7 +28,7 @@ from bridge.actors import Actor, audit
 from bridge.bindings import CodeTaken, bind_customer_code, bind_order_refs, root_customer
 from bridge.config import NotifySection, OutboxSection
 from bridge.connector import COMMANDS, Connector, PermanentError, Rendered, TransientError, command_args
-from bridge.db import Page, insert_row, paginate, read_scope, session_scope
+from bridge.db import Page, insert_rows, paginate, read_scope, session_scope
 from bridge.errors import InvalidInput, NotFound
 from bridge.logs import get_logger
 from bridge.models import Order, OutboxMessage, OutboxStatus
@@ -45,8 +45,7 @@ def customer_key(customer_id: int) -> str:
     return f"customer:{customer_id}"
 
 
-def enqueue(
-    session: Session,
+def message_row(
     *,
     kind: str,
     ordering_key: str,
@@ -54,11 +53,9 @@ def enqueue(
     aggregate_id: Any,
     payload: dict[str, Any],
     target: str = TARGET_ERP,
-) -> OutboxMessage:
-    """Add a message to the caller's transaction (inserted at once; never commits)."""
-    return insert_row(
-        session,
-        OutboxMessage,
+) -> dict[str, Any]:
+    """The row of one outbox message, for ``enqueue_all``."""
+    return dict(
         target=target,
         kind=kind,
         ordering_key=ordering_key,
@@ -68,14 +65,11 @@ def enqueue(
     )
 
 
-def enqueue_notice(
-    session: Session, event: str, *, customer_id: int, order_no: str | None = None, **fields: Any
-) -> OutboxMessage:
-    """Queue the notice ``notify.<event>`` for the notifiers (N1, N2), about an order or, without
-    ``order_no``, about a customer, in the customer's queue (so it follows the change it tells
-    of). The payload is ``order_no`` (if any), ``customer_id`` and ``fields``. Never commits."""
-    return enqueue(
-        session,
+def notice_row(event: str, *, customer_id: int, order_no: str | None = None, **fields: Any) -> dict[str, Any]:
+    """The row of the notice ``notify.<event>`` for the notifiers (N1, N2), about an order or,
+    without ``order_no``, about a customer, in the customer's queue (so it follows the change it
+    tells of). The payload is ``order_no`` (if any), ``customer_id`` and ``fields``."""
+    return message_row(
         target=TARGET_NOTIFY,
         kind=f"notify.{event}",
         ordering_key=customer_key(customer_id),
@@ -83,6 +77,22 @@ def enqueue_notice(
         aggregate_id=order_no if order_no is not None else customer_id,
         payload=({"order_no": order_no} if order_no is not None else {}) | {"customer_id": customer_id, **fields},
     )
+
+
+def enqueue_all(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add messages (``message_row``, ``notice_row``) to the caller's transaction, in this order
+    (ids ascending), with one statement; inserted at once, never committed, not read back."""
+    insert_rows(session, OutboxMessage, rows, read_back=False)
+
+
+def enqueue(session: Session, **fields: Any) -> OutboxMessage:
+    """Add one message (``message_row``'s fields) to the caller's transaction (never commits)."""
+    return insert_rows(session, OutboxMessage, [message_row(**fields)])[0]
+
+
+def enqueue_notice(session: Session, event: str, **fields: Any) -> OutboxMessage:
+    """Queue one ``notice_row`` in the caller's transaction (never commits)."""
+    return enqueue(session, **notice_row(event, **fields))
 
 
 # --------------------------------------------------------------------------- delivery

@@ -34,13 +34,13 @@ from bridge.models import (
     ProductKind,
     ProductQR,
 )
-from bridge.orders import price_for, spec_text
+from bridge.orders import spec_text
 from bridge.outbox import enqueue_notice
 from bridge.customers import customer_for
 from bridge.scope import customers_of, may_act_on, product_for, products_of
 from bridge.text import LIKE_ESCAPE, like_pattern, required_text
 from bridge.types import utcnow
-from bridge.visibility import get_visible_product, is_visible, visible_to
+from bridge.visibility import get_priced_product, is_visible, pick_price, priced, visible_to
 
 _COLUMN = {c.key: c for c in COLUMNS}
 REQUIRED = ("sku", "name", "price", "unit")
@@ -50,7 +50,7 @@ REQUIRED = ("sku", "name", "price", "unit")
 class PricedProduct:
     product: Product
     price: Decimal
-    """What this customer pays (``orders.price_for``)."""
+    """What this customer pays (``visibility.price_for``)."""
 
 
 @dataclass(frozen=True)
@@ -103,16 +103,16 @@ def customer_catalog(
     """The products ``customer`` may see, at the customer's prices, searched by name, code,
     marking or ERP item code."""
     _as_seen_by(actor, customer)
-    found = paginate(session, _search(select(Product).where(visible_to(customer)), kind, q), page)
-    items = [PricedProduct(p, price_for(session, customer, p)) for p in found.items]
+    # The customer's prices come with the products: one statement for the page, not one per product.
+    found = paginate(session, _search(select(Product, *priced(customer)).where(visible_to(customer)), kind, q), page)
+    items = [PricedProduct(p, pick_price(p, own, by_type)) for p, own, by_type in found.items]
     return Page(items, found.total, found.page, found.page_size)
 
 
 def customer_product(session: Session, actor: Actor, customer: Customer, product_id: int) -> PricedProduct:
     """One product if ``customer`` may see it, at their price; else NotFound."""
     _as_seen_by(actor, customer)
-    product = get_visible_product(session, customer, product_id)
-    return PricedProduct(product, price_for(session, customer, product))
+    return PricedProduct(*get_priced_product(session, customer, product_id))
 
 
 def staff_catalog(
@@ -420,7 +420,7 @@ def set_price(
 ) -> CustomerPrice | None:
     """Agree a price for one customer (staff within their scope) or for a customer type (admins),
     overriding the list price; ``price=None`` goes back to the list price. The customer's own
-    price wins over its type's (``orders.price_for``)."""
+    price wins over its type's (``visibility.price_for``)."""
     if actor.kind not in (ActorKind.ADMIN, ActorKind.SALES):
         raise Forbidden("只有员工可以设置价格", f"{actor} may not set prices")
     product = product_for(session, actor, product_id)

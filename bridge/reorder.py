@@ -1,5 +1,5 @@
 """Reorder (C14): a past order's lines offered again — the products the customer may still see
-(``bridge.visibility``), at today's prices (``orders.price_for``) — and the lines left out, each
+(``bridge.visibility``), at today's prices (``visibility.price_for``) — and the lines left out, each
 with the reason.
 
 Nothing is placed here: the front end puts the lines in the cart and the customer confirms them
@@ -18,10 +18,9 @@ from sqlmodel import Session, select
 
 from bridge.actors import Actor
 from bridge.models import Customer, OrderLine, Product
-from bridge.orders import price_for
 from bridge.products import PricedProduct
 from bridge.scope import order_for
-from bridge.visibility import visible_to
+from bridge.visibility import price_for, visible_to
 
 
 class DropReason(StrEnum):

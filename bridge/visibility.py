@@ -1,5 +1,5 @@
-"""Which products a customer may see (C2, A3) — one rule, used for lists, details, scans and
-order placement alike.
+"""Which products a customer may see (C2, A3) and at what price (A9) — one rule each, used for
+lists, details, scans, reorders and order placement alike.
 
 A product is visible to a customer when it is active, not hidden from that customer, and
 either standard or granted (to that customer, or to every customer of its type). A hide wins
@@ -8,6 +8,7 @@ over a grant. A product that is not visible behaves exactly like one that does n
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,11 +54,46 @@ def _visible(customer_id, customer_type) -> sa.ColumnElement[bool]:
     )
 
 
+def price_columns(customer_id: Any, customer_type: Any) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
+    """For a select of ``Product``: the price agreed with customer ``customer_id`` and the one
+    agreed for its type ``customer_type`` (A9), each NULL where there is none (values, or bound
+    parameters of a statement built once). ``pick_price`` says which one the customer pays."""
+
+    def agreed(grantee: sa.ColumnElement[bool]) -> sa.ScalarSelect:
+        # At most one row each (customer_price's unique constraints).
+        return sa.select(CustomerPrice.price).where(CustomerPrice.product_id == Product.id, grantee).scalar_subquery()
+
+    return agreed(CustomerPrice.customer_id == customer_id), agreed(CustomerPrice.customer_type == customer_type)
+
+
+def pick_price(product: Product, own: Decimal | None, by_type: Decimal | None) -> Decimal:
+    """What the customer pays (A9): their own agreed price, else their type's, else the list price."""
+    return own if own is not None else by_type if by_type is not None else product.price
+
+
+def priced(customer: Customer) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
+    """``price_columns`` of ``customer``: ``select(Product, *priced(customer))`` gives rows of
+    (product, own, by_type) for ``pick_price``."""
+    _not_an_alias(customer)
+    return price_columns(customer.id, customer.type)
+
+
 # Order placement asks these once per line: built once (statement building and its cache key cost
-# more than running it), customer and product bound at execution.
+# more than running it), customer and product bound at execution. The product comes with the
+# customer's prices (one statement per line, issue #16).
 _CUSTOMER = {"customer_id": sa.bindparam("customer_id"), "customer_type": sa.bindparam("customer_type")}
-_VISIBLE_BY_ID = select(Product).where(Product.id == sa.bindparam("product_id"), _visible(**_CUSTOMER))
-_VISIBLE_BY_SKU = select(Product).where(Product.sku == sa.bindparam("sku"), _visible(**_CUSTOMER))
+_PRICED = (Product, *price_columns(**_CUSTOMER))
+_VISIBLE_BY_ID = select(*_PRICED).where(Product.id == sa.bindparam("product_id"), _visible(**_CUSTOMER))
+_VISIBLE_BY_SKU = select(*_PRICED).where(Product.sku == sa.bindparam("sku"), _visible(**_CUSTOMER))
+_PRICES = sa.select(*price_columns(**_CUSTOMER)).where(Product.id == sa.bindparam("product_id"))
+
+
+def price_for(session: Session, customer: Customer, product: Product) -> Decimal:
+    """What ``customer`` pays for ``product`` (``pick_price``)."""
+    own, by_type = session.execute(
+        _PRICES, {"product_id": product.id, "customer_id": customer.id, "customer_type": customer.type}
+    ).one()
+    return pick_price(product, own, by_type)
 
 
 def is_visible(session: Session, customer: Customer, product_id: int) -> bool:
@@ -69,6 +105,13 @@ def get_visible_product(
     session: Session, customer: Customer, product_id: int | None = None, *, sku: str | None = None
 ) -> Product:
     """The product if ``customer`` may see it; NotFound (the same as for no product) if not."""
+    return get_priced_product(session, customer, product_id, sku=sku)[0]
+
+
+def get_priced_product(
+    session: Session, customer: Customer, product_id: int | None = None, *, sku: str | None = None
+) -> tuple[Product, Decimal]:
+    """``get_visible_product`` and what ``customer`` pays for it (``pick_price``), in one statement."""
     _not_an_alias(customer)
     who = {"customer_id": customer.id, "customer_type": customer.type}
     if product_id is not None:
@@ -77,8 +120,9 @@ def get_visible_product(
         found = session.execute(_VISIBLE_BY_SKU, {"sku": sku, **who})
     else:
         raise ValueError("product_id or sku is required")
-    product = found.scalars().first()
-    if product is None:
+    row = found.first()
+    if row is None:
         what = f"id {product_id}" if product_id is not None else f"sku {sku!r}"
         raise NotFound(PRODUCT_NOT_FOUND, f"product {what} does not exist or is not visible to customer {customer.id}")
-    return product
+    product, own, by_type = row
+    return product, pick_price(product, own, by_type)

@@ -4,7 +4,7 @@ the catalog's export and import with a bad row (nothing imported), as an admin a
 salesperson — in Debian's Chromium through Playwright against a live bridge with the demo data.
 
 What a customer then sees is asked of the services (``bridge.products.customer_catalog``,
-``bridge.orders.price_for``), the ones the mini-program API answers with."""
+``bridge.visibility.price_for``), the ones the mini-program API answers with."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bridge import products
 from bridge.actors import Actor
 from bridge.demo import ADMIN_LOGIN, CUSTOMERS, HIDDEN, SALES_LOGIN
 from bridge.models import Customer, Product, ProductGrant, ProductKind, StaffUser
-from bridge.orders import price_for
+from bridge.visibility import price_for
 from tests.admin_site import shoot, signed_in
 from tests.conftest import require_module
 

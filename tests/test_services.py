@@ -372,7 +372,7 @@ def test_a3_type_grants_are_an_admins_and_hides_win_over_grants(session, make):
 def test_a9_agreed_prices_per_customer_and_per_type(session, make):
     from decimal import Decimal
 
-    from bridge.orders import price_for
+    from bridge.visibility import price_for
 
     sales, other, admin = make.staff(), make.staff(), make.staff(StaffRole.ADMIN)
     mine = make.customer(type=2, salesperson_id=sales.id)
