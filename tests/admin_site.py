@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    "--lang=zh-CN",  # the pages as the shop's people see them (date fields 年/月/日; chromium-l10n)
 ]
+CHROMIUM_ZH = Path("/usr/lib/chromium/locales/zh-CN.pak")
+CHROMIUM_ENV = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
+"""Chromium on Linux takes its interface language from these as well as from ``--lang``."""
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "admin"
 DESKTOP = {"width": 1280, "height": 860}
@@ -43,9 +48,10 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="session")
 def browser():
     require(CHROMIUM.exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium")
+    require(CHROMIUM_ZH.exists(), f"{CHROMIUM_ZH} missing: scripts/test installs chromium-l10n")
     sync_api = require_module("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, env=CHROMIUM_ENV)
         yield browser
         browser.close()
 
