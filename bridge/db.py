@@ -3,7 +3,8 @@
 SQLite (the embedded default) is set up for a long-running service: WAL journal so readers
 never block the writer, foreign keys enforced, a busy timeout, and write transactions opened
 with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of failing half-way with
-"database is locked". PostgreSQL is used as it comes.
+"database is locked". PostgreSQL is used as it comes, through a pool whose connections are
+checked before use when they have been idle (``PING_IDLE_S``).
 
 Domain functions never commit: the caller owns the unit of work (``session_scope``), so a
 state change and the outbox row it causes are committed together or not at all.
@@ -15,6 +16,7 @@ import copy
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +33,13 @@ from bridge.config import Config, DatabaseSection
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+PING_IDLE_S = 1.0
+"""PostgreSQL: a pooled connection that has lain unused for longer than this is pinged before it
+is handed out (a round trip), and replaced if the server or the network dropped it meanwhile; one
+given back just now is not (as HikariCP's alive-bypass window). Pinging at every checkout cost
+three round trips per order placed (issue #16); a connection that breaks while in use is an
+error of that request, and the pool then replaces every connection older than the break."""
 
 
 def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
@@ -55,10 +64,31 @@ def make_engine(db: DatabaseSection | Config | str, **kwargs) -> Engine:
         # placement briefly holds a second connection (bridge.orders.next_order_no), so a smaller
         # pool could leave every thread waiting for a connection that never comes back.
         overflow = max(db.pool_size, threads + 8)
-        engine = sa.create_engine(
-            url, echo=db.echo, pool_size=db.pool_size, max_overflow=overflow, pool_pre_ping=True, **kwargs
-        )
+        engine = sa.create_engine(url, echo=db.echo, pool_size=db.pool_size, max_overflow=overflow, **kwargs)
+        _ping_idle_connections(engine)
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """``PING_IDLE_S``: the pessimistic disconnect check, skipped for connections in use just now."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _given_back(_dbapi_conn, record) -> None:
+        if record is not None:
+            record.info["jht_given_back"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _handed_out(dbapi_conn, record, _proxy) -> None:
+        given_back = record.info.get("jht_given_back")
+        if given_back is None or time.monotonic() - given_back < PING_IDLE_S:
+            return  # just connected, or in use a moment ago
+        # SQLAlchemy's own pre-ping, asked only here: a dropped connection means the server
+        # restarted or the network cut every connection of that moment, so the pool replaces
+        # all those older than now and hands out a new one.
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise sa.exc.InvalidatePoolError(f"pooled connection dropped while idle: {exc}") from exc
 
 
 def _require_driver(url: sa.URL, source: str | None) -> None:

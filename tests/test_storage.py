@@ -88,6 +88,40 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path):
     eng.dispose()
 
 
+def test_postgresql_pool_pings_only_idle_connections_and_replaces_dropped_ones(pg_url, monkeypatch):
+    """A pooled connection given back a moment ago is handed out again without a ping (a round
+    trip per checkout cost three per order, issue #16); one idle past ``PING_IDLE_S`` is pinged,
+    and when the server dropped it meanwhile (a restart, a cut network) the pool hands out a new
+    one instead of an error."""
+    import time
+
+    monkeypatch.setattr(bridge_db, "PING_IDLE_S", 0.3)
+    eng = bridge_db.make_engine(pg_url)
+    pings = []
+    real_ping = eng.dialect.do_ping
+    monkeypatch.setattr(eng.dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    try:
+        with eng.connect() as conn:
+            first_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        for _ in range(5):  # in use just now: no ping
+            with eng.connect() as conn:
+                assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == first_pid
+        assert pings == []
+
+        time.sleep(0.4)
+        with eng.connect() as conn:  # idle: pinged once, and alive
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == first_pid
+        assert len(pings) == 1
+
+        with sa.create_engine(make_url(pg_url), isolation_level="AUTOCOMMIT").connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({first_pid})")
+        time.sleep(0.4)
+        with eng.connect() as conn:  # dropped while idle: replaced, not an error
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != first_pid
+    finally:
+        eng.dispose()
+
+
 def _indexes(engine) -> dict[str, set[str]]:
     inspector = sa.inspect(engine)
     return {t: {i["name"] for i in inspector.get_indexes(t)} for t in inspector.get_table_names()}
