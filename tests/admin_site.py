@@ -37,8 +37,11 @@ CHROMIUM_ARGS = [
     "--lang=zh-CN",  # the pages as the shop's people see them (date fields 年/月/日; chromium-l10n)
 ]
 CHROMIUM_ZH = Path("/usr/lib/chromium/locales/zh-CN.pak")
-CHROMIUM_ENV = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
-"""Chromium on Linux takes its interface language from these as well as from ``--lang``."""
+CHROMIUM_ENV = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN"}
+"""Chromium on Linux takes its interface language from ``LANGUAGE`` as well as from ``--lang``.
+``LANG`` stays a UTF-8 locale the system has: with one it lacks (zh_CN.UTF-8 is not installed
+here) the C library falls back to ASCII, and Chromium could not open a file with a Chinese name
+for an upload."""
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "admin"
 DESKTOP = {"width": 1280, "height": 860}
