@@ -407,9 +407,19 @@ def test_o2_two_serve_two_workers_sigkill_under_2000_orders_lose_nothing_double_
     def answered() -> int:
         return sum(len(c.placed) for c in customers)
 
+    def taken_back() -> bool:
+        """nginx has served a request from each restarted replica since its restart."""
+        log = cluster.access_log.read_text(errors="replace")
+        return all(f"upstream=127.0.0.1:{cluster.serve_ports[v]} " in log[at:] for v, at in restarted)
+
     kills, restarted = [], []
     for round_no, share in enumerate(KILL_AT):
         assert wait_until(lambda: answered() >= share * CUSTOMERS * ORDERS_EACH, timeout=120), answered()
+        # One replica down at a time: the one restarted in the round before is back in nginx's
+        # rotation first. nginx tries a failed replica again only after fail_timeout (5 s), and a
+        # try that came while it was still starting keeps it out for another 5 s; with placement
+        # this fast the next kill could come before that, leaving nginx no replica (CI: 502s).
+        assert wait_until(taken_back, timeout=30), "nginx did not take the restarted replica back"
         victim, leader = round_no % 2, cluster.inbox_leader()
         cluster.kill(cluster.serves[victim])
         cluster.kill(cluster.workers[leader])
@@ -432,12 +442,11 @@ def test_o2_two_serve_two_workers_sigkill_under_2000_orders_lose_nothing_double_
     # the proxy until it has tried each restarted replica (asserted below, from the access log).
     with httpx.Client(base_url=cluster.base_url, timeout=10, headers=dict(customers[0].client.headers)) as reader:
 
-        def taken_back() -> bool:
+        def read_until_taken_back() -> bool:
             reader.get("/api/mp/v1/orders")
-            log = cluster.access_log.read_text(errors="replace")
-            return all(f"upstream=127.0.0.1:{cluster.serve_ports[v]} " in log[at:] for v, at in restarted)
+            return taken_back()
 
-        wait_until(taken_back, timeout=30)
+        wait_until(read_until_taken_back, timeout=30)
     assert [c.errors for c in customers if c.errors] == []
     placed = [no for c in customers for no in c.placed]
     assert len(placed) == CUSTOMERS * ORDERS_EACH
