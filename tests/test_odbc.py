@@ -206,26 +206,52 @@ def test_e1_the_erp_order_number_is_read_back_once_filled_in(conn, sim):
     assert sim.import_count("JHT-20261125-0102") == 1
 
 
-def test_e1_a_duplicate_key_at_insert_time_is_already_delivered(conn, sim, monkeypatch):
-    """E1: when the pre-check misses the row (another worker inserted it meanwhile), the
-    integrity error on the primary key is taken as "already delivered"."""
+def test_e1_a_redelivery_is_refused_by_the_unique_key_and_then_looked_up(conn, sim, monkeypatch):
+    """E1: the order number's unique key refuses a second delivery (after a lost answer, or by
+    another worker meanwhile); only then is the order looked up, and found, it is "already
+    delivered" with the ERP's number. A first delivery runs no look-up."""
     doc = sample_order("JHT-20261125-0103")
-    conn.push_order(doc)
+    executed: list = []
+    opened = conn._open
+    monkeypatch.setattr(conn, "_open", lambda: _Recorded(opened(), executed))
+    assert conn.push_order(doc) is None
+    assert conn.statement("select_erp_order_no") not in [sql for sql, _ in executed]
     sim.fill_erp_order_no("JHT-20261125-0103", "XS-7")
-    original = conn.statement
-    calls = {"n": 0}
-
-    def racing(name):
-        sql = original(name)
-        if name == "select_erp_order_no":
-            calls["n"] += 1
-            if calls["n"] == 1:  # the first look finds nothing, as if the row were not there yet
-                return sql.replace("order_no = ?", "order_no = ? AND 1 = 0")
-        return sql
-
-    monkeypatch.setattr(conn, "statement", racing)
+    executed.clear()
     assert conn.push_order(doc) == "XS-7"
-    assert len(sim.orders()["JHT-20261125-0103"]["lines"]) == 3
+    assert [sql for sql, _ in executed] == [conn.statement("insert_order"), conn.statement("select_erp_order_no")]
+    assert len(sim.orders()["JHT-20261125-0103"]["lines"]) == 3 and sim.import_count("JHT-20261125-0103") == 1
+
+
+def test_e1_a_refused_order_that_is_not_there_keeps_the_databases_words(conn, sim, monkeypatch):
+    """E1, O3: a line refused by the database (here a line number given twice, against the
+    lines' key) makes the order be looked up; not found, it fails with the refusal's own words,
+    naming the statement. Nothing is kept (the header is rolled back with it), and the
+    connection serves the next order."""
+    doc = sample_order("JHT-20261125-0104")
+    doc["lines"][1]["line_no"] = doc["lines"][0]["line_no"] = 1
+    with pytest.raises(PermanentError, match="insert_order_line") as failed:
+        conn.push_order(doc)
+    assert "select_erp_order_no" not in str(failed.value)
+    assert "JHT-20261125-0104" not in sim.orders()
+    conn.push_order(sample_order("JHT-20261125-0105"))
+    assert len(sim.orders()["JHT-20261125-0105"]["lines"]) == 3
+
+
+def test_e1_a_failed_look_up_after_a_refusal_reports_the_refusal(conn, sim, monkeypatch):
+    """E1: when the look-up after a refusal fails too (a broken select_erp_order_no), the
+    message is the refusal that happened, not the look-up's."""
+    doc = sample_order("JHT-20261125-0106")
+    doc["lines"][1]["line_no"] = doc["lines"][0]["line_no"] = 1
+    original = conn.statement
+    monkeypatch.setattr(
+        conn,
+        "statement",
+        lambda name: "SELECT no_such_column FROM jht_order_in" if name == "select_erp_order_no" else original(name),
+    )
+    with pytest.raises(PermanentError, match="insert_order_line") as failed:
+        conn.push_order(doc)
+    assert "no_such_column" not in str(failed.value)
 
 
 class _Recorded:
@@ -274,12 +300,12 @@ def test_p12_14_e8_render_is_each_statement_run_with_its_values_in_order(conn, s
     ]
     assert conn._cnxn is None and sim.orders() == {}  # nothing connected, nothing written
     assert [[part.title for part in parts] for parts in shown] == [
-        ["select_erp_order_no", "insert_order", "insert_order_line", "insert_order_line"],
+        ["insert_order", "insert_order_line", "insert_order_line"],
         ["upsert_customer"],
         ["insert_command"],
         ["merge_customer"],
     ]
-    header = shown[0][1].text
+    header = shown[0][0].text
     assert header.startswith(conn.statement("insert_order") + "\n  ?1 = 'JHT-20261125-0201'\n  ?2 = 1\n")
     assert "  ?4 = '无锡精工磨具有限公司'" in header and "  ?14 = NULL" in header
     assert shown[2][0].text.endswith("  ?1 = 'JHT-20261125-0201'\n  ?2 = 'release'\n  ?3 = '2026-11-25T08:30:00+00:00'")

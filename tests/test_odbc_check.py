@@ -144,7 +144,12 @@ def test_o3_check_reports_driver_connection_every_statement_and_every_table(site
     for name in READS:
         assert lines[f"statement {name}"] == (True, "present, runs"), name
     for name in WRITES:
-        assert lines[f"statement {name}"] == (True, "present, runs (rolled back)"), name
+        if name != "insert_order":
+            assert lines[f"statement {name}"] == (True, "present, runs (rolled back)"), name
+    assert lines["statement insert_order"] == (
+        True,
+        "present, runs (rolled back); a second one with the same order number is refused, as it must be",
+    )
     if site.dialect == "postgresql":
         assert lines["statement on_connect"] == (True, "present, runs")
     for table in TABLES:
@@ -155,6 +160,30 @@ def test_o3_check_reports_driver_connection_every_statement_and_every_table(site
 def test_o3_check_writes_nothing(site):
     site.check()
     assert set(site.count_rows().values()) == {0}
+
+
+def test_o3_check_fails_an_insert_order_whose_table_takes_the_same_order_twice(site):
+    """O3, E1: a delivery knows an order is already there by the refusal of the order number's
+    unique key; check writes its probe order twice (rolled back) and fails a table that takes
+    both, saying why. Nothing is kept."""
+    site.execute("CREATE TABLE jht_order_nokey AS SELECT * FROM jht_order_in WHERE 1 = 0")
+    site.edit_statements("INSERT INTO jht_order_in (", "INSERT INTO jht_order_nokey (")
+    site.edit_statements(
+        "-- name: check_tables\n", "-- name: check_tables\nSELECT order_no FROM jht_order_nokey WHERE 1 = 0;\n"
+    )
+    code, lines, output = site.check()
+    assert code == 1, output
+    ok, detail = lines["statement insert_order"]
+    assert not ok and "a second one with the same order number went through too" in detail, detail
+    assert "unique key" in detail and "rules 2 and 4" in detail
+    assert sorted(name for name, (ok, _) in lines.items() if not ok) == ["statement insert_order"]
+    assert lines["table jht_order_nokey"] == (True, "reachable")
+    assert set(site.count_rows().values()) == {0}
+    cnxn = pyodbc.connect(site.connection_string, autocommit=True)
+    try:
+        assert cnxn.cursor().execute("SELECT COUNT(*) FROM jht_order_nokey").fetchone()[0] == 0
+    finally:
+        cnxn.close()
 
 
 def test_o3_a_wrong_driver_name_is_named_with_the_installed_ones(site):

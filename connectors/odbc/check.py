@@ -7,7 +7,9 @@ result columns are checked against what the connector reads. The statements that
 with such values too, each in a transaction that is rolled back at once: a wrong column, a wrong
 number of ``?`` or a missing INSERT right shows here, not at the first delivery, and nothing is
 kept. A probe row refused by a constraint (a customer or item the statement looks up and does
-not find) is what an ERP's tables should do with made-up values: the statement ran.
+not find) is what an ERP's tables should do with made-up values: the statement ran. A probe
+order that goes in is written a second time in the same transaction, which must be refused:
+the order number's unique key is what makes a redelivery harmless.
 """
 
 from __future__ import annotations
@@ -286,8 +288,27 @@ def _probe_write(cnxn, name: str, sql: str, before: str | None) -> tuple[bool, s
         if is_integrity(exc):
             return True, f"present, runs (rolled back); a constraint refused the made-up values, as it may: {words}"
         return False, f"present, fails: {words}"
+    if name == "insert_order":
+        return _probe_duplicate(cnxn, cursor, sql)
     _end(cnxn, commit=False)
     return True, "present, runs (rolled back)"
+
+
+def _probe_duplicate(cnxn, cursor, sql: str) -> tuple[bool, str]:
+    """``insert_order`` once more with the same order number, in the same rolled-back
+    transaction: the delivery counts on its refusal (the order number's unique key) to know an
+    order is already there, so a second one that goes through is a failure of the check."""
+    try:
+        cursor.execute(sql, *WRITE_PROBES["insert_order"])
+    except pyodbc.Error:
+        _end(cnxn, commit=False)
+        return True, "present, runs (rolled back); a second one with the same order number is refused, as it must be"
+    _end(cnxn, commit=False)
+    return False, (
+        "present, runs, but a second one with the same order number went through too (rolled back): the order "
+        "number needs a unique key that refuses a second row, or every redelivery writes the order again "
+        "(docs/sql-connector.md §5, rules 2 and 4)"
+    )
 
 
 def _probe(cnxn, name: str, sql: str) -> str | None:

@@ -10,8 +10,8 @@ without touching Python. Parameters are always bound (``?``).
 Behaviour:
 
 - an order is written header and lines in one transaction (autocommit off, one commit); an order
-  number already there is "already delivered": success, and the ERP's own order number is read
-  back (``select_erp_order_no``) when the ERP has filled it in;
+  number already there (its unique key refuses the insert) is "already delivered": success, and
+  the ERP's own order number is read back (``select_erp_order_no``) when the ERP has filled it in;
 - a customer is upserted; a repeated command is ignored by the statement (or by its UNIQUE key);
   a customer merge runs the optional ``merge_customer``; without it a merge is a dead letter
   naming the statement, unless ``skip`` lists ``customer.merge`` (a decision, not a silence);
@@ -357,8 +357,8 @@ class OdbcConnector(Connector):
             except pyodbc.Error:
                 pass
 
-    def _run(self, work: Callable[[pyodbc.Connection], Any]) -> Any:
-        """Run ``work`` on the shared connection; classify what goes wrong."""
+    def _run(self, work: Callable[[pyodbc.Connection, pyodbc.Cursor], Any]) -> Any:
+        """Run ``work`` on the shared connection and a new cursor of it; classify what goes wrong."""
         with self._lock:
             try:
                 if self._cnxn is None:
@@ -366,7 +366,7 @@ class OdbcConnector(Connector):
                 cnxn = self._cnxn
                 if self._driver_timeout and cnxn.timeout != self.settings.query_timeout_s:
                     cnxn.timeout = self.settings.query_timeout_s
-                return work(cnxn)
+                return work(cnxn, cnxn.cursor())
             except StatementError as failed:
                 exc, text = failed.error, f"statement {failed.statement}: {explain(failed.error, failed.statement)}"
                 if is_transient(exc):
@@ -400,21 +400,17 @@ class OdbcConnector(Connector):
     # -- outgoing -------------------------------------------------------------------------
 
     def push_order(self, doc: dict[str, Any]) -> str | None:
+        """Header and lines in one transaction. The order number's unique key is what makes a
+        redelivery harmless: when a statement is refused, the order is looked up
+        (``select_erp_order_no``), and found, it was delivered before (a redelivery after a lost
+        answer, or another worker meanwhile) and its ERP number, if any, is the answer. A
+        delivery that goes through pays no look-up."""
         header, lines = _order_parameters(doc)
         order_no = header[0]
         insert_order, insert_line = self.statement("insert_order"), self.statement("insert_order_line")
-        self.statement("select_erp_order_no")
+        select_erp_order_no = self.statement("select_erp_order_no")
 
-        def delivered(cursor) -> tuple[bool, str | None]:
-            row = execute(cursor, "select_erp_order_no", self.statement("select_erp_order_no"), order_no).fetchone()
-            return (row is not None, None if row is None or row[0] is None else str(row[0]))
-
-        def work(cnxn):
-            cursor = cnxn.cursor()
-            found, ref = delivered(cursor)
-            if found:  # already delivered
-                cnxn.rollback()
-                return ref
+        def work(cnxn, cursor):
             try:
                 execute(cursor, "insert_order", insert_order, *header)
                 for parameters in lines:
@@ -423,14 +419,19 @@ class OdbcConnector(Connector):
                 cnxn.rollback()
                 raise PermanentError(f"order {order_no}: {exc}") from None
             except StatementError as failed:
-                if not is_integrity(failed.error):
+                if is_transient(failed.error):
+                    raise  # the connection is gone: the next try tells
+                cnxn.rollback()
+                try:
+                    row = execute(cursor, "select_erp_order_no", select_erp_order_no, order_no).fetchone()
+                except StatementError as lookup:
+                    if is_transient(lookup.error):
+                        raise
+                    raise failed from None  # the refusal is the news, not the failed look-up
+                cnxn.rollback()
+                if row is None:
                     raise
-                cnxn.rollback()
-                found, ref = delivered(cursor)  # delivered meanwhile by another worker
-                cnxn.rollback()
-                if found:
-                    return ref
-                raise
+                return None if row[0] is None else str(row[0])  # already delivered
             cnxn.commit()
             return None
 
@@ -440,8 +441,8 @@ class OdbcConnector(Connector):
         parameters = _customer_parameters(doc)
         upsert = self.statement("upsert_customer")
 
-        def work(cnxn):
-            execute(cnxn.cursor(), "upsert_customer", upsert, *parameters)
+        def work(cnxn, cursor):
+            execute(cursor, "upsert_customer", upsert, *parameters)
             cnxn.commit()
 
         self._run(work)
@@ -470,9 +471,9 @@ class OdbcConnector(Connector):
         """Run a statement that writes a row once: a unique key refusing it means the row is
         already there (a redelivery), which is success."""
 
-        def work(cnxn):
+        def work(cnxn, cursor):
             try:
-                execute(cnxn.cursor(), name, sql, *parameters)
+                execute(cursor, name, sql, *parameters)
             except StatementError as failed:
                 if not is_integrity(failed.error):
                     raise
@@ -485,15 +486,15 @@ class OdbcConnector(Connector):
     def render(self, operation: str, doc: dict[str, Any]) -> list[Rendered] | None:
         """The statements ``operation`` runs for ``doc``, in order, each with its bound values
         (the same parameter builders as the delivery; statements from the statements file, no
-        connection made). An order first looks itself up (``select_erp_order_no``): found, it
-        is already delivered and nothing is written (E8)."""
+        connection made). An order is its header and lines; only when one is refused does the
+        delivery look the order up (``select_erp_order_no``), so that is not shown (E8)."""
         if operation == "push_order":
             header, lines = _order_parameters(doc)
             try:
                 line_parameters = [parameters() for parameters in lines]
             except _Document as exc:
                 raise PermanentError(f"order {header[0]}: {exc}") from None
-            runs = [("select_erp_order_no", [header[0]]), ("insert_order", header)]
+            runs = [("insert_order", header)]
             runs += [("insert_order_line", parameters) for parameters in line_parameters]
         elif operation == "push_customer":
             runs = [("upsert_customer", _customer_parameters(doc))]
@@ -529,8 +530,7 @@ class OdbcConnector(Connector):
             return {}
         codes = self._erp_item_codes(wanted) if "{erp_item_codes}" in template else {}
 
-        def work(cnxn):
-            cursor = cnxn.cursor()
+        def work(cnxn, cursor):
             stock: dict[str, Decimal] = {}
             for start in range(0, len(wanted), STOCK_CHUNK):
                 chunk = wanted[start : start + STOCK_CHUNK]
@@ -565,8 +565,7 @@ class OdbcConnector(Connector):
         low = position.read_from()
         select_events, select_lines = self.statement("select_events"), self.statement("select_event_lines")
 
-        def work(cnxn):
-            db = cnxn.cursor()
+        def work(cnxn, db):
             execute(db, "select_events", select_events, low, int(limit) + (position.after - low))
             names = [d[0].lower() for d in db.description]
             rows = [dict(zip(names, row)) for row in db.fetchall()]
@@ -609,8 +608,7 @@ class OdbcConnector(Connector):
         seen = self._window.for_cursor(cursor)
         select_changes, select_lines = self.statement("select_changes"), self.statement("select_change_lines")
 
-        def work(cnxn):
-            db = cnxn.cursor()
+        def work(cnxn, db):
             execute(db, "select_changes", select_changes, position.since(look_back), int(limit) + len(seen))
             names = [d[0].lower() for d in db.description]
             rows = [dict(zip(names, row)) for row in db.fetchall()]
