@@ -220,8 +220,10 @@ class Dispatcher:
 
     # -- claim ------------------------------------------------------------------------------
 
-    def claim(self, limit: int | None = None) -> list[OutboxMessage]:
-        """Lease the due messages that are first in line for their customer."""
+    def claim(self, limit: int | None = None) -> list[sa.Row]:
+        """Lease the due messages that are first in line for their customer, in id order. They
+        come as rows (read-only, with ``OutboxMessage``'s column names), not ORM objects: for a
+        batch of 200, building the objects took some 5 ms, near the statement's 7 (issue #16)."""
         limit = limit or self.settings.batch_size
         now = self.clock()
         t = OutboxMessage.__table__
@@ -244,28 +246,24 @@ class Dispatcher:
         )
         with session_scope(self.engine) as session:
             if session.get_bind().dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True, of=t)
-            ids = session.execute(due).scalars().all()
-            if not ids:
-                return []
+                # = ANY(ARRAY(…)): the leased rows found by their key, not by a scan of the table
+                chosen = t.c.id == sa.any_(sa.func.array(due.with_for_update(skip_locked=True, of=t).scalar_subquery()))
+            else:
+                chosen = t.c.id.in_(due.scalar_subquery())
             until = now + timedelta(seconds=self.settings.lease_s)
-            session.execute(sa.update(t).where(t.c.id.in_(ids)).values(lease_until=until, leased_by=self.worker_id))
-            rows = session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
-        return list(rows)
+            # One statement leases what is due and reads it back.
+            leased = sa.update(t).where(chosen).values(lease_until=until, leased_by=self.worker_id).returning(*t.c)
+            rows = list(session.execute(leased))
+        rows.sort(key=lambda m: m.id)
+        return rows
 
     # -- deliver ----------------------------------------------------------------------------
 
     def deliver(self, message: OutboxMessage) -> Delivery:
         """Hand one message to the connector (or the notifiers); never raises."""
         action, doc = prepared_action(message, self.adjust, self.connector.name)
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.settings.quick_retries + 1),
-            wait=wait_exponential(multiplier=0.2, max=2),
-            reraise=True,
-        )
         try:
-            result = retrying(self._call, action, message, doc)
+            result = self._attempt(action, message, doc)
             if action == "notify" and self.channels:
                 with read_scope(self.engine) as session:
                     spawn = route(session, message, list(self.channels.values()), self.notify_settings)
@@ -278,6 +276,30 @@ class Dispatcher:
         except Exception as exc:  # a connector bug: keep the message, retry later, say what
             self.log.exception("connector raised an unexpected error", outbox_id=message.id, kind=message.kind)
             return Delivery(ok=False, error=f"unexpected {type(exc).__name__}: {exc}")
+
+    def _attempt(self, action: str, message: OutboxMessage, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """``_call`` with ``quick_retries`` more tries (0.2 s, 0.4 s, … apart) on a transient error.
+        The first try is made without the retry machinery, which costs more than a delivery's
+        own bookkeeping; a failure of it is handed to tenacity as its first attempt's."""
+        try:
+            return self._call(action, message, doc)
+        except TransientError as exc:
+            if self.settings.quick_retries == 0:
+                raise
+            first: TransientError | None = exc
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.settings.quick_retries + 1),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                if first is not None:
+                    failed, first = first, None
+                    raise failed
+                return self._call(action, message, doc)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")  # pragma: no cover
 
     def _call(self, action: str, message: OutboxMessage, doc: dict[str, Any]) -> dict[str, Any] | None:
         c = self.connector

@@ -209,6 +209,34 @@ def test_e6_quick_retries_absorb_a_blip(engine, erp, clock):
     assert order.order_no in erp.orders and rows(engine)[0].attempts == 1
 
 
+def test_e6_quick_retries_are_that_many_tries_more_and_no_more(engine, erp, clock):
+    """E6: ``quick_retries = 2`` is three tries in all: two failures then an answer is delivered
+    at the third; three failures leave the message pending for the next round, one attempt
+    counted, with the last error."""
+    shop = make_shop(engine, customers=2)
+    first = place(engine, shop, shop["customers"][0])
+    real = erp.push_order
+    calls = {"n": 0, "fail": 2}
+
+    def flaky(doc):
+        calls["n"] += 1
+        if calls["n"] <= calls["fail"]:
+            raise TransientError(f"connection reset {calls['n']}")
+        return real(doc)
+
+    erp.push_order = flaky
+    dispatcher(engine, erp, clock, settings=OutboxSection(quick_retries=2)).run_once()
+    assert calls["n"] == 3 and first.order_no in erp.orders
+
+    second = place(engine, shop, shop["customers"][1])
+    calls.update(n=0, fail=3)
+    dispatcher(engine, erp, clock, settings=OutboxSection(quick_retries=2)).run_once()
+    create = next(r for r in rows(engine) if r.kind == "order.create" and r.aggregate_id == second.order_no)
+    assert calls["n"] == 3 and second.order_no not in erp.orders
+    assert create.status == OutboxStatus.PENDING and create.attempts == 1
+    assert create.last_error == "connection reset 3"
+
+
 def test_e6_a_crashed_workers_lease_expires_and_another_worker_delivers(engine, erp, clock):
     shop = make_shop(engine, customers=1)
     order = place(engine, shop, shop["customers"][0])
