@@ -405,7 +405,7 @@ class Email:
             raise TransientError(
                 f"SMTP server {self.settings.host}:{self.settings.port} unreachable: {type(exc).__name__}: {exc}"
             ) from exc
-        return {"message_id": mail["Message-ID"]}
+        return {"message_id": str(mail["Message-ID"])}  # a header object: kept as its text
 
     def check(self) -> tuple[bool, str]:
         """Connect, secure and log in, then quit: nothing is sent."""
