@@ -13,7 +13,10 @@ later through the inbox.
 After a query that failed or ran out of time, orders stop asking the ERP: they are judged by the
 snapshot at once, instead of each waiting out the deadline (or failing) against an ERP that is
 down, or a file drop whose ERP writes no stock file. Every ``PAUSE_AFTER_FAILURE_S`` one query
-runs in the background, which no order waits for; once one answers, orders ask again.
+runs in the background, which no order waits for; once one answers, orders ask again. One that
+hangs (a file share or a network that does not answer, beyond the connector's own timeouts) is
+given up after ``PROBE_GIVE_UP_S``, and the next order starts another: a late answer of the one
+given up decides nothing.
 
 The question to the ERP (``ask``) happens before, and outside, the order's transaction: the
 customer's order is never held up by a write lock while the ERP thinks. Its answer is judged
@@ -49,6 +52,10 @@ log = get_logger("bridge.stock")
 PAUSE_AFTER_FAILURE_S = 10.0
 """How long live stock queries rest after one failed or timed out (the snapshot answers), before
 a query in the background tries the ERP again."""
+
+PROBE_GIVE_UP_S = 60.0
+"""How long a background query may go unanswered before another one may start (it keeps its
+thread until it returns: at most all but one of the pool's threads are left to such stragglers)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,13 @@ class StockChecker:
         probe in the background (``_probe``) decides whether orders ask it again."""
         self._probing = False
         self._probe_lock = threading.Lock()
+        self._probe_started = 0.0
+        self._probe_no = 0
+        """The number of the latest background query: only its answer is a verdict."""
+        self._stragglers = 0
+        """Background queries given up on that have not returned yet."""
+        self._workers = workers
+        self.probe_give_up_s = PROBE_GIVE_UP_S
 
     @classmethod
     def from_config(cls, config: Config, engine: Engine, connector: Connector | None) -> StockChecker:
@@ -146,14 +160,28 @@ class StockChecker:
 
     def _probe(self, skus: list[str]) -> None:
         """While resting after a failure: once the pause is over, ask the ERP in the background
-        (no order waits for it); its answer ends the rest, a failure starts a new one."""
+        (no order waits for it); its answer ends the rest, a failure starts a new one. One that
+        has not returned after ``probe_give_up_s`` is given up, and another starts."""
         with self._probe_lock:
-            if self.clock() < self._paused_until or self._probing:
+            now = self.clock()
+            if now < self._paused_until:
                 return
-            self._probing = True
+            if self._probing:
+                waited = now - self._probe_started
+                if waited < self.probe_give_up_s or self._stragglers >= self._workers - 1:
+                    return
+                self._stragglers += 1
+                self._warn("background stock query did not return; asking again", f"no answer in {waited:.0f} s")
+            self._probing, self._probe_started = True, now
+            self._probe_no += 1
+            mine = self._probe_no
         future = self._pool.submit(self.connector.query_stock, skus)
 
         def done(finished) -> None:
+            with self._probe_lock:
+                if mine != self._probe_no:  # given up on: the newer query decides
+                    self._stragglers -= 1
+                    return
             error = finished.exception()
             if error is None:
                 self._paused_until = 0.0
@@ -161,7 +189,8 @@ class StockChecker:
             else:
                 self._failed("stock query failed; using the snapshot", str(error) or type(error).__name__)
             with self._probe_lock:  # after the verdict: no second probe starts before it is known
-                self._probing = False
+                if mine == self._probe_no:
+                    self._probing = False
 
         future.add_done_callback(done)
 

@@ -136,3 +136,32 @@ def test_c7_a_background_query_that_fails_keeps_the_erp_resting(engine, erp):
     erp.down = False
     assert checker.check(["WA-400"]).source == "snapshot"  # still resting: not asked
     assert _asked(erp) == asked
+
+
+def test_c7_a_background_query_that_hangs_is_given_up_and_another_one_asks(engine, erp):
+    """C7: a background query that does not return (a hung share or network) does not keep
+    orders off the ERP for good: after ``probe_give_up_s`` the next order starts another query,
+    whose answer ends the rest; the late answer of the one given up decides nothing."""
+    _snapshot(engine, {"WA-400": 8})
+    erp.stock = {"WA-400": Decimal("1")}
+    erp.down = True
+    clock = _Clock()
+    checker = StockChecker(engine, erp, deadline_s=0.3, max_age_s=600, pause_s=30, clock=clock)
+    checker.probe_give_up_s = 60
+    assert checker.check(["WA-400"]).source == "snapshot"  # failed: resting
+    erp.down, erp.stock_delay_s = False, 3.0
+    clock.now += 31
+    assert checker.check(["WA-400"]).source == "snapshot"  # the background query starts, and hangs
+    assert wait_until(lambda: _asked(erp) == 2, timeout=5)
+    erp.stock_delay_s = 0
+    clock.now += 30
+    assert checker.check(["WA-400"]).source == "snapshot"  # not given up yet: no second query
+    assert _asked(erp) == 2 and checker._probing
+    clock.now += 31
+    assert checker.check(["WA-400"]).source == "snapshot"  # given up: another query asks
+    assert wait_until(lambda: not checker._paused_until and not checker._probing, timeout=5)
+    assert _asked(erp) == 3
+    assert checker.check(["WA-400"]).source == "live"
+    erp.stock = None  # the hung one now fails when it returns: not a verdict any more
+    assert wait_until(lambda: checker._stragglers == 0, timeout=10)
+    assert checker._paused_until == 0.0 and not checker._probing
