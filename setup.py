@@ -1,6 +1,7 @@
 """Build hook only (the project is declared in pyproject.toml): the reference files of ``etc/``
 named by ``bridge.resources.SHIPPED`` (SQL interface tables and statements, SOAP reference WSDL,
-the example configuration) are copied into the wheel as ``bridge/etc/…``, where
+nginx configuration, service definitions, the example configuration) are copied into the wheel
+as ``bridge/etc/…``, where
 ``bridge.resources.etc_path`` finds them in an installed bridge. The repository's ``etc/`` stays
 their one source; an editable install reads it directly and gets no copy.
 """

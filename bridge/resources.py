@@ -1,6 +1,7 @@
 """Reference files shipped with the bridge: the SQL interface tables and statements
-(``etc/sql/<dialect>/…``), the SOAP reference WSDL (``etc/soap/…``) and the example
-configuration (``etc/bridge.example.toml``).
+(``etc/sql/<dialect>/…``), the SOAP reference WSDL (``etc/soap/…``), the example
+configuration (``etc/bridge.example.toml``), the reverse proxy's configuration
+(``etc/nginx/…``) and the service definitions (``etc/service/…``: systemd unit, WinSW XML).
 
 The repository's ``etc/`` is their one source. In a checkout or an editable install they are
 read from there; a wheel carries a copy inside the package (``bridge/etc/``), made at build time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 
-SHIPPED = ("sql", "soap", "bridge.example.toml")
+SHIPPED = ("sql", "soap", "nginx", "service", "bridge.example.toml")
 """What of ``etc/`` goes into the wheel: these folders (everything below them) and files."""
 
 

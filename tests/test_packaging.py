@@ -1,6 +1,7 @@
 """The installed bridge carries its reference files (issue 5): a wheel built from the source holds
-etc/sql/**, etc/soap/** and etc/bridge.example.toml as bridge/etc/…, and a bridge installed from
-it (not editable, as the Dockerfile does) finds them through ``bridge.resources.etc_path``.
+etc/sql/**, etc/soap/**, etc/nginx/**, etc/service/** and etc/bridge.example.toml as
+bridge/etc/…, and a bridge installed from it (not editable, as the Dockerfile does) finds them
+through ``bridge.resources.etc_path``.
 
 The build runs offline (``--no-build-isolation --no-index``) on a copy of the sources, so it
 leaves nothing in the working tree."""
@@ -56,7 +57,12 @@ def expected_members() -> dict[str, bytes]:
 
 def test_the_wheel_carries_the_reference_files_as_bridge_etc(built):
     expected = expected_members()
-    assert {f"bridge/etc/{name}" for name in SQL_FILES} | {"bridge/etc/bridge.example.toml"} <= set(expected)
+    assert {f"bridge/etc/{name}" for name in SQL_FILES} | {
+        "bridge/etc/bridge.example.toml",
+        "bridge/etc/nginx/jht-bridge.conf",
+        "bridge/etc/service/jht-bridge.service",
+        "bridge/etc/service/jht-bridge.xml",
+    } <= set(expected)
     with zipfile.ZipFile(built["wheel"]) as wheel:
         packaged = {name: wheel.read(name) for name in wheel.namelist() if name.startswith("bridge/etc/")}
     assert packaged == expected  # every shipped file, byte for byte, and nothing else
