@@ -233,6 +233,22 @@ class AuthSession(SQLModel, table=True):
     """Where the sign-in came from (address), for people looking at sessions."""
 
 
+class LoginFailure(SQLModel, table=True):
+    """A wrong password (or unknown username) at a staff login, kept 15 minutes: the login
+    limits of ``webapi.auth.LoginLimiter`` count them here, so that every API replica behind a
+    proxy sees the same guesses at a username. Never the password."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_username_at", "username", "at"), AUTOINCREMENT)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    """As typed, lowercased (cut at 64 characters): the same for every replica."""
+    address: str = Field(max_length=64)
+    """The caller's address (behind a trusted proxy, the one it saw)."""
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
 class Address(SQLModel, table=True):
     """A delivery address kept for a customer (C13)."""
 

@@ -403,6 +403,64 @@ def test_sec11_wrong_guesses_at_one_address_do_not_lock_the_owner_out_elsewhere(
     limiter.attempt("192.0.2.1", "boss")  # the owner, elsewhere: let in
 
 
+def test_sec11_replicas_count_the_same_wrong_passwords(shop):
+    """SEC11: behind a proxy each API replica has its own limiter, and they share the database:
+    wrong passwords for a username counted by one replica slow it down at the other, per
+    (username, address) and per username from every address; the right password forgets this
+    address's failures at both. Nothing of a password is kept."""
+    from bridge.errors import TooMany
+    from bridge.models import LoginFailure
+    from webapi.auth import LoginLimiter
+
+    engine = shop["engine"]
+    one, other = LoginLimiter(3, engine), LoginLimiter(3, engine)  # two replicas, one database
+    for _ in range(3):
+        one.attempt("198.51.100.7", "Boss")
+        one.failed("198.51.100.7", "Boss")
+    with pytest.raises(TooMany, match="too many wrong passwords for 'boss' from 198.51.100.7"):
+        other.attempt("198.51.100.7", "boss")  # the same guesser, sent to the other replica
+    other.attempt("192.0.2.1", "boss")  # the owner, elsewhere: let in
+    for n in range(6):  # guesses from many addresses at both replicas: 9 of per_minute × 3 = 9
+        (one if n % 2 else other).failed(f"203.0.113.{n}", "boss")
+    with pytest.raises(TooMany, match="9 wrong passwords for 'boss' in 15 min"):
+        one.attempt("192.0.2.1", "boss")
+    other.succeeded("198.51.100.7", "boss")
+    with Session(engine) as s:
+        kept = s.exec(select(LoginFailure)).all()
+    assert len(kept) == 6 and {f.username for f in kept} == {"boss"}
+    assert "198.51.100.7" not in {f.address for f in kept}
+
+
+def test_sec11_a_staff_login_keeps_no_writer_waiting_while_it_checks_the_password(shop, monkeypatch):
+    """SEC11, issue #16: the password hash takes its time (argon2); a staff login checks it in a
+    read transaction, so another writer (an order being placed) goes on meanwhile instead of
+    waiting behind SQLite's write lock."""
+    import threading
+
+    import bridge.users
+    from bridge.db import session_scope
+
+    real, wrote = bridge.users.verify_password, []
+
+    def write() -> None:
+        with session_scope(shop["engine"]) as s:
+            s.get(StaffUser, shop["other"].id).display_name = "李娜（华东）"
+        wrote.append(True)
+
+    def verify(stored: str, password: str) -> bool:
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=3)
+        verify.writer, verify.wrote_meanwhile = writer, list(wrote)
+        return real(stored, password)
+
+    monkeypatch.setattr(bridge.users, "verify_password", verify)
+    answer = shop["client"].post(f"{S}/auth/login", json={"username": "boss", "password": PASSWORD})
+    verify.writer.join(timeout=10)
+    assert answer.status_code == 201
+    assert verify.wrote_meanwhile == [True]  # the other writer was done before the check ended
+
+
 def test_sec11_every_failed_staff_login_is_logged_without_the_password(shop):
     # structlog's own capture: the events the bridge logs, whatever an earlier test left the
     # logging configuration (and the root handler's stream) as.

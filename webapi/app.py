@@ -366,7 +366,7 @@ def create_app(runtime: Runtime, *, wechat: WeChatClient) -> Litestar:
     app.state.runtime = runtime
     app.state.tokens = Tokens(runtime.config)
     app.state.wechat = wechat
-    app.state.login_limiter = LoginLimiter(runtime.config.security.login_attempts_per_minute)
+    app.state.login_limiter = LoginLimiter(runtime.config.security.login_attempts_per_minute, runtime.engine)
     app.state.wechat_limiter = LoginLimiter(runtime.config.security.wechat_logins_per_minute)
     app.state.metrics = ops.Metrics()
     app.state.ready_cache = ops.ReadyCache()

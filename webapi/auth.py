@@ -17,22 +17,25 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import jwt
+import sqlalchemy as sa
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.connection import ASGIConnection
+from sqlalchemy.engine import Engine
 
 from bridge.accounts import signed_in as signed_in_account
 from bridge.actors import Actor
 from bridge.config import Config
-from bridge.db import read_scope
+from bridge.db import read_scope, session_scope
 from bridge.errors import NotSignedIn, TooMany
 from bridge.logs import get_logger
-from bridge.models import AuthSession, StaffRole
+from bridge.models import AuthSession, LoginFailure, StaffRole
 from bridge.sessions import Subject
+from bridge.types import utcnow
 from bridge.users import sign_in, signed_in_staff
 
 ISSUER = "jht-bridge"
@@ -176,28 +179,33 @@ def is_local(connection: ASGIConnection) -> bool:
 
 
 class LoginLimiter:
-    """Login attempts, limited three ways (in memory; behind several API replicas each counts its
-    own):
+    """Login attempts, limited three ways:
 
-    - per address: at most ``per_minute`` attempts a minute, whatever the username;
+    - per address: at most ``per_minute`` attempts a minute, whatever the username (in this
+      replica's memory: behind a proxy, an address's logins go to one replica);
     - per (username, address): at most ``per_minute`` wrong passwords a minute — a guesser at one
       address is stopped, and the account's owner at another address is not;
     - per username, from every address together: once ``per_minute × 3`` wrong passwords fell in
-      15 minutes, one attempt at that username every few seconds, the wait doubling with each
-      further ``per_minute`` failures up to 5 minutes. Guessing spread over many addresses slows
-      to a crawl, while the owner is kept waiting minutes at most, never locked out.
+      15 minutes, one attempt at that username every few seconds after the last wrong one, the
+      wait doubling with each further ``per_minute`` failures up to 5 minutes. Guessing spread
+      over many addresses slows to a crawl, while the owner is kept waiting minutes at most, never
+      locked out.
+
+    The wrong passwords are kept in the database (``login_failure``, 15 minutes), so every API
+    replica counts the same ones. ``failed`` and ``succeeded`` write in a transaction of their
+    own: call them outside any other (``staff_sign_in`` does).
     """
 
     WINDOW_S = 60
     GLOBAL_WINDOW_S = 15 * 60
     MAX_GAP_S = 300
 
-    def __init__(self, per_minute: int, *, clock=time.monotonic):
+    def __init__(self, per_minute: int, engine: Engine | None = None, *, clock=time.monotonic, wall=utcnow):
         self.per_minute = per_minute
+        self.engine = engine
         self.clock = clock
+        self.wall = wall
         self._attempts: dict[str, deque[float]] = {}
-        self._failures: dict[str, deque[float]] = {}
-        self._last_try: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -224,54 +232,73 @@ class LoginLimiter:
                 raise TooMany(
                     "登录过于频繁，请稍后再试", f"login rate limit reached for address {address}", retry_after_s=retry
                 )
-            if username is not None:
-                user = username.lower()
-                pair = self._trim(self._failures.setdefault(f"pair:{user}@{address}", deque()), now, self.WINDOW_S)
-                if len(pair) >= self.per_minute:
-                    retry = int(self.WINDOW_S - (now - pair[0])) + 1
-                    raise TooMany(
-                        "密码错误次数过多，请稍后再试",
-                        f"too many wrong passwords for {user!r} from {address}",
-                        retry_after_s=retry,
-                    )
-                failures = len(
-                    self._trim(self._failures.setdefault(f"user:{user}", deque()), now, self.GLOBAL_WINDOW_S)
-                )
-                gap = self._gap(failures)
-                last = self._last_try.get(user)
-                if gap and last is not None and now - last < gap:
-                    retry = int(gap - (now - last)) + 1
-                    raise TooMany(
-                        "该账号登录失败次数过多，请稍后再试",
-                        f"{failures} wrong passwords for {user!r} in 15 min: one attempt every {gap:.0f} s",
-                        retry_after_s=retry,
-                    )
-                self._last_try[user] = now
+        if username is not None and self.engine is not None:
+            self._check_failures(address, _user_key(username))
+        with self._lock:
             per_address.append(now)
 
+    def _check_failures(self, address: str, user: str) -> None:
+        now = self.wall()
+        pair = sa.and_(_FAILURE.c.address == address[:64], _FAILURE.c.at > now - timedelta(seconds=self.WINDOW_S))
+        counted = sa.select(
+            sa.func.count(),
+            sa.func.max(_FAILURE.c.at),
+            sa.func.coalesce(sa.func.sum(sa.case((pair, 1), else_=0)), 0),
+            sa.func.min(sa.case((pair, _FAILURE.c.at))),
+        ).where(_FAILURE.c.username == user, _FAILURE.c.at > now - timedelta(seconds=self.GLOBAL_WINDOW_S))
+        with read_scope(self.engine) as session:
+            failures, last, from_here, first_here = session.execute(counted).one()
+        if from_here >= self.per_minute:
+            retry = int(self.WINDOW_S - (now - first_here).total_seconds()) + 1
+            raise TooMany(
+                "密码错误次数过多，请稍后再试",
+                f"too many wrong passwords for {user!r} from {address}",
+                retry_after_s=max(retry, 1),
+            )
+        gap = self._gap(failures)
+        waited = (now - last).total_seconds() if last is not None else gap
+        if gap and waited < gap:
+            raise TooMany(
+                "该账号登录失败次数过多，请稍后再试",
+                f"{failures} wrong passwords for {user!r} in 15 min: one attempt every {gap:.0f} s",
+                retry_after_s=int(gap - waited) + 1,
+            )
+
     def failed(self, address: str, username: str) -> None:
-        """A wrong password (or unknown username) for ``username`` from ``address``."""
-        now = self.clock()
-        user = username.lower()
-        with self._lock:
-            self._failures.setdefault(f"pair:{user}@{address}", deque()).append(now)
-            self._failures.setdefault(f"user:{user}", deque()).append(now)
+        """A wrong password (or unknown username) for ``username`` from ``address``; failures
+        older than the 15 minutes counted are deleted on the way."""
+        if self.engine is None:
+            return
+        now = self.wall()
+        with session_scope(self.engine) as session:
+            session.execute(sa.insert(_FAILURE).values(username=_user_key(username), address=address[:64], at=now))
+            session.execute(sa.delete(_FAILURE).where(_FAILURE.c.at < now - timedelta(seconds=self.GLOBAL_WINDOW_S)))
 
     def succeeded(self, address: str, username: str) -> None:
         """The right password: this address's failures for the username are forgotten."""
-        with self._lock:
-            self._failures.pop(f"pair:{username.lower()}@{address}", None)
+        if self.engine is None:
+            return
+        with session_scope(self.engine) as session:
+            session.execute(
+                sa.delete(_FAILURE).where(
+                    _FAILURE.c.username == _user_key(username), _FAILURE.c.address == address[:64]
+                )
+            )
 
     def _sweep(self, now: float) -> None:
-        # Keep memory bounded under a flood of addresses and usernames: drop empty windows now
-        # and then (cheap: only when the tables grew large).
-        if len(self._attempts) + len(self._failures) < 10_000:
+        # Keep memory bounded under a flood of addresses: drop empty windows now and then
+        # (cheap: only when the table grew large).
+        if len(self._attempts) < 10_000:
             return
-        for table, span in ((self._attempts, self.WINDOW_S), (self._failures, self.GLOBAL_WINDOW_S)):
-            for key in [k for k, w in table.items() if not self._trim(w, now, span)]:
-                del table[key]
-        for user in [u for u, t in self._last_try.items() if now - t > self.GLOBAL_WINDOW_S]:
-            del self._last_try[user]
+        for key in [k for k, w in self._attempts.items() if not self._trim(w, now, self.WINDOW_S)]:
+            del self._attempts[key]
+
+
+_FAILURE = LoginFailure.__table__
+
+
+def _user_key(username: str) -> str:
+    return username.strip().lower()[:64]
 
 
 def login_failed(address: str, username: str, reason: str) -> None:
@@ -279,16 +306,19 @@ def login_failed(address: str, username: str, reason: str) -> None:
     log.warning("staff login failed", username=username[:64], client=address, reason=reason)
 
 
-def staff_sign_in(connection: ASGIConnection, session, username: str, password: str, *, via: str | None = None):
+def staff_sign_in(connection: ASGIConnection, engine: Engine, username: str, password: str, *, via: str | None = None):
     """``bridge.users.sign_in`` behind the login limits of ``app.state.login_limiter`` (per
     address and per username), every failure logged (``via``: where, when not the API). The staff
-    user, or NotSignedIn / TooMany."""
+    user (detached: the caller reads them again in its own transaction), or NotSignedIn /
+    TooMany. The password is checked in a read transaction, so a login never holds SQLite's
+    write lock while the password hash takes its time (argon2: a tenth of a second and more)."""
     username = username.strip()
     address = client_address(connection)
     limiter = connection.app.state.login_limiter
     limiter.attempt(address, username)
     try:
-        user = sign_in(session, username, password)
+        with read_scope(engine) as session:
+            user = sign_in(session, username, password)
     except NotSignedIn as exc:
         if exc.code == "bad_credentials":
             limiter.failed(address, username)

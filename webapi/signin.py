@@ -156,8 +156,10 @@ def _staff_tokens(request: Request, session, user, auth=None) -> views.StaffLogi
 def staff_login(request: Request, data: JSONBody[StaffLoginBody]) -> views.StaffLogin:
     """Username and password → tokens; a wrong username and a wrong password get the same answer,
     attempts are limited per address and per username, and every failure is logged."""
-    with session_scope(runtime(request).engine) as session:
-        user = staff_sign_in(request, session, data.username, data.password)
+    engine = runtime(request).engine
+    checked = staff_sign_in(request, engine, data.username, data.password)
+    with session_scope(engine) as session:
+        user = users.current_staff(session, checked.id)  # as they are now: still there and active
         return _staff_tokens(request, session, user)
 
 

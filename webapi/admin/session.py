@@ -71,8 +71,10 @@ def to_login(request: Request, exc: Exception) -> Redirect:
 
 def sign_in(request: Request, username: str, password: str) -> str:
     """Check the password (the login rule and limits of the API) and open a session; its id."""
-    with session_scope(runtime(request).engine) as session:
-        user = staff_sign_in(request, session, username, password, via="admin pages")
+    engine = runtime(request).engine
+    checked = staff_sign_in(request, engine, username, password, via="admin pages")
+    with session_scope(engine) as session:
+        user = users.current_staff(session, checked.id)  # as they are now: still there and active
         auth = sessions.open_session(
             session, sessions.Subject(staff_id=user.id), ttl_s=ttl_s(request), client=client_address(request)
         )
