@@ -346,6 +346,44 @@ def test_o3_check_names_a_mapped_operation_the_wsdl_lacks_and_a_wrong_parameter(
     assert not lines["operation pull_events"].ok and "fromId" in lines["operation pull_events"].detail
 
 
+def _mapping_with(tmp_path: Path, old: str, new: str) -> str:
+    text = (ROOT / "etc" / "soap" / "jht-erp.mapping.toml").read_text(encoding="utf-8")
+    assert old in text, old
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return str(mapping)
+
+
+def test_o3_check_names_an_answer_key_that_reads_a_whole_record(reference_server, tmp_path):
+    """O3: erp_ref, erp_code and ok are read as one value; a path to a whole record of the
+    answer fails ``check`` by name, with the record's fields."""
+    mapping = _mapping_with(tmp_path, 'erp_ref = "erpOrderNo"', 'erp_ref = "@"')
+    lines = {line.name: line for line in soap_connector(reference_server, tmp_path, mapping=mapping).check()}
+    answer = lines["answer push_order"]
+    assert not answer.ok and "push_order.response.erp_ref: @ is a whole" in answer.detail, answer.detail
+    assert "erpOrderNo, duplicate" in answer.detail and "not one value" in answer.detail
+    assert [name for name, line in lines.items() if not line.ok] == ["answer push_order"]
+
+
+@pytest.mark.parametrize(
+    ("key", "path", "says"),
+    [
+        ("erp_ref", "@", "the mapping's erp_ref gives an object ({"),
+        ("ok", "erpOrderNo", "the mapping's ok gives a text ('SO-"),
+    ],
+)
+def test_e6_an_answer_key_of_the_wrong_kind_is_an_answer_that_does_not_fit(reference_server, tmp_path, key, path, says):
+    """E6: a mapping reading the wrong part of the answer — a whole record as the ERP's order
+    number, a text as ok — is not taken as success nor stored: the delivery fails as an answer
+    that does not fit (transient: the message waits for the mapping to be fixed), saying what it
+    got."""
+    mapping = _mapping_with(tmp_path, 'erp_ref = "erpOrderNo"', f'{key} = "{path}"')
+    connector = soap_connector(reference_server, tmp_path, mapping=mapping)
+    with pytest.raises(TransientError) as failed:
+        connector.push_order(sample_order("JHT-20261125-0031"))
+    assert says in str(failed.value) and "does not fit the mapping" in str(failed.value), str(failed.value)
+
+
 def test_a_bad_mapping_file_is_a_config_error_naming_the_key(tmp_path):
     from bridge.config import ConfigError, load_config
     from bridge.plugins import load_connector

@@ -40,7 +40,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -63,7 +63,15 @@ from bridge.connector import (
 from bridge.idcursor import IdCursor, select_new
 from bridge.resources import etc_path
 from connectors.soap.mapping import MappingError, load_mapping, render, services_of, steps_of
-from connectors.soap.shapes import ANY, Shape, StepsRoot, answer_shape, path_problems, request_problems
+from connectors.soap.shapes import (
+    ANY,
+    Shape,
+    StepsRoot,
+    answer_shape,
+    path_problems,
+    request_problems,
+    value_problems,
+)
 
 DEFAULT_MAPPING = ("soap", "jht-erp.mapping.toml")
 
@@ -422,6 +430,7 @@ class SoapConnector(Connector):
             result = render(table.get("response", {}), answers[0] if "steps" not in table else scope)
         except MappingError as exc:
             raise TransientError(f"{op}: the answer does not fit the mapping: {exc}") from exc
+        _check_answer(op, result)
         if result.get("ok") is False:
             message = str(result.get("message") or f"{_last_operation(table)} answered failure")
             if self._already_exists("", message) and steps[-1].get("already_exists") is True:
@@ -652,8 +661,10 @@ class SoapConnector(Connector):
                 root: Shape = StepsRoot(answers)
             else:
                 root = answers[0]
-            problems = path_problems(table.get("response", {}), root, f"{op}.response")
-            if table.get("response"):
+            response = table.get("response", {})
+            problems = path_problems(response, root, f"{op}.response")
+            problems += value_problems(response, root, f"{op}.response")
+            if response:
                 lines.append(
                     CheckLine(
                         f"answer {op}",
@@ -749,6 +760,47 @@ _ALREADY = object()
 
 def _of(bound: _Bound) -> str:
     return f" of service {bound.name}" if bound.name else ""
+
+
+def _check_answer(op: str, result: dict[str, Any]) -> None:
+    """The answer keys the connector reads as one value have one: ``ok`` true or false,
+    ``erp_ref`` / ``erp_code`` a text or a number, ``stock`` a table of numbers. Anything else is
+    the mapping reading the wrong part of the answer (a whole record, a list, a flag kept as
+    text): said now, as an answer that does not fit (transient: fix the mapping, the messages
+    wait), rather than taken as success or stored as the ERP's number."""
+    if "ok" in result and not isinstance(result["ok"], bool):
+        raise TransientError(
+            f"{op}: the mapping's ok gives {_kind(result['ok'])}, not true or false: make it a test, "
+            "e.g. ok = \"Code == '0'\" (the answer does not fit the mapping)"
+        )
+    for key in ("erp_ref", "erp_code"):
+        value = result.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, Decimal))):
+            raise TransientError(
+                f"{op}: the mapping's {key} gives {_kind(value)}, not a text or a number: point it at the "
+                "number itself (the answer does not fit the mapping)"
+            )
+    stock = result.get("stock")
+    if stock is not None:
+        if not isinstance(stock, dict):
+            raise TransientError(f"{op}: the mapping's stock gives {_kind(stock)}, not a table of quantities")
+        for key, quantity in stock.items():
+            try:
+                if quantity is not None and (isinstance(quantity, bool) or not Decimal(str(quantity)).is_finite()):
+                    raise InvalidOperation
+            except (InvalidOperation, ValueError):
+                raise TransientError(
+                    f"{op}: the mapping's stock gives {_kind(quantity)} for {key}, not a quantity"
+                ) from None
+
+
+def _kind(value: Any) -> str:
+    """``a list (['A', 'B'])``: what a rendered value is, for a message; short."""
+    if value is None:
+        return "null (the answer has nothing there)"
+    name = {dict: "an object", list: "a list", str: "a text", bool: "a boolean"}.get(type(value), type(value).__name__)
+    shown = repr(value)
+    return f"{name} ({shown[:60]}{'…' if len(shown) > 60 else ''})"
 
 
 def _truthy(value: Any) -> bool:

@@ -6,7 +6,9 @@ first message meets them (issue #19 point 6):
   it has), down through ``$each`` lists and nested tables;
 - ``path_problems``: every field a response template (or a step's ``steps[i]…`` reference)
   reads is in the answer's type, as zeep hands the answer over (``answer_shape``: the response
-  element unwrapped, and unwrapped once more when it holds a single element).
+  element unwrapped, and unwrapped once more when it holds a single element);
+- ``value_problems``: the answer keys read as one value (``ok``, ``erp_ref``, ``erp_code``) do
+  not reach a whole record or a list.
 
 Only what the templates say literally is checked: a field reached through a JMESPath function's
 result, a filter or a pipe is taken on trust.
@@ -115,6 +117,38 @@ def path_problems(template: Any, root: Shape, where: str) -> list[str]:
     """The fields a template reads that its data's shape does not have."""
     problems: list[str] = []
     _template_paths(template, root, where, problems)
+    return problems
+
+
+VALUE_KEYS = ("ok", "erp_ref", "erp_code")
+"""Answer keys the connector reads as one value: true or false, a number or a text."""
+
+
+def value_problems(response: Any, root: Shape, where: str) -> list[str]:
+    """The ``VALUE_KEYS`` of a response template whose path reaches a list or a record (a
+    complex type) of the answer; what a function, a comparison or an alternative gives is taken
+    on trust."""
+    problems: list[str] = []
+    if not isinstance(response, dict):
+        return problems
+    for key in VALUE_KEYS:
+        expression = response.get(key)
+        if not isinstance(expression, str):
+            continue
+        shape = _expression_shape(expression, root, f"{where}.{key}", [])
+        if shape is ANY or isinstance(shape, (StepsRoot, _StepsList)):
+            continue
+        if shape.many:
+            problems.append(
+                f"{where}.{key}: {expression} is a list of {shape.type_name()}, not one value (index it: [0], "
+                "and read a field)"
+            )
+        elif shape.xsd_type is not None:
+            fields = ", ".join(shape.elements() or {})
+            problems.append(
+                f"{where}.{key}: {expression} is a whole {shape.type_name()} ({fields}), not one value: read one "
+                "of its fields"
+            )
     return problems
 
 
