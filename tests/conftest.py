@@ -7,7 +7,9 @@ cluster). Without it the PostgreSQL half is skipped on a developer machine, and 
 
 from __future__ import annotations
 
+import gc
 import importlib
+import logging
 import os
 import shutil
 from decimal import Decimal
@@ -15,6 +17,7 @@ from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from sqlmodel import Session
 
 from bridge import db as bridge_db
@@ -75,8 +78,6 @@ def _earlier_objects_frozen():
     ran nearly every second. Tests whose doubles answer within a 1 s timeout (the SOAP server
     in ``test_e6_soap_erp_stopped_slow_faulting_and_restarted_under_load``) then saw timeouts
     that were the test runner's, not the code's. One full collection per module costs less."""
-    import gc
-
     gc.unfreeze()
     gc.collect()
     gc.freeze()
@@ -88,15 +89,15 @@ def _logging_as_it_was():
     """Logging as it was before the test, after it. A command run in-process
     (``bridge.logs.setup_logging``) points the root logger at the stream it was given, often
     one the test runner closes afterwards; left in place, every later test's log record would
-    end in a "--- Logging error ---" traceback on stderr."""
-    import logging
-
-    import structlog
-
+    end in a "--- Logging error ---" traceback on stderr. Handlers the test added are closed
+    (a log file it opened is let go of)."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     config = structlog.get_config()
     yield
+    for added in root.handlers:
+        if added not in handlers:
+            added.close()
     root.handlers[:] = handlers
     root.setLevel(level)
     structlog.configure(**config)
