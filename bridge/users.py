@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -49,6 +50,44 @@ _zxcvbn_lock = threading.Lock()
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    """A new password that passed ``check_password`` for ``username`` and ``display_name``,
+    hashed (``new_password``). Made before the write transaction that stores it: the hash
+    (argon2id) takes a tenth of a second or more, and on SQLite every other writer, order
+    placement among them, would wait that long for the write lock."""
+
+    username: str
+    display_name: str | None
+    hash: str = dataclasses.field(repr=False)
+
+    def fits(self, username: str, display_name: str | None) -> bool:
+        return (self.username, self.display_name) == (username, display_name)
+
+
+def new_password(password: str, username: str, display_name: str | None = None) -> NewPassword:
+    """``password`` checked (``check_password``, InvalidInput when refused) and hashed, for the
+    staff user ``username`` whose name is ``display_name``: what ``add_user`` and
+    ``reset_password`` store. Call it outside any write transaction."""
+    check_password(password, username, display_name)
+    return NewPassword(username, display_name, hash_password(password))
+
+
+def _password_for(password: str | NewPassword, username: str, display_name: str | None) -> str:
+    """The hash to store for the user as named now: the one made beforehand (``new_password``),
+    or, from the plain text, checked and hashed here."""
+    if isinstance(password, str):
+        return new_password(password, username, display_name).hash
+    if not password.fits(username, display_name):
+        raise Conflict(
+            "该员工的信息刚被修改，请重新输入密码",
+            f"the password was checked for {password.username!r} ({password.display_name!r}), "
+            f"not for {username!r} ({display_name!r}) as stored now",
+            field="password",
+        )
+    return password.hash
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -160,14 +199,16 @@ def add_user(
     display_name = _optional_line(display_name, "display_name", "姓名", 64) or username
     phone = _optional_line(phone, "phone", "电话", 32)
     wechat_id = _optional_line(wechat_id, "wechat_id", "微信号", 64)
-    check_password(password, username, display_name)
+    # Checked and hashed before this function's first statement: in a fresh session that one
+    # begins the transaction, and on SQLite takes the write lock every other writer waits for.
+    password_hash = _password_for(password, username, display_name)
     if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
         raise Conflict("用户名已存在", f"user {username!r} already exists", field="username")
     user = StaffUser(
         username=username,
         display_name=display_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         phone=phone,
         wechat_id=wechat_id,
         invite_code=_invite_code() if role == StaffRole.SALES else None,
@@ -293,14 +334,14 @@ def activate_user(session: Session, actor: Actor, username: str) -> bool:
     return True
 
 
-def reset_password(session: Session, actor: Actor, username: str, new_password: str) -> int:
+def reset_password(session: Session, actor: Actor, username: str, password: str | NewPassword) -> int:
     """Give a staff user a new password (it must pass ``check_password``) and end every session
     they have, so whoever knew the old password is signed out too. Returns how many sessions
-    were ended."""
+    were ended. Pass ``new_password``'s answer, made before the transaction: the plain text is
+    checked and hashed here, with the user's row (on SQLite the whole database) locked."""
     _require_admin(actor)
     user = get_user(session, username, lock=True)
-    check_password(new_password, user.username, user.display_name)
-    user.password_hash = hash_password(new_password)
+    user.password_hash = _password_for(password, user.username, user.display_name)
     session.add(user)
     session.flush()
     return _sign_out_everywhere(session, actor, user, "user.reset_password", "password reset")

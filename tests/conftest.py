@@ -219,3 +219,34 @@ def count(session: Session, model, *where) -> int:
     for clause in where:
         stmt = stmt.where(clause)
     return session.execute(stmt).scalar_one()
+
+
+def watch_password_hashes(monkeypatch, url: str) -> list[str]:
+    """Make every staff password hash (``bridge.users.hash_password``) first try a write of its
+    own on the database ``url``, on a connection of its own that does not wait: the list
+    returned gets "free" for each hash made while no transaction held the write lock (SQLite)
+    or a staff user's row (PostgreSQL), else what the database said."""
+    import bridge.users
+
+    hashed: list[str] = []
+    real = bridge.users.hash_password
+    sqlite = url.startswith("sqlite")
+    probe = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"timeout": 0} if sqlite else {})
+    statement = sa.text("UPDATE staff_user SET display_name = display_name")
+
+    def watched(password: str) -> str:
+        try:
+            with probe.connect() as connection:
+                if sqlite:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    connection.exec_driver_sql("SET lock_timeout = '50ms'")
+                connection.execute(statement)
+                connection.rollback()
+            hashed.append("free")
+        except sa.exc.OperationalError as exc:
+            hashed.append(str(exc.orig))
+        return real(password)
+
+    monkeypatch.setattr(bridge.users, "hash_password", watched)
+    return hashed

@@ -15,6 +15,7 @@ from bridge.models import AuditLog, StaffRole, StaffUser
 from bridge.types import utcnow
 from bridge.users import verify_password
 from tests.admin_site import log_in, page_errors, shoot, signed_in, watch
+from tests.conftest import watch_password_hashes
 
 NEW = ("wangwu", "wheel-grinder-7-blue")
 """The salesperson the tests add: username and a password the policy takes."""
@@ -107,6 +108,20 @@ def test_s1_password_reset_in_the_browser_signs_the_user_out(demo_site, browser)
     assert verify_password(_user(demo_site, NEW[0]).password_hash, RESET)
     log_in(theirs, demo_site.base_url, (NEW[0], RESET))
     theirs.close()
+    admin.close()
+
+
+def test_a12_the_staff_pages_hash_passwords_with_no_write_lock_held(demo_site, browser, monkeypatch):
+    """Adding a user and resetting a password: the hash (argon2id, a tenth of a second) is
+    made before the write transaction, so order placements do not wait for it."""
+    hashed = watch_password_hashes(monkeypatch, demo_site.rt.engine.url.render_as_string(hide_password=False))
+    admin = _add_wangwu(browser, demo_site)
+    admin.goto(f"{demo_site.base_url}/admin/staff/{NEW[0]}")
+    admin.fill("#password [name=password]", RESET)
+    admin.click("#password button[type=submit]")
+    admin.wait_for_url(f"{demo_site.base_url}/admin/staff/{NEW[0]}?done=password")
+    assert verify_password(_user(demo_site, NEW[0]).password_hash, RESET)
+    assert hashed == ["free", "free"]
     admin.close()
 
 

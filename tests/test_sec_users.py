@@ -22,11 +22,12 @@ from bridge.users import (
     add_user,
     check_password,
     deactivate_user,
+    new_password,
     reset_password,
     revoke_sessions,
     verify_password,
 )
-from tests.conftest import count
+from tests.conftest import count, watch_password_hashes
 
 GOOD = "wheel-grinder-7-blue"
 OTHER_GOOD = "Correct-Horse-Battery-9"
@@ -262,6 +263,38 @@ def test_sec10_cli_deactivate_activate_reset_password_and_revoke(folder):
         for row in rows:
             _ended(s, row)
     engine.dispose()
+
+
+def test_a12_cli_hashes_passwords_with_no_write_lock_held(folder, monkeypatch):
+    """A password hash (argon2id, a tenth of a second at production cost) is made before the
+    write transaction that stores it: on SQLite, order placements would wait for it."""
+    assert invoke("init").exit_code == 0
+    engine = _engine(folder)
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    hashed = watch_password_hashes(monkeypatch, url)
+
+    assert invoke("users", "add", "zhangwei", "--name", "张伟", "--password-stdin", input=GOOD + "\n").exit_code == 0
+    reset = invoke("users", "reset-password", "zhangwei", "--password-stdin", input=OTHER_GOOD + "\n")
+    assert reset.exit_code == 0, reset.output
+    assert hashed == ["free", "free"]
+    weak = invoke("users", "reset-password", "zhangwei", "--password-stdin", input="zhangwei2024\n")
+    assert weak.exit_code == 1 and "too easy to guess" in weak.output and "Traceback" not in weak.output
+
+
+def test_a12_a_password_checked_for_another_user_is_refused(session):
+    _user(session)
+    _user(session, "lisi")
+    session.commit()
+    checked = new_password(OTHER_GOOD, "lisi", "张伟")
+    with pytest.raises(Conflict) as refused:
+        reset_password(session, CLI_ADMIN, "zhangwei", checked)
+    assert refused.value.data["field"] == "password"
+    assert reset_password(session, CLI_ADMIN, "lisi", checked) == 0
+    session.commit()
+    assert verify_password(
+        session.exec(select(StaffUser).where(StaffUser.username == "lisi")).one().password_hash, OTHER_GOOD
+    )
 
 
 def test_sec16_cli_users_add_refuses_12345678_for_an_admin(folder):

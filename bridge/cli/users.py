@@ -161,11 +161,15 @@ def users_reset_password(
     session they have open. It needs at least 10 characters and must not be a common or easily
     guessed one."""
     from bridge.actors import CLI_ADMIN
-    from bridge.users import get_user, reset_password
+    from bridge.errors import DomainError
+    from bridge.users import get_user, new_password, reset_password
 
     with unit_of_work(ctx) as session:
-        get_user(session, username)  # an unknown name fails before the password is typed
-    password = _new_password(password_stdin, password_file)
+        user = get_user(session, username)  # an unknown name fails before the password is typed
+    try:  # checked and hashed before the write transaction (bridge.users.NewPassword)
+        password = new_password(_new_password(password_stdin, password_file), user.username, user.display_name)
+    except DomainError as exc:
+        fail(exc.detail)
     with unit_of_work(ctx) as session:
         ended = reset_password(session, CLI_ADMIN, username, password)
     out.print(f"new password set for {username}: {ended} sign-in session(s) ended", markup=False)

@@ -174,8 +174,12 @@ def change_role(request: Request, admin: Admin, username: Username, data: Role) 
 @post("/staff/{username:str}/password", sync_to_thread=True, status_code=303)
 def reset_password(request: Request, admin: Admin, username: Username, data: Password) -> Template | Redirect:
     try:
+        with reading(request) as session:
+            user = users.get_user(session, username)
+        # Checked and hashed before the write transaction (users.NewPassword).
+        password = users.new_password(data.password, user.username, user.display_name)
         with writing(request) as session:
-            users.reset_password(session, admin.actor, username, data.password)
+            users.reset_password(session, admin.actor, username, password)
     except DomainError as exc:
         return _detail(request, admin, username, errors=field_errors(exc), status=exc.status)
     return _done(username, "password")
