@@ -61,11 +61,32 @@ def get_address(session: Session, actor: Actor, customer: Customer, address_id: 
 
 
 def find_address(session: Session, customer: Customer, address_id: int) -> Address:
-    """``get_address`` for a caller that has already checked the actor (order placement)."""
+    """``get_address`` for a caller that has already checked the actor."""
     address = session.get(Address, address_id)
     if address is None or address.customer_id != customer.id or address.deleted:
-        raise NotFound("收货地址不存在", f"address {address_id} not found for customer {customer.id}")
+        raise _not_found(customer, address_id)
     return address
+
+
+def _not_found(customer: Customer, address_id: int) -> NotFound:
+    return NotFound("收货地址不存在", f"address {address_id} not found for customer {customer.id}")
+
+
+_t = Address.__table__
+_SHIP_TO = sa.select(*(_t.c[name] for name in SHIP_TO_FIELDS)).where(
+    _t.c.id == sa.bindparam("id"), _t.c.customer_id == sa.bindparam("customer_id"), _t.c.deleted.is_(False)
+)
+
+
+def ship_to(session: Session, customer: Customer, address_id: int) -> dict[str, str]:
+    """The parts of one of the customer's (not deleted) addresses as an order keeps its copy
+    (``Order.ship_to``), for a caller that has already checked the actor (order placement);
+    anything else is NotFound, as ``find_address``. One Core read, no object: it runs per
+    order placed (issue #16)."""
+    row = session.connection().execute(_SHIP_TO, {"id": address_id, "customer_id": customer.id}).first()
+    if row is None:
+        raise _not_found(customer, address_id)
+    return {name: value or "" for name, value in zip(SHIP_TO_FIELDS, row)}
 
 
 def _save(session: Session, customer: Customer, address: Address, data: AddressInput) -> Address:

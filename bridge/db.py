@@ -236,6 +236,7 @@ class _InsertPlan:
             if name in table.c and not info.is_required()
         ]
         self.keyed = "id" in table.c and table.c.id.primary_key
+        self.insert = table.insert()
         self.returning = table.insert().returning(table.c.id, sort_by_parameter_order=True) if self.keyed else None
 
 
@@ -264,20 +265,22 @@ def insert_rows(session: Session, model: type[T], rows: list[dict], *, read_back
         if plan.keyed and values.get("id") is None:
             values.pop("id", None)
         full.append(values)
-    # Changes to rows already stored wait for the commit's flush, as they would have beside an
-    # added object: flushing them before every insert cost a unit of work per row (the
-    # dispatcher records the ERP's reference and a timeline line per order, issue #16).
-    with session.no_autoflush:
-        if not read_back:
-            session.execute(plan.table.insert(), full)
-            return []
-        if plan.keyed and "id" not in full[0]:
-            # One row as one set of parameters: a list of one would take the executemany path.
-            ids = session.execute(plan.returning, full if len(full) > 1 else full[0]).scalars().all()
-            for values, new_id in zip(full, ids):
-                values["id"] = new_id
-        else:
-            session.execute(plan.table.insert(), full)
+    # On the session's connection, not through Session.execute: a Core insert needs none of its
+    # ORM steps, and changes to rows already stored wait for the commit's flush, as they would
+    # have beside an added object (no autoflush: flushing them before every insert cost a unit
+    # of work per row; the dispatcher records the ERP's reference and a timeline line per
+    # order, issue #16).
+    connection = session.connection()
+    if not read_back:
+        connection.execute(plan.insert, full)
+        return []
+    if plan.keyed and "id" not in full[0]:
+        # One row as one set of parameters: a list of one would take the executemany path.
+        ids = connection.execute(plan.returning, full if len(full) > 1 else full[0]).scalars().all()
+        for values, new_id in zip(full, ids):
+            values["id"] = new_id
+    else:
+        connection.execute(plan.insert, full)
     objects = []
     for values in full:
         obj = plan.manager.new_instance()

@@ -193,7 +193,7 @@ def next_order_no(session: Session, prefix: str, tz: str, now: datetime | None =
         with bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
             value = own.execute(_NEXT_VALUE[True], params).scalar_one()
     else:
-        value = session.execute(_NEXT_VALUE[False], params).scalar_one()
+        value = session.connection().execute(_NEXT_VALUE[False], params).scalar_one()
     return f"{prefix}-{day}-{value:04d}"
 
 
@@ -224,11 +224,7 @@ def _replay(order: Order, digest: str) -> Placement:
 def _ship_to(session: Session, customer: Customer, request: OrderRequest) -> tuple[dict[str, str], int | None]:
     if request.address_id is None:
         return _clean_ship_to(request.ship_to or {}), None
-    address = addresses.find_address(session, customer, request.address_id)
-    return (
-        {k: getattr(address, k) or "" for k in SHIP_TO_FIELDS},
-        address.id,
-    )
+    return addresses.ship_to(session, customer, request.address_id), request.address_id
 
 
 def spec_text(product: Product) -> str:
@@ -268,15 +264,19 @@ def place_order(
     now = utcnow()
     # The key's order and the customer's recent orders in one statement, read with the
     # customer's placements held off (see below); a replay is never refused by the rate limit.
-    known, *recent = session.execute(
-        _KEY_AND_RECENT,
-        {
-            "customer_id": customer.id,
-            "key": request.idempotency_key,
-            "minute_ago": now - RATE_SPANS[0][0],
-            "day_ago": now - RATE_SPANS[1][0],
-        },
-    ).one()
+    known, *recent = (
+        session.connection()
+        .execute(
+            _KEY_AND_RECENT,
+            {
+                "customer_id": customer.id,
+                "key": request.idempotency_key,
+                "minute_ago": now - RATE_SPANS[0][0],
+                "day_ago": now - RATE_SPANS[1][0],
+            },
+        )
+        .one()
+    )
     if known is not None:
         return _replay(session.get(Order, known), digest)
     _check_order_rate(session, customer.id, limits, now, recent)
@@ -479,7 +479,11 @@ def prepare_order(session: Session, customer_id: int, request: OrderRequest) -> 
     """Read before placing, in the caller's read session (the API's, with the sign-in check):
     whether the key is known, and which SKUs the lines name."""
     ids = [line.product_id for line in request.lines if line.product_id is not None]
-    rows = session.execute(_PREPARE, {"customer_id": customer_id, "key": request.idempotency_key, "ids": ids}).all()
+    rows = (
+        session.connection()
+        .execute(_PREPARE, {"customer_id": customer_id, "key": request.idempotency_key, "ids": ids})
+        .all()
+    )
     known = rows[0][0] is not None
     skus = {line.sku for line in request.lines if line.sku}
     if not known:

@@ -220,7 +220,7 @@ class StockChecker:
     def _fresh(self, session: Session, skus: list[str]) -> dict[str, Decimal]:
         """The snapshot's figures for ``skus`` not older than ``max_age_s``."""
         fresh_since = utcnow() - timedelta(seconds=self.max_age_s)
-        return dict(session.execute(_FRESH, {"skus": skus, "since": fresh_since}).all())
+        return dict(session.connection().execute(_FRESH, {"skus": skus, "since": fresh_since}).all())
 
     def snapshot(self, skus: list[str]) -> StockAnswer | None:
         with read_scope(self.engine) as session:

@@ -293,6 +293,25 @@ def test_c13_another_customers_address_is_not_found(session, shop, make):
         _place(session, shop, _request(shop, address_id=foreign.id))
 
 
+def test_c13_a_deleted_address_is_not_found_and_a_kept_one_is_copied_whole(session, shop):
+    placed = _place(session, shop)
+    assert placed.order.address_id == shop["address"].id
+    assert placed.order.ship_to == {
+        "recipient": "李工",
+        "phone": "13800000000",
+        "province": "广东省",
+        "city": "佛山市",
+        "district": "南海区",
+        "detail": "狮山镇工业大道 8 号",
+    }
+    shop["address"].deleted = True
+    session.add(shop["address"])
+    session.commit()
+    with pytest.raises(NotFound) as refused:
+        _place(session, shop, _request(shop, key="order-key-0002"))
+    assert refused.value.message == "收货地址不存在"
+
+
 def test_c5_explicit_ship_to_is_validated_and_kept(session, shop):
     ship_to = {"recipient": "赵六", "phone": "13900000000", "detail": "仓库 3 号门"}
     placed = _place(session, shop, _request(shop, address_id=None, ship_to=ship_to))
