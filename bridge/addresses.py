@@ -72,9 +72,8 @@ def _not_found(customer: Customer, address_id: int) -> NotFound:
     return NotFound("收货地址不存在", f"address {address_id} not found for customer {customer.id}")
 
 
-_t = Address.__table__
-_SHIP_TO = sa.select(*(_t.c[name] for name in SHIP_TO_FIELDS)).where(
-    _t.c.id == sa.bindparam("id"), _t.c.customer_id == sa.bindparam("customer_id"), _t.c.deleted.is_(False)
+_SHIP_TO = sa.select(*(getattr(Address, name) for name in SHIP_TO_FIELDS)).where(
+    Address.id == sa.bindparam("id"), active(sa.bindparam("customer_id"))
 )
 
 
